@@ -1,0 +1,99 @@
+// Package api is the management and Voice API over HTTP, built with Huma v2:
+// OAuth2 client credentials, voice applications and (in later files) calls,
+// recordings, modules and SIP trunk routing. Rules live in store and server;
+// this package maps them to HTTP.
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humago"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/wasmvoice/wasmvoice/store"
+)
+
+// Version is the API document's version.
+const Version = "1.0.0"
+
+// Config is what the API needs from the node.
+type Config struct {
+	Store     *store.Store
+	SIPDomain string // host of every sipUri
+	TokenKey  []byte // HMAC key for access tokens (node setting, generated at first start)
+	// Ready reports whether the node can take traffic (store reachable, listeners up).
+	Ready  func(ctx context.Context) error
+	Logger *slog.Logger
+}
+
+// Server holds the HTTP handler and the Huma API it serves.
+type Server struct {
+	cfg     Config
+	api     huma.API
+	handler http.Handler
+	tokens  tokenSigner
+	log     *slog.Logger
+}
+
+// New builds the API. The returned server's Handler serves everything:
+// the Huma operations, /healthz, /readyz and /metrics.
+func New(cfg Config) *Server {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	mux := http.NewServeMux()
+	s := &Server{cfg: cfg, tokens: tokenSigner{key: cfg.TokenKey}, log: cfg.Logger.With("caller", "api")}
+	s.api = humago.New(mux, humaConfig())
+	s.api.UseMiddleware(s.authMiddleware)
+	registerOAuth(s)
+	registerApplications(s)
+
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", s.readyz)
+	mux.Handle("GET /metrics", promhttp.Handler())
+	s.handler = withRequestLog(s.log, mux)
+	return s
+}
+
+// Handler is the root HTTP handler.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// API exposes the Huma API (the OpenAPI document is built from it).
+func (s *Server) API() huma.API { return s.api }
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if s.cfg.Ready != nil {
+		if err := s.cfg.Ready(r.Context()); err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			w.Write([]byte("not ready: " + err.Error() + "\n"))
+			return
+		}
+	}
+	w.Write([]byte("ready\n"))
+}
+
+func humaConfig() huma.Config {
+	cfg := huma.DefaultConfig("wasmvoice API", Version)
+	// The default link transformer adds "$schema" to every body, which would break
+	// wire compatibility with Bandwidth-shaped clients.
+	cfg.CreateHooks = nil
+	cfg.Info.Description = "Management and Voice API of wasmvoice, a self-hosted programmable voice server. " +
+		"Voice API paths, fields and callbacks follow Bandwidth's Voice API."
+	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
+		"bearerAuth": {Type: "http", Scheme: "bearer", Description: "Access token from POST /api/v1/oauth2/token."},
+		"basicAuth":  {Type: "http", Scheme: "basic", Description: "API client ID and secret (token endpoint and Voice API)."},
+	}
+	return cfg
+}
+
+// OpenAPIYAML renders the API's OpenAPI 3.1 document.
+func OpenAPIYAML() ([]byte, error) {
+	return New(Config{SIPDomain: "sip.example.com"}).API().OpenAPI().YAML()
+}

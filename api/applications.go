@@ -1,0 +1,235 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/wasmvoice/wasmvoice/store"
+)
+
+// VoiceApplication is a voice application as the API shows it.
+type VoiceApplication struct {
+	ApplicationID               string    `json:"applicationId" format:"uuid" example:"1d3e2f4a-5b6c-4d7e-8f90-a1b2c3d4e5f6"`
+	ApplicationName             string    `json:"applicationName" example:"Support line"`
+	CallInitiatedCallbackURL    string    `json:"callInitiatedCallbackUrl" example:"https://example.com/voice/initiate" doc:"Receives the initiate callback and answers BXML. Empty when unset."`
+	CallInitiatedMethod         string    `json:"callInitiatedMethod" enum:"POST,GET"`
+	CallInitiatedFallbackURL    string    `json:"callInitiatedFallbackUrl" doc:"Tried once when the callback URL fails. Empty when unset."`
+	CallInitiatedFallbackMethod string    `json:"callInitiatedFallbackMethod" enum:"POST,GET"`
+	CallStatusCallbackURL       string    `json:"callStatusCallbackUrl" doc:"Receives the disconnect callback. Empty when unset."`
+	CallStatusCallbackMethod    string    `json:"callStatusCallbackMethod" enum:"POST,GET"`
+	Username                    string    `json:"username" doc:"Basic auth user name sent with callbacks (the password is write-only)."`
+	InboundSIPCallsEnabled      bool      `json:"inboundSipCallsEnabled" doc:"Whether SIP clients may call the application's sipUri."`
+	SIPURI                      *string   `json:"sipUri" nullable:"true" example:"sip:1d3e2f4a-5b6c-4d7e-8f90-a1b2c3d4e5f6@sip.example.com" doc:"sip:<applicationId>@<sip domain>; null while inbound SIP calls are disabled."`
+	PasswordAuthEnabled         bool      `json:"passwordAuthEnabled" doc:"Whether INVITEs must answer a 407 digest challenge."`
+	SIPAuthPassword             string    `json:"sipAuthPassword,omitempty" doc:"The SIP digest password, present only in the response that generated it. Digest user name is the applicationId."`
+	AllowedSourceIPs            []string  `json:"allowedSourceIps" example:"[\"203.0.113.0/24\"]" doc:"Public IPv4 CIDRs calls may come from; empty means any."`
+	AllowedRegions              []string  `json:"allowedRegions" example:"[\"US\",\"EU\"]" doc:"Regions whose nodes accept the application's SIP calls."`
+	CreatedTime                 time.Time `json:"createdTime"`
+	LastModifiedTime            time.Time `json:"lastModifiedTime"`
+}
+
+// VoiceApplicationCreate is the body that creates an application.
+type VoiceApplicationCreate struct {
+	ApplicationName string `json:"applicationName" minLength:"1" maxLength:"256" example:"Support line"`
+	VoiceApplicationFields
+}
+
+// VoiceApplicationPatch changes the fields it names and leaves the rest.
+type VoiceApplicationPatch struct {
+	ApplicationName *string `json:"applicationName,omitempty" minLength:"1" maxLength:"256"`
+	VoiceApplicationFields
+}
+
+// VoiceApplicationFields are the optional, patchable fields.
+type VoiceApplicationFields struct {
+	CallInitiatedCallbackURL    *string   `json:"callInitiatedCallbackUrl,omitempty" maxLength:"2048" example:"https://example.com/voice/initiate" doc:"http(s) URL; empty string clears it."`
+	CallInitiatedMethod         *string   `json:"callInitiatedMethod,omitempty" enum:"POST,GET"`
+	CallInitiatedFallbackURL    *string   `json:"callInitiatedFallbackUrl,omitempty" maxLength:"2048"`
+	CallInitiatedFallbackMethod *string   `json:"callInitiatedFallbackMethod,omitempty" enum:"POST,GET"`
+	CallStatusCallbackURL       *string   `json:"callStatusCallbackUrl,omitempty" maxLength:"2048"`
+	CallStatusCallbackMethod    *string   `json:"callStatusCallbackMethod,omitempty" enum:"POST,GET"`
+	Username                    *string   `json:"username,omitempty" maxLength:"1024" doc:"Basic auth user name sent with callbacks."`
+	Password                    *string   `json:"password,omitempty" maxLength:"1024" writeOnly:"true" doc:"Basic auth password sent with callbacks; never returned."`
+	InboundSIPCallsEnabled      *bool     `json:"inboundSipCallsEnabled,omitempty" doc:"Enabling needs passwordAuthEnabled: true or a non-empty allowedSourceIps. Disabling clears the URI, the password and both lists."`
+	PasswordAuthEnabled         *bool     `json:"passwordAuthEnabled,omitempty" doc:"true generates a new SIP password (returned once as sipAuthPassword); sending true again rotates it."`
+	AllowedSourceIPs            *[]string `json:"allowedSourceIps,omitempty" maxItems:"25" example:"[\"203.0.113.0/24\"]" doc:"Replaces the whole list: public IPv4 CIDRs in canonical form."`
+	AllowedRegions              *[]string `json:"allowedRegions,omitempty" example:"[\"US\"]" doc:"Replaces the whole list; known regions: US, EU, ASIA."`
+}
+
+func (f VoiceApplicationFields) patch() store.ApplicationPatch {
+	return store.ApplicationPatch{
+		CallInitiatedCallbackURL:    f.CallInitiatedCallbackURL,
+		CallInitiatedMethod:         f.CallInitiatedMethod,
+		CallInitiatedFallbackURL:    f.CallInitiatedFallbackURL,
+		CallInitiatedFallbackMethod: f.CallInitiatedFallbackMethod,
+		CallStatusCallbackURL:       f.CallStatusCallbackURL,
+		CallStatusCallbackMethod:    f.CallStatusCallbackMethod,
+		CallbackUsername:            f.Username,
+		CallbackPassword:            f.Password,
+		InboundSIPEnabled:           f.InboundSIPCallsEnabled,
+		PasswordAuthEnabled:         f.PasswordAuthEnabled,
+		AllowedSourceIPs:            f.AllowedSourceIPs,
+		AllowedRegions:              f.AllowedRegions,
+	}
+}
+
+// AccountPath is the {accountId} path parameter.
+type AccountPath struct {
+	AccountID string `path:"accountId" maxLength:"64" example:"9900000" doc:"Your account ID."`
+}
+
+// ApplicationPath is the {accountId} and {applicationId} path parameters.
+type ApplicationPath struct {
+	AccountPath
+	ApplicationID string `path:"applicationId" maxLength:"64" example:"1d3e2f4a-5b6c-4d7e-8f90-a1b2c3d4e5f6"`
+}
+
+type applicationOutput struct {
+	Body Envelope[VoiceApplication]
+}
+
+type applicationListOutput struct {
+	Body Envelope[[]VoiceApplication]
+}
+
+func registerApplications(s *Server) {
+	const base = "/v2/accounts/{accountId}/voice-applications"
+	tags := []string{"Voice applications"}
+	errs := []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound, http.StatusUnprocessableEntity}
+	huma.Register(s.api, huma.Operation{
+		OperationID: "listVoiceApplications", Method: http.MethodGet, Path: base,
+		Summary: "List voice applications", Tags: tags, Security: bearerOnly, Errors: errs,
+	}, func(ctx context.Context, in *AccountPath) (*applicationListOutput, error) {
+		apps, err := s.cfg.Store.Applications(ctx, in.AccountID)
+		if err != nil {
+			return nil, s.internal(ctx, err)
+		}
+		out := make([]VoiceApplication, 0, len(apps))
+		for _, a := range apps {
+			out = append(out, s.toVoiceApplication(a, ""))
+		}
+		return &applicationListOutput{Body: envelope(out)}, nil
+	})
+	huma.Register(s.api, huma.Operation{
+		OperationID: "createVoiceApplication", Method: http.MethodPost, Path: base,
+		Summary: "Create a voice application", Tags: tags, Security: bearerOnly, Errors: errs,
+		DefaultStatus: http.StatusCreated, MaxBodyBytes: 64 << 10,
+	}, func(ctx context.Context, in *struct {
+		AccountPath
+		Body VoiceApplicationCreate
+	}) (*applicationOutput, error) {
+		a := store.Application{
+			AccountID: in.AccountID, CallInitiatedMethod: "POST", CallInitiatedFallbackMethod: "POST", CallStatusCallbackMethod: "POST",
+			AllowedSourceIPs: []string{}, AllowedRegions: []string{},
+		}
+		a.ID = newUUID()
+		p := in.Body.patch()
+		p.Name = &in.Body.ApplicationName
+		pw, err := p.Apply(&a, s.cfg.SIPDomain)
+		if err != nil {
+			return nil, validationProblem(err)
+		}
+		a, err = s.cfg.Store.CreateApplication(ctx, a)
+		if err != nil {
+			return nil, s.internal(ctx, err)
+		}
+		return &applicationOutput{Body: envelope(s.toVoiceApplication(a, pw))}, nil
+	})
+	huma.Register(s.api, huma.Operation{
+		OperationID: "getVoiceApplication", Method: http.MethodGet, Path: base + "/{applicationId}",
+		Summary: "Get a voice application", Tags: tags, Security: bearerOnly, Errors: errs,
+	}, func(ctx context.Context, in *ApplicationPath) (*applicationOutput, error) {
+		a, err := s.cfg.Store.Application(ctx, in.AccountID, in.ApplicationID)
+		if err != nil {
+			return nil, s.lookupError(ctx, err, "application "+in.ApplicationID)
+		}
+		return &applicationOutput{Body: envelope(s.toVoiceApplication(a, ""))}, nil
+	})
+	huma.Register(s.api, huma.Operation{
+		OperationID: "updateVoiceApplication", Method: http.MethodPatch, Path: base + "/{applicationId}",
+		Summary:     "Update a voice application",
+		Description: "Partial update: fields not sent stay as they are. Inbound SIP URI rules apply to the resulting state.",
+		Tags:        tags, Security: bearerOnly, Errors: errs, MaxBodyBytes: 64 << 10,
+	}, func(ctx context.Context, in *struct {
+		ApplicationPath
+		Body VoiceApplicationPatch
+	}) (*applicationOutput, error) {
+		a, err := s.cfg.Store.Application(ctx, in.AccountID, in.ApplicationID)
+		if err != nil {
+			return nil, s.lookupError(ctx, err, "application "+in.ApplicationID)
+		}
+		p := in.Body.patch()
+		p.Name = in.Body.ApplicationName
+		pw, err := p.Apply(&a, s.cfg.SIPDomain)
+		if err != nil {
+			return nil, validationProblem(err)
+		}
+		a, err = s.cfg.Store.UpdateApplication(ctx, a)
+		if err != nil {
+			return nil, s.lookupError(ctx, err, "application "+in.ApplicationID)
+		}
+		return &applicationOutput{Body: envelope(s.toVoiceApplication(a, pw))}, nil
+	})
+	huma.Register(s.api, huma.Operation{
+		OperationID: "deleteVoiceApplication", Method: http.MethodDelete, Path: base + "/{applicationId}",
+		Summary: "Delete a voice application", Tags: tags, Security: bearerOnly, Errors: errs,
+		DefaultStatus: http.StatusNoContent,
+	}, func(ctx context.Context, in *ApplicationPath) (*struct{}, error) {
+		if err := s.cfg.Store.DeleteApplication(ctx, in.AccountID, in.ApplicationID); err != nil {
+			return nil, s.lookupError(ctx, err, "application "+in.ApplicationID)
+		}
+		return nil, nil
+	})
+}
+
+func (s *Server) toVoiceApplication(a store.Application, sipPassword string) VoiceApplication {
+	v := VoiceApplication{
+		ApplicationID: a.ID, ApplicationName: a.Name,
+		CallInitiatedCallbackURL: a.CallInitiatedCallbackURL, CallInitiatedMethod: a.CallInitiatedMethod,
+		CallInitiatedFallbackURL: a.CallInitiatedFallbackURL, CallInitiatedFallbackMethod: a.CallInitiatedFallbackMethod,
+		CallStatusCallbackURL: a.CallStatusCallbackURL, CallStatusCallbackMethod: a.CallStatusCallbackMethod,
+		Username:               a.CallbackUsername,
+		InboundSIPCallsEnabled: a.InboundSIPEnabled, PasswordAuthEnabled: a.PasswordAuthEnabled,
+		SIPAuthPassword:  sipPassword,
+		AllowedSourceIPs: nonNilStrings(a.AllowedSourceIPs), AllowedRegions: nonNilStrings(a.AllowedRegions),
+		CreatedTime: a.CreatedAt, LastModifiedTime: a.UpdatedAt,
+	}
+	if uri := a.SIPURI(s.cfg.SIPDomain); uri != "" {
+		v.SIPURI = &uri
+	}
+	return v
+}
+
+func nonNilStrings(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// validationProblem turns a rule violation into a 400 that names the field.
+func validationProblem(err error) error {
+	var ve *store.ValidationError
+	if errors.As(err, &ve) {
+		return huma.Error400BadRequest("invalid "+ve.Field+": "+ve.Reason, &huma.ErrorDetail{
+			Location: "body." + ve.Field, Message: ve.Reason, Value: ve.Value,
+		})
+	}
+	return huma.Error400BadRequest(err.Error())
+}
+
+func (s *Server) lookupError(ctx context.Context, err error, what string) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return huma.Error404NotFound(what + " not found")
+	}
+	return s.internal(ctx, err)
+}
+
+func (s *Server) internal(ctx context.Context, err error) error {
+	s.log.ErrorContext(ctx, "api error", "err", err, "request_id", RequestID(ctx))
+	return huma.Error500InternalServerError("internal error (request " + RequestID(ctx) + ")")
+}

@@ -1,0 +1,169 @@
+// Command wasmvoice runs the wasmvoice server and its admin subcommands:
+//
+//	wasmvoice [flags]                       run the server
+//	wasmvoice credentials create [flags]    make API client credentials
+//	wasmvoice openapi                       print the OpenAPI document
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/wasmvoice/wasmvoice/api"
+	"github.com/wasmvoice/wasmvoice/server"
+	"github.com/wasmvoice/wasmvoice/store"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "wasmvoice:", err)
+		}
+		stop()
+		os.Exit(2)
+	}
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 {
+		switch args[0] {
+		case "serve":
+			return serve(ctx, args[1:], stdout, stderr)
+		case "openapi":
+			b, err := api.OpenAPIYAML()
+			if err != nil {
+				return err
+			}
+			_, err = stdout.Write(b)
+			return err
+		case "credentials":
+			if len(args) < 2 || args[1] != "create" {
+				return errors.New("usage: wasmvoice credentials create [--data-dir D] [--account ID] [--json]")
+			}
+			return credentialsCreate(ctx, args[2:], stdout, stderr)
+		}
+	}
+	return serve(ctx, args, stdout, stderr)
+}
+
+// envName is the environment variable that overrides a flag.
+func envName(flagName string) string {
+	return "WASMVOICE_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// flags is a FlagSet whose every flag reads its default from WASMVOICE_<NAME>.
+type flags struct{ *flag.FlagSet }
+
+func newFlags(name string, stderr io.Writer) flags {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return flags{fs}
+}
+
+func (f flags) str(p *string, name, def, usage string) {
+	if v, ok := os.LookupEnv(envName(name)); ok {
+		def = v
+	}
+	f.StringVar(p, name, def, usage+" (env "+envName(name)+")")
+}
+
+func (f flags) boolean(p *bool, name string, def bool, usage string) {
+	if v, ok := os.LookupEnv(envName(name)); ok {
+		def = v == "1" || strings.EqualFold(v, "true")
+	}
+	f.BoolVar(p, name, def, usage+" (env "+envName(name)+")")
+}
+
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var cfg server.Config
+	var logFormat, logLevel string
+	f := newFlags("wasmvoice", stderr)
+	f.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: wasmvoice [flags]\n       wasmvoice credentials create [--data-dir D] [--account ID] [--json]\n       wasmvoice openapi\n\nRuns the wasmvoice server. Every flag can also be set with the environment variable shown.\n\nFlags:\n")
+		f.PrintDefaults()
+	}
+	f.str(&cfg.DataDir, "data-dir", server.DefaultDataDir, "directory for the SQLite database, keys and recordings (created)")
+	f.str(&cfg.HTTPAddr, "http-addr", server.DefaultHTTPAddr, "address of the HTTP API")
+	f.str(&cfg.SIPAddr, "sip-addr", server.DefaultSIPAddr, "SIP address, UDP and TCP")
+	f.str(&cfg.SIPTLSAddr, "sip-tls-addr", server.DefaultSIPTLS, "SIP over TLS address, used when --tls-cert and --tls-key are set")
+	f.str(&cfg.TLSCert, "tls-cert", "", "PEM certificate for SIP over TLS")
+	f.str(&cfg.TLSKey, "tls-key", "", "PEM private key for SIP over TLS")
+	f.str(&cfg.SIPDomain, "sip-domain", server.DefaultSIPDomain, "SIP domain: the host of every sipUri and the digest realm")
+	f.str(&cfg.Region, "region", server.DefaultRegion, "this node's region (US, EU or ASIA), checked against each application's allowedRegions")
+	f.str(&cfg.MediaIP, "media-ip", "", "media IP advertised in SDP (default: the address of the outbound interface)")
+	f.str(&cfg.RTPPorts, "rtp-ports", server.DefaultRTPPorts, "RTP port range min-max (min even; RTCP uses RTP+1)")
+	f.str(&logFormat, "log-format", "text", "log format: text or json")
+	f.str(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	if err := f.Parse(args); err != nil {
+		return err
+	}
+	if f.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q (see --help)", f.Arg(0))
+	}
+	log, err := newLogger(stderr, logFormat, logLevel)
+	if err != nil {
+		return err
+	}
+	slog.SetDefault(log)
+	cfg.Logger = log
+	srv, err := server.New(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	if c := srv.FirstCredentials; c != nil {
+		fmt.Fprintf(stdout, "First start: created an account and an API client.\nSave the secret now: it is not shown again.\n  accountId:    %s\n  clientId:     %s\n  clientSecret: %s\n", c.AccountID, c.ClientID, c.ClientSecret)
+	}
+	return srv.Run(ctx, nil)
+}
+
+func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: want text or json", format)
+}
+
+func credentialsCreate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var dataDir, account string
+	var asJSON bool
+	f := newFlags("wasmvoice credentials create", stderr)
+	f.str(&dataDir, "data-dir", server.DefaultDataDir, "data directory of the node")
+	f.StringVar(&account, "account", "", "account to add the client to (created when missing; default: the only account)")
+	f.boolean(&asJSON, "json", false, `print {"accountId":…,"clientId":…,"clientSecret":…}`)
+	if err := f.Parse(args); err != nil {
+		return err
+	}
+	st, err := store.Open(ctx, dataDir)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	c, err := server.CreateCredentials(ctx, st, account)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		return json.NewEncoder(stdout).Encode(c)
+	}
+	_, err = fmt.Fprintf(stdout, "accountId:    %s\nclientId:     %s\nclientSecret: %s\n", c.AccountID, c.ClientID, c.ClientSecret)
+	return err
+}

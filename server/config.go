@@ -1,0 +1,90 @@
+// Package server is the composition root and the call engine: it opens the
+// store, serves the API, and (as later parts land) runs the SIP front door,
+// the media relay and a Call per live call.
+package server
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/wasmvoice/wasmvoice/store"
+)
+
+// Defaults, chosen so `go run ./cmd/wasmvoice` works on a laptop.
+const (
+	DefaultDataDir   = "./data"
+	DefaultHTTPAddr  = ":8080"
+	DefaultSIPAddr   = "0.0.0.0:5060"
+	DefaultSIPTLS    = "0.0.0.0:5061"
+	DefaultSIPDomain = "localhost"
+	DefaultRegion    = "US"
+	DefaultRTPPorts  = "30000-40000"
+)
+
+// Config is a node's settings.
+type Config struct {
+	DataDir    string
+	HTTPAddr   string
+	SIPAddr    string // UDP and TCP
+	SIPTLSAddr string // used only with TLSCert and TLSKey
+	TLSCert    string
+	TLSKey     string
+	SIPDomain  string // host of every sipUri and the digest realm
+	Region     string
+	MediaIP    string // advertised in SDP; empty = guessed from the outbound interface
+	RTPPorts   string // "min-max"
+	Logger     *slog.Logger
+}
+
+// Validate checks the settings and says which one is wrong.
+func (c Config) Validate() error {
+	if c.DataDir == "" {
+		return fmt.Errorf("--data-dir: must not be empty")
+	}
+	for name, addr := range map[string]string{"--http-addr": c.HTTPAddr, "--sip-addr": c.SIPAddr} {
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			return fmt.Errorf("%s %q: want host:port: %w", name, addr, err)
+		}
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return fmt.Errorf("--tls-cert and --tls-key go together")
+	}
+	if c.SIPDomain == "" || strings.ContainsAny(c.SIPDomain, "@:/ ") {
+		return fmt.Errorf("--sip-domain %q: want a host name such as sip.example.com", c.SIPDomain)
+	}
+	if !slices.Contains(store.KnownRegions, c.Region) {
+		return fmt.Errorf("--region %q: want one of %s", c.Region, strings.Join(store.KnownRegions, ", "))
+	}
+	if c.MediaIP != "" {
+		if _, err := netip.ParseAddr(c.MediaIP); err != nil {
+			return fmt.Errorf("--media-ip %q: want an IP address", c.MediaIP)
+		}
+	}
+	if _, _, err := ParsePortRange(c.RTPPorts); err != nil {
+		return fmt.Errorf("--rtp-ports: %w", err)
+	}
+	return nil
+}
+
+// ParsePortRange parses "min-max": an even first port, so RTP stays even and
+// RTCP is RTP+1, and at least one pair.
+func ParsePortRange(s string) (lo, hi int, err error) {
+	a, b, ok := strings.Cut(s, "-")
+	lo, err1 := strconv.Atoi(a)
+	hi, err2 := strconv.Atoi(b)
+	if !ok || err1 != nil || err2 != nil {
+		return 0, 0, fmt.Errorf("%q: want min-max, e.g. 30000-40000", s)
+	}
+	if lo < 1024 || hi > 65535 || hi-lo < 1 {
+		return 0, 0, fmt.Errorf("%q: want 1024 <= min < max <= 65535", s)
+	}
+	if lo%2 != 0 {
+		return 0, 0, fmt.Errorf("%q: min must be even (RTP even, RTCP = RTP+1)", s)
+	}
+	return lo, hi, nil
+}
