@@ -1,0 +1,207 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"net"
+	"net/http"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// syncBuffer lets the test read what the server goroutine writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
+func (s *syncBuffer) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// startServe runs the server as main would and waits until /readyz answers.
+func startServe(t *testing.T, dataDir string, addrOut *string) (stdout *syncBuffer, stop func() error) {
+	t.Helper()
+	addr := freeAddr(t)
+	*addrOut = addr
+	ctx, cancel := context.WithCancel(context.Background())
+	stdout = &syncBuffer{}
+	errc := make(chan error, 1)
+	go func() {
+		errc <- run(ctx, []string{"--data-dir", dataDir, "--http-addr", addr, "--sip-addr", "127.0.0.1:0", "--log-level", "error"}, stdout, &syncBuffer{})
+	}()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Get("http://" + addr + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+		}
+		select {
+		case err := <-errc:
+			t.Fatalf("server exited: %v", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("server not ready")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return stdout, func() error { cancel(); return <-errc }
+}
+
+func TestFirstStartPrintsCredentialsOnce(t *testing.T) {
+	dir := t.TempDir()
+	var addr string
+	out, stop := startServe(t, dir, &addr)
+	if err := stop(); err != nil {
+		t.Fatalf("graceful shutdown: %v", err)
+	}
+	for _, k := range []string{"accountId:", "clientId:", "clientSecret:"} {
+		if !strings.Contains(out.String(), k) {
+			t.Fatalf("first start output lacks %s:\n%s", k, out)
+		}
+	}
+	out2, stop2 := startServe(t, dir, &addr)
+	// The restarted server still knows the client made at first start.
+	id, secret := field(out.String(), "clientId:"), field(out.String(), "clientSecret:")
+	req, _ := http.NewRequest("POST", "http://"+addr+"/api/v1/oauth2/token", strings.NewReader("grant_type=client_credentials"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(id, secret)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("token after restart: %v %v", err, resp)
+	}
+	resp.Body.Close()
+	stop2()
+	if strings.Contains(out2.String(), "clientSecret") {
+		t.Fatalf("second start printed credentials again:\n%s", out2)
+	}
+}
+
+func TestCredentialsCreateJSON(t *testing.T) {
+	dir := t.TempDir()
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"credentials", "create", "--data-dir", dir, "--json"}, &out, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	var first map[string]string
+	if err := json.Unmarshal(out.Bytes(), &first); err != nil || len(first) != 3 || first["accountId"] == "" || first["clientId"] == "" || first["clientSecret"] == "" {
+		t.Fatalf("json output %q: %v", out.String(), err)
+	}
+	// A second client lands in the same (only) account; --account names another.
+	out.Reset()
+	run(context.Background(), []string{"credentials", "create", "--data-dir", dir, "--json"}, &out, &bytes.Buffer{})
+	var second map[string]string
+	json.Unmarshal(out.Bytes(), &second)
+	if second["accountId"] != first["accountId"] || second["clientId"] == first["clientId"] {
+		t.Fatalf("second client: %v vs %v", second, first)
+	}
+	out.Reset()
+	if err := run(context.Background(), []string{"credentials", "create", "--data-dir", dir, "--account", "acme-1", "--json"}, &out, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), `"accountId":"acme-1"`) {
+		t.Fatalf("--account: %s", out.String())
+	}
+	// With two accounts, leaving --account out is an error that says so.
+	if err := run(context.Background(), []string{"credentials", "create", "--data-dir", dir}, &out, &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), "--account") {
+		t.Fatalf("ambiguous account: %v", err)
+	}
+}
+
+func TestHelpDocumentsEveryFlagWithItsEnv(t *testing.T) {
+	var errOut bytes.Buffer
+	err := run(context.Background(), []string{"--help"}, &bytes.Buffer{}, &errOut)
+	if err != flag.ErrHelp {
+		t.Fatalf("--help: %v", err)
+	}
+	for _, f := range []string{"data-dir", "http-addr", "sip-addr", "sip-tls-addr", "tls-cert", "tls-key", "sip-domain", "region", "media-ip", "rtp-ports", "log-format"} {
+		if !strings.Contains(errOut.String(), "-"+f) || !strings.Contains(errOut.String(), envName(f)) {
+			t.Errorf("--help lacks %s or %s", f, envName(f))
+		}
+	}
+}
+
+func TestEnvOverridesAndBadSettings(t *testing.T) {
+	t.Setenv("WASMVOICE_REGION", "MARS")
+	err := run(context.Background(), []string{"--data-dir", t.TempDir()}, &bytes.Buffer{}, &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), "--region") {
+		t.Fatalf("env override not applied or not validated: %v", err)
+	}
+}
+
+func TestOpenAPISubcommand(t *testing.T) {
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"openapi"}, &out, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(out.String(), "components:") && !strings.Contains(out.String(), "openapi: 3.1.0") {
+		t.Fatalf("not an OpenAPI 3.1 document: %.200s", out.String())
+	}
+}
+
+// The binary stops cleanly on SIGTERM.
+func TestGracefulShutdownOnSIGTERM(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := t.TempDir() + "/wasmvoice"
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	addr := freeAddr(t)
+	cmd := exec.Command(bin, "--data-dir", t.TempDir(), "--http-addr", addr, "--log-level", "error")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if resp, err := http.Get("http://" + addr + "/healthz"); err == nil {
+			resp.Body.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatal("binary did not start")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cmd.Process.Signal(syscallSIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("exit after SIGTERM: %v", err)
+		}
+	case <-time.After(15 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("no exit after SIGTERM")
+	}
+}
+
+func field(out, key string) string {
+	for _, line := range strings.Split(out, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), key); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}

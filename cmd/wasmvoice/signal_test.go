@@ -1,0 +1,5 @@
+package main
+
+import "syscall"
+
+var syscallSIGTERM = syscall.SIGTERM

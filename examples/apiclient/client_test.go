@@ -1,0 +1,102 @@
+package apiclient
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/wasmvoice/wasmvoice/server"
+)
+
+func TestGeneratedClientIsCurrent(t *testing.T) {
+	dir := t.TempDir()
+	cfg, err := os.ReadFile("oapi-codegen.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfgPath := filepath.Join(dir, "cfg.yaml")
+	os.WriteFile(cfgPath, bytes.Replace(cfg, []byte("output: client.gen.go"), []byte("output: "+filepath.Join(dir, "client.gen.go")), 1), 0o644)
+	abs, _ := filepath.Abs("../../openapi.yaml")
+	cmd := exec.Command("go", "tool", "oapi-codegen", "-config", cfgPath, abs)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("oapi-codegen: %v\n%s", err, out)
+	}
+	want, _ := os.ReadFile(filepath.Join(dir, "client.gen.go"))
+	have, _ := os.ReadFile("client.gen.go")
+	if !bytes.Equal(want, have) {
+		t.Fatal("client.gen.go is stale: run go generate ./examples/apiclient")
+	}
+}
+
+func TestGeneratedClientProvisionsAnApplication(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	srv, err := server.New(ctx, server.Config{
+		DataDir: t.TempDir(), HTTPAddr: "127.0.0.1:0", SIPAddr: "127.0.0.1:0", SIPDomain: "sip.example.test",
+		Region: "US", RTPPorts: "40000-40100", Logger: slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addrc := make(chan net.Addr, 1)
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx, func(a net.Addr) { addrc <- a }) }()
+	var base string
+	select {
+	case a := <-addrc:
+		base = "http://" + a.String()
+	case err := <-done:
+		t.Fatal(err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("server did not start")
+	}
+	creds := srv.FirstCredentials
+
+	c, err := NewClientWithResponses(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	basic := func(_ context.Context, r *http.Request) error { r.SetBasicAuth(creds.ClientID, creds.ClientSecret); return nil }
+	tok, err := c.CreateTokenWithFormdataBodyWithResponse(ctx, &CreateTokenParams{}, CreateTokenFormdataRequestBody{GrantType: ClientCredentials}, basic)
+	if err != nil || tok.JSON200 == nil {
+		t.Fatalf("token: %v %s", err, tok.Body)
+	}
+	bearer := func(_ context.Context, r *http.Request) error {
+		r.Header.Set("Authorization", "Bearer "+tok.JSON200.AccessToken)
+		return nil
+	}
+	cb := "https://example.com/voice"
+	created, err := c.CreateVoiceApplicationWithResponse(ctx, creds.AccountID, VoiceApplicationCreate{ApplicationName: "generated", CallInitiatedCallbackUrl: &cb}, bearer)
+	if err != nil || created.JSON201 == nil {
+		t.Fatalf("create: %v %s", err, created.Body)
+	}
+	id := created.JSON201.Data.ApplicationId.String()
+	yes := true
+	ips := []string{"203.0.113.0/24"}
+	patched, err := c.UpdateVoiceApplicationWithResponse(ctx, creds.AccountID, id, VoiceApplicationPatch{InboundSipCallsEnabled: &yes, PasswordAuthEnabled: &yes, AllowedSourceIps: &ips}, bearer)
+	if err != nil || patched.JSON200 == nil {
+		t.Fatalf("patch: %v %s", err, patched.Body)
+	}
+	if patched.JSON200.Data.SipAuthPassword == nil || *patched.JSON200.Data.SipAuthPassword == "" {
+		t.Fatal("no sipAuthPassword in the enabling response")
+	}
+	got, err := c.GetVoiceApplicationWithResponse(ctx, creds.AccountID, id, bearer)
+	if err != nil || got.JSON200 == nil {
+		t.Fatalf("get: %v %s", err, got.Body)
+	}
+	d := got.JSON200.Data
+	if d.SipUri == nil || *d.SipUri != "sip:"+id+"@sip.example.test" || !d.InboundSipCallsEnabled || d.SipAuthPassword != nil {
+		t.Fatalf("read back: %+v", d)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
