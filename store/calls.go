@@ -1,0 +1,284 @@
+package store
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// CallRecord is a call as it is kept once it ended (and as the engine
+// reports it while it is up). Times are UTC; zero means "not yet".
+type CallRecord struct {
+	ID              string
+	AccountID       string
+	ApplicationID   string
+	ParentCallID    string
+	Direction       string // inbound or outbound
+	From, To        string
+	State           string // initiated, answered, disconnected
+	SIPCallID       string
+	Tag             string
+	Variables       map[string]string
+	EnqueuedTime    time.Time
+	StartTime       time.Time
+	AnswerTime      time.Time
+	EndTime         time.Time
+	DisconnectCause string
+	ErrorMessage    string
+	ErrorID         string
+	LastUpdate      time.Time
+}
+
+// SIPMessage is one SIP message of a call's trace.
+type SIPMessage struct {
+	At         time.Time `db:"at" json:"time"`
+	Direction  string    `db:"direction" json:"direction"` // in or out
+	Transport  string    `db:"transport" json:"transport"`
+	LocalAddr  string    `db:"local_addr" json:"localAddress"`
+	RemoteAddr string    `db:"remote_addr" json:"remoteAddress"`
+	Message    string    `db:"message" json:"message"`
+}
+
+// LogEntry is one line of a call's log (engine, webhook, Wasm module).
+type LogEntry struct {
+	At      time.Time `db:"at" json:"time"`
+	Level   string    `db:"level" json:"level"`
+	Source  string    `db:"source" json:"source"`
+	Message string    `db:"message" json:"message"`
+}
+
+type callRow struct {
+	ID              string     `db:"id"`
+	AccountID       string     `db:"account_id"`
+	ApplicationID   string     `db:"application_id"`
+	ParentCallID    string     `db:"parent_call_id"`
+	Direction       string     `db:"direction"`
+	From            string     `db:"from_addr"`
+	To              string     `db:"to_addr"`
+	State           string     `db:"state"`
+	SIPCallID       string     `db:"sip_call_id"`
+	Tag             string     `db:"tag"`
+	Variables       string     `db:"variables"`
+	EnqueuedTime    *time.Time `db:"enqueued_time"`
+	StartTime       time.Time  `db:"start_time"`
+	AnswerTime      *time.Time `db:"answer_time"`
+	EndTime         *time.Time `db:"end_time"`
+	DisconnectCause string     `db:"disconnect_cause"`
+	ErrorMessage    string     `db:"error_message"`
+	ErrorID         string     `db:"error_id"`
+	LastUpdate      time.Time  `db:"last_update"`
+}
+
+const callColumns = `id, account_id, application_id, parent_call_id, direction, from_addr, to_addr, state,
+	sip_call_id, tag, variables, enqueued_time, start_time, answer_time, end_time, disconnect_cause,
+	error_message, error_id, last_update`
+
+func optTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+func fromOpt(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return t.UTC()
+}
+
+// SaveCall writes a call's record with its SIP trace and log, replacing any
+// earlier save of the same call, in one transaction.
+func (s *Store) SaveCall(ctx context.Context, c CallRecord, trace []SIPMessage, log []LogEntry) error {
+	vars, err := json.Marshal(c.Variables)
+	if err != nil {
+		return fmt.Errorf("encode call variables: %w", err)
+	}
+	if c.Variables == nil {
+		vars = []byte("{}")
+	}
+	if c.LastUpdate.IsZero() {
+		c.LastUpdate = time.Now()
+	}
+	row := callRow{
+		ID: c.ID, AccountID: c.AccountID, ApplicationID: c.ApplicationID, ParentCallID: c.ParentCallID,
+		Direction: c.Direction, From: c.From, To: c.To, State: c.State, SIPCallID: c.SIPCallID, Tag: c.Tag,
+		Variables: string(vars), EnqueuedTime: optTime(c.EnqueuedTime), StartTime: c.StartTime.UTC(),
+		AnswerTime: optTime(c.AnswerTime), EndTime: optTime(c.EndTime), DisconnectCause: c.DisconnectCause,
+		ErrorMessage: c.ErrorMessage, ErrorID: c.ErrorID, LastUpdate: c.LastUpdate.UTC(),
+	}
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("save call %s: %w", c.ID, err)
+	}
+	defer tx.Rollback()
+	_, err = tx.NamedExecContext(ctx, `INSERT INTO calls (`+callColumns+`) VALUES (
+		:id, :account_id, :application_id, :parent_call_id, :direction, :from_addr, :to_addr, :state,
+		:sip_call_id, :tag, :variables, :enqueued_time, :start_time, :answer_time, :end_time, :disconnect_cause,
+		:error_message, :error_id, :last_update)
+		ON CONFLICT (id) DO UPDATE SET state = excluded.state, tag = excluded.tag, variables = excluded.variables,
+		answer_time = excluded.answer_time, end_time = excluded.end_time, disconnect_cause = excluded.disconnect_cause,
+		error_message = excluded.error_message, error_id = excluded.error_id, last_update = excluded.last_update`, row)
+	if err != nil {
+		return fmt.Errorf("save call %s: %w", c.ID, err)
+	}
+	if _, err := tx.ExecContext(ctx, s.rebind("DELETE FROM call_sip_messages WHERE call_id = ?"), c.ID); err != nil {
+		return fmt.Errorf("save call %s trace: %w", c.ID, err)
+	}
+	for i, m := range trace {
+		if _, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO call_sip_messages (call_id, seq, at, direction, transport, local_addr, remote_addr, message)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`), c.ID, i, m.At.UTC(), m.Direction, m.Transport, m.LocalAddr, m.RemoteAddr, m.Message); err != nil {
+			return fmt.Errorf("save call %s trace: %w", c.ID, err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, s.rebind("DELETE FROM call_log WHERE call_id = ?"), c.ID); err != nil {
+		return fmt.Errorf("save call %s log: %w", c.ID, err)
+	}
+	for i, l := range log {
+		if _, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO call_log (call_id, seq, at, level, source, message) VALUES (?, ?, ?, ?, ?, ?)`),
+			c.ID, i, l.At.UTC(), l.Level, l.Source, l.Message); err != nil {
+			return fmt.Errorf("save call %s log: %w", c.ID, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("save call %s: %w", c.ID, err)
+	}
+	return nil
+}
+
+func (r callRow) record() (CallRecord, error) {
+	c := CallRecord{
+		ID: r.ID, AccountID: r.AccountID, ApplicationID: r.ApplicationID, ParentCallID: r.ParentCallID,
+		Direction: r.Direction, From: r.From, To: r.To, State: r.State, SIPCallID: r.SIPCallID, Tag: r.Tag,
+		EnqueuedTime: fromOpt(r.EnqueuedTime), StartTime: r.StartTime.UTC(), AnswerTime: fromOpt(r.AnswerTime),
+		EndTime: fromOpt(r.EndTime), DisconnectCause: r.DisconnectCause, ErrorMessage: r.ErrorMessage,
+		ErrorID: r.ErrorID, LastUpdate: r.LastUpdate.UTC(),
+	}
+	if err := json.Unmarshal([]byte(r.Variables), &c.Variables); err != nil {
+		return CallRecord{}, fmt.Errorf("call %s variables: %w", r.ID, err)
+	}
+	return c, nil
+}
+
+// Call returns an ended call of an account.
+func (s *Store) Call(ctx context.Context, accountID, id string) (CallRecord, error) {
+	var r callRow
+	if err := s.db.GetContext(ctx, &r, s.rebind("SELECT "+callColumns+" FROM calls WHERE id = ? AND account_id = ?"), id, accountID); err != nil {
+		return CallRecord{}, notFound(err, "call "+id)
+	}
+	return r.record()
+}
+
+// CallFilter selects calls as the Voice API's listCalls does.
+type CallFilter struct {
+	To, From        string
+	MinStartTime    time.Time
+	MaxStartTime    time.Time
+	DisconnectCause string
+	PageSize        int    // 1..10000, default 1000
+	PageToken       string // from the previous page's NextPageToken
+}
+
+// CallPage is one page of calls, oldest first.
+type CallPage struct {
+	Calls         []CallRecord
+	NextPageToken string // empty on the last page
+}
+
+// Calls lists an account's ended calls.
+func (s *Store) Calls(ctx context.Context, accountID string, f CallFilter) (CallPage, error) {
+	if f.PageSize <= 0 {
+		f.PageSize = 1000
+	}
+	q := "SELECT " + callColumns + " FROM calls WHERE account_id = ?"
+	args := []any{accountID}
+	add := func(cond string, v any) { q += " AND " + cond; args = append(args, v) }
+	if f.To != "" {
+		add("to_addr = ?", f.To)
+	}
+	if f.From != "" {
+		add("from_addr = ?", f.From)
+	}
+	if !f.MinStartTime.IsZero() {
+		add("start_time >= ?", f.MinStartTime.UTC())
+	}
+	if !f.MaxStartTime.IsZero() {
+		add("start_time <= ?", f.MaxStartTime.UTC())
+	}
+	if f.DisconnectCause != "" {
+		add("disconnect_cause = ?", f.DisconnectCause)
+	}
+	if f.PageToken != "" {
+		t, id, err := decodePageToken(f.PageToken)
+		if err != nil {
+			return CallPage{}, err
+		}
+		q += " AND (start_time > ? OR (start_time = ? AND id > ?))"
+		args = append(args, t, t, id)
+	}
+	q += " ORDER BY start_time, id LIMIT ?"
+	args = append(args, f.PageSize+1)
+	var rows []callRow
+	if err := s.db.SelectContext(ctx, &rows, s.rebind(q), args...); err != nil {
+		return CallPage{}, fmt.Errorf("list calls: %w", err)
+	}
+	var page CallPage
+	if len(rows) > f.PageSize {
+		rows = rows[:f.PageSize]
+		last := rows[len(rows)-1]
+		page.NextPageToken = encodePageToken(last.StartTime, last.ID)
+	}
+	for _, r := range rows {
+		c, err := r.record()
+		if err != nil {
+			return CallPage{}, err
+		}
+		page.Calls = append(page.Calls, c)
+	}
+	return page, nil
+}
+
+// ErrBadPageToken is returned for a page token this server did not make.
+var ErrBadPageToken = fmt.Errorf("invalid pageToken")
+
+func encodePageToken(t time.Time, id string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(t.UTC().Format(time.RFC3339Nano) + "|" + id))
+}
+
+func decodePageToken(tok string) (time.Time, string, error) {
+	b, err := base64.RawURLEncoding.DecodeString(tok)
+	if err != nil {
+		return time.Time{}, "", ErrBadPageToken
+	}
+	ts, id, ok := strings.Cut(string(b), "|")
+	t, err := time.Parse(time.RFC3339Nano, ts)
+	if !ok || err != nil {
+		return time.Time{}, "", ErrBadPageToken
+	}
+	return t, id, nil
+}
+
+// CallTrace returns the SIP messages of an ended call, in order.
+func (s *Store) CallTrace(ctx context.Context, callID string) ([]SIPMessage, error) {
+	var out []SIPMessage
+	err := s.db.SelectContext(ctx, &out, s.rebind(`SELECT at, direction, transport, local_addr, remote_addr, message
+		FROM call_sip_messages WHERE call_id = ? ORDER BY seq`), callID)
+	if err != nil {
+		return nil, fmt.Errorf("call %s trace: %w", callID, err)
+	}
+	return out, nil
+}
+
+// CallLog returns the log of an ended call, in order.
+func (s *Store) CallLog(ctx context.Context, callID string) ([]LogEntry, error) {
+	var out []LogEntry
+	err := s.db.SelectContext(ctx, &out, s.rebind(`SELECT at, level, source, message FROM call_log WHERE call_id = ? ORDER BY seq`), callID)
+	if err != nil {
+		return nil, fmt.Errorf("call %s log: %w", callID, err)
+	}
+	return out, nil
+}
