@@ -1,0 +1,145 @@
+package sip
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+// verdict is the outcome of the front-door checks on one INVITE.
+type verdict struct {
+	status    int    // 0 = accepted
+	reason    string // metrics label and log attribute
+	challenge bool   // add Proxy-Authenticate headers
+	stale     bool   // challenge with stale=true
+	err       error  // detail for the log
+	app       Application
+	source    netip.AddrPort
+}
+
+func reject(status int, reason string) verdict {
+	return verdict{status: status, reason: reason}
+}
+
+// checkInvite runs the checks of the Inbound SIP URI guide in order. It reads
+// req only.
+func (s *Server) checkInvite(ctx context.Context, req *sip.Request, now time.Time) verdict {
+	// 1. Max-Forwards; a missing header counts as 70.
+	if mf := req.MaxForwards(); mf != nil && mf.Val() == 0 {
+		return reject(sip.StatusTooManyHops, reasonTooManyHops)
+	}
+	// 2. Our own branch or sent-by in the Via list.
+	if s.looped(req) {
+		return reject(sip.StatusLoopDetected, reasonLoop)
+	}
+	src, err := netip.ParseAddrPort(req.Source())
+	if err != nil {
+		return verdict{status: sip.StatusBadRequest, reason: reasonMalformed, err: err}
+	}
+	src = netip.AddrPortFrom(src.Addr().Unmap(), src.Port())
+
+	// 3. The application named by the Request-URI user-part.
+	appID := req.Recipient.User
+	if appID == "" {
+		return verdict{status: sip.StatusUnauthorized, reason: reasonUnknownApp, source: src}
+	}
+	app, err := s.apps.SIPApplication(ctx, appID)
+	switch {
+	case errors.Is(err, ErrApplicationNotFound):
+		return verdict{status: sip.StatusUnauthorized, reason: reasonUnknownApp, source: src}
+	case err != nil:
+		return verdict{status: sip.StatusInternalServerError, reason: reasonStoreError, err: err, source: src}
+	case !app.InboundEnabled:
+		return verdict{status: sip.StatusUnauthorized, reason: reasonInboundDisabled, source: src}
+	}
+	// 4. Region.
+	if !app.allowsRegion(s.cfg.Region) {
+		return verdict{status: sip.StatusUnauthorized, reason: reasonRegion, source: src}
+	}
+	// 5. Source address.
+	if !app.allowsSource(src.Addr()) {
+		return verdict{status: sip.StatusUnauthorized, reason: reasonSourceIP, source: src}
+	}
+	// 6. Digest, only for password applications.
+	digestUser := ""
+	if app.PasswordAuth {
+		v, user := s.checkDigest(req, &app, now)
+		if v.status != 0 {
+			v.source = src
+			return v
+		}
+		digestUser = user
+	}
+	// 7. Every name for the target must be the application ID.
+	to := req.To()
+	if to == nil || to.Address.User != app.ID || (app.PasswordAuth && digestUser != app.ID) {
+		return verdict{status: sip.StatusForbidden, reason: reasonUserMismatch, source: src}
+	}
+	return verdict{app: app, source: src}
+}
+
+// checkDigest verifies the credentials of req against app and returns the
+// digest username on success.
+func (s *Server) checkDigest(req *sip.Request, app *Application, now time.Time) (verdict, string) {
+	cred, err := findCredentials(req, s.cfg.Domain)
+	if err != nil {
+		return verdict{status: sip.StatusProxyAuthRequired, reason: reasonNoCredentials, challenge: true}, ""
+	}
+	issued, err := s.nonces.verify(cred.Nonce, now)
+	switch {
+	case errors.Is(err, errNonceStale):
+		return verdict{status: sip.StatusProxyAuthRequired, reason: reasonStaleNonce, challenge: true, stale: true}, ""
+	case err != nil:
+		return verdict{status: sip.StatusProxyAuthRequired, reason: reasonBadNonce, challenge: true}, ""
+	}
+	if err := verifyDigest(cred, string(req.Method), &req.Recipient, app); err != nil {
+		return verdict{status: sip.StatusUnauthorized, reason: reasonBadCredentials, err: err}, ""
+	}
+	// Record the count only now: unverified requests never touch the table.
+	if !s.replay.observe(cred.Nonce, issued, uint32(cred.Nc), now) {
+		return verdict{status: sip.StatusProxyAuthRequired, reason: reasonNonceReplay, challenge: true, stale: true}, ""
+	}
+	return verdict{}, cred.Username
+}
+
+// looped reports whether req already went through this server: a Via with
+// our branch marker, or whose sent-by is our advertised address.
+func (s *Server) looped(req *sip.Request) bool {
+	for _, h := range req.GetHeaders("via") {
+		via, ok := h.(*sip.ViaHeader)
+		if !ok {
+			continue
+		}
+		if b, ok := via.Params.Get("branch"); ok && strings.HasPrefix(b, s.branchPrefix) {
+			return true
+		}
+		port := via.Port
+		if port == 0 {
+			port = sip.DefaultPort(via.Transport)
+		}
+		if strings.EqualFold(via.Host, s.cfg.AdvertisedHost) && s.isOurPort(port) {
+			return true
+		}
+	}
+	return false
+}
+
+// isOurPort reports whether port is the advertised port or, when none is
+// configured, the port of one of our listeners.
+func (s *Server) isOurPort(port int) bool {
+	if s.cfg.AdvertisedPort != 0 {
+		return port == s.cfg.AdvertisedPort
+	}
+	s.lmu.Lock()
+	defer s.lmu.Unlock()
+	for l := range s.listeners {
+		if l.port == port {
+			return true
+		}
+	}
+	return false
+}

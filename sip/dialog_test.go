@@ -1,0 +1,355 @@
+package sip
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+)
+
+// newCaller starts a second server used only as the calling side (its Dial
+// is the client leg under test). It listens on UDP so the callee can reach
+// its Contact with a BYE.
+func newCaller(t *testing.T, clientTLS *tls.Config) *Server {
+	t.Helper()
+	cfg := testConfig()
+	cfg.NonceKey = []byte("caller-key-caller-key-caller-key")
+	cfg.ClientTLS = clientTLS
+	srv, _ := startServer(t, cfg, HandlerFunc(func(ctx context.Context, c *InboundCall) { _ = c.Reject(603, "Decline") }), "udp", "tcp")
+	return srv
+}
+
+func traceHas(tr *Trace, dir Direction, prefix string) bool {
+	for _, e := range tr.Entries() {
+		if e.Direction == dir && strings.HasPrefix(e.Message, prefix) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestTLSDigestSHA256 runs the auth flow over TLS with a certificate made
+// in the test: the caller's sipgo digest client answers the first
+// challenge, SHA-256 by default. The caller then hangs up (BYE from the
+// remote side of the callee).
+func TestTLSDigestSHA256(t *testing.T) {
+	cert, pool := testCert(t)
+	engine := newTestEngine(true)
+	callee, err := NewServer(testConfig(), testApps(t), engine)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := callee.ListenAndServeTLS(ctx, "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS10}); err != nil {
+			t.Errorf("tls: %v", err)
+		}
+	}()
+	t.Cleanup(func() { cancel(); callee.Close(); wg.Wait() })
+	addr := waitListeners(t, callee, 1)["tls"]
+
+	// TLS 1.1 is refused whatever the configuration said.
+	if c, err := tls.Dial("tcp", addr, &tls.Config{RootCAs: pool, MaxVersion: tls.VersionTLS11}); err == nil {
+		c.Close()
+		t.Fatal("TLS 1.1 handshake succeeded")
+	}
+
+	caller := newCaller(t, &tls.Config{RootCAs: pool})
+	var provisional []int
+	dctx, dcancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer dcancel()
+	out, err := caller.Dial(dctx, DialRequest{
+		URI: "sip:" + appPassword + "@" + addr + ";transport=tls", SDP: []byte(testSDP),
+		Username: appPassword, Password: testPassword,
+		Headers:       []Header{{"X-Account-Ref", "abc"}, {"P-Custom", "kept"}},
+		OnProvisional: func(status int, _ string, _ []byte) { provisional = append(provisional, status) },
+	})
+	if err != nil {
+		t.Fatalf("dial over TLS: %v", err)
+	}
+	call := engine.waitCall(t)
+	if call.Transport != "TLS" {
+		t.Fatalf("transport %q", call.Transport)
+	}
+	if !strings.Contains(call.Request.GetHeader("Proxy-Authorization").Value(), "algorithm=SHA-256") {
+		t.Fatalf("not a SHA-256 digest: %s", call.Request.GetHeader("Proxy-Authorization").Value())
+	}
+	if call.Request.GetHeader("P-Custom") == nil || call.Request.GetHeader("X-Account-Ref") != nil {
+		t.Fatal("header stripping wrong on the engine's request")
+	}
+	if string(out.AnswerSDP()) != testSDP {
+		t.Fatalf("answer SDP %q", out.AnswerSDP())
+	}
+	// sipgo hands responses up concurrently, so a 200 can overtake the 1xx
+	// in the client transaction; the wire trace shows what was sent.
+	if !traceHas(out.Trace(), DirectionIn, "SIP/2.0 100 Trying") {
+		t.Fatalf("no 100 Trying reached the caller; provisional seen: %v", provisional)
+	}
+	if err := out.Hangup(dctx); err != nil {
+		t.Fatalf("hangup: %v", err)
+	}
+	waitDone(t, call.Done(), "inbound call")
+	if r := call.EndReason(); r != EndRemoteBye {
+		t.Fatalf("inbound end reason %q", r)
+	}
+	if r := out.EndReason(); r != EndLocalBye {
+		t.Fatalf("outbound end reason %q", r)
+	}
+	tr := call.Trace()
+	for _, want := range []struct {
+		dir    Direction
+		prefix string
+	}{{DirectionIn, "INVITE "}, {DirectionOut, "SIP/2.0 100 Trying"}, {DirectionOut, "SIP/2.0 180 Ringing"}, {DirectionOut, "SIP/2.0 200 OK"}, {DirectionIn, "ACK "}, {DirectionIn, "BYE "}} {
+		if !traceHas(tr, want.dir, want.prefix) {
+			t.Errorf("inbound trace lacks %s %q", want.dir, want.prefix)
+		}
+	}
+	for _, e := range tr.Entries() {
+		if e.Transport == "" || e.Remote == "" || e.Time.IsZero() {
+			t.Errorf("trace entry without transport/address/time: %+v", e)
+		}
+	}
+	if !traceHas(out.Trace(), DirectionOut, "INVITE ") || !traceHas(out.Trace(), DirectionIn, "SIP/2.0 407") {
+		t.Error("outbound trace lacks the INVITE / 407")
+	}
+}
+
+// TestCancelBeforeAnswer: the caller cancels while the engine only rings;
+// the INVITE gets 487 and the call ends as cancelled.
+func TestCancelBeforeAnswer(t *testing.T) {
+	engine := newTestEngine(false)
+	_, addrs := startServer(t, testConfig(), engine)
+	caller := newCaller(t, nil)
+
+	dctx, dcancel := context.WithCancel(context.Background())
+	defer dcancel()
+	var once sync.Once
+	_, err := caller.Dial(dctx, DialRequest{
+		URI: "sip:" + appIPOnly + "@" + addrs["udp"], SDP: []byte(testSDP),
+		OnProvisional: func(status int, _ string, _ []byte) {
+			if status == 180 {
+				once.Do(dcancel)
+			}
+		},
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("dial error %v, want context.Canceled", err)
+	}
+	call := engine.waitCall(t)
+	waitDone(t, call.Done(), "cancelled call")
+	if r := call.EndReason(); r != EndCanceled {
+		t.Fatalf("end reason %q", r)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !traceHas(call.Trace(), DirectionOut, "SIP/2.0 487 Request Terminated") {
+		if time.Now().After(deadline) {
+			t.Fatal("no 487 in the trace")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !traceHas(call.Trace(), DirectionIn, "CANCEL ") {
+		t.Fatal("no CANCEL in the trace")
+	}
+}
+
+// TestHangupFromOurSide: the engine sends BYE; the caller's leg ends as
+// remote-bye. The IP-only application is answered without any challenge.
+func TestHangupFromOurSide(t *testing.T) {
+	engine := newTestEngine(true)
+	_, addrs := startServer(t, testConfig(), engine)
+	caller := newCaller(t, nil)
+	for _, transport := range []string{"udp", "tcp"} {
+		t.Run(transport, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			out, err := caller.Dial(ctx, DialRequest{URI: "sip:" + appIPOnly + "@" + addrs[transport] + ";transport=" + transport, SDP: []byte(testSDP)})
+			if err != nil {
+				t.Fatalf("dial (no credentials, IP-only application): %v", err)
+			}
+			if traceHas(out.Trace(), DirectionIn, "SIP/2.0 407") {
+				t.Fatal("IP-only application was challenged")
+			}
+			call := engine.waitCall(t)
+			if err := call.Hangup(ctx); err != nil {
+				t.Fatalf("hangup: %v", err)
+			}
+			if r := call.EndReason(); r != EndLocalBye {
+				t.Fatalf("inbound end reason %q", r)
+			}
+			waitDone(t, out.Done(), "outbound leg")
+			if r := out.EndReason(); r != EndRemoteBye {
+				t.Fatalf("outbound end reason %q", r)
+			}
+		})
+	}
+}
+
+// TestReinvite: a re-INVITE reaches the engine's hook and its SDP answers it.
+func TestReinvite(t *testing.T) {
+	engine := newTestEngine(true)
+	_, addrs := startServer(t, testConfig(), engine)
+	caller := newCaller(t, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	out, err := caller.Dial(ctx, DialRequest{URI: "sip:" + appIPOnly + "@" + addrs["udp"], SDP: []byte(testSDP)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	call := engine.waitCall(t)
+	const held = "v=0\r\no=wasmvoice 1 2 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\na=sendonly\r\n"
+	offers := make(chan string, 1)
+	call.OnReinvite(func(_ context.Context, req *sip.Request) ([]byte, error) {
+		offers <- string(req.Body())
+		return []byte(held), nil
+	})
+	reinv := sip.NewRequest(sip.INVITE, out.session.InviteResponse.Contact().Address)
+	reinv.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	reinv.SetBody([]byte("v=0\r\nre-offer\r\n"))
+	res, err := out.session.Do(ctx, reinv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.StatusCode != 200 || string(res.Body()) != held {
+		t.Fatalf("re-INVITE answered %d %q", res.StatusCode, res.Body())
+	}
+	if offered := <-offers; offered != "v=0\r\nre-offer\r\n" {
+		t.Fatalf("hook saw %q", offered)
+	}
+	ack := sip.NewRequest(sip.ACK, out.session.InviteResponse.Contact().Address)
+	if err := out.session.WriteRequest(ack); err != nil {
+		t.Fatal(err)
+	}
+
+	// The other way: a session refresh towards the outbound leg, which has
+	// no hook, is answered with the offer it sent.
+	refresh := sip.NewRequest(sip.INVITE, call.session.InviteRequest.Contact().Address)
+	refresh.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	refresh.SetBody([]byte(held))
+	res, err = call.session.Do(ctx, refresh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.StatusCode != 200 || string(res.Body()) != testSDP {
+		t.Fatalf("refresh answered %d %q", res.StatusCode, res.Body())
+	}
+	if err := out.Hangup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitDone(t, call.Done(), "call")
+}
+
+// TestUnknownDialog481: in-dialog requests for a dialog we do not have get
+// 481, and so does an unmatched CANCEL.
+func TestUnknownDialog481(t *testing.T) {
+	env := newTestEnv(t)
+	ua, err := sipgo.NewUA()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ua.Close()
+	client, err := sipgo.NewClient(ua, sipgo.WithClientHostname("127.0.0.1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		method sip.RequestMethod
+		want   int
+	}{{sip.BYE, 481}, {sip.INVITE, 481}, {sip.INFO, 481}, {sip.CANCEL, 481}, {sip.MESSAGE, 405}, {sip.RequestMethod("FROB"), 501}} {
+		for _, transport := range []string{"udp", "tcp"} {
+			addr := env.udp
+			if transport == "tcp" {
+				addr = env.tcp
+			}
+			var ruri sip.Uri
+			if err := sip.ParseUri("sip:"+appPassword+"@"+addr+";transport="+transport, &ruri); err != nil {
+				t.Fatal(err)
+			}
+			req := sip.NewRequest(tc.method, ruri)
+			to := &sip.ToHeader{Address: sip.Uri{Scheme: "sip", User: appPassword, Host: "127.0.0.1"}, Params: sip.NewParams()}
+			if tc.method != sip.MESSAGE && tc.method != sip.CANCEL && tc.method != "FROB" {
+				to.Params.Add("tag", "no-such-dialog")
+			}
+			req.AppendHeader(to)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			res, err := client.Do(ctx, req)
+			cancel()
+			if err != nil {
+				t.Fatalf("%s over %s: %v", tc.method, transport, err)
+			}
+			if res.StatusCode != tc.want {
+				t.Errorf("%s over %s: %d %s, want %d", tc.method, transport, res.StatusCode, res.Reason, tc.want)
+			}
+			if tc.want == 405 && res.GetHeader("Allow") == nil {
+				t.Errorf("405 without Allow")
+			}
+		}
+	}
+}
+
+// TestAnswerTimeout: an engine that never answers gets the INVITE ended
+// with 480 after AnswerTimeout.
+func TestAnswerTimeout(t *testing.T) {
+	engine := newTestEngine(false)
+	cfg := testConfig()
+	cfg.AnswerTimeout = 300 * time.Millisecond
+	_, addrs := startServer(t, cfg, engine)
+	caller := newCaller(t, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	_, err := caller.Dial(ctx, DialRequest{URI: "sip:" + appIPOnly + "@" + addrs["tcp"] + ";transport=tcp", SDP: []byte(testSDP)})
+	var de *DialError
+	if !errors.As(err, &de) || de.Status != 480 {
+		t.Fatalf("dial error %v, want 480", err)
+	}
+	call := engine.waitCall(t)
+	waitDone(t, call.Done(), "call")
+	if r := call.EndReason(); r != EndTimeout {
+		t.Fatalf("end reason %q", r)
+	}
+}
+
+// TestShutdownHangsUp: Shutdown sends BYE on answered calls.
+func TestShutdownHangsUp(t *testing.T) {
+	engine := newTestEngine(true)
+	callee, addrs := startServer(t, testConfig(), engine)
+	caller := newCaller(t, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	out, err := caller.Dial(ctx, DialRequest{URI: "sip:" + appIPOnly + "@" + addrs["udp"], SDP: []byte(testSDP)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	call := engine.waitCall(t)
+	if err := callee.Shutdown(ctx); err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+	if r := call.EndReason(); r != EndShutdown {
+		t.Fatalf("inbound end reason %q", r)
+	}
+	waitDone(t, out.Done(), "outbound leg")
+}
+
+func TestConfigValidate(t *testing.T) {
+	if err := testConfig().Validate(); err != nil {
+		t.Fatal(err)
+	}
+	bad := Config{NonceKey: []byte("short"), AdvertisedPort: 70000, DigestAlgorithms: []string{"SHA-512"}}
+	err := bad.Validate()
+	for _, want := range []string{"Domain", "Region", "NonceKey", "AdvertisedPort", "SHA-512"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Validate() = %v, want it to name %s", err, want)
+		}
+	}
+	if _, err := NewServer(bad, memApps{}, newTestEngine(true)); err == nil {
+		t.Fatal("NewServer accepted a bad config")
+	}
+}

@@ -1,0 +1,58 @@
+package sip
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+)
+
+// Rejection reasons: the label values of wasmvoice_sip_rejections_total and
+// the "reason" attribute of the log line. Never sent to the caller.
+const (
+	reasonTooManyHops      = "max_forwards"
+	reasonLoop             = "loop"
+	reasonMalformed        = "malformed"
+	reasonUnknownApp       = "unknown_application"
+	reasonInboundDisabled  = "inbound_disabled"
+	reasonRegion           = "region"
+	reasonSourceIP         = "source_ip"
+	reasonNoCredentials    = "no_credentials"
+	reasonBadNonce         = "bad_nonce"
+	reasonStaleNonce       = "stale_nonce"
+	reasonNonceReplay      = "nc_replay"
+	reasonBadCredentials   = "bad_credentials"
+	reasonUserMismatch     = "user_mismatch"
+	reasonStoreError       = "store_error"
+	reasonMethodNotAllowed = "method_not_allowed"
+	reasonNotImplemented   = "not_implemented"
+	reasonNoDialog         = "no_dialog"
+	reasonShuttingDown     = "shutting_down"
+)
+
+var (
+	metricRequests = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "wasmvoice_sip_requests_total",
+		Help: "SIP requests received, by method.",
+	}, []string{"method"})
+	metricRejections = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "wasmvoice_sip_rejections_total",
+		Help: "Requests answered with an error or a challenge by the front door, by reason.",
+	}, []string{"reason"})
+	metricAccepted = promauto.NewCounter(prometheus.CounterOpts{
+		Name: "wasmvoice_sip_invites_accepted_total",
+		Help: "INVITEs that passed every check and were handed to the call engine.",
+	})
+	metricCallsActive = promauto.NewGauge(prometheus.GaugeOpts{
+		Name: "wasmvoice_sip_dialogs_active",
+		Help: "Inbound and outbound SIP legs currently alive.",
+	})
+)
+
+// methodLabel keeps the method label bounded: unknown methods share one value.
+func methodLabel(m string) string {
+	switch m {
+	case "INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "REGISTER", "INFO", "UPDATE",
+		"PRACK", "REFER", "NOTIFY", "SUBSCRIBE", "MESSAGE", "PUBLISH":
+		return m
+	}
+	return "other"
+}

@@ -1,0 +1,445 @@
+package sip
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+)
+
+// Handler is the call engine as the front door sees it.
+type Handler interface {
+	// HandleInvite is called, in its own goroutine, for every INVITE that
+	// passed all checks, after 100 Trying was sent. It may block for the
+	// whole call or return early; the call lives until it is answered and
+	// hung up, rejected, cancelled by the caller, or AnswerTimeout passes
+	// without a final answer. ctx ends when the call ends.
+	HandleInvite(ctx context.Context, call *InboundCall)
+}
+
+// HandlerFunc adapts a function to Handler.
+type HandlerFunc func(ctx context.Context, call *InboundCall)
+
+// HandleInvite calls f.
+func (f HandlerFunc) HandleInvite(ctx context.Context, call *InboundCall) { f(ctx, call) }
+
+// allowHeader lists what the server does: it is a B2BUA, not a registrar.
+const allowMethods = "INVITE, ACK, CANCEL, BYE, OPTIONS"
+
+// Server is the SIP front door and the owner of every SIP leg.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	apps    Applications
+	handler Handler
+
+	ua     *sipgo.UserAgent
+	srv    *sipgo.Server
+	client *sipgo.Client
+
+	nonces *nonceSigner
+	replay *replayCache
+	// branchPrefix starts the Via branch of requests this node sends, so a
+	// request that comes back is recognised as a loop.
+	branchPrefix string
+
+	lmu       sync.Mutex
+	listeners map[*listenerState]struct{}
+	starting  int
+
+	inbound  sync.Map // dialog ID -> *InboundCall
+	outbound sync.Map // dialog ID -> *OutboundCall
+
+	ctx    context.Context // ends on Close; parent of every call context
+	cancel context.CancelFunc
+	calls  sync.WaitGroup // engine goroutines and call watchers
+}
+
+// Listener describes a bound SIP listener.
+type Listener struct {
+	Network string // udp, tcp, tls
+	Addr    string // host:port actually bound
+}
+
+type listenerState struct {
+	Listener
+	port int
+}
+
+// NewServer builds a server with the given node settings, application
+// lookup and call engine. Nothing listens until ListenAndServe.
+func NewServer(cfg Config, apps Applications, h Handler) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if apps == nil || h == nil {
+		return nil, errors.New("sip: NewServer needs Applications and a Handler")
+	}
+	cfg = cfg.withDefaults()
+	log := cfg.Logger.With("component", "sip")
+	sipgoLog := slog.New(quietPeerErrors{cfg.Logger.Handler()}).With("component", "sipgo")
+
+	ua, err := sipgo.NewUA(
+		sipgo.WithUserAgent(cfg.UserAgent),
+		sipgo.WithUserAgentHostname(cfg.Domain),
+		sipgo.WithUserAgenTLSConfig(cfg.ClientTLS),
+		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(sipgoLog)),
+		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(sipgoLog)),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("sip: user agent: %w", err)
+	}
+	srv, err := sipgo.NewServer(ua, sipgo.WithServerLogger(sipgoLog))
+	if err != nil {
+		ua.Close()
+		return nil, fmt.Errorf("sip: server: %w", err)
+	}
+	client, err := sipgo.NewClient(ua, sipgo.WithClientLogger(sipgoLog), sipgo.WithClientHostname(cfg.AdvertisedHost))
+	if err != nil {
+		ua.Close()
+		return nil, fmt.Errorf("sip: client: %w", err)
+	}
+
+	mark := sha256.Sum256(append([]byte("wasmvoice-branch:"), cfg.NonceKey...))
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Server{
+		cfg:          cfg,
+		log:          log,
+		apps:         apps,
+		handler:      h,
+		ua:           ua,
+		srv:          srv,
+		client:       client,
+		nonces:       newNonceSigner(cfg.NonceKey, cfg.NonceTTL),
+		replay:       newReplayCache(cfg.ReplayCacheSize, cfg.NonceTTL),
+		branchPrefix: sip.RFC3261BranchMagicCookie + ".wv" + hex.EncodeToString(mark[:4]),
+		listeners:    make(map[*listenerState]struct{}),
+		ctx:          ctx,
+		cancel:       cancel,
+	}
+
+	srv.OnInvite(s.onInvite)
+	srv.OnAck(s.onAck)
+	srv.OnBye(s.onBye)
+	srv.OnCancel(s.onCancel)
+	srv.OnOptions(s.onOptions)
+	srv.OnNoRoute(s.onOther)
+	ua.TransportLayer().OnMessage(s.traceRead)
+	return s, nil
+}
+
+// Close ends every call without signalling (use Shutdown to hang up first)
+// and closes the transports. Listeners end with their contexts.
+func (s *Server) Close() error {
+	s.cancel()
+	return s.ua.Close()
+}
+
+// Shutdown refuses new INVITEs, hangs up every live call (BYE or 503 before
+// answer) and waits for them until ctx ends, then closes the transports.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.cancel()
+	var wg sync.WaitGroup
+	s.inbound.Range(func(_, v any) bool {
+		c := v.(*InboundCall)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := c.hangup(ctx, sip.StatusServiceUnavailable, "Service Unavailable", EndShutdown); err != nil {
+				s.log.Debug("hangup on shutdown", "callId", c.CallID, "error", err)
+			}
+		}()
+		return true
+	})
+	s.outbound.Range(func(_, v any) bool {
+		c := v.(*OutboundCall)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := c.hangup(ctx, EndShutdown); err != nil {
+				s.log.Debug("hangup on shutdown", "callId", c.CallID, "error", err)
+			}
+		}()
+		return true
+	})
+	done := make(chan struct{})
+	go func() { wg.Wait(); s.calls.Wait(); close(done) }()
+	var err error
+	select {
+	case <-done:
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	return errors.Join(err, s.ua.Close())
+}
+
+// Listeners returns the listeners currently bound.
+func (s *Server) Listeners() []Listener {
+	s.lmu.Lock()
+	defer s.lmu.Unlock()
+	out := make([]Listener, 0, len(s.listeners))
+	for l := range s.listeners {
+		out = append(out, l.Listener)
+	}
+	return out
+}
+
+// Ready reports whether every ListenAndServe call made so far has its socket
+// bound and serving (for /readyz). It is false before the first one.
+func (s *Server) Ready() bool {
+	s.lmu.Lock()
+	defer s.lmu.Unlock()
+	return len(s.listeners) > 0 && s.starting == 0
+}
+
+// respond answers req and drops its server transaction at once: nothing is
+// kept for the request (retransmissions are simply answered again).
+func (s *Server) respond(req *sip.Request, tx sip.ServerTransaction, status int, reason string, hdrs ...sip.Header) {
+	res := sip.NewResponseFromRequest(req, status, reason, nil)
+	for _, h := range hdrs {
+		res.AppendHeader(h)
+	}
+	res.AppendHeader(sip.NewHeader("Server", s.cfg.UserAgent))
+	if err := tx.Respond(res); err != nil {
+		s.log.Debug("write response", "status", status, "error", err)
+	}
+	tx.Terminate()
+}
+
+// refuse answers a request the front door turned away, counts and logs it.
+func (s *Server) refuse(req *sip.Request, tx sip.ServerTransaction, v verdict) {
+	metricRejections.WithLabelValues(v.reason).Inc()
+	level := slog.LevelInfo
+	if v.challenge && v.reason == reasonNoCredentials {
+		level = slog.LevelDebug // the normal first leg of every digest call
+	}
+	if s.log.Enabled(s.ctx, level) {
+		attrs := []any{"status", v.status, "reason", v.reason, "method", string(req.Method), "source", req.Source(), "ruri", req.Recipient.String()}
+		if id := req.CallID(); id != nil {
+			attrs = append(attrs, "sipCallId", id.Value())
+		}
+		if v.app.ID != "" {
+			attrs = append(attrs, "applicationId", v.app.ID, "accountId", v.app.AccountID)
+		}
+		if v.err != nil {
+			attrs = append(attrs, "error", v.err)
+		}
+		s.log.Log(s.ctx, level, "sip request refused", attrs...)
+	}
+
+	switch v.status {
+	case sip.StatusProxyAuthRequired:
+		nonce := s.nonces.issue(time.Now())
+		s.respond(req, tx, v.status, "Proxy Authentication Required", challengeHeaders("Proxy-Authenticate", s.cfg.Domain, nonce, v.stale, s.cfg.DigestAlgorithms)...)
+	case sip.StatusUnauthorized:
+		// RFC 3261 requires a challenge on 401; it is the same for every
+		// reason so the answer tells nothing about the application.
+		nonce := s.nonces.issue(time.Now())
+		s.respond(req, tx, v.status, "Unauthorized", challengeHeaders("WWW-Authenticate", s.cfg.Domain, nonce, false, s.cfg.DigestAlgorithms)...)
+	case sip.StatusMethodNotAllowed:
+		s.respond(req, tx, v.status, "Method Not Allowed", sip.NewHeader("Allow", allowMethods))
+	default:
+		s.respond(req, tx, v.status, reasonPhrase(v.status))
+	}
+}
+
+func reasonPhrase(status int) string {
+	switch status {
+	case sip.StatusBadRequest:
+		return "Bad Request"
+	case sip.StatusForbidden:
+		return "Forbidden"
+	case sip.StatusCallTransactionDoesNotExists:
+		return "Call/Transaction Does Not Exist"
+	case sip.StatusLoopDetected:
+		return "Loop Detected"
+	case sip.StatusTooManyHops:
+		return "Too Many Hops"
+	case sip.StatusInternalServerError:
+		return "Server Internal Error"
+	case sip.StatusNotImplemented:
+		return "Not Implemented"
+	case sip.StatusServiceUnavailable:
+		return "Service Unavailable"
+	}
+	return "Error"
+}
+
+func (s *Server) onOptions(req *sip.Request, tx sip.ServerTransaction) {
+	metricRequests.WithLabelValues("OPTIONS").Inc()
+	s.respond(req, tx, sip.StatusOK, "Keepalive",
+		sip.NewHeader("Allow", allowMethods),
+		sip.NewHeader("Accept", "application/sdp"))
+}
+
+func (s *Server) onCancel(req *sip.Request, tx sip.ServerTransaction) {
+	// A CANCEL that matches a pending INVITE is answered by the transaction
+	// layer (200, then 487 to the INVITE) and never gets here.
+	metricRequests.WithLabelValues("CANCEL").Inc()
+	s.refuse(req, tx, reject(sip.StatusCallTransactionDoesNotExists, reasonNoDialog))
+}
+
+func (s *Server) onAck(req *sip.Request, tx sip.ServerTransaction) {
+	metricRequests.WithLabelValues("ACK").Inc()
+	if c := s.inboundFor(req); c != nil {
+		if err := c.session.ReadAck(req, tx); err != nil {
+			s.log.Debug("ACK not for the last INVITE", "callId", c.CallID, "error", err)
+		}
+	}
+	// ACKs to our stateless error responses have nothing to match; RFC 3261
+	// says to drop them silently.
+}
+
+func (s *Server) onBye(req *sip.Request, tx sip.ServerTransaction) {
+	metricRequests.WithLabelValues("BYE").Inc()
+	if c := s.inboundFor(req); c != nil {
+		c.setPending(EndRemoteBye)
+		if err := c.session.ReadBye(req, tx); err != nil {
+			s.log.Debug("BYE refused", "callId", c.CallID, "error", err)
+			s.respond(req, tx, sip.StatusInternalServerError, "Server Internal Error")
+		}
+		return
+	}
+	if c := s.outboundFor(req); c != nil {
+		c.setPending(EndRemoteBye)
+		if err := c.session.ReadBye(req, tx); err != nil {
+			s.log.Debug("BYE refused", "callId", c.CallID, "error", err)
+		}
+		return
+	}
+	s.refuse(req, tx, reject(sip.StatusCallTransactionDoesNotExists, reasonNoDialog))
+}
+
+// onOther answers every method without its own handler: in-dialog requests
+// for unknown dialogs get 481, known methods we do not serve 405 with Allow
+// (REGISTER among them: this is not a registrar), unknown methods 501.
+func (s *Server) onOther(req *sip.Request, tx sip.ServerTransaction) {
+	metricRequests.WithLabelValues(methodLabel(string(req.Method))).Inc()
+	known := methodLabel(string(req.Method)) != "other"
+	if known && req.Method != sip.REGISTER && hasToTag(req) {
+		if s.inboundFor(req) == nil && s.outboundFor(req) == nil {
+			s.refuse(req, tx, reject(sip.StatusCallTransactionDoesNotExists, reasonNoDialog))
+			return
+		}
+	}
+	if known {
+		s.refuse(req, tx, reject(sip.StatusMethodNotAllowed, reasonMethodNotAllowed))
+		return
+	}
+	s.refuse(req, tx, reject(sip.StatusNotImplemented, reasonNotImplemented))
+}
+
+func hasToTag(req *sip.Request) bool {
+	to := req.To()
+	return to != nil && to.Params.Has("tag")
+}
+
+func (s *Server) inboundFor(req *sip.Request) *InboundCall {
+	id, err := sip.DialogIDFromRequestUAS(req)
+	if err != nil {
+		return nil
+	}
+	if v, ok := s.inbound.Load(id); ok {
+		return v.(*InboundCall)
+	}
+	return nil
+}
+
+func (s *Server) outboundFor(req *sip.Request) *OutboundCall {
+	id, err := sip.DialogIDFromRequestUAC(req)
+	if err != nil {
+		return nil
+	}
+	if v, ok := s.outbound.Load(id); ok {
+		return v.(*OutboundCall)
+	}
+	return nil
+}
+
+// traceRead records parsed incoming messages of traced calls. The INVITE
+// that starts a call is recorded by the call itself (it registers the trace).
+func (s *Server) traceRead(msg sip.Message) {
+	if tracesCount.Load() == 0 {
+		return
+	}
+	var callID *sip.CallIDHeader
+	var ours, theirs string
+	switch m := msg.(type) {
+	case *sip.Request:
+		callID = m.CallID()
+		ours, theirs = headerTag(m.To()), headerTag(m.From())
+	case *sip.Response:
+		callID = m.CallID()
+		ours, theirs = headerTag(m.From()), headerTag(m.To())
+	}
+	if callID == nil {
+		return
+	}
+	t := lookupTrace(callID.Value(), ours, theirs)
+	if t == nil || t.initial == msg {
+		return
+	}
+	t.add(TraceEntry{Time: time.Now(), Direction: DirectionIn, Transport: msg.Transport(), Local: s.localAddr(msg.Transport()), Remote: msg.Source(), Message: msg.String()})
+}
+
+// localAddr returns the bound address of our listener for transport.
+func (s *Server) localAddr(transport string) string {
+	network := sip.NetworkToLower(transport)
+	s.lmu.Lock()
+	defer s.lmu.Unlock()
+	for l := range s.listeners {
+		if l.Network == network {
+			return l.Addr
+		}
+	}
+	return ""
+}
+
+// contactFor returns our Contact for a leg on transport.
+func (s *Server) contactFor(transport string) sip.ContactHeader {
+	network := sip.NetworkToLower(transport)
+	port := s.cfg.AdvertisedPort
+	if port == 0 {
+		// Our own registry: sipgo's GetListenPort reads its map unlocked.
+		s.lmu.Lock()
+		for l := range s.listeners {
+			if l.Network == network {
+				port = l.port
+				break
+			}
+		}
+		s.lmu.Unlock()
+	}
+	c := sip.ContactHeader{Address: sip.Uri{Scheme: "sip", Host: s.cfg.AdvertisedHost, Port: port}}
+	if network != "udp" {
+		c.Address.UriParams = sip.NewParams()
+		c.Address.UriParams.Add("transport", network)
+	}
+	return c
+}
+
+// headerTag returns the tag parameter of a From or To header.
+func headerTag[H interface {
+	*sip.FromHeader | *sip.ToHeader
+}](h H) string {
+	switch v := any(h).(type) {
+	case *sip.FromHeader:
+		if v != nil {
+			t, _ := v.Params.Get("tag")
+			return t
+		}
+	case *sip.ToHeader:
+		if v != nil {
+			t, _ := v.Params.Get("tag")
+			return t
+		}
+	}
+	return ""
+}
