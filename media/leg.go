@@ -1,0 +1,200 @@
+package media
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+)
+
+// legState is the negotiated media of a leg: an immutable snapshot swapped
+// atomically on (re)negotiation, read lock-free by the packet path.
+type legState struct {
+	neg  negotiated
+	srtp *srtpContexts // nil for plain RTP
+}
+
+// Leg is one party's media stream: an RTP/RTCP socket pair on the relay, the
+// negotiated codec and keys, and the remote address (latched from the first
+// packets received). A leg is either bridged to another leg (relay) or
+// served by the local endpoint (Play, Speak, SendDTMF, ...). Record and DTMF
+// detection work in both modes.
+type Leg struct {
+	s    *Session
+	name string
+	log  *slog.Logger
+	port int
+	rtp  *net.UDPConn
+	rtcp *net.UDPConn
+	wg   sync.WaitGroup
+
+	closed atomic.Bool
+	st     atomic.Pointer[legState]
+	peer   atomic.Pointer[Leg]
+
+	rtpRemote   atomic.Pointer[netip.AddrPort]
+	rtcpRemote  atomic.Pointer[netip.AddrPort]
+	rtpLatched  atomic.Bool
+	rtcpLatched atomic.Bool
+	rxPackets   atomic.Uint64
+
+	// txMu serialises encryption with the tx SRTP contexts and their
+	// scratch buffers (the relay from the peer and the endpoint both send).
+	txMu      sync.Mutex
+	txBuf     []byte
+	txRTCPBuf []byte
+
+	// mu guards negotiation bookkeeping.
+	mu        sync.Mutex
+	sessID    uint64
+	sdpVer    uint64
+	localKey  *sdesKey
+	remoteKey *sdesKey
+	offered   []Codec
+	offerSRTP bool
+	sdpRTP    netip.AddrPort
+	sdpRTCP   netip.AddrPort
+
+	send sender
+	dtmf dtmfHub
+	taps tapList
+}
+
+func newLeg(s *Session, name string) (*Leg, error) {
+	m := s.m
+	var lastErr error
+	for attempt := 0; attempt < 16; attempt++ {
+		port, err := m.pool.Acquire()
+		if err != nil {
+			return nil, err
+		}
+		rtpConn, err := listenUDP(m.cfg.BindIP, port, m.cfg.ReadBuffer)
+		if err != nil {
+			lastErr = err
+			m.pool.Release(port)
+			continue
+		}
+		rtcpConn, err := listenUDP(m.cfg.BindIP, port+1, m.cfg.ReadBuffer)
+		if err != nil {
+			lastErr = err
+			rtpConn.Close()
+			m.pool.Release(port)
+			continue
+		}
+		l := &Leg{
+			s: s, name: name, port: port, rtp: rtpConn, rtcp: rtcpConn,
+			log:       s.log.With("leg", name, "port", port),
+			txBuf:     make([]byte, 0, 1600),
+			txRTCPBuf: make([]byte, 0, 1600),
+		}
+		var rnd [8]byte
+		_, _ = rand.Read(rnd[:])
+		l.sessID = binary.BigEndian.Uint64(rnd[:]) >> 2 // positive when printed as int64
+		l.send.init()
+		l.wg.Add(2)
+		go l.readRTP()
+		go l.readRTCP()
+		return l, nil
+	}
+	return nil, fmt.Errorf("media: binding RTP sockets: %w", lastErr)
+}
+
+func listenUDP(ip netip.Addr, port, rbuf int) (*net.UDPConn, error) {
+	c, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(ip, uint16(port))))
+	if err != nil {
+		return nil, err
+	}
+	_ = c.SetReadBuffer(rbuf) // best effort: the kernel caps it at rmem_max
+	return c, nil
+}
+
+// Name returns the label given to NewLeg.
+func (l *Leg) Name() string { return l.name }
+
+// Port returns the leg's local RTP port (RTCP is Port()+1).
+func (l *Leg) Port() int { return l.port }
+
+// Codec returns the negotiated audio codec; ok is false before negotiation.
+func (l *Leg) Codec() (c Codec, ok bool) {
+	st := l.st.Load()
+	if st == nil {
+		return Codec{}, false
+	}
+	return st.neg.audio, true
+}
+
+// Secure reports whether the leg uses SRTP.
+func (l *Leg) Secure() bool {
+	st := l.st.Load()
+	return st != nil && st.srtp != nil
+}
+
+// RemoteAddr returns where RTP to this leg is sent: the latched source once
+// a packet arrived, before that the address from the remote description.
+func (l *Leg) RemoteAddr() (netip.AddrPort, bool) {
+	p := l.rtpRemote.Load()
+	if p == nil {
+		return netip.AddrPort{}, false
+	}
+	return *p, l.rtpLatched.Load()
+}
+
+// Peer returns the leg this one is bridged to, or nil.
+func (l *Leg) Peer() *Leg { return l.peer.Load() }
+
+func (l *Leg) unbridge() {
+	if p := l.peer.Swap(nil); p != nil {
+		p.peer.CompareAndSwap(l, nil)
+	}
+}
+
+// Close closes this leg alone (for example a transfer target that hung up)
+// and returns its ports. Session.Close closes every leg.
+func (l *Leg) Close() error {
+	l.s.removeLeg(l)
+	return l.close()
+}
+
+func (l *Leg) close() error {
+	if !l.closed.CompareAndSwap(false, true) {
+		return nil
+	}
+	l.unbridge()
+	l.taps.stopAll()
+	err := errors.Join(l.rtp.Close(), l.rtcp.Close())
+	l.wg.Wait()
+	l.dtmf.closeAll()
+	l.s.m.pool.Release(l.port)
+	if err != nil {
+		return fmt.Errorf("media: closing leg %s: %w", l.name, err)
+	}
+	return nil
+}
+
+// setRemote points the leg at the address of a new description (l.mu
+// held). The latch is reset only when the described address changed, so a
+// re-INVITE that keeps it does not reopen the leg to injection.
+func (l *Leg) setRemote(rm *remoteMedia) {
+	if l.sdpRTP != rm.rtp || l.rtpRemote.Load() == nil {
+		l.sdpRTP = rm.rtp
+		a := rm.rtp
+		l.rtpRemote.Store(&a)
+		l.rtpLatched.Store(false)
+	}
+	if l.sdpRTCP != rm.rtcp || l.rtcpRemote.Load() == nil {
+		l.sdpRTCP = rm.rtcp
+		a := rm.rtcp
+		l.rtcpRemote.Store(&a)
+		l.rtcpLatched.Store(false)
+	}
+}
+
+type (
+	atomicAddr = atomic.Pointer[netip.AddrPort]
+	atomicBool = atomic.Bool
+)

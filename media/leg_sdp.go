@@ -1,0 +1,250 @@
+package media
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+)
+
+// AnswerOptions tune Leg.Answer.
+type AnswerOptions struct {
+	// Peer is the leg this one will be bridged to, if it is already
+	// negotiated: its codec is preferred (no transcoding) and is the only
+	// non-G.711 codec accepted (pass-through needs both legs to have it).
+	Peer *Leg
+}
+
+// OfferOptions tune Leg.Offer.
+type OfferOptions struct {
+	// SRTP offers RTP/SAVP with an SDES AES_CM_128_HMAC_SHA1_80 key.
+	SRTP bool
+	// Peer is the leg this one will be bridged to: its negotiated codec is
+	// offered first, so the answerer can pick it and avoid transcoding.
+	Peer *Leg
+	// PeerOffer is the other leg's pending remote offer (B2BUA forwarding
+	// before that leg is answered): its codecs, Opus and others included,
+	// are offered in its order, so a format both remotes share is passed
+	// through. Answer that leg afterwards with AnswerOptions.Peer set to
+	// this one. Ignored when Peer is negotiated.
+	PeerOffer []byte
+}
+
+// Answer takes the remote offer for this leg and returns our SDP answer: the
+// advertised IP and this leg's port, the chosen codec plus telephone-event,
+// and an a=crypto line of our own when the offer is RTP/SAVP. Errors wrap
+// ErrNotAcceptable (488); ErrNoCommonCodec when no codec fits. Calling it
+// again with a re-INVITE offer renegotiates.
+func (l *Leg) Answer(offer []byte, opts AnswerOptions) ([]byte, error) {
+	if l.closed.Load() {
+		return nil, ErrClosed
+	}
+	rm, err := parseRemote(offer)
+	if err != nil {
+		return nil, err
+	}
+	allowed, prefer := peerCodecs(opts.Peer)
+	neg, err := choose(rm.codecs, allowed, prefer)
+	if err != nil {
+		return nil, err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var local *sdesKey
+	var sc *srtpContexts
+	if rm.secure {
+		if len(rm.cryptos) == 0 {
+			return nil, notAcceptable(ErrNoCommonCodec, "RTP/SAVP offer without a supported %s a=crypto line", sdesSuite)
+		}
+		remote := rm.cryptos[0]
+		if l.localKey == nil || l.localKey.tag != remote.tag {
+			k, err := newSDESKey(remote.tag)
+			if err != nil {
+				return nil, err
+			}
+			l.localKey = &k
+		}
+		local = l.localKey
+		if sc, err = l.contextsFor(remote); err != nil {
+			return nil, err
+		}
+	} else {
+		l.localKey, l.remoteKey = nil, nil
+	}
+	l.setRemote(rm)
+	l.install(neg, sc)
+	l.sdpVer++
+	codecs := []Codec{neg.audio}
+	if neg.hasDTMF {
+		codecs = append(codecs, neg.dtmf)
+	}
+	return localDesc{
+		sessID: l.sessID, version: l.sdpVer, ip: l.s.m.cfg.AdvertisedIP, port: l.port,
+		proto: rm.proto, codecs: codecs, dir: answerDirection(rm.dir), crypto: local,
+		rejected: rm.mLines, mIndex: rm.mIndex,
+	}.render()
+}
+
+// Offer returns an SDP offer for an outbound leg: PCMU, PCMA and
+// telephone-event (the peer's codec first when given), over RTP/SAVP with a
+// fresh key when opts.SRTP. Feed the remote answer to SetAnswer.
+func (l *Leg) Offer(opts OfferOptions) ([]byte, error) {
+	if l.closed.Load() {
+		return nil, ErrClosed
+	}
+	var codecs []Codec
+	if _, prefer := peerCodecs(opts.Peer); prefer != nil {
+		codecs = append(codecs, *prefer)
+	} else if opts.PeerOffer != nil {
+		rm, err := parseRemote(opts.PeerOffer)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range rm.codecs {
+			if !c.isTelephoneEvent() && !strings.EqualFold(c.Name, "CN") && !hasFormat(codecs, c) {
+				codecs = append(codecs, c)
+			}
+		}
+	}
+	for _, c := range []Codec{CodecPCMU, CodecPCMA} {
+		if !hasFormat(codecs, c) {
+			codecs = append(codecs, c)
+		}
+	}
+	te := CodecTelephoneEvent
+	te.PayloadType = freePT(codecs, 101)
+	codecs = append(codecs, te)
+
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	proto := "RTP/AVP"
+	var key *sdesKey
+	if opts.SRTP {
+		proto = "RTP/SAVP"
+		if l.localKey == nil {
+			k, err := newSDESKey(1)
+			if err != nil {
+				return nil, err
+			}
+			l.localKey = &k
+		}
+		key = l.localKey
+	}
+	l.offered, l.offerSRTP = codecs, opts.SRTP
+	l.sdpVer++
+	return localDesc{
+		sessID: l.sessID, version: l.sdpVer, ip: l.s.m.cfg.AdvertisedIP, port: l.port,
+		proto: proto, codecs: codecs, dir: "sendrecv", crypto: key,
+	}.render()
+}
+
+// SetAnswer applies the remote answer to our Offer. Errors wrap
+// ErrNotAcceptable.
+func (l *Leg) SetAnswer(answer []byte) error {
+	if l.closed.Load() {
+		return ErrClosed
+	}
+	rm, err := parseRemote(answer)
+	if err != nil {
+		return err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.offered == nil {
+		return fmt.Errorf("media: SetAnswer on leg %s without an Offer", l.name)
+	}
+	offered := l.offered
+	allowed := func(c Codec) bool {
+		for _, o := range offered {
+			if o.sameFormat(c) {
+				return true
+			}
+		}
+		return false
+	}
+	neg, err := choose(rm.codecs, allowed, &offered[0])
+	if err != nil {
+		return err
+	}
+	var sc *srtpContexts
+	switch {
+	case l.offerSRTP && !rm.secure:
+		return notAcceptable(ErrNoCommonCodec, "answer to an RTP/SAVP offer uses %s", rm.proto)
+	case !l.offerSRTP && rm.secure:
+		return notAcceptable(ErrNoCommonCodec, "answer to an RTP/AVP offer uses %s", rm.proto)
+	case rm.secure:
+		if len(rm.cryptos) == 0 {
+			return notAcceptable(ErrNoCommonCodec, "answer has no supported a=crypto line")
+		}
+		if sc, err = l.contextsFor(rm.cryptos[0]); err != nil {
+			return err
+		}
+	}
+	l.setRemote(rm)
+	l.install(neg, sc)
+	return nil
+}
+
+// contextsFor returns SRTP contexts for the remote key, reusing the current
+// ones when neither key changed so rollover counters and replay windows
+// survive a re-INVITE (l.mu held).
+func (l *Leg) contextsFor(remote sdesKey) (*srtpContexts, error) {
+	if cur := l.st.Load(); cur != nil && cur.srtp != nil && l.remoteKey != nil &&
+		bytes.Equal(l.remoteKey.key, remote.key) && bytes.Equal(l.remoteKey.salt, remote.salt) {
+		return cur.srtp, nil
+	}
+	sc, err := newSRTPContexts(*l.localKey, remote)
+	if err != nil {
+		return nil, err
+	}
+	l.remoteKey = &remote
+	return sc, nil
+}
+
+func (l *Leg) install(neg negotiated, sc *srtpContexts) {
+	l.st.Store(&legState{neg: neg, srtp: sc})
+	l.log.Debug("media negotiated", "codec", neg.audio.Name, "pt", neg.audio.PayloadType, "dtmf", neg.hasDTMF, "srtp", sc != nil)
+}
+
+// peerCodecs returns what the peer leg allows: only its negotiated codec
+// beyond G.711, and that codec as the preference.
+func peerCodecs(peer *Leg) (func(Codec) bool, *Codec) {
+	if peer == nil {
+		return nil, nil
+	}
+	ps := peer.st.Load()
+	if ps == nil {
+		return nil, nil
+	}
+	c := ps.neg.audio
+	return func(o Codec) bool { return o.sameFormat(c) }, &c
+}
+
+func hasFormat(codecs []Codec, c Codec) bool {
+	for _, o := range codecs {
+		if o.sameFormat(c) {
+			return true
+		}
+	}
+	return false
+}
+
+// freePT returns want if no codec uses it, else the first free dynamic type.
+func freePT(codecs []Codec, want uint8) uint8 {
+	used := func(pt uint8) bool {
+		for _, c := range codecs {
+			if c.PayloadType == pt {
+				return true
+			}
+		}
+		return false
+	}
+	if !used(want) {
+		return want
+	}
+	for pt := uint8(96); pt < 128; pt++ {
+		if !used(pt) {
+			return pt
+		}
+	}
+	return want
+}

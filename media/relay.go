@@ -1,0 +1,246 @@
+package media
+
+import (
+	"errors"
+	"net"
+	"net/netip"
+
+	"github.com/pion/rtp"
+	"github.com/wasmvoice/wasmvoice/media/g711"
+)
+
+const maxPacket = 1600
+
+// readRTP is the leg's RTP receive loop: authenticate (SRTP), latch, detect
+// DTMF, feed recorders, and relay to the peer when bridged. Everything runs
+// inline on this goroutine; the relay path allocates nothing.
+func (l *Leg) readRTP() {
+	defer l.wg.Done()
+	buf := make([]byte, maxPacket)
+	plain := make([]byte, maxPacket)
+	pcm := make([]int16, 0, maxPacket)
+	var h rtp.Header
+	var det dtmfDetector
+	for {
+		n, src, err := l.rtp.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			continue
+		}
+		st := l.st.Load()
+		if st == nil {
+			dropPayloadType.Inc() // media before negotiation: nowhere to send it
+			continue
+		}
+		pkt := buf[:n]
+		if st.srtp != nil {
+			// Decrypting before latching means only the holder of the
+			// remote key can latch: no injection even before the first
+			// genuine packet.
+			pkt, err = st.srtp.rxRTP.DecryptRTP(plain[:0], buf[:n], &h)
+			if err != nil {
+				dropSRTP.Inc()
+				continue
+			}
+		} else if _, err := h.Unmarshal(pkt); err != nil || h.Version != 2 {
+			dropMalformed.Inc()
+			continue
+		}
+		if !l.accept(src, &l.rtpRemote, &l.rtpLatched) {
+			dropUnlatched.Inc()
+			continue
+		}
+		l.rxPackets.Add(1)
+		payload := rtpPayload(pkt, &h)
+		if payload == nil {
+			dropMalformed.Inc()
+			continue
+		}
+		neg := &st.neg
+		if neg.hasDTMF && h.PayloadType == neg.dtmf.PayloadType {
+			if evs, n := det.feed(h.Timestamp, payload); n > 0 {
+				l.dtmf.publish(evs, n)
+			}
+		} else if h.PayloadType == neg.audio.PayloadType && l.taps.active() {
+			pcm = decode(pcm[:0], neg.audio, payload)
+			l.taps.in(pcm)
+		}
+		if p := l.peer.Load(); p != nil {
+			p.relayRTP(neg, pkt, &h, payload, pcm[:0])
+		}
+	}
+}
+
+// accept implements symmetric RTP latching: the first authentic packet fixes
+// the remote address; later packets from anywhere else are dropped.
+func (l *Leg) accept(src netip.AddrPort, remote *atomicAddr, latched *atomicBool) bool {
+	src = netip.AddrPortFrom(src.Addr().Unmap(), src.Port())
+	if latched.Load() {
+		r := remote.Load()
+		return r != nil && *r == src
+	}
+	a := src // only the latching packet allocates
+	remote.Store(&a)
+	latched.Store(true)
+	l.log.Debug("remote latched", "addr", src)
+	return true
+}
+
+// rtpPayload returns the payload of a parsed packet without padding, or nil
+// when the lengths do not add up.
+func rtpPayload(pkt []byte, h *rtp.Header) []byte {
+	hl := h.MarshalSize()
+	if hl > len(pkt) {
+		return nil
+	}
+	end := len(pkt)
+	if h.Padding {
+		if end == hl {
+			return nil
+		}
+		pad := int(pkt[end-1])
+		if pad == 0 || pad > end-hl {
+			return nil
+		}
+		end -= pad
+	}
+	return pkt[hl:end]
+}
+
+// relayRTP sends a packet received on the peer to this leg, mapping payload
+// types and converting G.711 law when the two legs differ. pkt is modified
+// in place.
+func (l *Leg) relayRTP(from *negotiated, pkt []byte, h *rtp.Header, payload []byte, pcm []int16) {
+	st := l.st.Load()
+	if st == nil {
+		return
+	}
+	to := &st.neg
+	switch {
+	case h.PayloadType == from.audio.PayloadType:
+		if !from.audio.sameFormat(to.audio) {
+			if from.audio.sameFormat(CodecPCMU) {
+				g711.UlawToAlawBuf(payload, payload)
+			} else {
+				g711.AlawToUlawBuf(payload, payload)
+			}
+			metricTranscoded.Inc()
+		}
+		h.PayloadType = to.audio.PayloadType
+		if l.taps.active() {
+			l.taps.out(decode(pcm, to.audio, payload))
+		}
+	case from.hasDTMF && h.PayloadType == from.dtmf.PayloadType && to.hasDTMF:
+		h.PayloadType = to.dtmf.PayloadType
+	default:
+		dropPayloadType.Inc()
+		return
+	}
+	pkt[1] = pkt[1]&0x80 | h.PayloadType
+	if l.writeRTP(st, pkt) {
+		metricRelayed.Inc()
+	}
+}
+
+// writeRTP sends a plaintext RTP packet to the remote, encrypting it first
+// on an SRTP leg.
+func (l *Leg) writeRTP(st *legState, pkt []byte) bool {
+	r := l.rtpRemote.Load()
+	if r == nil || !r.IsValid() || r.Addr().IsUnspecified() {
+		return false
+	}
+	var err error
+	if st.srtp != nil {
+		l.txMu.Lock()
+		var out []byte
+		out, err = st.srtp.txRTP.EncryptRTP(l.txBuf[:0], pkt, nil)
+		if err == nil {
+			_, err = l.rtp.WriteToUDPAddrPort(out, *r)
+		}
+		l.txMu.Unlock()
+	} else {
+		_, err = l.rtp.WriteToUDPAddrPort(pkt, *r)
+	}
+	if err != nil {
+		dropSend.Inc()
+		return false
+	}
+	return true
+}
+
+// readRTCP relays RTCP between bridged legs (decrypting and re-encrypting
+// across SRTP boundaries). The endpoint does not generate RTCP.
+func (l *Leg) readRTCP() {
+	defer l.wg.Done()
+	buf := make([]byte, maxPacket)
+	plain := make([]byte, maxPacket)
+	for {
+		n, src, err := l.rtcp.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			continue
+		}
+		st := l.st.Load()
+		if st == nil || n < 8 {
+			dropMalformed.Inc()
+			continue
+		}
+		pkt := buf[:n]
+		if st.srtp != nil {
+			if pkt, err = st.srtp.rxRTCP.DecryptRTCP(plain[:0], buf[:n], nil); err != nil {
+				dropSRTP.Inc()
+				continue
+			}
+		} else if pkt[0]>>6 != 2 {
+			dropMalformed.Inc()
+			continue
+		}
+		if !l.accept(src, &l.rtcpRemote, &l.rtcpLatched) {
+			dropUnlatched.Inc()
+			continue
+		}
+		l.rxPackets.Add(1)
+		if p := l.peer.Load(); p != nil {
+			p.writeRTCP(pkt)
+		}
+	}
+}
+
+func (l *Leg) writeRTCP(pkt []byte) {
+	st := l.st.Load()
+	r := l.rtcpRemote.Load()
+	if st == nil || r == nil || r.Addr().IsUnspecified() {
+		return
+	}
+	var err error
+	if st.srtp != nil {
+		l.txMu.Lock()
+		var out []byte
+		out, err = st.srtp.txRTCP.EncryptRTCP(l.txRTCPBuf[:0], pkt, nil)
+		if err == nil {
+			_, err = l.rtcp.WriteToUDPAddrPort(out, *r)
+		}
+		l.txMu.Unlock()
+	} else {
+		_, err = l.rtcp.WriteToUDPAddrPort(pkt, *r)
+	}
+	if err != nil {
+		dropSend.Inc()
+	}
+}
+
+// decode appends the linear samples of a G.711 payload; other codecs yield
+// silence of the same duration so recordings keep their timing.
+func decode(dst []int16, c Codec, payload []byte) []int16 {
+	switch {
+	case c.sameFormat(CodecPCMU):
+		return g711.DecodeUlawBuf(dst, payload)
+	case c.sameFormat(CodecPCMA):
+		return g711.DecodeAlawBuf(dst, payload)
+	}
+	return append(dst, make([]int16, 160)...)
+}
