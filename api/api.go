@@ -6,6 +6,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/wasmvoice/wasmvoice/bxml"
 	"github.com/wasmvoice/wasmvoice/store"
 )
 
@@ -24,6 +26,11 @@ type Config struct {
 	Store     *store.Store
 	SIPDomain string // host of every sipUri
 	TokenKey  []byte // HMAC key for access tokens (node setting, generated at first start)
+	// Calls is the call engine behind the Voice API's call routes; nil
+	// serves the routes without one (no call is ever live, createCall fails).
+	Calls Calls
+	// PublicURL is the API's base URL as callUrl and mediaUrl show it.
+	PublicURL string
 	// Ready reports whether the node can take traffic (store reachable, listeners up).
 	Ready  func(ctx context.Context) error
 	Logger *slog.Logger
@@ -44,12 +51,16 @@ func New(cfg Config) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.Calls == nil {
+		cfg.Calls = noEngine{}
+	}
 	mux := http.NewServeMux()
 	s := &Server{cfg: cfg, tokens: tokenSigner{key: cfg.TokenKey}, log: cfg.Logger.With("caller", "api")}
 	s.api = humago.New(mux, humaConfig())
 	s.api.UseMiddleware(s.authMiddleware)
 	registerOAuth(s)
 	registerApplications(s)
+	registerCalls(s)
 
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -97,3 +108,21 @@ func humaConfig() huma.Config {
 func OpenAPIYAML() ([]byte, error) {
 	return New(Config{SIPDomain: "sip.example.com"}).API().OpenAPI().YAML()
 }
+
+// noEngine is the Calls of an API served without a call engine.
+type noEngine struct{}
+
+var errNoEngine = errors.New("this server has no call engine")
+
+func (noEngine) CreateCall(context.Context, string, CreateCallRequest) (store.CallRecord, error) {
+	return store.CallRecord{}, errNoEngine
+}
+func (noEngine) LiveCall(string, string) (store.CallRecord, bool)     { return store.CallRecord{}, false }
+func (noEngine) LiveCalls(string) []store.CallRecord                  { return nil }
+func (noEngine) HangupCall(string, string) error                      { return ErrCallNotActive }
+func (noEngine) RedirectCall(string, string, bxml.Target) error       { return ErrCallNotActive }
+func (noEngine) ReplaceCallBXML(string, string, *bxml.Document) error { return ErrCallNotActive }
+
+// SetPublicURL sets the base URL of callUrl and mediaUrl when it is only
+// known once the HTTP listener is bound. Call it before serving.
+func (s *Server) SetPublicURL(u string) { s.cfg.PublicURL = u }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -38,6 +39,11 @@ type Config struct {
 	Region     string
 	MediaIP    string // advertised in SDP; empty = guessed from the outbound interface
 	RTPPorts   string // "min-max"
+	PublicURL  string // base URL of the API as callbacks show it (callUrl, mediaUrl); empty = derived
+	// DigestAlgorithms are offered in 407 challenges, most preferred first
+	// (default SHA-256, MD5). Clients that read only the first challenge and
+	// know only MD5 (sipp, old phones) need MD5 first.
+	DigestAlgorithms []string
 	Logger     *slog.Logger
 }
 
@@ -63,6 +69,11 @@ func (c Config) Validate() error {
 	if c.MediaIP != "" {
 		if _, err := netip.ParseAddr(c.MediaIP); err != nil {
 			return fmt.Errorf("--media-ip %q: want an IP address", c.MediaIP)
+		}
+	}
+	if c.PublicURL != "" {
+		if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("--public-url %q: want an absolute http(s) URL", c.PublicURL)
 		}
 	}
 	if _, _, err := ParsePortRange(c.RTPPorts); err != nil {

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,17 +12,24 @@ import (
 	"time"
 
 	"github.com/wasmvoice/wasmvoice/api"
+	"github.com/wasmvoice/wasmvoice/callflow"
+	"github.com/wasmvoice/wasmvoice/media"
+	"github.com/wasmvoice/wasmvoice/sip"
 	"github.com/wasmvoice/wasmvoice/store"
 )
 
 // Server is one running node.
 type Server struct {
-	cfg   Config
-	log   *slog.Logger
-	store *store.Store
-	api   *api.Server
-	http  *http.Server
-	ready atomic.Bool
+	cfg     Config
+	log     *slog.Logger
+	store   *store.Store
+	api     *api.Server
+	http    *http.Server
+	media   *media.Manager
+	engine  *Engine
+	sip     *sip.Server
+	webhook *callflow.Webhook
+	ready   atomic.Bool
 
 	// FirstCredentials holds the credentials made at first start (nil after).
 	FirstCredentials *store.Credentials
@@ -44,14 +52,10 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		st.Close()
 		return nil, fmt.Errorf("first start: %w", err)
 	}
-	tokenKey, err := loadKey(ctx, st, settingTokenKey)
-	if err != nil {
+	if err := s.build(ctx); err != nil {
 		st.Close()
 		return nil, err
 	}
-	s.api = api.New(api.Config{
-		Store: st, SIPDomain: cfg.SIPDomain, TokenKey: tokenKey, Logger: cfg.Logger, Ready: s.checkReady,
-	})
 	s.http = &http.Server{
 		Handler:           s.api.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -61,6 +65,61 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	return s, nil
 }
 
+// build makes the parts of the node: media relay, call engine, SIP front
+// door and API.
+func (s *Server) build(ctx context.Context) error {
+	cfg := s.cfg
+	tokenKey, err := loadKey(ctx, s.store, settingTokenKey)
+	if err != nil {
+		return err
+	}
+	nonceKey, err := loadKey(ctx, s.store, settingNonceKey)
+	if err != nil {
+		return err
+	}
+	ip, err := mediaAddr(cfg.MediaIP)
+	if err != nil {
+		return err
+	}
+	lo, hi, err := ParsePortRange(cfg.RTPPorts)
+	if err != nil {
+		return err
+	}
+	s.media, err = media.NewManager(media.Config{AdvertisedIP: ip, PortMin: lo, PortMax: hi, Logger: cfg.Logger})
+	if err != nil {
+		return fmt.Errorf("media: %w", err)
+	}
+	if media.TTSAvailable() {
+		s.log.Info("text-to-speech available (espeak-ng)")
+	} else {
+		s.log.Warn("text-to-speech unavailable: install espeak-ng; SpeakSentence will end calls with an error")
+	}
+	s.webhook = callflow.NewWebhook(callflow.WithLogger(cfg.Logger))
+	s.engine = NewEngine(EngineConfig{
+		Store: s.store, Media: s.media, Source: s.webhook, BaseURL: cfg.PublicURL,
+		SIPDomain: cfg.SIPDomain, DataDir: cfg.DataDir, Logger: cfg.Logger,
+	})
+	s.sip, err = sip.NewServer(sip.Config{
+		Domain: cfg.SIPDomain, Region: cfg.Region, AdvertisedHost: ip.String(), NonceKey: nonceKey,
+		DigestAlgorithms: cfg.DigestAlgorithms, Logger: cfg.Logger,
+	}, sipApps{s.store}, s.engine)
+	if err != nil {
+		return fmt.Errorf("sip: %w", err)
+	}
+	s.engine.SetSIP(s.sip)
+	s.api = api.New(api.Config{
+		Store: s.store, SIPDomain: cfg.SIPDomain, TokenKey: tokenKey, Logger: cfg.Logger, Ready: s.checkReady,
+		Calls: s.engine, PublicURL: cfg.PublicURL,
+	})
+	return nil
+}
+
+// Engine is the node's call engine.
+func (s *Server) Engine() *Engine { return s.engine }
+
+// SIPListeners are the bound SIP listeners.
+func (s *Server) SIPListeners() []sip.Listener { return s.sip.Listeners() }
+
 // Store is the node's store (tests and subcommands use it).
 func (s *Server) Store() *store.Store { return s.store }
 
@@ -68,7 +127,7 @@ func (s *Server) Store() *store.Store { return s.store }
 func (s *Server) API() *api.Server { return s.api }
 
 func (s *Server) checkReady(ctx context.Context) error {
-	if !s.ready.Load() {
+	if !s.ready.Load() || !s.sip.Ready() {
 		return errors.New("listeners are not up")
 	}
 	return s.store.Ping(ctx)
@@ -78,29 +137,114 @@ func (s *Server) checkReady(ctx context.Context) error {
 // ready, when not nil, receives the bound HTTP address once listeners are up.
 func (s *Server) Run(ctx context.Context, ready func(httpAddr net.Addr)) error {
 	defer s.store.Close()
+	defer s.webhook.Close()
 	ln, err := net.Listen("tcp", s.cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("listen http %s: %w", s.cfg.HTTPAddr, err)
 	}
-	errc := make(chan error, 1)
-	go func() { errc <- s.http.Serve(ln) }()
+	if s.engine.baseURL == "" {
+		s.engine.baseURL = "http://" + publicHostPort(ln.Addr(), s.cfg.SIPDomain)
+		s.api.SetPublicURL(s.engine.baseURL)
+	}
+	sipAddr, err := sharedPort(s.cfg.SIPAddr)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	listenCtx, stopListening := context.WithCancel(context.Background())
+	defer stopListening()
+	exits := make(chan listenerExit, 4)
+	running := 0
+	start := func(what string, f func() error) {
+		running++
+		go func() { exits <- listenerExit{what, f()} }()
+	}
+	start("http", func() error {
+		if err := s.http.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+		return nil
+	})
+	start("sip udp", func() error { return s.sip.ListenAndServe(listenCtx, "udp", sipAddr) })
+	start("sip tcp", func() error { return s.sip.ListenAndServe(listenCtx, "tcp", sipAddr) })
+	if s.cfg.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(s.cfg.TLSCert, s.cfg.TLSKey)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("--tls-cert/--tls-key: %w", err)
+		}
+		start("sip tls", func() error {
+			return s.sip.ListenAndServeTLS(listenCtx, s.cfg.SIPTLSAddr, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+		})
+	}
+	// Wait until every SIP listener is bound (or one failed).
+	want := running - 1
+	for deadline := time.Now().Add(10 * time.Second); len(s.sip.Listeners()) < want; {
+		select {
+		case e := <-exits:
+			running--
+			stopListening()
+			s.http.Close()
+			drain(exits, running)
+			return fmt.Errorf("%s: %w", e.what, orStopped(e.err))
+		case <-time.After(5 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			stopListening()
+			s.http.Close()
+			drain(exits, running)
+			return errors.New("SIP listeners did not come up")
+		}
+	}
 	s.ready.Store(true)
-	s.log.Info("wasmvoice started", "http", ln.Addr().String(), "sip_domain", s.cfg.SIPDomain, "region", s.cfg.Region, "data_dir", s.cfg.DataDir)
+	s.log.Info("wasmvoice started", "http", ln.Addr().String(), "sip", fmt.Sprint(s.sip.Listeners()),
+		"sip_domain", s.cfg.SIPDomain, "region", s.cfg.Region, "data_dir", s.cfg.DataDir)
 	if ready != nil {
 		ready(ln.Addr())
 	}
+	var failed error
 	select {
 	case <-ctx.Done():
-	case err := <-errc:
-		return fmt.Errorf("http server: %w", err)
+	case e := <-exits:
+		running--
+		failed = fmt.Errorf("%s: %w", e.what, orStopped(e.err))
 	}
 	s.ready.Store(false)
 	s.log.Info("shutting down")
 	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := s.http.Shutdown(shutCtx); err != nil {
-		return fmt.Errorf("http shutdown: %w", err)
+	// Hang up calls first (their BYEs need the SIP listeners), then stop
+	// listening, then the API.
+	if err := s.engine.Shutdown(shutCtx); err != nil {
+		s.log.Warn("calls did not end in time", "err", err)
 	}
-	<-errc
-	return nil
+	stopListening()
+	if err := s.sip.Shutdown(shutCtx); err != nil {
+		s.log.Warn("sip shutdown", "err", err)
+	}
+	if err := s.http.Shutdown(shutCtx); err != nil {
+		s.log.Warn("http shutdown", "err", err)
+	}
+	drain(exits, running)
+	return failed
+}
+
+// listenerExit is how a listener's serve loop ended.
+type listenerExit struct {
+	what string
+	err  error
+}
+
+// drain waits for the n serve loops still running to return.
+func drain(exits chan listenerExit, n int) {
+	for ; n > 0; n-- {
+		<-exits
+	}
+}
+
+func orStopped(err error) error {
+	if err == nil {
+		return errors.New("stopped")
+	}
+	return err
 }

@@ -103,6 +103,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	f.str(&cfg.Region, "region", server.DefaultRegion, "this node's region (US, EU or ASIA), checked against each application's allowedRegions")
 	f.str(&cfg.MediaIP, "media-ip", "", "media IP advertised in SDP (default: the address of the outbound interface)")
 	f.str(&cfg.RTPPorts, "rtp-ports", server.DefaultRTPPorts, "RTP port range min-max (min even; RTCP uses RTP+1)")
+	f.str(&cfg.PublicURL, "public-url", "", "base URL of the API as callbacks show it in callUrl and mediaUrl (default http://<sip domain>:<http port>)")
+	var digestAlgs string
+	f.str(&digestAlgs, "sip-digest-algorithms", "SHA-256,MD5", "digest algorithms offered in 407 challenges, most preferred first (MD5 first for clients that read only the first challenge)")
 	f.str(&logFormat, "log-format", "text", "log format: text or json")
 	f.str(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	if err := f.Parse(args); err != nil {
@@ -110,6 +113,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if f.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q (see --help)", f.Arg(0))
+	}
+	for _, a := range strings.Split(digestAlgs, ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			cfg.DigestAlgorithms = append(cfg.DigestAlgorithms, a)
+		}
 	}
 	log, err := newLogger(stderr, logFormat, logLevel)
 	if err != nil {
