@@ -18,6 +18,114 @@ import (
 	openapi_types "github.com/oapi-codegen/runtime/types"
 )
 
+// Defines values for CallRecordingDirection.
+const (
+	CallRecordingDirectionInbound  CallRecordingDirection = "inbound"
+	CallRecordingDirectionOutbound CallRecordingDirection = "outbound"
+)
+
+// Valid indicates whether the value is a known member of the CallRecordingDirection enum.
+func (e CallRecordingDirection) Valid() bool {
+	switch e {
+	case CallRecordingDirectionInbound:
+		return true
+	case CallRecordingDirectionOutbound:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CallRecordingFileFormat.
+const (
+	Mp3 CallRecordingFileFormat = "mp3"
+	Wav CallRecordingFileFormat = "wav"
+)
+
+// Valid indicates whether the value is a known member of the CallRecordingFileFormat enum.
+func (e CallRecordingFileFormat) Valid() bool {
+	switch e {
+	case Mp3:
+		return true
+	case Wav:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CallStateDirection.
+const (
+	CallStateDirectionInbound  CallStateDirection = "inbound"
+	CallStateDirectionOutbound CallStateDirection = "outbound"
+)
+
+// Valid indicates whether the value is a known member of the CallStateDirection enum.
+func (e CallStateDirection) Valid() bool {
+	switch e {
+	case CallStateDirectionInbound:
+		return true
+	case CallStateDirectionOutbound:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateCallRequestAnswerFallbackMethod.
+const (
+	CreateCallRequestAnswerFallbackMethodGET  CreateCallRequestAnswerFallbackMethod = "GET"
+	CreateCallRequestAnswerFallbackMethodPOST CreateCallRequestAnswerFallbackMethod = "POST"
+)
+
+// Valid indicates whether the value is a known member of the CreateCallRequestAnswerFallbackMethod enum.
+func (e CreateCallRequestAnswerFallbackMethod) Valid() bool {
+	switch e {
+	case CreateCallRequestAnswerFallbackMethodGET:
+		return true
+	case CreateCallRequestAnswerFallbackMethodPOST:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateCallRequestAnswerMethod.
+const (
+	CreateCallRequestAnswerMethodGET  CreateCallRequestAnswerMethod = "GET"
+	CreateCallRequestAnswerMethodPOST CreateCallRequestAnswerMethod = "POST"
+)
+
+// Valid indicates whether the value is a known member of the CreateCallRequestAnswerMethod enum.
+func (e CreateCallRequestAnswerMethod) Valid() bool {
+	switch e {
+	case CreateCallRequestAnswerMethodGET:
+		return true
+	case CreateCallRequestAnswerMethodPOST:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateCallRequestDisconnectMethod.
+const (
+	CreateCallRequestDisconnectMethodGET  CreateCallRequestDisconnectMethod = "GET"
+	CreateCallRequestDisconnectMethodPOST CreateCallRequestDisconnectMethod = "POST"
+)
+
+// Valid indicates whether the value is a known member of the CreateCallRequestDisconnectMethod enum.
+func (e CreateCallRequestDisconnectMethod) Valid() bool {
+	switch e {
+	case CreateCallRequestDisconnectMethodGET:
+		return true
+	case CreateCallRequestDisconnectMethodPOST:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for OauthErrorError.
 const (
 	InvalidClient        OauthErrorError = "invalid_client"
@@ -36,6 +144,60 @@ func (e OauthErrorError) Valid() bool {
 	case InvalidRequest:
 		return true
 	case UnsupportedGrantType:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UpdateCallRequestRedirectFallbackMethod.
+const (
+	UpdateCallRequestRedirectFallbackMethodGET  UpdateCallRequestRedirectFallbackMethod = "GET"
+	UpdateCallRequestRedirectFallbackMethodPOST UpdateCallRequestRedirectFallbackMethod = "POST"
+)
+
+// Valid indicates whether the value is a known member of the UpdateCallRequestRedirectFallbackMethod enum.
+func (e UpdateCallRequestRedirectFallbackMethod) Valid() bool {
+	switch e {
+	case UpdateCallRequestRedirectFallbackMethodGET:
+		return true
+	case UpdateCallRequestRedirectFallbackMethodPOST:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UpdateCallRequestRedirectMethod.
+const (
+	UpdateCallRequestRedirectMethodGET  UpdateCallRequestRedirectMethod = "GET"
+	UpdateCallRequestRedirectMethodPOST UpdateCallRequestRedirectMethod = "POST"
+)
+
+// Valid indicates whether the value is a known member of the UpdateCallRequestRedirectMethod enum.
+func (e UpdateCallRequestRedirectMethod) Valid() bool {
+	switch e {
+	case UpdateCallRequestRedirectMethodGET:
+		return true
+	case UpdateCallRequestRedirectMethodPOST:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UpdateCallRequestState.
+const (
+	Active    UpdateCallRequestState = "active"
+	Completed UpdateCallRequestState = "completed"
+)
+
+// Valid indicates whether the value is a known member of the UpdateCallRequestState enum.
+func (e UpdateCallRequestState) Valid() bool {
+	switch e {
+	case Active:
+		return true
+	case Completed:
 		return true
 	default:
 		return false
@@ -219,6 +381,139 @@ func (e CreateTokenFormdataBodyGrantType) Valid() bool {
 	}
 }
 
+// CallRecording defines model for CallRecording.
+type CallRecording struct {
+	AccountId     string                 `json:"accountId"`
+	ApplicationId string                 `json:"applicationId"`
+	CallId        string                 `json:"callId"`
+	Channels      int64                  `json:"channels"`
+	Direction     CallRecordingDirection `json:"direction"`
+
+	// Duration ISO 8601 duration.
+	//
+	// Examples: PT13.67S
+	Duration     string                  `json:"duration"`
+	EndTime      time.Time               `json:"endTime"`
+	FileFormat   CallRecordingFileFormat `json:"fileFormat"`
+	From         string                  `json:"from"`
+	MediaUrl     string                  `json:"mediaUrl"`
+	ParentCallId *string                 `json:"parentCallId"`
+	RecordingId  string                  `json:"recordingId"`
+	StartTime    time.Time               `json:"startTime"`
+
+	// Status Examples: complete
+	Status string `json:"status"`
+	To     string `json:"to"`
+}
+
+// CallRecordingDirection defines model for CallRecording.Direction.
+type CallRecordingDirection string
+
+// CallRecordingFileFormat defines model for CallRecording.FileFormat.
+type CallRecordingFileFormat string
+
+// CallState defines model for CallState.
+type CallState struct {
+	AccountId     string             `json:"accountId"`
+	AnswerTime    *time.Time         `json:"answerTime"`
+	ApplicationId string             `json:"applicationId"`
+	CallId        string             `json:"callId"`
+	Direction     CallStateDirection `json:"direction"`
+
+	// DisconnectCause Examples: hangup
+	DisconnectCause *string    `json:"disconnectCause"`
+	EndTime         *time.Time `json:"endTime"`
+	EnqueuedTime    *time.Time `json:"enqueuedTime"`
+	ErrorId         *string    `json:"errorId"`
+	ErrorMessage    *string    `json:"errorMessage"`
+	From            string     `json:"from"`
+	LastUpdate      time.Time  `json:"lastUpdate"`
+	ParentCallId    *string    `json:"parentCallId"`
+	StartTime       time.Time  `json:"startTime"`
+
+	// State initiated, answered or disconnected (more may come: tolerate unknown values).
+	//
+	// Examples: disconnected
+	State string `json:"state"`
+	To    string `json:"to"`
+}
+
+// CallStateDirection defines model for CallState.Direction.
+type CallStateDirection string
+
+// CreateCallRequest defines model for CreateCallRequest.
+type CreateCallRequest struct {
+	AnswerFallbackMethod *CreateCallRequestAnswerFallbackMethod `json:"answerFallbackMethod,omitempty"`
+	AnswerFallbackUrl    *string                                `json:"answerFallbackUrl,omitempty"`
+	AnswerMethod         *CreateCallRequestAnswerMethod         `json:"answerMethod,omitempty"`
+
+	// AnswerUrl Examples: https://example.com/voice/answer
+	AnswerUrl string `json:"answerUrl"`
+
+	// ApplicationId Examples: 1d3e2f4a-5b6c-4d7e-8f90-a1b2c3d4e5f6
+	ApplicationId    string                             `json:"applicationId"`
+	CallTimeout      *float64                           `json:"callTimeout,omitempty"`
+	CallbackTimeout  *float64                           `json:"callbackTimeout,omitempty"`
+	DisconnectMethod *CreateCallRequestDisconnectMethod `json:"disconnectMethod,omitempty"`
+	DisconnectUrl    *string                            `json:"disconnectUrl,omitempty"`
+	DisplayName      *string                            `json:"displayName,omitempty"`
+	FallbackPassword *string                            `json:"fallbackPassword,omitempty"`
+	FallbackUsername *string                            `json:"fallbackUsername,omitempty"`
+
+	// From Caller ID: an E.164 number, a SIP URI, or Restricted, Anonymous, Private, Unavailable.
+	//
+	// Examples: +15555551212
+	From     string  `json:"from"`
+	Password *string `json:"password,omitempty"`
+	Priority *int64  `json:"priority,omitempty"`
+	Tag      *string `json:"tag,omitempty"`
+
+	// To A SIP URI (sip: or sips:), or an E.164 number routed through a SIP trunk.
+	//
+	// Examples: sip:alice@sip.example.com
+	To       string  `json:"to"`
+	Username *string `json:"username,omitempty"`
+
+	// Uui User-to-User header values (RFC 7433), comma separated.
+	Uui *string `json:"uui,omitempty"`
+}
+
+// CreateCallRequestAnswerFallbackMethod defines model for CreateCallRequest.AnswerFallbackMethod.
+type CreateCallRequestAnswerFallbackMethod string
+
+// CreateCallRequestAnswerMethod defines model for CreateCallRequest.AnswerMethod.
+type CreateCallRequestAnswerMethod string
+
+// CreateCallRequestDisconnectMethod defines model for CreateCallRequest.DisconnectMethod.
+type CreateCallRequestDisconnectMethod string
+
+// CreateCallResponse defines model for CreateCallResponse.
+type CreateCallResponse struct {
+	AccountId            string  `json:"accountId"`
+	AnswerFallbackMethod *string `json:"answerFallbackMethod"`
+	AnswerFallbackUrl    *string `json:"answerFallbackUrl"`
+	AnswerMethod         string  `json:"answerMethod"`
+	AnswerUrl            string  `json:"answerUrl"`
+	ApplicationId        string  `json:"applicationId"`
+
+	// CallId Examples: c-15ac29a2-1331029c-2cb0-4a07-b215-b22865662d85
+	CallId           string     `json:"callId"`
+	CallTimeout      float64    `json:"callTimeout"`
+	CallUrl          string     `json:"callUrl"`
+	CallbackTimeout  float64    `json:"callbackTimeout"`
+	DisconnectMethod string     `json:"disconnectMethod"`
+	DisconnectUrl    *string    `json:"disconnectUrl"`
+	EnqueuedTime     *time.Time `json:"enqueuedTime"`
+	FallbackPassword *string    `json:"fallbackPassword"`
+	FallbackUsername *string    `json:"fallbackUsername"`
+	From             string     `json:"from"`
+	Password         *string    `json:"password"`
+	Priority         *int64     `json:"priority"`
+	Tag              *string    `json:"tag"`
+	To               string     `json:"to"`
+	Username         *string    `json:"username"`
+}
+
 // EnvelopeError defines model for EnvelopeError.
 type EnvelopeError struct {
 	Code        string `json:"code"`
@@ -319,6 +614,29 @@ type TokenResponse struct {
 	// TokenType Examples: Bearer
 	TokenType string `json:"token_type"`
 }
+
+// UpdateCallRequest defines model for UpdateCallRequest.
+type UpdateCallRequest struct {
+	FallbackPassword       *string                                  `json:"fallbackPassword,omitempty"`
+	FallbackUsername       *string                                  `json:"fallbackUsername,omitempty"`
+	Password               *string                                  `json:"password,omitempty"`
+	RedirectFallbackMethod *UpdateCallRequestRedirectFallbackMethod `json:"redirectFallbackMethod,omitempty"`
+	RedirectFallbackUrl    *string                                  `json:"redirectFallbackUrl,omitempty"`
+	RedirectMethod         *UpdateCallRequestRedirectMethod         `json:"redirectMethod,omitempty"`
+	RedirectUrl            *string                                  `json:"redirectUrl,omitempty"`
+	State                  *UpdateCallRequestState                  `json:"state,omitempty"`
+	Tag                    *string                                  `json:"tag,omitempty"`
+	Username               *string                                  `json:"username,omitempty"`
+}
+
+// UpdateCallRequestRedirectFallbackMethod defines model for UpdateCallRequest.RedirectFallbackMethod.
+type UpdateCallRequestRedirectFallbackMethod string
+
+// UpdateCallRequestRedirectMethod defines model for UpdateCallRequest.RedirectMethod.
+type UpdateCallRequestRedirectMethod string
+
+// UpdateCallRequestState defines model for UpdateCallRequest.State.
+type UpdateCallRequestState string
 
 // VoiceApplication defines model for VoiceApplication.
 type VoiceApplication struct {
@@ -497,8 +815,32 @@ type CreateTokenParams struct {
 // CreateTokenFormdataBodyGrantType defines parameters for CreateToken.
 type CreateTokenFormdataBodyGrantType string
 
+// ListCallsParams defines parameters for ListCalls.
+type ListCallsParams struct {
+	// To Filter by the called number or URI.
+	To *string `form:"to,omitempty" json:"to,omitempty"`
+
+	// From Filter by the calling number.
+	From *string `form:"from,omitempty" json:"from,omitempty"`
+
+	// MinStartTime Calls that started at or after this time (ISO 8601).
+	MinStartTime *time.Time `form:"minStartTime,omitempty" json:"minStartTime,omitempty"`
+
+	// MaxStartTime Calls that started at or before this time (ISO 8601).
+	MaxStartTime    *time.Time `form:"maxStartTime,omitempty" json:"maxStartTime,omitempty"`
+	DisconnectCause *string    `form:"disconnectCause,omitempty" json:"disconnectCause,omitempty"`
+	PageSize        *int64     `form:"pageSize,omitempty" json:"pageSize,omitempty"`
+	PageToken       *string    `form:"pageToken,omitempty" json:"pageToken,omitempty"`
+}
+
 // CreateTokenFormdataRequestBody defines body for CreateToken for application/x-www-form-urlencoded ContentType.
 type CreateTokenFormdataRequestBody CreateTokenFormdataBody
+
+// CreateCallJSONRequestBody defines body for CreateCall for application/json ContentType.
+type CreateCallJSONRequestBody = CreateCallRequest
+
+// UpdateCallJSONRequestBody defines body for UpdateCall for application/json ContentType.
+type UpdateCallJSONRequestBody = UpdateCallRequest
 
 // CreateVoiceApplicationJSONRequestBody defines body for CreateVoiceApplication for application/json ContentType.
 type CreateVoiceApplicationJSONRequestBody = VoiceApplicationCreate
@@ -598,6 +940,85 @@ type ClientInterface interface {
 	// Corresponds with POST /api/v1/oauth2/token (the `CreateToken` operationId).
 	CreateTokenWithFormdataBody(ctx context.Context, params *CreateTokenParams, body CreateTokenFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListCalls Get calls
+	//
+	// Calls of the account, oldest first: live calls on the first page, then ended ones. A Link header with rel="next" points to the next page.
+	//
+	// Corresponds with GET /api/v2/accounts/{accountId}/calls (the `ListCalls` operationId).
+	ListCalls(ctx context.Context, accountId string, params *ListCallsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateCallWithBody Create a call
+	//
+	// Places an outbound call. When the callee answers, the answer callback goes to answerUrl and its BXML runs.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v2/accounts/{accountId}/calls (the `CreateCall` operationId).
+	CreateCallWithBody(ctx context.Context, accountId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateCall Create a call
+	//
+	// Places an outbound call. When the callee answers, the answer callback goes to answerUrl and its BXML runs.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v2/accounts/{accountId}/calls (the `CreateCall` operationId).
+	CreateCall(ctx context.Context, accountId string, body CreateCallJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetCallState Get call state information
+	//
+	// Corresponds with GET /api/v2/accounts/{accountId}/calls/{callId} (the `GetCallState` operationId).
+	GetCallState(ctx context.Context, accountId string, callId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateCallWithBody Update a call
+	//
+	// state: completed hangs the call up; redirectUrl interrupts its BXML and runs what the redirect callback answers.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v2/accounts/{accountId}/calls/{callId} (the `UpdateCall` operationId).
+	UpdateCallWithBody(ctx context.Context, accountId string, callId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateCall Update a call
+	//
+	// state: completed hangs the call up; redirectUrl interrupts its BXML and runs what the redirect callback answers.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v2/accounts/{accountId}/calls/{callId} (the `UpdateCall` operationId).
+	UpdateCall(ctx context.Context, accountId string, callId string, body UpdateCallJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateCallBxmlWithBody Update a call's BXML
+	//
+	// Interrupts the call's running BXML and runs this document (root element <Bxml>) instead.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /api/v2/accounts/{accountId}/calls/{callId}/bxml (the `UpdateCallBxml` operationId).
+	UpdateCallBxmlWithBody(ctx context.Context, accountId string, callId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListCallRecordings Get call recordings
+	//
+	// Corresponds with GET /api/v2/accounts/{accountId}/calls/{callId}/recordings (the `ListCallRecordings` operationId).
+	ListCallRecordings(ctx context.Context, accountId string, callId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteRecording Delete a recording
+	//
+	// Deletes the recording's metadata and media.
+	//
+	// Corresponds with DELETE /api/v2/accounts/{accountId}/calls/{callId}/recordings/{recordingId} (the `DeleteRecording` operationId).
+	DeleteRecording(ctx context.Context, accountId string, callId string, recordingId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetCallRecording Get a call recording
+	//
+	// Corresponds with GET /api/v2/accounts/{accountId}/calls/{callId}/recordings/{recordingId} (the `GetCallRecording` operationId).
+	GetCallRecording(ctx context.Context, accountId string, callId string, recordingId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DownloadCallRecording Download a recording
+	//
+	// Corresponds with GET /api/v2/accounts/{accountId}/calls/{callId}/recordings/{recordingId}/media (the `DownloadCallRecording` operationId).
+	DownloadCallRecording(ctx context.Context, accountId string, callId string, recordingId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListVoiceApplications List voice applications
 	//
 	// Corresponds with GET /v2/accounts/{accountId}/voice-applications (the `ListVoiceApplications` operationId).
@@ -674,6 +1095,195 @@ func (c *Client) CreateTokenWithBody(ctx context.Context, params *CreateTokenPar
 // Corresponds with POST /api/v1/oauth2/token (the `CreateToken` operationId).
 func (c *Client) CreateTokenWithFormdataBody(ctx context.Context, params *CreateTokenParams, body CreateTokenFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewCreateTokenRequestWithFormdataBody(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListCalls Get calls
+//
+// Calls of the account, oldest first: live calls on the first page, then ended ones. A Link header with rel="next" points to the next page.
+//
+// Corresponds with GET /api/v2/accounts/{accountId}/calls (the `ListCalls` operationId).
+func (c *Client) ListCalls(ctx context.Context, accountId string, params *ListCallsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListCallsRequest(c.Server, accountId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateCallWithBody Create a call
+//
+// Places an outbound call. When the callee answers, the answer callback goes to answerUrl and its BXML runs.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v2/accounts/{accountId}/calls (the `CreateCall` operationId).
+func (c *Client) CreateCallWithBody(ctx context.Context, accountId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateCallRequestWithBody(c.Server, accountId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateCall Create a call
+//
+// Places an outbound call. When the callee answers, the answer callback goes to answerUrl and its BXML runs.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v2/accounts/{accountId}/calls (the `CreateCall` operationId).
+func (c *Client) CreateCall(ctx context.Context, accountId string, body CreateCallJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateCallRequest(c.Server, accountId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetCallState Get call state information
+//
+// Corresponds with GET /api/v2/accounts/{accountId}/calls/{callId} (the `GetCallState` operationId).
+func (c *Client) GetCallState(ctx context.Context, accountId string, callId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetCallStateRequest(c.Server, accountId, callId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateCallWithBody Update a call
+//
+// state: completed hangs the call up; redirectUrl interrupts its BXML and runs what the redirect callback answers.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v2/accounts/{accountId}/calls/{callId} (the `UpdateCall` operationId).
+func (c *Client) UpdateCallWithBody(ctx context.Context, accountId string, callId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateCallRequestWithBody(c.Server, accountId, callId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateCall Update a call
+//
+// state: completed hangs the call up; redirectUrl interrupts its BXML and runs what the redirect callback answers.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v2/accounts/{accountId}/calls/{callId} (the `UpdateCall` operationId).
+func (c *Client) UpdateCall(ctx context.Context, accountId string, callId string, body UpdateCallJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateCallRequest(c.Server, accountId, callId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateCallBxmlWithBody Update a call's BXML
+//
+// Interrupts the call's running BXML and runs this document (root element <Bxml>) instead.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /api/v2/accounts/{accountId}/calls/{callId}/bxml (the `UpdateCallBxml` operationId).
+func (c *Client) UpdateCallBxmlWithBody(ctx context.Context, accountId string, callId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateCallBxmlRequestWithBody(c.Server, accountId, callId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListCallRecordings Get call recordings
+//
+// Corresponds with GET /api/v2/accounts/{accountId}/calls/{callId}/recordings (the `ListCallRecordings` operationId).
+func (c *Client) ListCallRecordings(ctx context.Context, accountId string, callId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListCallRecordingsRequest(c.Server, accountId, callId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteRecording Delete a recording
+//
+// Deletes the recording's metadata and media.
+//
+// Corresponds with DELETE /api/v2/accounts/{accountId}/calls/{callId}/recordings/{recordingId} (the `DeleteRecording` operationId).
+func (c *Client) DeleteRecording(ctx context.Context, accountId string, callId string, recordingId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteRecordingRequest(c.Server, accountId, callId, recordingId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetCallRecording Get a call recording
+//
+// Corresponds with GET /api/v2/accounts/{accountId}/calls/{callId}/recordings/{recordingId} (the `GetCallRecording` operationId).
+func (c *Client) GetCallRecording(ctx context.Context, accountId string, callId string, recordingId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetCallRecordingRequest(c.Server, accountId, callId, recordingId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DownloadCallRecording Download a recording
+//
+// Corresponds with GET /api/v2/accounts/{accountId}/calls/{callId}/recordings/{recordingId}/media (the `DownloadCallRecording` operationId).
+func (c *Client) DownloadCallRecording(ctx context.Context, accountId string, callId string, recordingId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDownloadCallRecordingRequest(c.Server, accountId, callId, recordingId)
 	if err != nil {
 		return nil, err
 	}
@@ -851,6 +1461,509 @@ func NewCreateTokenRequestWithBody(server string, params *CreateTokenParams, con
 			req.Header.Set("Authorization", headerParam0)
 		}
 
+	}
+
+	return req, nil
+}
+
+// NewListCallsRequest constructs an http.Request for the ListCalls method
+func NewListCallsRequest(server string, accountId string, params *ListCallsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "accountId", accountId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v2/accounts/%s/calls", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.To != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "to", *params.To, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.From != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "from", *params.From, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.MinStartTime != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "minStartTime", *params.MinStartTime, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.MaxStartTime != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "maxStartTime", *params.MaxStartTime, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DisconnectCause != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "disconnectCause", *params.DisconnectCause, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "pageSize", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageToken != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "pageToken", *params.PageToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateCallRequest calls the generic CreateCall builder with application/json body
+func NewCreateCallRequest(server string, accountId string, body CreateCallJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateCallRequestWithBody(server, accountId, "application/json", bodyReader)
+}
+
+// NewCreateCallRequestWithBody constructs an http.Request for the CreateCall method, with any body, and a specified content type
+func NewCreateCallRequestWithBody(server string, accountId string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "accountId", accountId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v2/accounts/%s/calls", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetCallStateRequest constructs an http.Request for the GetCallState method
+func NewGetCallStateRequest(server string, accountId string, callId string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "accountId", accountId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "callId", callId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v2/accounts/%s/calls/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUpdateCallRequest calls the generic UpdateCall builder with application/json body
+func NewUpdateCallRequest(server string, accountId string, callId string, body UpdateCallJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateCallRequestWithBody(server, accountId, callId, "application/json", bodyReader)
+}
+
+// NewUpdateCallRequestWithBody constructs an http.Request for the UpdateCall method, with any body, and a specified content type
+func NewUpdateCallRequestWithBody(server string, accountId string, callId string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "accountId", accountId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "callId", callId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v2/accounts/%s/calls/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewUpdateCallBxmlRequestWithBody constructs an http.Request for the UpdateCallBxml method, with any body, and a specified content type
+func NewUpdateCallBxmlRequestWithBody(server string, accountId string, callId string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "accountId", accountId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "callId", callId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v2/accounts/%s/calls/%s/bxml", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewListCallRecordingsRequest constructs an http.Request for the ListCallRecordings method
+func NewListCallRecordingsRequest(server string, accountId string, callId string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "accountId", accountId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "callId", callId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v2/accounts/%s/calls/%s/recordings", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewDeleteRecordingRequest constructs an http.Request for the DeleteRecording method
+func NewDeleteRecordingRequest(server string, accountId string, callId string, recordingId string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "accountId", accountId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "callId", callId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam2 string
+
+	pathParam2, err = runtime.StyleParamWithOptions("simple", false, "recordingId", recordingId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v2/accounts/%s/calls/%s/recordings/%s", pathParam0, pathParam1, pathParam2)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetCallRecordingRequest constructs an http.Request for the GetCallRecording method
+func NewGetCallRecordingRequest(server string, accountId string, callId string, recordingId string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "accountId", accountId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "callId", callId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam2 string
+
+	pathParam2, err = runtime.StyleParamWithOptions("simple", false, "recordingId", recordingId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v2/accounts/%s/calls/%s/recordings/%s", pathParam0, pathParam1, pathParam2)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewDownloadCallRecordingRequest constructs an http.Request for the DownloadCallRecording method
+func NewDownloadCallRecordingRequest(server string, accountId string, callId string, recordingId string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "accountId", accountId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "callId", callId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam2 string
+
+	pathParam2, err = runtime.StyleParamWithOptions("simple", false, "recordingId", recordingId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v2/accounts/%s/calls/%s/recordings/%s/media", pathParam0, pathParam1, pathParam2)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
 	}
 
 	return req, nil
@@ -1124,7 +2237,7 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/oauth2/token (the `CreateToken` operationId).
-	CreateTokenWithBodyWithResponse(ctx context.Context, params *CreateTokenParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateTokenResponse, error)
+	CreateTokenWithBodyWithResponse(ctx context.Context, params *CreateTokenParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateTokenHTTPResponse, error)
 
 	// CreateTokenWithFormdataBodyWithResponse Get an access token
 	//
@@ -1133,42 +2246,133 @@ type ClientWithResponsesInterface interface {
 	// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/oauth2/token (the `CreateToken` operationId).
-	CreateTokenWithFormdataBodyWithResponse(ctx context.Context, params *CreateTokenParams, body CreateTokenFormdataRequestBody, reqEditors ...RequestEditorFn) (*CreateTokenResponse, error)
+	CreateTokenWithFormdataBodyWithResponse(ctx context.Context, params *CreateTokenParams, body CreateTokenFormdataRequestBody, reqEditors ...RequestEditorFn) (*CreateTokenHTTPResponse, error)
+
+	// ListCallsWithResponse Get calls
+	//
+	// Calls of the account, oldest first: live calls on the first page, then ended ones. A Link header with rel="next" points to the next page.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v2/accounts/{accountId}/calls (the `ListCalls` operationId).
+	ListCallsWithResponse(ctx context.Context, accountId string, params *ListCallsParams, reqEditors ...RequestEditorFn) (*ListCallsHTTPResponse, error)
+
+	// CreateCallWithBodyWithResponse Create a call
+	//
+	// Places an outbound call. When the callee answers, the answer callback goes to answerUrl and its BXML runs.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v2/accounts/{accountId}/calls (the `CreateCall` operationId).
+	CreateCallWithBodyWithResponse(ctx context.Context, accountId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateCallHTTPResponse, error)
+
+	// CreateCallWithResponse Create a call
+	//
+	// Places an outbound call. When the callee answers, the answer callback goes to answerUrl and its BXML runs.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v2/accounts/{accountId}/calls (the `CreateCall` operationId).
+	CreateCallWithResponse(ctx context.Context, accountId string, body CreateCallJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateCallHTTPResponse, error)
+
+	// GetCallStateWithResponse Get call state information
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v2/accounts/{accountId}/calls/{callId} (the `GetCallState` operationId).
+	GetCallStateWithResponse(ctx context.Context, accountId string, callId string, reqEditors ...RequestEditorFn) (*GetCallStateHTTPResponse, error)
+
+	// UpdateCallWithBodyWithResponse Update a call
+	//
+	// state: completed hangs the call up; redirectUrl interrupts its BXML and runs what the redirect callback answers.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v2/accounts/{accountId}/calls/{callId} (the `UpdateCall` operationId).
+	UpdateCallWithBodyWithResponse(ctx context.Context, accountId string, callId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateCallHTTPResponse, error)
+
+	// UpdateCallWithResponse Update a call
+	//
+	// state: completed hangs the call up; redirectUrl interrupts its BXML and runs what the redirect callback answers.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v2/accounts/{accountId}/calls/{callId} (the `UpdateCall` operationId).
+	UpdateCallWithResponse(ctx context.Context, accountId string, callId string, body UpdateCallJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateCallHTTPResponse, error)
+
+	// UpdateCallBxmlWithBodyWithResponse Update a call's BXML
+	//
+	// Interrupts the call's running BXML and runs this document (root element <Bxml>) instead.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/v2/accounts/{accountId}/calls/{callId}/bxml (the `UpdateCallBxml` operationId).
+	UpdateCallBxmlWithBodyWithResponse(ctx context.Context, accountId string, callId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateCallBxmlHTTPResponse, error)
+
+	// ListCallRecordingsWithResponse Get call recordings
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v2/accounts/{accountId}/calls/{callId}/recordings (the `ListCallRecordings` operationId).
+	ListCallRecordingsWithResponse(ctx context.Context, accountId string, callId string, reqEditors ...RequestEditorFn) (*ListCallRecordingsHTTPResponse, error)
+
+	// DeleteRecordingWithResponse Delete a recording
+	//
+	// Deletes the recording's metadata and media.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /api/v2/accounts/{accountId}/calls/{callId}/recordings/{recordingId} (the `DeleteRecording` operationId).
+	DeleteRecordingWithResponse(ctx context.Context, accountId string, callId string, recordingId string, reqEditors ...RequestEditorFn) (*DeleteRecordingHTTPResponse, error)
+
+	// GetCallRecordingWithResponse Get a call recording
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v2/accounts/{accountId}/calls/{callId}/recordings/{recordingId} (the `GetCallRecording` operationId).
+	GetCallRecordingWithResponse(ctx context.Context, accountId string, callId string, recordingId string, reqEditors ...RequestEditorFn) (*GetCallRecordingHTTPResponse, error)
+
+	// DownloadCallRecordingWithResponse Download a recording
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v2/accounts/{accountId}/calls/{callId}/recordings/{recordingId}/media (the `DownloadCallRecording` operationId).
+	DownloadCallRecordingWithResponse(ctx context.Context, accountId string, callId string, recordingId string, reqEditors ...RequestEditorFn) (*DownloadCallRecordingHTTPResponse, error)
 
 	// ListVoiceApplicationsWithResponse List voice applications
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v2/accounts/{accountId}/voice-applications (the `ListVoiceApplications` operationId).
-	ListVoiceApplicationsWithResponse(ctx context.Context, accountId string, reqEditors ...RequestEditorFn) (*ListVoiceApplicationsResponse, error)
+	ListVoiceApplicationsWithResponse(ctx context.Context, accountId string, reqEditors ...RequestEditorFn) (*ListVoiceApplicationsHTTPResponse, error)
 
 	// CreateVoiceApplicationWithBodyWithResponse Create a voice application
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v2/accounts/{accountId}/voice-applications (the `CreateVoiceApplication` operationId).
-	CreateVoiceApplicationWithBodyWithResponse(ctx context.Context, accountId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateVoiceApplicationResponse, error)
+	CreateVoiceApplicationWithBodyWithResponse(ctx context.Context, accountId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateVoiceApplicationHTTPResponse, error)
 
 	// CreateVoiceApplicationWithResponse Create a voice application
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v2/accounts/{accountId}/voice-applications (the `CreateVoiceApplication` operationId).
-	CreateVoiceApplicationWithResponse(ctx context.Context, accountId string, body CreateVoiceApplicationJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateVoiceApplicationResponse, error)
+	CreateVoiceApplicationWithResponse(ctx context.Context, accountId string, body CreateVoiceApplicationJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateVoiceApplicationHTTPResponse, error)
 
 	// DeleteVoiceApplicationWithResponse Delete a voice application
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with DELETE /v2/accounts/{accountId}/voice-applications/{applicationId} (the `DeleteVoiceApplication` operationId).
-	DeleteVoiceApplicationWithResponse(ctx context.Context, accountId string, applicationId string, reqEditors ...RequestEditorFn) (*DeleteVoiceApplicationResponse, error)
+	DeleteVoiceApplicationWithResponse(ctx context.Context, accountId string, applicationId string, reqEditors ...RequestEditorFn) (*DeleteVoiceApplicationHTTPResponse, error)
 
 	// GetVoiceApplicationWithResponse Get a voice application
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v2/accounts/{accountId}/voice-applications/{applicationId} (the `GetVoiceApplication` operationId).
-	GetVoiceApplicationWithResponse(ctx context.Context, accountId string, applicationId string, reqEditors ...RequestEditorFn) (*GetVoiceApplicationResponse, error)
+	GetVoiceApplicationWithResponse(ctx context.Context, accountId string, applicationId string, reqEditors ...RequestEditorFn) (*GetVoiceApplicationHTTPResponse, error)
 
 	// UpdateVoiceApplicationWithBodyWithResponse Update a voice application
 	//
@@ -1177,7 +2381,7 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PATCH /v2/accounts/{accountId}/voice-applications/{applicationId} (the `UpdateVoiceApplication` operationId).
-	UpdateVoiceApplicationWithBodyWithResponse(ctx context.Context, accountId string, applicationId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateVoiceApplicationResponse, error)
+	UpdateVoiceApplicationWithBodyWithResponse(ctx context.Context, accountId string, applicationId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateVoiceApplicationHTTPResponse, error)
 
 	// UpdateVoiceApplicationWithResponse Update a voice application
 	//
@@ -1186,15 +2390,15 @@ type ClientWithResponsesInterface interface {
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PATCH /v2/accounts/{accountId}/voice-applications/{applicationId} (the `UpdateVoiceApplication` operationId).
-	UpdateVoiceApplicationWithResponse(ctx context.Context, accountId string, applicationId string, body UpdateVoiceApplicationJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateVoiceApplicationResponse, error)
+	UpdateVoiceApplicationWithResponse(ctx context.Context, accountId string, applicationId string, body UpdateVoiceApplicationJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateVoiceApplicationHTTPResponse, error)
 }
 
-// CreateTokenResponse200Headers the declared response headers of an HTTP 200 response for CreateToken
-type CreateTokenResponse200Headers struct {
+// CreateTokenHTTPResponse200Headers the declared response headers of an HTTP 200 response for CreateToken
+type CreateTokenHTTPResponse200Headers struct {
 	CacheControl *string
 }
 
-type CreateTokenResponse struct {
+type CreateTokenHTTPResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
@@ -1208,41 +2412,41 @@ type CreateTokenResponse struct {
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *ErrorModel
 	// Headers200 the parsed response headers for an HTTP 200 response
-	Headers200 *CreateTokenResponse200Headers
+	Headers200 *CreateTokenHTTPResponse200Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r CreateTokenResponse) GetJSON200() *TokenResponse {
+func (r CreateTokenHTTPResponse) GetJSON200() *TokenResponse {
 	return r.JSON200
 }
 
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
-func (r CreateTokenResponse) GetJSON400() *OauthError {
+func (r CreateTokenHTTPResponse) GetJSON400() *OauthError {
 	return r.JSON400
 }
 
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
-func (r CreateTokenResponse) GetJSON401() *OauthError {
+func (r CreateTokenHTTPResponse) GetJSON401() *OauthError {
 	return r.JSON401
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r CreateTokenResponse) GetApplicationproblemJSON422() *ErrorModel {
+func (r CreateTokenHTTPResponse) GetApplicationproblemJSON422() *ErrorModel {
 	return r.ApplicationproblemJSON422
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
-func (r CreateTokenResponse) GetApplicationproblemJSON500() *ErrorModel {
+func (r CreateTokenHTTPResponse) GetApplicationproblemJSON500() *ErrorModel {
 	return r.ApplicationproblemJSON500
 }
 
 // GetBody returns the raw response body bytes
-func (r CreateTokenResponse) GetBody() []byte {
+func (r CreateTokenHTTPResponse) GetBody() []byte {
 	return r.Body
 }
 
 // Status returns HTTPResponse.Status
-func (r CreateTokenResponse) Status() string {
+func (r CreateTokenHTTPResponse) Status() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Status
 	}
@@ -1250,7 +2454,7 @@ func (r CreateTokenResponse) Status() string {
 }
 
 // StatusCode returns HTTPResponse.StatusCode
-func (r CreateTokenResponse) StatusCode() int {
+func (r CreateTokenHTTPResponse) StatusCode() int {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.StatusCode
 	}
@@ -1258,14 +2462,761 @@ func (r CreateTokenResponse) StatusCode() int {
 }
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
-func (r CreateTokenResponse) ContentType() string {
+func (r CreateTokenHTTPResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
 	return ""
 }
 
-type ListVoiceApplicationsResponse struct {
+// ListCallsHTTPResponse200Headers the declared response headers of an HTTP 200 response for ListCalls
+type ListCallsHTTPResponse200Headers struct {
+	Link *string
+}
+
+type ListCallsHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *[]CallState
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *ErrorModel
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ErrorModel
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListCallsHTTPResponse200Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListCallsHTTPResponse) GetJSON200() *[]CallState {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListCallsHTTPResponse) GetApplicationproblemJSON400() *ErrorModel {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListCallsHTTPResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListCallsHTTPResponse) GetApplicationproblemJSON403() *ErrorModel {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListCallsHTTPResponse) GetApplicationproblemJSON404() *ErrorModel {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ListCallsHTTPResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListCallsHTTPResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ListCallsHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListCallsHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListCallsHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListCallsHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateCallHTTPResponse201Headers the declared response headers of an HTTP 201 response for CreateCall
+type CreateCallHTTPResponse201Headers struct {
+	Location *string
+}
+
+type CreateCallHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *CreateCallResponse
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *ErrorModel
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ErrorModel
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreateCallHTTPResponse201Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateCallHTTPResponse) GetJSON201() *CreateCallResponse {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateCallHTTPResponse) GetApplicationproblemJSON400() *ErrorModel {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateCallHTTPResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateCallHTTPResponse) GetApplicationproblemJSON403() *ErrorModel {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreateCallHTTPResponse) GetApplicationproblemJSON404() *ErrorModel {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateCallHTTPResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreateCallHTTPResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateCallHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateCallHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateCallHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateCallHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetCallStateHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *CallState
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *ErrorModel
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ErrorModel
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetCallStateHTTPResponse) GetJSON200() *CallState {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetCallStateHTTPResponse) GetApplicationproblemJSON400() *ErrorModel {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetCallStateHTTPResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetCallStateHTTPResponse) GetApplicationproblemJSON403() *ErrorModel {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetCallStateHTTPResponse) GetApplicationproblemJSON404() *ErrorModel {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r GetCallStateHTTPResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetCallStateHTTPResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetCallStateHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetCallStateHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetCallStateHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetCallStateHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type UpdateCallHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *ErrorModel
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ErrorModel
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *ErrorModel
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r UpdateCallHTTPResponse) GetApplicationproblemJSON400() *ErrorModel {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UpdateCallHTTPResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r UpdateCallHTTPResponse) GetApplicationproblemJSON403() *ErrorModel {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r UpdateCallHTTPResponse) GetApplicationproblemJSON404() *ErrorModel {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r UpdateCallHTTPResponse) GetApplicationproblemJSON409() *ErrorModel {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r UpdateCallHTTPResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r UpdateCallHTTPResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateCallHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateCallHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateCallHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateCallHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type UpdateCallBxmlHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *ErrorModel
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ErrorModel
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *ErrorModel
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r UpdateCallBxmlHTTPResponse) GetApplicationproblemJSON400() *ErrorModel {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UpdateCallBxmlHTTPResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r UpdateCallBxmlHTTPResponse) GetApplicationproblemJSON403() *ErrorModel {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r UpdateCallBxmlHTTPResponse) GetApplicationproblemJSON404() *ErrorModel {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r UpdateCallBxmlHTTPResponse) GetApplicationproblemJSON409() *ErrorModel {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r UpdateCallBxmlHTTPResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r UpdateCallBxmlHTTPResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateCallBxmlHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateCallBxmlHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateCallBxmlHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateCallBxmlHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListCallRecordingsHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *[]CallRecording
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *ErrorModel
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ErrorModel
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListCallRecordingsHTTPResponse) GetJSON200() *[]CallRecording {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListCallRecordingsHTTPResponse) GetApplicationproblemJSON400() *ErrorModel {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListCallRecordingsHTTPResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListCallRecordingsHTTPResponse) GetApplicationproblemJSON403() *ErrorModel {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListCallRecordingsHTTPResponse) GetApplicationproblemJSON404() *ErrorModel {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ListCallRecordingsHTTPResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListCallRecordingsHTTPResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ListCallRecordingsHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListCallRecordingsHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListCallRecordingsHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListCallRecordingsHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeleteRecordingHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *ErrorModel
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ErrorModel
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DeleteRecordingHTTPResponse) GetApplicationproblemJSON400() *ErrorModel {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DeleteRecordingHTTPResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DeleteRecordingHTTPResponse) GetApplicationproblemJSON403() *ErrorModel {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DeleteRecordingHTTPResponse) GetApplicationproblemJSON404() *ErrorModel {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r DeleteRecordingHTTPResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r DeleteRecordingHTTPResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteRecordingHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteRecordingHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteRecordingHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteRecordingHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetCallRecordingHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *CallRecording
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *ErrorModel
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ErrorModel
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetCallRecordingHTTPResponse) GetJSON200() *CallRecording {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetCallRecordingHTTPResponse) GetApplicationproblemJSON400() *ErrorModel {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetCallRecordingHTTPResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetCallRecordingHTTPResponse) GetApplicationproblemJSON403() *ErrorModel {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetCallRecordingHTTPResponse) GetApplicationproblemJSON404() *ErrorModel {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r GetCallRecordingHTTPResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetCallRecordingHTTPResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetCallRecordingHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetCallRecordingHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetCallRecordingHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetCallRecordingHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DownloadCallRecordingHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *ErrorModel
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ErrorModel
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DownloadCallRecordingHTTPResponse) GetApplicationproblemJSON400() *ErrorModel {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DownloadCallRecordingHTTPResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DownloadCallRecordingHTTPResponse) GetApplicationproblemJSON403() *ErrorModel {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DownloadCallRecordingHTTPResponse) GetApplicationproblemJSON404() *ErrorModel {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r DownloadCallRecordingHTTPResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r DownloadCallRecordingHTTPResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r DownloadCallRecordingHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DownloadCallRecordingHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DownloadCallRecordingHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DownloadCallRecordingHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListVoiceApplicationsHTTPResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
@@ -1285,47 +3236,47 @@ type ListVoiceApplicationsResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r ListVoiceApplicationsResponse) GetJSON200() *EnvelopeListVoiceApplication {
+func (r ListVoiceApplicationsHTTPResponse) GetJSON200() *EnvelopeListVoiceApplication {
 	return r.JSON200
 }
 
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
-func (r ListVoiceApplicationsResponse) GetApplicationproblemJSON400() *ErrorModel {
+func (r ListVoiceApplicationsHTTPResponse) GetApplicationproblemJSON400() *ErrorModel {
 	return r.ApplicationproblemJSON400
 }
 
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
-func (r ListVoiceApplicationsResponse) GetApplicationproblemJSON401() *ErrorModel {
+func (r ListVoiceApplicationsHTTPResponse) GetApplicationproblemJSON401() *ErrorModel {
 	return r.ApplicationproblemJSON401
 }
 
 // GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
-func (r ListVoiceApplicationsResponse) GetApplicationproblemJSON403() *ErrorModel {
+func (r ListVoiceApplicationsHTTPResponse) GetApplicationproblemJSON403() *ErrorModel {
 	return r.ApplicationproblemJSON403
 }
 
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
-func (r ListVoiceApplicationsResponse) GetApplicationproblemJSON404() *ErrorModel {
+func (r ListVoiceApplicationsHTTPResponse) GetApplicationproblemJSON404() *ErrorModel {
 	return r.ApplicationproblemJSON404
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r ListVoiceApplicationsResponse) GetApplicationproblemJSON422() *ErrorModel {
+func (r ListVoiceApplicationsHTTPResponse) GetApplicationproblemJSON422() *ErrorModel {
 	return r.ApplicationproblemJSON422
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
-func (r ListVoiceApplicationsResponse) GetApplicationproblemJSON500() *ErrorModel {
+func (r ListVoiceApplicationsHTTPResponse) GetApplicationproblemJSON500() *ErrorModel {
 	return r.ApplicationproblemJSON500
 }
 
 // GetBody returns the raw response body bytes
-func (r ListVoiceApplicationsResponse) GetBody() []byte {
+func (r ListVoiceApplicationsHTTPResponse) GetBody() []byte {
 	return r.Body
 }
 
 // Status returns HTTPResponse.Status
-func (r ListVoiceApplicationsResponse) Status() string {
+func (r ListVoiceApplicationsHTTPResponse) Status() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Status
 	}
@@ -1333,7 +3284,7 @@ func (r ListVoiceApplicationsResponse) Status() string {
 }
 
 // StatusCode returns HTTPResponse.StatusCode
-func (r ListVoiceApplicationsResponse) StatusCode() int {
+func (r ListVoiceApplicationsHTTPResponse) StatusCode() int {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.StatusCode
 	}
@@ -1341,14 +3292,14 @@ func (r ListVoiceApplicationsResponse) StatusCode() int {
 }
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
-func (r ListVoiceApplicationsResponse) ContentType() string {
+func (r ListVoiceApplicationsHTTPResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
 	return ""
 }
 
-type CreateVoiceApplicationResponse struct {
+type CreateVoiceApplicationHTTPResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON201 the response for an HTTP 201 `application/json` response
@@ -1368,47 +3319,47 @@ type CreateVoiceApplicationResponse struct {
 }
 
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
-func (r CreateVoiceApplicationResponse) GetJSON201() *EnvelopeVoiceApplication {
+func (r CreateVoiceApplicationHTTPResponse) GetJSON201() *EnvelopeVoiceApplication {
 	return r.JSON201
 }
 
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
-func (r CreateVoiceApplicationResponse) GetApplicationproblemJSON400() *ErrorModel {
+func (r CreateVoiceApplicationHTTPResponse) GetApplicationproblemJSON400() *ErrorModel {
 	return r.ApplicationproblemJSON400
 }
 
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
-func (r CreateVoiceApplicationResponse) GetApplicationproblemJSON401() *ErrorModel {
+func (r CreateVoiceApplicationHTTPResponse) GetApplicationproblemJSON401() *ErrorModel {
 	return r.ApplicationproblemJSON401
 }
 
 // GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
-func (r CreateVoiceApplicationResponse) GetApplicationproblemJSON403() *ErrorModel {
+func (r CreateVoiceApplicationHTTPResponse) GetApplicationproblemJSON403() *ErrorModel {
 	return r.ApplicationproblemJSON403
 }
 
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
-func (r CreateVoiceApplicationResponse) GetApplicationproblemJSON404() *ErrorModel {
+func (r CreateVoiceApplicationHTTPResponse) GetApplicationproblemJSON404() *ErrorModel {
 	return r.ApplicationproblemJSON404
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r CreateVoiceApplicationResponse) GetApplicationproblemJSON422() *ErrorModel {
+func (r CreateVoiceApplicationHTTPResponse) GetApplicationproblemJSON422() *ErrorModel {
 	return r.ApplicationproblemJSON422
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
-func (r CreateVoiceApplicationResponse) GetApplicationproblemJSON500() *ErrorModel {
+func (r CreateVoiceApplicationHTTPResponse) GetApplicationproblemJSON500() *ErrorModel {
 	return r.ApplicationproblemJSON500
 }
 
 // GetBody returns the raw response body bytes
-func (r CreateVoiceApplicationResponse) GetBody() []byte {
+func (r CreateVoiceApplicationHTTPResponse) GetBody() []byte {
 	return r.Body
 }
 
 // Status returns HTTPResponse.Status
-func (r CreateVoiceApplicationResponse) Status() string {
+func (r CreateVoiceApplicationHTTPResponse) Status() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Status
 	}
@@ -1416,7 +3367,7 @@ func (r CreateVoiceApplicationResponse) Status() string {
 }
 
 // StatusCode returns HTTPResponse.StatusCode
-func (r CreateVoiceApplicationResponse) StatusCode() int {
+func (r CreateVoiceApplicationHTTPResponse) StatusCode() int {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.StatusCode
 	}
@@ -1424,14 +3375,14 @@ func (r CreateVoiceApplicationResponse) StatusCode() int {
 }
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
-func (r CreateVoiceApplicationResponse) ContentType() string {
+func (r CreateVoiceApplicationHTTPResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
 	return ""
 }
 
-type DeleteVoiceApplicationResponse struct {
+type DeleteVoiceApplicationHTTPResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
@@ -1449,42 +3400,42 @@ type DeleteVoiceApplicationResponse struct {
 }
 
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
-func (r DeleteVoiceApplicationResponse) GetApplicationproblemJSON400() *ErrorModel {
+func (r DeleteVoiceApplicationHTTPResponse) GetApplicationproblemJSON400() *ErrorModel {
 	return r.ApplicationproblemJSON400
 }
 
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
-func (r DeleteVoiceApplicationResponse) GetApplicationproblemJSON401() *ErrorModel {
+func (r DeleteVoiceApplicationHTTPResponse) GetApplicationproblemJSON401() *ErrorModel {
 	return r.ApplicationproblemJSON401
 }
 
 // GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
-func (r DeleteVoiceApplicationResponse) GetApplicationproblemJSON403() *ErrorModel {
+func (r DeleteVoiceApplicationHTTPResponse) GetApplicationproblemJSON403() *ErrorModel {
 	return r.ApplicationproblemJSON403
 }
 
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
-func (r DeleteVoiceApplicationResponse) GetApplicationproblemJSON404() *ErrorModel {
+func (r DeleteVoiceApplicationHTTPResponse) GetApplicationproblemJSON404() *ErrorModel {
 	return r.ApplicationproblemJSON404
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r DeleteVoiceApplicationResponse) GetApplicationproblemJSON422() *ErrorModel {
+func (r DeleteVoiceApplicationHTTPResponse) GetApplicationproblemJSON422() *ErrorModel {
 	return r.ApplicationproblemJSON422
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
-func (r DeleteVoiceApplicationResponse) GetApplicationproblemJSON500() *ErrorModel {
+func (r DeleteVoiceApplicationHTTPResponse) GetApplicationproblemJSON500() *ErrorModel {
 	return r.ApplicationproblemJSON500
 }
 
 // GetBody returns the raw response body bytes
-func (r DeleteVoiceApplicationResponse) GetBody() []byte {
+func (r DeleteVoiceApplicationHTTPResponse) GetBody() []byte {
 	return r.Body
 }
 
 // Status returns HTTPResponse.Status
-func (r DeleteVoiceApplicationResponse) Status() string {
+func (r DeleteVoiceApplicationHTTPResponse) Status() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Status
 	}
@@ -1492,7 +3443,7 @@ func (r DeleteVoiceApplicationResponse) Status() string {
 }
 
 // StatusCode returns HTTPResponse.StatusCode
-func (r DeleteVoiceApplicationResponse) StatusCode() int {
+func (r DeleteVoiceApplicationHTTPResponse) StatusCode() int {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.StatusCode
 	}
@@ -1500,97 +3451,14 @@ func (r DeleteVoiceApplicationResponse) StatusCode() int {
 }
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
-func (r DeleteVoiceApplicationResponse) ContentType() string {
+func (r DeleteVoiceApplicationHTTPResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
 	return ""
 }
 
-type GetVoiceApplicationResponse struct {
-	Body         []byte
-	HTTPResponse *http.Response
-	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *EnvelopeVoiceApplication
-	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
-	ApplicationproblemJSON400 *ErrorModel
-	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
-	ApplicationproblemJSON401 *ErrorModel
-	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
-	ApplicationproblemJSON403 *ErrorModel
-	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
-	ApplicationproblemJSON404 *ErrorModel
-	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *ErrorModel
-	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
-	ApplicationproblemJSON500 *ErrorModel
-}
-
-// GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r GetVoiceApplicationResponse) GetJSON200() *EnvelopeVoiceApplication {
-	return r.JSON200
-}
-
-// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
-func (r GetVoiceApplicationResponse) GetApplicationproblemJSON400() *ErrorModel {
-	return r.ApplicationproblemJSON400
-}
-
-// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
-func (r GetVoiceApplicationResponse) GetApplicationproblemJSON401() *ErrorModel {
-	return r.ApplicationproblemJSON401
-}
-
-// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
-func (r GetVoiceApplicationResponse) GetApplicationproblemJSON403() *ErrorModel {
-	return r.ApplicationproblemJSON403
-}
-
-// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
-func (r GetVoiceApplicationResponse) GetApplicationproblemJSON404() *ErrorModel {
-	return r.ApplicationproblemJSON404
-}
-
-// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r GetVoiceApplicationResponse) GetApplicationproblemJSON422() *ErrorModel {
-	return r.ApplicationproblemJSON422
-}
-
-// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
-func (r GetVoiceApplicationResponse) GetApplicationproblemJSON500() *ErrorModel {
-	return r.ApplicationproblemJSON500
-}
-
-// GetBody returns the raw response body bytes
-func (r GetVoiceApplicationResponse) GetBody() []byte {
-	return r.Body
-}
-
-// Status returns HTTPResponse.Status
-func (r GetVoiceApplicationResponse) Status() string {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.Status
-	}
-	return http.StatusText(0)
-}
-
-// StatusCode returns HTTPResponse.StatusCode
-func (r GetVoiceApplicationResponse) StatusCode() int {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.StatusCode
-	}
-	return 0
-}
-
-// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
-func (r GetVoiceApplicationResponse) ContentType() string {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.Header.Get("Content-Type")
-	}
-	return ""
-}
-
-type UpdateVoiceApplicationResponse struct {
+type GetVoiceApplicationHTTPResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
@@ -1610,47 +3478,47 @@ type UpdateVoiceApplicationResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r UpdateVoiceApplicationResponse) GetJSON200() *EnvelopeVoiceApplication {
+func (r GetVoiceApplicationHTTPResponse) GetJSON200() *EnvelopeVoiceApplication {
 	return r.JSON200
 }
 
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
-func (r UpdateVoiceApplicationResponse) GetApplicationproblemJSON400() *ErrorModel {
+func (r GetVoiceApplicationHTTPResponse) GetApplicationproblemJSON400() *ErrorModel {
 	return r.ApplicationproblemJSON400
 }
 
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
-func (r UpdateVoiceApplicationResponse) GetApplicationproblemJSON401() *ErrorModel {
+func (r GetVoiceApplicationHTTPResponse) GetApplicationproblemJSON401() *ErrorModel {
 	return r.ApplicationproblemJSON401
 }
 
 // GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
-func (r UpdateVoiceApplicationResponse) GetApplicationproblemJSON403() *ErrorModel {
+func (r GetVoiceApplicationHTTPResponse) GetApplicationproblemJSON403() *ErrorModel {
 	return r.ApplicationproblemJSON403
 }
 
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
-func (r UpdateVoiceApplicationResponse) GetApplicationproblemJSON404() *ErrorModel {
+func (r GetVoiceApplicationHTTPResponse) GetApplicationproblemJSON404() *ErrorModel {
 	return r.ApplicationproblemJSON404
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r UpdateVoiceApplicationResponse) GetApplicationproblemJSON422() *ErrorModel {
+func (r GetVoiceApplicationHTTPResponse) GetApplicationproblemJSON422() *ErrorModel {
 	return r.ApplicationproblemJSON422
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
-func (r UpdateVoiceApplicationResponse) GetApplicationproblemJSON500() *ErrorModel {
+func (r GetVoiceApplicationHTTPResponse) GetApplicationproblemJSON500() *ErrorModel {
 	return r.ApplicationproblemJSON500
 }
 
 // GetBody returns the raw response body bytes
-func (r UpdateVoiceApplicationResponse) GetBody() []byte {
+func (r GetVoiceApplicationHTTPResponse) GetBody() []byte {
 	return r.Body
 }
 
 // Status returns HTTPResponse.Status
-func (r UpdateVoiceApplicationResponse) Status() string {
+func (r GetVoiceApplicationHTTPResponse) Status() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Status
 	}
@@ -1658,7 +3526,7 @@ func (r UpdateVoiceApplicationResponse) Status() string {
 }
 
 // StatusCode returns HTTPResponse.StatusCode
-func (r UpdateVoiceApplicationResponse) StatusCode() int {
+func (r GetVoiceApplicationHTTPResponse) StatusCode() int {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.StatusCode
 	}
@@ -1666,7 +3534,90 @@ func (r UpdateVoiceApplicationResponse) StatusCode() int {
 }
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
-func (r UpdateVoiceApplicationResponse) ContentType() string {
+func (r GetVoiceApplicationHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type UpdateVoiceApplicationHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *EnvelopeVoiceApplication
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *ErrorModel
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ErrorModel
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdateVoiceApplicationHTTPResponse) GetJSON200() *EnvelopeVoiceApplication {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r UpdateVoiceApplicationHTTPResponse) GetApplicationproblemJSON400() *ErrorModel {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UpdateVoiceApplicationHTTPResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r UpdateVoiceApplicationHTTPResponse) GetApplicationproblemJSON403() *ErrorModel {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r UpdateVoiceApplicationHTTPResponse) GetApplicationproblemJSON404() *ErrorModel {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r UpdateVoiceApplicationHTTPResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r UpdateVoiceApplicationHTTPResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateVoiceApplicationHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateVoiceApplicationHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateVoiceApplicationHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateVoiceApplicationHTTPResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -1680,12 +3631,12 @@ func (r UpdateVoiceApplicationResponse) ContentType() string {
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/v1/oauth2/token (the `CreateToken` operationId).
-func (c *ClientWithResponses) CreateTokenWithBodyWithResponse(ctx context.Context, params *CreateTokenParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateTokenResponse, error) {
+func (c *ClientWithResponses) CreateTokenWithBodyWithResponse(ctx context.Context, params *CreateTokenParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateTokenHTTPResponse, error) {
 	rsp, err := c.CreateTokenWithBody(ctx, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
-	return ParseCreateTokenResponse(rsp)
+	return ParseCreateTokenHTTPResponse(rsp)
 }
 
 // CreateTokenWithFormdataBodyWithResponse Get an access token
@@ -1695,12 +3646,169 @@ func (c *ClientWithResponses) CreateTokenWithBodyWithResponse(ctx context.Contex
 // Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/v1/oauth2/token (the `CreateToken` operationId).
-func (c *ClientWithResponses) CreateTokenWithFormdataBodyWithResponse(ctx context.Context, params *CreateTokenParams, body CreateTokenFormdataRequestBody, reqEditors ...RequestEditorFn) (*CreateTokenResponse, error) {
+func (c *ClientWithResponses) CreateTokenWithFormdataBodyWithResponse(ctx context.Context, params *CreateTokenParams, body CreateTokenFormdataRequestBody, reqEditors ...RequestEditorFn) (*CreateTokenHTTPResponse, error) {
 	rsp, err := c.CreateTokenWithFormdataBody(ctx, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
-	return ParseCreateTokenResponse(rsp)
+	return ParseCreateTokenHTTPResponse(rsp)
+}
+
+// ListCallsWithResponse Get calls
+//
+// Calls of the account, oldest first: live calls on the first page, then ended ones. A Link header with rel="next" points to the next page.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v2/accounts/{accountId}/calls (the `ListCalls` operationId).
+func (c *ClientWithResponses) ListCallsWithResponse(ctx context.Context, accountId string, params *ListCallsParams, reqEditors ...RequestEditorFn) (*ListCallsHTTPResponse, error) {
+	rsp, err := c.ListCalls(ctx, accountId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListCallsHTTPResponse(rsp)
+}
+
+// CreateCallWithBodyWithResponse Create a call
+//
+// Places an outbound call. When the callee answers, the answer callback goes to answerUrl and its BXML runs.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v2/accounts/{accountId}/calls (the `CreateCall` operationId).
+func (c *ClientWithResponses) CreateCallWithBodyWithResponse(ctx context.Context, accountId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateCallHTTPResponse, error) {
+	rsp, err := c.CreateCallWithBody(ctx, accountId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateCallHTTPResponse(rsp)
+}
+
+// CreateCallWithResponse Create a call
+//
+// Places an outbound call. When the callee answers, the answer callback goes to answerUrl and its BXML runs.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v2/accounts/{accountId}/calls (the `CreateCall` operationId).
+func (c *ClientWithResponses) CreateCallWithResponse(ctx context.Context, accountId string, body CreateCallJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateCallHTTPResponse, error) {
+	rsp, err := c.CreateCall(ctx, accountId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateCallHTTPResponse(rsp)
+}
+
+// GetCallStateWithResponse Get call state information
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v2/accounts/{accountId}/calls/{callId} (the `GetCallState` operationId).
+func (c *ClientWithResponses) GetCallStateWithResponse(ctx context.Context, accountId string, callId string, reqEditors ...RequestEditorFn) (*GetCallStateHTTPResponse, error) {
+	rsp, err := c.GetCallState(ctx, accountId, callId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetCallStateHTTPResponse(rsp)
+}
+
+// UpdateCallWithBodyWithResponse Update a call
+//
+// state: completed hangs the call up; redirectUrl interrupts its BXML and runs what the redirect callback answers.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v2/accounts/{accountId}/calls/{callId} (the `UpdateCall` operationId).
+func (c *ClientWithResponses) UpdateCallWithBodyWithResponse(ctx context.Context, accountId string, callId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateCallHTTPResponse, error) {
+	rsp, err := c.UpdateCallWithBody(ctx, accountId, callId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateCallHTTPResponse(rsp)
+}
+
+// UpdateCallWithResponse Update a call
+//
+// state: completed hangs the call up; redirectUrl interrupts its BXML and runs what the redirect callback answers.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v2/accounts/{accountId}/calls/{callId} (the `UpdateCall` operationId).
+func (c *ClientWithResponses) UpdateCallWithResponse(ctx context.Context, accountId string, callId string, body UpdateCallJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateCallHTTPResponse, error) {
+	rsp, err := c.UpdateCall(ctx, accountId, callId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateCallHTTPResponse(rsp)
+}
+
+// UpdateCallBxmlWithBodyWithResponse Update a call's BXML
+//
+// Interrupts the call's running BXML and runs this document (root element <Bxml>) instead.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/v2/accounts/{accountId}/calls/{callId}/bxml (the `UpdateCallBxml` operationId).
+func (c *ClientWithResponses) UpdateCallBxmlWithBodyWithResponse(ctx context.Context, accountId string, callId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateCallBxmlHTTPResponse, error) {
+	rsp, err := c.UpdateCallBxmlWithBody(ctx, accountId, callId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateCallBxmlHTTPResponse(rsp)
+}
+
+// ListCallRecordingsWithResponse Get call recordings
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v2/accounts/{accountId}/calls/{callId}/recordings (the `ListCallRecordings` operationId).
+func (c *ClientWithResponses) ListCallRecordingsWithResponse(ctx context.Context, accountId string, callId string, reqEditors ...RequestEditorFn) (*ListCallRecordingsHTTPResponse, error) {
+	rsp, err := c.ListCallRecordings(ctx, accountId, callId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListCallRecordingsHTTPResponse(rsp)
+}
+
+// DeleteRecordingWithResponse Delete a recording
+//
+// Deletes the recording's metadata and media.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /api/v2/accounts/{accountId}/calls/{callId}/recordings/{recordingId} (the `DeleteRecording` operationId).
+func (c *ClientWithResponses) DeleteRecordingWithResponse(ctx context.Context, accountId string, callId string, recordingId string, reqEditors ...RequestEditorFn) (*DeleteRecordingHTTPResponse, error) {
+	rsp, err := c.DeleteRecording(ctx, accountId, callId, recordingId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteRecordingHTTPResponse(rsp)
+}
+
+// GetCallRecordingWithResponse Get a call recording
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v2/accounts/{accountId}/calls/{callId}/recordings/{recordingId} (the `GetCallRecording` operationId).
+func (c *ClientWithResponses) GetCallRecordingWithResponse(ctx context.Context, accountId string, callId string, recordingId string, reqEditors ...RequestEditorFn) (*GetCallRecordingHTTPResponse, error) {
+	rsp, err := c.GetCallRecording(ctx, accountId, callId, recordingId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetCallRecordingHTTPResponse(rsp)
+}
+
+// DownloadCallRecordingWithResponse Download a recording
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v2/accounts/{accountId}/calls/{callId}/recordings/{recordingId}/media (the `DownloadCallRecording` operationId).
+func (c *ClientWithResponses) DownloadCallRecordingWithResponse(ctx context.Context, accountId string, callId string, recordingId string, reqEditors ...RequestEditorFn) (*DownloadCallRecordingHTTPResponse, error) {
+	rsp, err := c.DownloadCallRecording(ctx, accountId, callId, recordingId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDownloadCallRecordingHTTPResponse(rsp)
 }
 
 // ListVoiceApplicationsWithResponse List voice applications
@@ -1708,12 +3816,12 @@ func (c *ClientWithResponses) CreateTokenWithFormdataBodyWithResponse(ctx contex
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v2/accounts/{accountId}/voice-applications (the `ListVoiceApplications` operationId).
-func (c *ClientWithResponses) ListVoiceApplicationsWithResponse(ctx context.Context, accountId string, reqEditors ...RequestEditorFn) (*ListVoiceApplicationsResponse, error) {
+func (c *ClientWithResponses) ListVoiceApplicationsWithResponse(ctx context.Context, accountId string, reqEditors ...RequestEditorFn) (*ListVoiceApplicationsHTTPResponse, error) {
 	rsp, err := c.ListVoiceApplications(ctx, accountId, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
-	return ParseListVoiceApplicationsResponse(rsp)
+	return ParseListVoiceApplicationsHTTPResponse(rsp)
 }
 
 // CreateVoiceApplicationWithBodyWithResponse Create a voice application
@@ -1721,12 +3829,12 @@ func (c *ClientWithResponses) ListVoiceApplicationsWithResponse(ctx context.Cont
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v2/accounts/{accountId}/voice-applications (the `CreateVoiceApplication` operationId).
-func (c *ClientWithResponses) CreateVoiceApplicationWithBodyWithResponse(ctx context.Context, accountId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateVoiceApplicationResponse, error) {
+func (c *ClientWithResponses) CreateVoiceApplicationWithBodyWithResponse(ctx context.Context, accountId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateVoiceApplicationHTTPResponse, error) {
 	rsp, err := c.CreateVoiceApplicationWithBody(ctx, accountId, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
-	return ParseCreateVoiceApplicationResponse(rsp)
+	return ParseCreateVoiceApplicationHTTPResponse(rsp)
 }
 
 // CreateVoiceApplicationWithResponse Create a voice application
@@ -1734,12 +3842,12 @@ func (c *ClientWithResponses) CreateVoiceApplicationWithBodyWithResponse(ctx con
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v2/accounts/{accountId}/voice-applications (the `CreateVoiceApplication` operationId).
-func (c *ClientWithResponses) CreateVoiceApplicationWithResponse(ctx context.Context, accountId string, body CreateVoiceApplicationJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateVoiceApplicationResponse, error) {
+func (c *ClientWithResponses) CreateVoiceApplicationWithResponse(ctx context.Context, accountId string, body CreateVoiceApplicationJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateVoiceApplicationHTTPResponse, error) {
 	rsp, err := c.CreateVoiceApplication(ctx, accountId, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
-	return ParseCreateVoiceApplicationResponse(rsp)
+	return ParseCreateVoiceApplicationHTTPResponse(rsp)
 }
 
 // DeleteVoiceApplicationWithResponse Delete a voice application
@@ -1747,12 +3855,12 @@ func (c *ClientWithResponses) CreateVoiceApplicationWithResponse(ctx context.Con
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with DELETE /v2/accounts/{accountId}/voice-applications/{applicationId} (the `DeleteVoiceApplication` operationId).
-func (c *ClientWithResponses) DeleteVoiceApplicationWithResponse(ctx context.Context, accountId string, applicationId string, reqEditors ...RequestEditorFn) (*DeleteVoiceApplicationResponse, error) {
+func (c *ClientWithResponses) DeleteVoiceApplicationWithResponse(ctx context.Context, accountId string, applicationId string, reqEditors ...RequestEditorFn) (*DeleteVoiceApplicationHTTPResponse, error) {
 	rsp, err := c.DeleteVoiceApplication(ctx, accountId, applicationId, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
-	return ParseDeleteVoiceApplicationResponse(rsp)
+	return ParseDeleteVoiceApplicationHTTPResponse(rsp)
 }
 
 // GetVoiceApplicationWithResponse Get a voice application
@@ -1760,12 +3868,12 @@ func (c *ClientWithResponses) DeleteVoiceApplicationWithResponse(ctx context.Con
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v2/accounts/{accountId}/voice-applications/{applicationId} (the `GetVoiceApplication` operationId).
-func (c *ClientWithResponses) GetVoiceApplicationWithResponse(ctx context.Context, accountId string, applicationId string, reqEditors ...RequestEditorFn) (*GetVoiceApplicationResponse, error) {
+func (c *ClientWithResponses) GetVoiceApplicationWithResponse(ctx context.Context, accountId string, applicationId string, reqEditors ...RequestEditorFn) (*GetVoiceApplicationHTTPResponse, error) {
 	rsp, err := c.GetVoiceApplication(ctx, accountId, applicationId, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
-	return ParseGetVoiceApplicationResponse(rsp)
+	return ParseGetVoiceApplicationHTTPResponse(rsp)
 }
 
 // UpdateVoiceApplicationWithBodyWithResponse Update a voice application
@@ -1775,12 +3883,12 @@ func (c *ClientWithResponses) GetVoiceApplicationWithResponse(ctx context.Contex
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PATCH /v2/accounts/{accountId}/voice-applications/{applicationId} (the `UpdateVoiceApplication` operationId).
-func (c *ClientWithResponses) UpdateVoiceApplicationWithBodyWithResponse(ctx context.Context, accountId string, applicationId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateVoiceApplicationResponse, error) {
+func (c *ClientWithResponses) UpdateVoiceApplicationWithBodyWithResponse(ctx context.Context, accountId string, applicationId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateVoiceApplicationHTTPResponse, error) {
 	rsp, err := c.UpdateVoiceApplicationWithBody(ctx, accountId, applicationId, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
-	return ParseUpdateVoiceApplicationResponse(rsp)
+	return ParseUpdateVoiceApplicationHTTPResponse(rsp)
 }
 
 // UpdateVoiceApplicationWithResponse Update a voice application
@@ -1790,23 +3898,23 @@ func (c *ClientWithResponses) UpdateVoiceApplicationWithBodyWithResponse(ctx con
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PATCH /v2/accounts/{accountId}/voice-applications/{applicationId} (the `UpdateVoiceApplication` operationId).
-func (c *ClientWithResponses) UpdateVoiceApplicationWithResponse(ctx context.Context, accountId string, applicationId string, body UpdateVoiceApplicationJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateVoiceApplicationResponse, error) {
+func (c *ClientWithResponses) UpdateVoiceApplicationWithResponse(ctx context.Context, accountId string, applicationId string, body UpdateVoiceApplicationJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateVoiceApplicationHTTPResponse, error) {
 	rsp, err := c.UpdateVoiceApplication(ctx, accountId, applicationId, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
-	return ParseUpdateVoiceApplicationResponse(rsp)
+	return ParseUpdateVoiceApplicationHTTPResponse(rsp)
 }
 
-// ParseCreateTokenResponse parses an HTTP response from a CreateTokenWithResponse call
-func ParseCreateTokenResponse(rsp *http.Response) (*CreateTokenResponse, error) {
+// ParseCreateTokenHTTPResponse parses an HTTP response from a CreateTokenWithResponse call
+func ParseCreateTokenHTTPResponse(rsp *http.Response) (*CreateTokenHTTPResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
 	defer func() { _ = rsp.Body.Close() }()
 	if err != nil {
 		return nil, err
 	}
 
-	response := &CreateTokenResponse{
+	response := &CreateTokenHTTPResponse{
 		Body:         bodyBytes,
 		HTTPResponse: rsp,
 	}
@@ -1851,7 +3959,7 @@ func ParseCreateTokenResponse(rsp *http.Response) (*CreateTokenResponse, error) 
 
 	switch {
 	case rsp.StatusCode == 200:
-		var headers CreateTokenResponse200Headers
+		var headers CreateTokenHTTPResponse200Headers
 		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -1865,15 +3973,651 @@ func ParseCreateTokenResponse(rsp *http.Response) (*CreateTokenResponse, error) 
 	return response, nil
 }
 
-// ParseListVoiceApplicationsResponse parses an HTTP response from a ListVoiceApplicationsWithResponse call
-func ParseListVoiceApplicationsResponse(rsp *http.Response) (*ListVoiceApplicationsResponse, error) {
+// ParseListCallsHTTPResponse parses an HTTP response from a ListCallsWithResponse call
+func ParseListCallsHTTPResponse(rsp *http.Response) (*ListCallsHTTPResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
 	defer func() { _ = rsp.Body.Close() }()
 	if err != nil {
 		return nil, err
 	}
 
-	response := &ListVoiceApplicationsResponse{
+	response := &ListCallsHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest []CallState
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ListCallsHTTPResponse200Headers
+		if values := rsp.Header.Values("Link"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Link", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Link = &value
+		}
+		response.Headers200 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateCallHTTPResponse parses an HTTP response from a CreateCallWithResponse call
+func ParseCreateCallHTTPResponse(rsp *http.Response) (*CreateCallHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateCallHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest CreateCallResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreateCallHTTPResponse201Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		response.Headers201 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetCallStateHTTPResponse parses an HTTP response from a GetCallStateWithResponse call
+func ParseGetCallStateHTTPResponse(rsp *http.Response) (*GetCallStateHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetCallStateHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest CallState
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseUpdateCallHTTPResponse parses an HTTP response from a UpdateCallWithResponse call
+func ParseUpdateCallHTTPResponse(rsp *http.Response) (*UpdateCallHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateCallHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseUpdateCallBxmlHTTPResponse parses an HTTP response from a UpdateCallBxmlWithResponse call
+func ParseUpdateCallBxmlHTTPResponse(rsp *http.Response) (*UpdateCallBxmlHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateCallBxmlHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListCallRecordingsHTTPResponse parses an HTTP response from a ListCallRecordingsWithResponse call
+func ParseListCallRecordingsHTTPResponse(rsp *http.Response) (*ListCallRecordingsHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListCallRecordingsHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest []CallRecording
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDeleteRecordingHTTPResponse parses an HTTP response from a DeleteRecordingWithResponse call
+func ParseDeleteRecordingHTTPResponse(rsp *http.Response) (*DeleteRecordingHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteRecordingHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetCallRecordingHTTPResponse parses an HTTP response from a GetCallRecordingWithResponse call
+func ParseGetCallRecordingHTTPResponse(rsp *http.Response) (*GetCallRecordingHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetCallRecordingHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest CallRecording
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDownloadCallRecordingHTTPResponse parses an HTTP response from a DownloadCallRecordingWithResponse call
+func ParseDownloadCallRecordingHTTPResponse(rsp *http.Response) (*DownloadCallRecordingHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DownloadCallRecordingHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListVoiceApplicationsHTTPResponse parses an HTTP response from a ListVoiceApplicationsWithResponse call
+func ParseListVoiceApplicationsHTTPResponse(rsp *http.Response) (*ListVoiceApplicationsHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListVoiceApplicationsHTTPResponse{
 		Body:         bodyBytes,
 		HTTPResponse: rsp,
 	}
@@ -1933,15 +4677,15 @@ func ParseListVoiceApplicationsResponse(rsp *http.Response) (*ListVoiceApplicati
 	return response, nil
 }
 
-// ParseCreateVoiceApplicationResponse parses an HTTP response from a CreateVoiceApplicationWithResponse call
-func ParseCreateVoiceApplicationResponse(rsp *http.Response) (*CreateVoiceApplicationResponse, error) {
+// ParseCreateVoiceApplicationHTTPResponse parses an HTTP response from a CreateVoiceApplicationWithResponse call
+func ParseCreateVoiceApplicationHTTPResponse(rsp *http.Response) (*CreateVoiceApplicationHTTPResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
 	defer func() { _ = rsp.Body.Close() }()
 	if err != nil {
 		return nil, err
 	}
 
-	response := &CreateVoiceApplicationResponse{
+	response := &CreateVoiceApplicationHTTPResponse{
 		Body:         bodyBytes,
 		HTTPResponse: rsp,
 	}
@@ -2001,15 +4745,15 @@ func ParseCreateVoiceApplicationResponse(rsp *http.Response) (*CreateVoiceApplic
 	return response, nil
 }
 
-// ParseDeleteVoiceApplicationResponse parses an HTTP response from a DeleteVoiceApplicationWithResponse call
-func ParseDeleteVoiceApplicationResponse(rsp *http.Response) (*DeleteVoiceApplicationResponse, error) {
+// ParseDeleteVoiceApplicationHTTPResponse parses an HTTP response from a DeleteVoiceApplicationWithResponse call
+func ParseDeleteVoiceApplicationHTTPResponse(rsp *http.Response) (*DeleteVoiceApplicationHTTPResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
 	defer func() { _ = rsp.Body.Close() }()
 	if err != nil {
 		return nil, err
 	}
 
-	response := &DeleteVoiceApplicationResponse{
+	response := &DeleteVoiceApplicationHTTPResponse{
 		Body:         bodyBytes,
 		HTTPResponse: rsp,
 	}
@@ -2065,15 +4809,15 @@ func ParseDeleteVoiceApplicationResponse(rsp *http.Response) (*DeleteVoiceApplic
 	return response, nil
 }
 
-// ParseGetVoiceApplicationResponse parses an HTTP response from a GetVoiceApplicationWithResponse call
-func ParseGetVoiceApplicationResponse(rsp *http.Response) (*GetVoiceApplicationResponse, error) {
+// ParseGetVoiceApplicationHTTPResponse parses an HTTP response from a GetVoiceApplicationWithResponse call
+func ParseGetVoiceApplicationHTTPResponse(rsp *http.Response) (*GetVoiceApplicationHTTPResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
 	defer func() { _ = rsp.Body.Close() }()
 	if err != nil {
 		return nil, err
 	}
 
-	response := &GetVoiceApplicationResponse{
+	response := &GetVoiceApplicationHTTPResponse{
 		Body:         bodyBytes,
 		HTTPResponse: rsp,
 	}
@@ -2133,15 +4877,15 @@ func ParseGetVoiceApplicationResponse(rsp *http.Response) (*GetVoiceApplicationR
 	return response, nil
 }
 
-// ParseUpdateVoiceApplicationResponse parses an HTTP response from a UpdateVoiceApplicationWithResponse call
-func ParseUpdateVoiceApplicationResponse(rsp *http.Response) (*UpdateVoiceApplicationResponse, error) {
+// ParseUpdateVoiceApplicationHTTPResponse parses an HTTP response from a UpdateVoiceApplicationWithResponse call
+func ParseUpdateVoiceApplicationHTTPResponse(rsp *http.Response) (*UpdateVoiceApplicationHTTPResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
 	defer func() { _ = rsp.Body.Close() }()
 	if err != nil {
 		return nil, err
 	}
 
-	response := &UpdateVoiceApplicationResponse{
+	response := &UpdateVoiceApplicationHTTPResponse{
 		Body:         bodyBytes,
 		HTTPResponse: rsp,
 	}
