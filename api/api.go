@@ -61,6 +61,7 @@ func New(cfg Config) *Server {
 	registerOAuth(s)
 	registerApplications(s)
 	registerCalls(s)
+	registerCallLog(s)
 
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")

@@ -82,9 +82,18 @@ func TestInboundGatherTransferWithSipp(t *testing.T) {
 	if state.State != "disconnected" || state.DisconnectCause != "hangup" || state.AnswerTime == "" {
 		t.Errorf("call state: %+v", state)
 	}
-	trace, err := n.srv.Store().CallTrace(t.Context(), callID)
-	if err != nil || len(trace) < 5 || !strings.HasPrefix(trace[0].Message, "INVITE") {
-		t.Errorf("trace: %d entries, %v", len(trace), err)
+	var log struct {
+		Entries  []map[string]any `json:"entries"`
+		SIPTrace []struct {
+			Direction string `json:"direction"`
+			Message   string `json:"message"`
+		} `json:"sipTrace"`
+	}
+	if code := n.call(t, "GET", "/api/v2/accounts/"+n.creds.AccountID+"/calls/"+callID+"/log", nil, &log); code != 200 {
+		t.Fatalf("call log: %d", code)
+	}
+	if len(log.SIPTrace) < 5 || log.SIPTrace[0].Direction != "in" || !strings.HasPrefix(log.SIPTrace[0].Message, "INVITE") || len(log.Entries) == 0 {
+		t.Errorf("call log: %d trace entries, %d log lines", len(log.SIPTrace), len(log.Entries))
 	}
 }
 

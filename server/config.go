@@ -44,7 +44,7 @@ type Config struct {
 	// (default SHA-256, MD5). Clients that read only the first challenge and
 	// know only MD5 (sipp, old phones) need MD5 first.
 	DigestAlgorithms []string
-	Logger     *slog.Logger
+	Logger           *slog.Logger
 }
 
 // Validate checks the settings and says which one is wrong.

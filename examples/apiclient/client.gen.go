@@ -381,6 +381,17 @@ func (e CreateTokenFormdataBodyGrantType) Valid() bool {
 	}
 }
 
+// CallLog defines model for CallLog.
+type CallLog struct {
+	CallId string `json:"callId"`
+
+	// Entries Engine, callback and module lines, oldest first.
+	Entries *[]LogEntry `json:"entries"`
+
+	// SipTrace Every SIP message in and out of the call, oldest first.
+	SipTrace *[]SIPMessage `json:"sipTrace"`
+}
+
 // CallRecording defines model for CallRecording.
 type CallRecording struct {
 	AccountId     string                 `json:"accountId"`
@@ -592,6 +603,14 @@ type Link struct {
 	Rel    string `json:"rel"`
 }
 
+// LogEntry defines model for LogEntry.
+type LogEntry struct {
+	Level   string    `json:"level"`
+	Message string    `json:"message"`
+	Source  string    `json:"source"`
+	Time    time.Time `json:"time"`
+}
+
 // OauthError defines model for OauthError.
 type OauthError struct {
 	Error            OauthErrorError `json:"error"`
@@ -600,6 +619,16 @@ type OauthError struct {
 
 // OauthErrorError defines model for OauthError.Error.
 type OauthErrorError string
+
+// SIPMessage defines model for SIPMessage.
+type SIPMessage struct {
+	Direction     string    `json:"direction"`
+	LocalAddress  string    `json:"localAddress"`
+	Message       string    `json:"message"`
+	RemoteAddress string    `json:"remoteAddress"`
+	Time          time.Time `json:"time"`
+	Transport     string    `json:"transport"`
+}
 
 // TokenResponse defines model for TokenResponse.
 type TokenResponse struct {
@@ -997,6 +1026,13 @@ type ClientInterface interface {
 	// Corresponds with PUT /api/v2/accounts/{accountId}/calls/{callId}/bxml (the `UpdateCallBxml` operationId).
 	UpdateCallBxmlWithBody(ctx context.Context, accountId string, callId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetCallLog Get a call's log and SIP trace
+	//
+	// Available once the call has ended. Not part of Bandwidth's Voice API.
+	//
+	// Corresponds with GET /api/v2/accounts/{accountId}/calls/{callId}/log (the `GetCallLog` operationId).
+	GetCallLog(ctx context.Context, accountId string, callId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListCallRecordings Get call recordings
 	//
 	// Corresponds with GET /api/v2/accounts/{accountId}/calls/{callId}/recordings (the `ListCallRecordings` operationId).
@@ -1222,6 +1258,23 @@ func (c *Client) UpdateCall(ctx context.Context, accountId string, callId string
 // Corresponds with PUT /api/v2/accounts/{accountId}/calls/{callId}/bxml (the `UpdateCallBxml` operationId).
 func (c *Client) UpdateCallBxmlWithBody(ctx context.Context, accountId string, callId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUpdateCallBxmlRequestWithBody(c.Server, accountId, callId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetCallLog Get a call's log and SIP trace
+//
+// Available once the call has ended. Not part of Bandwidth's Voice API.
+//
+// Corresponds with GET /api/v2/accounts/{accountId}/calls/{callId}/log (the `GetCallLog` operationId).
+func (c *Client) GetCallLog(ctx context.Context, accountId string, callId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetCallLogRequest(c.Server, accountId, callId)
 	if err != nil {
 		return nil, err
 	}
@@ -1784,6 +1837,47 @@ func NewUpdateCallBxmlRequestWithBody(server string, accountId string, callId st
 	return req, nil
 }
 
+// NewGetCallLogRequest constructs an http.Request for the GetCallLog method
+func NewGetCallLogRequest(server string, accountId string, callId string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "accountId", accountId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "callId", callId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v2/accounts/%s/calls/%s/log", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewListCallRecordingsRequest constructs an http.Request for the ListCallRecordings method
 func NewListCallRecordingsRequest(server string, accountId string, callId string) (*http.Request, error) {
 	var err error
@@ -2308,6 +2402,15 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PUT /api/v2/accounts/{accountId}/calls/{callId}/bxml (the `UpdateCallBxml` operationId).
 	UpdateCallBxmlWithBodyWithResponse(ctx context.Context, accountId string, callId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateCallBxmlHTTPResponse, error)
+
+	// GetCallLogWithResponse Get a call's log and SIP trace
+	//
+	// Available once the call has ended. Not part of Bandwidth's Voice API.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v2/accounts/{accountId}/calls/{callId}/log (the `GetCallLog` operationId).
+	GetCallLogWithResponse(ctx context.Context, accountId string, callId string, reqEditors ...RequestEditorFn) (*GetCallLogHTTPResponse, error)
 
 	// ListCallRecordingsWithResponse Get call recordings
 	//
@@ -2892,6 +2995,82 @@ func (r UpdateCallBxmlHTTPResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r UpdateCallBxmlHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetCallLogHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *CallLog
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ErrorModel
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetCallLogHTTPResponse) GetJSON200() *CallLog {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetCallLogHTTPResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetCallLogHTTPResponse) GetApplicationproblemJSON403() *ErrorModel {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetCallLogHTTPResponse) GetApplicationproblemJSON404() *ErrorModel {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r GetCallLogHTTPResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetCallLogHTTPResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetCallLogHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetCallLogHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetCallLogHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetCallLogHTTPResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -3757,6 +3936,21 @@ func (c *ClientWithResponses) UpdateCallBxmlWithBodyWithResponse(ctx context.Con
 	return ParseUpdateCallBxmlHTTPResponse(rsp)
 }
 
+// GetCallLogWithResponse Get a call's log and SIP trace
+//
+// Available once the call has ended. Not part of Bandwidth's Voice API.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v2/accounts/{accountId}/calls/{callId}/log (the `GetCallLog` operationId).
+func (c *ClientWithResponses) GetCallLogWithResponse(ctx context.Context, accountId string, callId string, reqEditors ...RequestEditorFn) (*GetCallLogHTTPResponse, error) {
+	rsp, err := c.GetCallLog(ctx, accountId, callId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetCallLogHTTPResponse(rsp)
+}
+
 // ListCallRecordingsWithResponse Get call recordings
 //
 // Returns a wrapper object for the known response body format(s).
@@ -4325,6 +4519,67 @@ func ParseUpdateCallBxmlHTTPResponse(rsp *http.Response) (*UpdateCallBxmlHTTPRes
 			return nil, err
 		}
 		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetCallLogHTTPResponse parses an HTTP response from a GetCallLogWithResponse call
+func ParseGetCallLogHTTPResponse(rsp *http.Response) (*GetCallLogHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetCallLogHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest CallLog
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest ErrorModel

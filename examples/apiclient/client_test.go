@@ -63,7 +63,10 @@ func TestGeneratedClientProvisionsAnApplication(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	basic := func(_ context.Context, r *http.Request) error { r.SetBasicAuth(creds.ClientID, creds.ClientSecret); return nil }
+	basic := func(_ context.Context, r *http.Request) error {
+		r.SetBasicAuth(creds.ClientID, creds.ClientSecret)
+		return nil
+	}
 	tok, err := c.CreateTokenWithFormdataBodyWithResponse(ctx, &CreateTokenParams{}, CreateTokenFormdataRequestBody{GrantType: ClientCredentials}, basic)
 	if err != nil || tok.JSON200 == nil {
 		t.Fatalf("token: %v %s", err, tok.Body)

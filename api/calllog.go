@@ -1,0 +1,47 @@
+package api
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/wasmvoice/wasmvoice/store"
+)
+
+// CallLog is an ended call's log and SIP trace: what a person reads to
+// learn why a call went the way it did.
+type CallLog struct {
+	CallID   string             `json:"callId"`
+	Entries  []store.LogEntry   `json:"entries" doc:"Engine, callback and module lines, oldest first."`
+	SIPTrace []store.SIPMessage `json:"sipTrace" doc:"Every SIP message in and out of the call, oldest first."`
+}
+
+func registerCallLog(s *Server) {
+	huma.Register(s.api, huma.Operation{
+		OperationID: "getCallLog", Method: http.MethodGet, Path: "/api/v2/accounts/{accountId}/calls/{callId}/log",
+		Summary:     "Get a call's log and SIP trace",
+		Description: "Available once the call has ended. Not part of Bandwidth's Voice API.",
+		Tags:        []string{"Calls"}, Security: bearerBasic,
+		Errors: []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound},
+	}, func(ctx context.Context, in *CallPath) (*struct{ Body CallLog }, error) {
+		if _, err := s.cfg.Store.Call(ctx, in.AccountID, in.CallID); err != nil {
+			return nil, s.lookupError(ctx, err, "ended call "+in.CallID)
+		}
+		logs, err := s.cfg.Store.CallLog(ctx, in.CallID)
+		if err != nil {
+			return nil, s.internal(ctx, err)
+		}
+		trace, err := s.cfg.Store.CallTrace(ctx, in.CallID)
+		if err != nil {
+			return nil, s.internal(ctx, err)
+		}
+		if logs == nil {
+			logs = []store.LogEntry{}
+		}
+		if trace == nil {
+			trace = []store.SIPMessage{}
+		}
+		return &struct{ Body CallLog }{CallLog{CallID: in.CallID, Entries: logs, SIPTrace: trace}}, nil
+	})
+}
