@@ -1,0 +1,9 @@
+// Package wasmhost runs call handlers compiled to WebAssembly: it compiles and
+// validates uploaded modules once (with an on-disk compilation cache), keeps
+// a pool of warm instances per application binding, implements the host side
+// of the wasmvoice ABI v1 (see sdk/README.md), and turns one event into one
+// decision under hard limits (memory cap, per-event deadline, reply size).
+//
+// It knows nothing of SIP or HTTP: the call engine hands it sdk.Event values
+// and acts on the sdk.Decision it returns.
+package wasmhost
