@@ -44,7 +44,10 @@ type Config struct {
 	// (default SHA-256, MD5). Clients that read only the first challenge and
 	// know only MD5 (sipp, old phones) need MD5 first.
 	DigestAlgorithms []string
-	Logger           *slog.Logger
+	// PprofAddr, when set, serves net/http/pprof on its own listener (keep
+	// it on loopback: profiles show call data).
+	PprofAddr string
+	Logger    *slog.Logger
 }
 
 // Validate checks the settings and says which one is wrong.

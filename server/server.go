@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"sync/atomic"
 	"time"
 
@@ -165,6 +166,28 @@ func (s *Server) Run(ctx context.Context, ready func(httpAddr net.Addr)) error {
 		}
 		return nil
 	})
+	if s.cfg.PprofAddr != "" {
+		pl, err := net.Listen("tcp", s.cfg.PprofAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("--pprof-addr %s: %w", s.cfg.PprofAddr, err)
+		}
+		mux := http.NewServeMux()
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		ps := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		stop := context.AfterFunc(listenCtx, func() { ps.Close() })
+		defer stop()
+		s.log.Info("pprof listening", "addr", pl.Addr().String())
+		start("pprof", func() error {
+			if err := ps.Serve(pl); !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return nil
+		})
+	}
 	start("sip udp", func() error { return s.sip.ListenAndServe(listenCtx, "udp", sipAddr) })
 	start("sip tcp", func() error { return s.sip.ListenAndServe(listenCtx, "tcp", sipAddr) })
 	if s.cfg.TLSCert != "" {
@@ -179,6 +202,9 @@ func (s *Server) Run(ctx context.Context, ready func(httpAddr net.Addr)) error {
 	}
 	// Wait until every SIP listener is bound (or one failed).
 	want := running - 1
+	if s.cfg.PprofAddr != "" {
+		want--
+	}
 	for deadline := time.Now().Add(10 * time.Second); len(s.sip.Listeners()) < want; {
 		select {
 		case e := <-exits:
