@@ -60,6 +60,7 @@ func New(cfg Config) *Server {
 	s.api.UseMiddleware(s.authMiddleware)
 	registerOAuth(s)
 	registerApplications(s)
+	registerSIPRouting(s)
 	registerCalls(s)
 	registerCallLog(s)
 
@@ -101,6 +102,7 @@ func humaConfig() huma.Config {
 	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		"bearerAuth": {Type: "http", Scheme: "bearer", Description: "Access token from POST /api/v1/oauth2/token."},
 		"basicAuth":  {Type: "http", Scheme: "basic", Description: "API client ID and secret (token endpoint and Voice API)."},
+		"apiKey":     {Type: "apiKey", In: "header", Name: "Authorization", Description: "API key from POST /v1/api-keys, sent raw as the Authorization header (the /v1/sip routes)."},
 	}
 	return cfg
 }

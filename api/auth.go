@@ -25,6 +25,8 @@ type Principal struct {
 var (
 	bearerOnly  = []map[string][]string{{"bearerAuth": {}}}
 	bearerBasic = []map[string][]string{{"bearerAuth": {}}, {"basicAuth": {}}}
+	// bearerAPIKey: the Bland-style /v1/sip routes also take an API key.
+	bearerAPIKey = []map[string][]string{{"bearerAuth": {}}, {"apiKey": {}}}
 )
 
 // authMiddleware enforces each operation's declared security: a bearer token
@@ -36,7 +38,7 @@ func (s *Server) authMiddleware(ctx huma.Context, next func(huma.Context)) {
 		next(ctx)
 		return
 	}
-	p, status, msg := s.authenticate(ctx.Context(), ctx.Header("Authorization"), allowsBasic(op))
+	p, status, msg := s.authenticate(ctx.Context(), ctx.Header("Authorization"), allowsBasic(op), allowsScheme(op, "apiKey"))
 	if status != 0 {
 		if status == http.StatusUnauthorized {
 			ctx.SetHeader("WWW-Authenticate", `Bearer realm="wasmvoice"`)
@@ -51,13 +53,34 @@ func (s *Server) authMiddleware(ctx huma.Context, next func(huma.Context)) {
 	next(huma.WithValue(ctx, principalKey{}, p))
 }
 
-func allowsBasic(op *huma.Operation) bool {
-	return slices.ContainsFunc(op.Security, func(m map[string][]string) bool { _, ok := m["basicAuth"]; return ok })
+func allowsBasic(op *huma.Operation) bool { return allowsScheme(op, "basicAuth") }
+
+func allowsScheme(op *huma.Operation, scheme string) bool {
+	return slices.ContainsFunc(op.Security, func(m map[string][]string) bool { _, ok := m[scheme]; return ok })
 }
 
-func (s *Server) authenticate(ctx context.Context, header string, basicOK bool) (Principal, int, string) {
+func (s *Server) authenticate(ctx context.Context, header string, basicOK, apiKeyOK bool) (Principal, int, string) {
 	if header == "" {
 		return Principal{}, http.StatusUnauthorized, "authentication required: send Authorization: Bearer <token>"
+	}
+	// API keys (store.APIKeyPrefix) on routes that list the apiKey scheme:
+	// Bland-style clients send the raw key, others put it after Bearer.
+	// Access tokens never start with that prefix, so the two cannot clash.
+	if key := strings.TrimSpace(header); apiKeyOK {
+		if k, ok := cutPrefixFold(key, "bearer "); ok {
+			key = strings.TrimSpace(k)
+		}
+		if strings.HasPrefix(key, store.APIKeyPrefix) {
+			k, err := s.cfg.Store.VerifyAPIKey(ctx, key)
+			if errors.Is(err, store.ErrBadAPIKey) {
+				return Principal{}, http.StatusUnauthorized, "unknown or revoked API key"
+			}
+			if err != nil {
+				s.log.ErrorContext(ctx, "verify api key", "err", err)
+				return Principal{}, http.StatusInternalServerError, "credentials could not be checked"
+			}
+			return Principal{AccountID: k.AccountID, ClientID: k.ID}, 0, ""
+		}
 	}
 	if tok, ok := cutPrefixFold(header, "bearer "); ok {
 		c, err := s.tokens.verify(strings.TrimSpace(tok), time.Now())

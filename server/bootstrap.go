@@ -50,6 +50,10 @@ func FirstStart(ctx context.Context, st *store.Store) (*store.Credentials, error
 	if err != nil {
 		return nil, err
 	}
+	// A self-hosted node's own account gets every feature, SIP trunking included.
+	if err := st.SetAccountFeatures(ctx, a.ID, []string{store.FeatureSIP}); err != nil {
+		return nil, err
+	}
 	c, err := st.CreateClient(ctx, a.ID)
 	if err != nil {
 		return nil, err
@@ -76,6 +80,9 @@ func CreateCredentials(ctx context.Context, st *store.Store, account string) (st
 	case len(accts) == 0:
 		a, err := st.CreateAccount(ctx, "")
 		if err != nil {
+			return store.Credentials{}, err
+		}
+		if err := st.SetAccountFeatures(ctx, a.ID, []string{store.FeatureSIP}); err != nil {
 			return store.Credentials{}, err
 		}
 		account = a.ID

@@ -126,6 +126,24 @@ func (e CreateCallRequestDisconnectMethod) Valid() bool {
 	}
 }
 
+// Defines values for HeaderMappingsDirection.
+const (
+	HeaderMappingsDirectionInbound  HeaderMappingsDirection = "inbound"
+	HeaderMappingsDirectionOutbound HeaderMappingsDirection = "outbound"
+)
+
+// Valid indicates whether the value is a known member of the HeaderMappingsDirection enum.
+func (e HeaderMappingsDirection) Valid() bool {
+	switch e {
+	case HeaderMappingsDirectionInbound:
+		return true
+	case HeaderMappingsDirectionOutbound:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for OauthErrorError.
 const (
 	InvalidClient        OauthErrorError = "invalid_client"
@@ -144,6 +162,243 @@ func (e OauthErrorError) Valid() bool {
 	case InvalidRequest:
 		return true
 	case UnsupportedGrantType:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ParsedDestinationTransport.
+const (
+	ParsedDestinationTransportTcp ParsedDestinationTransport = "tcp"
+	ParsedDestinationTransportTls ParsedDestinationTransport = "tls"
+	ParsedDestinationTransportUdp ParsedDestinationTransport = "udp"
+)
+
+// Valid indicates whether the value is a known member of the ParsedDestinationTransport enum.
+func (e ParsedDestinationTransport) Valid() bool {
+	switch e {
+	case ParsedDestinationTransportTcp:
+		return true
+	case ParsedDestinationTransportTls:
+		return true
+	case ParsedDestinationTransportUdp:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RuleEncoding.
+const (
+	Ascii RuleEncoding = "ascii"
+	Hex   RuleEncoding = "hex"
+)
+
+// Valid indicates whether the value is a known member of the RuleEncoding enum.
+func (e RuleEncoding) Valid() bool {
+	switch e {
+	case Ascii:
+		return true
+	case Hex:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RuleType.
+const (
+	Custom RuleType = "custom"
+	Uui    RuleType = "uui"
+)
+
+// Valid indicates whether the value is a known member of the RuleType enum.
+func (e RuleType) Valid() bool {
+	switch e {
+	case Custom:
+		return true
+	case Uui:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SIPAttachRequestService.
+const (
+	SIPAttachRequestServiceSip SIPAttachRequestService = "sip"
+)
+
+// Valid indicates whether the value is a known member of the SIPAttachRequestService enum.
+func (e SIPAttachRequestService) Valid() bool {
+	switch e {
+	case SIPAttachRequestServiceSip:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SIPConfigurationViewDirection.
+const (
+	SIPConfigurationViewDirectionInbound  SIPConfigurationViewDirection = "inbound"
+	SIPConfigurationViewDirectionOutbound SIPConfigurationViewDirection = "outbound"
+)
+
+// Valid indicates whether the value is a known member of the SIPConfigurationViewDirection enum.
+func (e SIPConfigurationViewDirection) Valid() bool {
+	switch e {
+	case SIPConfigurationViewDirectionInbound:
+		return true
+	case SIPConfigurationViewDirectionOutbound:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SIPDetachRequestService.
+const (
+	SIPDetachRequestServiceSip SIPDetachRequestService = "sip"
+)
+
+// Valid indicates whether the value is a known member of the SIPDetachRequestService enum.
+func (e SIPDetachRequestService) Valid() bool {
+	switch e {
+	case SIPDetachRequestServiceSip:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SIPDirectionInputAuthMode.
+const (
+	SIPDirectionInputAuthModeIp       SIPDirectionInputAuthMode = "ip"
+	SIPDirectionInputAuthModeRegister SIPDirectionInputAuthMode = "register"
+)
+
+// Valid indicates whether the value is a known member of the SIPDirectionInputAuthMode enum.
+func (e SIPDirectionInputAuthMode) Valid() bool {
+	switch e {
+	case SIPDirectionInputAuthModeIp:
+		return true
+	case SIPDirectionInputAuthModeRegister:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SIPDirectionInputType.
+const (
+	SIPDirectionInputTypeInbound  SIPDirectionInputType = "inbound"
+	SIPDirectionInputTypeOutbound SIPDirectionInputType = "outbound"
+)
+
+// Valid indicates whether the value is a known member of the SIPDirectionInputType enum.
+func (e SIPDirectionInputType) Valid() bool {
+	switch e {
+	case SIPDirectionInputTypeInbound:
+		return true
+	case SIPDirectionInputTypeOutbound:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SIPOptionsInputTransport.
+const (
+	SIPOptionsInputTransportTcp SIPOptionsInputTransport = "tcp"
+	SIPOptionsInputTransportTls SIPOptionsInputTransport = "tls"
+	SIPOptionsInputTransportUdp SIPOptionsInputTransport = "udp"
+)
+
+// Valid indicates whether the value is a known member of the SIPOptionsInputTransport enum.
+func (e SIPOptionsInputTransport) Valid() bool {
+	switch e {
+	case SIPOptionsInputTransportTcp:
+		return true
+	case SIPOptionsInputTransportTls:
+		return true
+	case SIPOptionsInputTransportUdp:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SIPOptionsViewAuthMode.
+const (
+	SIPOptionsViewAuthModeIp       SIPOptionsViewAuthMode = "ip"
+	SIPOptionsViewAuthModeRegister SIPOptionsViewAuthMode = "register"
+)
+
+// Valid indicates whether the value is a known member of the SIPOptionsViewAuthMode enum.
+func (e SIPOptionsViewAuthMode) Valid() bool {
+	switch e {
+	case SIPOptionsViewAuthModeIp:
+		return true
+	case SIPOptionsViewAuthModeRegister:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SIPOptionsViewTransport.
+const (
+	SIPOptionsViewTransportTcp SIPOptionsViewTransport = "tcp"
+	SIPOptionsViewTransportTls SIPOptionsViewTransport = "tls"
+	SIPOptionsViewTransportUdp SIPOptionsViewTransport = "udp"
+)
+
+// Valid indicates whether the value is a known member of the SIPOptionsViewTransport enum.
+func (e SIPOptionsViewTransport) Valid() bool {
+	switch e {
+	case SIPOptionsViewTransportTcp:
+		return true
+	case SIPOptionsViewTransportTls:
+		return true
+	case SIPOptionsViewTransportUdp:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SIPTrunkInputAuthMode.
+const (
+	SIPTrunkInputAuthModeIp       SIPTrunkInputAuthMode = "ip"
+	SIPTrunkInputAuthModeRegister SIPTrunkInputAuthMode = "register"
+)
+
+// Valid indicates whether the value is a known member of the SIPTrunkInputAuthMode enum.
+func (e SIPTrunkInputAuthMode) Valid() bool {
+	switch e {
+	case SIPTrunkInputAuthModeIp:
+		return true
+	case SIPTrunkInputAuthModeRegister:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SIPUpdateResultDirection.
+const (
+	SIPUpdateResultDirectionInbound  SIPUpdateResultDirection = "inbound"
+	SIPUpdateResultDirectionOutbound SIPUpdateResultDirection = "outbound"
+)
+
+// Valid indicates whether the value is a known member of the SIPUpdateResultDirection enum.
+func (e SIPUpdateResultDirection) Valid() bool {
+	switch e {
+	case SIPUpdateResultDirectionInbound:
+		return true
+	case SIPUpdateResultDirectionOutbound:
 		return true
 	default:
 		return false
@@ -381,6 +636,26 @@ func (e CreateTokenFormdataBodyGrantType) Valid() bool {
 	}
 }
 
+// APIKeyCreate defines model for APIKeyCreate.
+type APIKeyCreate struct {
+	// Name Examples: CI pipeline
+	Name *string `json:"name,omitempty"`
+}
+
+// APIKeyCreated defines model for APIKeyCreated.
+type APIKeyCreated struct {
+	CreatedAt time.Time `json:"created_at"`
+
+	// Id Examples: key_0123456789abcdef
+	Id string `json:"id"`
+
+	// Key Send it as the Authorization header of the /v1/sip routes. Shown once; only a hash is kept.
+	//
+	// Examples: wvk_3q2-7wEvXn0m5a1l3BfQ8hT9yZk4cUe6rPs0dJg1VfM
+	Key  string `json:"key"`
+	Name string `json:"name"`
+}
+
 // CallLog defines model for CallLog.
 type CallLog struct {
 	CallId string `json:"callId"`
@@ -596,6 +871,16 @@ type ErrorModel struct {
 	Type *string `json:"type,omitempty"`
 }
 
+// HeaderMappings defines model for HeaderMappings.
+type HeaderMappings struct {
+	// Direction Must match the direction it sits in, when sent.
+	Direction *HeaderMappingsDirection `json:"direction,omitempty"`
+	Headers   *[]Rule                  `json:"headers"`
+}
+
+// HeaderMappingsDirection Must match the direction it sits in, when sent.
+type HeaderMappingsDirection string
+
 // Link defines model for Link.
 type Link struct {
 	Href   string `json:"href"`
@@ -620,6 +905,271 @@ type OauthError struct {
 // OauthErrorError defines model for OauthError.Error.
 type OauthErrorError string
 
+// ParseDestinationRequest defines model for ParseDestinationRequest.
+type ParseDestinationRequest struct {
+	// Destination Examples: sip:user@host.example.com:5061;transport=tls
+	Destination string `json:"destination"`
+}
+
+// ParsedDestination defines model for ParsedDestination.
+type ParsedDestination struct {
+	// Host Examples: host.example.com
+	Host string `json:"host"`
+
+	// Port Examples: 5061
+	Port      int64                      `json:"port"`
+	Transport ParsedDestinationTransport `json:"transport"`
+
+	// Uri The destination in canonical SIP URI form.
+	//
+	// Examples: sip:user@host.example.com:5061;transport=tls
+	Uri  string  `json:"uri"`
+	User *string `json:"user,omitempty"`
+}
+
+// ParsedDestinationTransport defines model for ParsedDestination.Transport.
+type ParsedDestinationTransport string
+
+// RegisterAuthInput defines model for RegisterAuthInput.
+type RegisterAuthInput struct {
+	// Password At least 8 characters; the PBX is configured with the derived register_password_for_pbx.
+	Password *string `json:"password,omitempty"`
+
+	// Username Examples: pbx-acme
+	Username string `json:"username"`
+}
+
+// Rule defines model for Rule.
+type Rule struct {
+	// Content uui: the content parameter to match or send.
+	//
+	// Examples: id
+	Content *string `json:"content,omitempty"`
+
+	// Encoding uui: payload encoding; hex by default.
+	Encoding *RuleEncoding `json:"encoding,omitempty"`
+
+	// Key SIP header name (custom, passthrough).
+	//
+	// Examples: X-Customer-Id
+	Key *string `json:"key,omitempty"`
+
+	// Passthrough Inbound: inject key=value as a variable as is. Outbound: add the header key: value as given.
+	Passthrough *bool `json:"passthrough,omitempty"`
+
+	// Purpose uui: the purpose parameter to match or send.
+	//
+	// Examples: bland
+	Purpose *string `json:"purpose,omitempty"`
+
+	// Target uui: the variable decoded into (inbound) or encoded from (outbound).
+	//
+	// Examples: crm_id
+	Target *string `json:"target,omitempty"`
+
+	// Type custom (header <-> variable) or uui (User-to-User header); may be omitted when passthrough is true.
+	Type *RuleType `json:"type,omitempty"`
+
+	// Value Variable name (custom) or literal value (passthrough).
+	//
+	// Examples: customer_id
+	Value *string `json:"value,omitempty"`
+}
+
+// RuleEncoding uui: payload encoding; hex by default.
+type RuleEncoding string
+
+// RuleType custom (header <-> variable) or uui (User-to-User header); may be omitted when passthrough is true.
+type RuleType string
+
+// SIPAttachRequest defines model for SIPAttachRequest.
+type SIPAttachRequest struct {
+	Directions *[]SIPDirectionInput `json:"directions"`
+
+	// PhoneNumber One number; use phone_number or phone_numbers, not both.
+	//
+	// Examples: +14150000000
+	PhoneNumber *string `json:"phone_number,omitempty"`
+
+	// PhoneNumbers Up to 100 numbers; E.164, or DIDs and extensions when trunk_id is set.
+	PhoneNumbers *[]string               `json:"phone_numbers,omitempty"`
+	Service      SIPAttachRequestService `json:"service"`
+
+	// TrunkId Bind the numbers to a trunk; they inherit its endpoint, auth and options.
+	TrunkId *string `json:"trunk_id,omitempty"`
+}
+
+// SIPAttachRequestService defines model for SIPAttachRequest.Service.
+type SIPAttachRequestService string
+
+// SIPAttachResult defines model for SIPAttachResult.
+type SIPAttachResult struct {
+	// Configured Examples: ["+14150000000"]
+	Configured *[]string     `json:"configured"`
+	Failed     *[]SIPFailure `json:"failed"`
+
+	// RegisterPasswordForPbx With inbound auth_mode register: the derived password to configure in your PBX.
+	RegisterPasswordForPbx *string `json:"register_password_for_pbx,omitempty"`
+}
+
+// SIPConfigPair defines model for SIPConfigPair.
+type SIPConfigPair struct {
+	// Inbound null when not configured.
+	Inbound *SIPConfigurationView `json:"inbound"`
+
+	// Outbound null when not configured.
+	Outbound *SIPConfigurationView `json:"outbound"`
+}
+
+// SIPConfigurationView defines model for SIPConfigurationView.
+type SIPConfigurationView struct {
+	CreatedAt time.Time                     `json:"created_at"`
+	Direction SIPConfigurationViewDirection `json:"direction"`
+
+	// Headers null when the direction has no header mappings.
+	Headers *HeaderMappings `json:"headers"`
+	Id      string          `json:"id"`
+
+	// Number Examples: +14150000000
+	Number  string         `json:"number"`
+	Options SIPOptionsView `json:"options"`
+
+	// OrgId The account the configuration belongs to.
+	OrgId string `json:"org_id"`
+
+	// SipEndpoint Examples: sip:trunk.provider.com
+	SipEndpoint *string   `json:"sip_endpoint"`
+	TrunkId     *string   `json:"trunk_id"`
+	UpdatedAt   time.Time `json:"updated_at"`
+}
+
+// SIPConfigurationViewDirection defines model for SIPConfigurationView.Direction.
+type SIPConfigurationViewDirection string
+
+// SIPDetachRequest defines model for SIPDetachRequest.
+type SIPDetachRequest struct {
+	// Directions Examples: ["inbound"]
+	Directions *[]string `json:"directions"`
+
+	// PhoneNumber Examples: +14150000000
+	PhoneNumber  *string                  `json:"phone_number,omitempty"`
+	PhoneNumbers *[]string                `json:"phone_numbers,omitempty"`
+	Service      *SIPDetachRequestService `json:"service,omitempty"`
+
+	// TrunkId Remove only the configurations bound to this trunk.
+	TrunkId *string `json:"trunk_id,omitempty"`
+}
+
+// SIPDetachRequestService defines model for SIPDetachRequest.Service.
+type SIPDetachRequestService string
+
+// SIPDetachResult defines model for SIPDetachResult.
+type SIPDetachResult struct {
+	Detached *[]string     `json:"detached"`
+	Failed   *[]SIPFailure `json:"failed"`
+}
+
+// SIPDirectionInput defines model for SIPDirectionInput.
+type SIPDirectionInput struct {
+	// AuthMode Inbound only: ip (default) or register.
+	AuthMode *SIPDirectionInputAuthMode `json:"auth_mode,omitempty"`
+	Headers  *HeaderMappings            `json:"headers,omitempty"`
+	Options  *SIPOptionsInput           `json:"options,omitempty"`
+
+	// RegisterAuth Inbound only; required with auth_mode register.
+	RegisterAuth *RegisterAuthInput `json:"register_auth,omitempty"`
+
+	// SipEndpoint Outbound: the provider (required unless bound to a trunk). Inbound: optional forwarding target.
+	//
+	// Examples: sip:trunk.provider.com
+	SipEndpoint *string               `json:"sip_endpoint,omitempty"`
+	Type        SIPDirectionInputType `json:"type"`
+}
+
+// SIPDirectionInputAuthMode Inbound only: ip (default) or register.
+type SIPDirectionInputAuthMode string
+
+// SIPDirectionInputType defines model for SIPDirectionInput.Type.
+type SIPDirectionInputType string
+
+// SIPEnvelopeAPIKeyCreated defines model for SIPEnvelopeAPIKeyCreated.
+type SIPEnvelopeAPIKeyCreated struct {
+	Data APIKeyCreated `json:"data"`
+
+	// Errors null on success; errors are RFC 9457 problem responses.
+	Errors *[]string `json:"errors"`
+}
+
+// SIPEnvelopeListSIPTrunkView defines model for SIPEnvelopeListSIPTrunkView.
+type SIPEnvelopeListSIPTrunkView struct {
+	Data *[]SIPTrunkView `json:"data"`
+
+	// Errors null on success; errors are RFC 9457 problem responses.
+	Errors *[]string `json:"errors"`
+}
+
+// SIPEnvelopeParsedDestination defines model for SIPEnvelopeParsedDestination.
+type SIPEnvelopeParsedDestination struct {
+	Data ParsedDestination `json:"data"`
+
+	// Errors null on success; errors are RFC 9457 problem responses.
+	Errors *[]string `json:"errors"`
+}
+
+// SIPEnvelopeSIPAttachResult defines model for SIPEnvelopeSIPAttachResult.
+type SIPEnvelopeSIPAttachResult struct {
+	Data SIPAttachResult `json:"data"`
+
+	// Errors null on success; errors are RFC 9457 problem responses.
+	Errors *[]string `json:"errors"`
+}
+
+// SIPEnvelopeSIPConfigPair defines model for SIPEnvelopeSIPConfigPair.
+type SIPEnvelopeSIPConfigPair struct {
+	Data SIPConfigPair `json:"data"`
+
+	// Errors null on success; errors are RFC 9457 problem responses.
+	Errors *[]string `json:"errors"`
+}
+
+// SIPEnvelopeSIPDetachResult defines model for SIPEnvelopeSIPDetachResult.
+type SIPEnvelopeSIPDetachResult struct {
+	Data SIPDetachResult `json:"data"`
+
+	// Errors null on success; errors are RFC 9457 problem responses.
+	Errors *[]string `json:"errors"`
+}
+
+// SIPEnvelopeSIPNumberList defines model for SIPEnvelopeSIPNumberList.
+type SIPEnvelopeSIPNumberList struct {
+	Data SIPNumberList `json:"data"`
+
+	// Errors null on success; errors are RFC 9457 problem responses.
+	Errors *[]string `json:"errors"`
+}
+
+// SIPEnvelopeSIPTrunkView defines model for SIPEnvelopeSIPTrunkView.
+type SIPEnvelopeSIPTrunkView struct {
+	Data SIPTrunkView `json:"data"`
+
+	// Errors null on success; errors are RFC 9457 problem responses.
+	Errors *[]string `json:"errors"`
+}
+
+// SIPEnvelopeSIPUpdateResult defines model for SIPEnvelopeSIPUpdateResult.
+type SIPEnvelopeSIPUpdateResult struct {
+	Data SIPUpdateResult `json:"data"`
+
+	// Errors null on success; errors are RFC 9457 problem responses.
+	Errors *[]string `json:"errors"`
+}
+
+// SIPFailure defines model for SIPFailure.
+type SIPFailure struct {
+	PhoneNumber string `json:"phone_number"`
+	Reason      string `json:"reason"`
+}
+
 // SIPMessage defines model for SIPMessage.
 type SIPMessage struct {
 	Direction     string    `json:"direction"`
@@ -629,6 +1179,146 @@ type SIPMessage struct {
 	Time          time.Time `json:"time"`
 	Transport     string    `json:"transport"`
 }
+
+// SIPNumberList defines model for SIPNumberList.
+type SIPNumberList struct {
+	// NextCursor Pass as cursor for the next page; null on the last page.
+	NextCursor *string             `json:"next_cursor"`
+	Numbers    *[]SIPNumberSummary `json:"numbers"`
+	Total      int64               `json:"total"`
+}
+
+// SIPNumberSummary defines model for SIPNumberSummary.
+type SIPNumberSummary struct {
+	// Configurations How many SIP configurations the number has (at most 10).
+	Configurations int64 `json:"configurations"`
+	Inbound        bool  `json:"inbound"`
+	Outbound       bool  `json:"outbound"`
+
+	// PhoneNumber Examples: +14150000000
+	PhoneNumber string    `json:"phone_number"`
+	TrunkIds    *[]string `json:"trunk_ids"`
+	UpdatedAt   time.Time `json:"updated_at"`
+}
+
+// SIPOptionsInput defines model for SIPOptionsInput.
+type SIPOptionsInput struct {
+	// Port Overrides the port of sip_endpoint.
+	//
+	// Examples: 5061
+	Port *int64 `json:"port,omitempty"`
+
+	// SecureMedia SRTP (SDES) media; needs transport tls.
+	SecureMedia *bool `json:"secure_media,omitempty"`
+
+	// SipPassword Digest password; never returned.
+	SipPassword *string `json:"sip_password,omitempty"`
+
+	// SipUsername Digest user name to answer the peer's 401/407 challenges with.
+	SipUsername *string `json:"sip_username,omitempty"`
+
+	// Transport Overrides the transport of sip_endpoint.
+	Transport *SIPOptionsInputTransport `json:"transport,omitempty"`
+}
+
+// SIPOptionsInputTransport Overrides the transport of sip_endpoint.
+type SIPOptionsInputTransport string
+
+// SIPOptionsView defines model for SIPOptionsView.
+type SIPOptionsView struct {
+	// AuthMode Inbound only.
+	AuthMode *SIPOptionsViewAuthMode `json:"auth_mode,omitempty"`
+
+	// HasSipPassword Whether a sip_password is set (it is never returned).
+	HasSipPassword   bool                     `json:"has_sip_password"`
+	Port             *int64                   `json:"port,omitempty"`
+	RegisterUsername *string                  `json:"register_username,omitempty"`
+	SecureMedia      bool                     `json:"secure_media"`
+	SipUsername      *string                  `json:"sip_username,omitempty"`
+	Transport        *SIPOptionsViewTransport `json:"transport,omitempty"`
+}
+
+// SIPOptionsViewAuthMode Inbound only.
+type SIPOptionsViewAuthMode string
+
+// SIPOptionsViewTransport defines model for SIPOptionsView.Transport.
+type SIPOptionsViewTransport string
+
+// SIPTrunkInput defines model for SIPTrunkInput.
+type SIPTrunkInput struct {
+	// AuthMode How calls from the trunk are authorized: ip (default) or register.
+	AuthMode *SIPTrunkInputAuthMode `json:"auth_mode,omitempty"`
+
+	// Name Examples: Carrier A
+	Name         *string            `json:"name,omitempty"`
+	Options      *SIPOptionsInput   `json:"options,omitempty"`
+	RegisterAuth *RegisterAuthInput `json:"register_auth,omitempty"`
+
+	// SipEndpoint The provider or PBX; bound numbers inherit it for outbound calls. Empty string clears it.
+	//
+	// Examples: sip:trunk.provider.com
+	SipEndpoint *string `json:"sip_endpoint,omitempty"`
+}
+
+// SIPTrunkInputAuthMode How calls from the trunk are authorized: ip (default) or register.
+type SIPTrunkInputAuthMode string
+
+// SIPTrunkView defines model for SIPTrunkView.
+type SIPTrunkView struct {
+	CreatedAt time.Time `json:"created_at"`
+
+	// Id Examples: trk_6f1c2d3e4f5a4b6c8d9e0f1a2b3c4d5e
+	Id   string `json:"id"`
+	Name string `json:"name"`
+
+	// NumberCount Numbers bound to the trunk.
+	NumberCount int64          `json:"number_count"`
+	Options     SIPOptionsView `json:"options"`
+	OrgId       string         `json:"org_id"`
+
+	// RegisterPasswordForPbx Returned when register credentials are set or switched on.
+	RegisterPasswordForPbx *string   `json:"register_password_for_pbx,omitempty"`
+	SipEndpoint            *string   `json:"sip_endpoint"`
+	UpdatedAt              time.Time `json:"updated_at"`
+}
+
+// SIPUpdateRequest defines model for SIPUpdateRequest.
+type SIPUpdateRequest struct {
+	// PhoneNumber Examples: +14150000000
+	PhoneNumber string `json:"phone_number"`
+
+	// TrunkId Which configuration, when the number has several of this direction on different trunks.
+	TrunkId *string           `json:"trunk_id,omitempty"`
+	Updates SIPDirectionInput `json:"updates"`
+}
+
+// SIPUpdateResult defines model for SIPUpdateResult.
+type SIPUpdateResult struct {
+	CreatedAt time.Time                `json:"created_at"`
+	Direction SIPUpdateResultDirection `json:"direction"`
+
+	// Headers null when the direction has no header mappings.
+	Headers HeaderMappings `json:"headers"`
+	Id      string         `json:"id"`
+
+	// Number Examples: +14150000000
+	Number  string         `json:"number"`
+	Options SIPOptionsView `json:"options"`
+
+	// OrgId The account the configuration belongs to.
+	OrgId string `json:"org_id"`
+
+	// RegisterPasswordForPbx Returned when switching to or updating registration-based auth.
+	RegisterPasswordForPbx *string `json:"register_password_for_pbx,omitempty"`
+
+	// SipEndpoint Examples: sip:trunk.provider.com
+	SipEndpoint *string   `json:"sip_endpoint"`
+	TrunkId     *string   `json:"trunk_id"`
+	UpdatedAt   time.Time `json:"updated_at"`
+}
+
+// SIPUpdateResultDirection defines model for SIPUpdateResult.Direction.
+type SIPUpdateResultDirection string
 
 // TokenResponse defines model for TokenResponse.
 type TokenResponse struct {
@@ -862,6 +1552,25 @@ type ListCallsParams struct {
 	PageToken       *string    `form:"pageToken,omitempty" json:"pageToken,omitempty"`
 }
 
+// GetSipParams defines parameters for GetSip.
+type GetSipParams struct {
+	// PhoneNumber Required.
+	PhoneNumber *string `form:"phone_number,omitempty" json:"phone_number,omitempty"`
+	TrunkId     *string `form:"trunk_id,omitempty" json:"trunk_id,omitempty"`
+}
+
+// ListSipNumbersParams defines parameters for ListSipNumbers.
+type ListSipNumbersParams struct {
+	// Limit 1 to 100; default 50.
+	Limit *int64 `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor next_cursor of the previous page.
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// TrunkId Only numbers bound to this trunk.
+	TrunkId *string `form:"trunk_id,omitempty" json:"trunk_id,omitempty"`
+}
+
 // CreateTokenFormdataRequestBody defines body for CreateToken for application/x-www-form-urlencoded ContentType.
 type CreateTokenFormdataRequestBody CreateTokenFormdataBody
 
@@ -870,6 +1579,27 @@ type CreateCallJSONRequestBody = CreateCallRequest
 
 // UpdateCallJSONRequestBody defines body for UpdateCall for application/json ContentType.
 type UpdateCallJSONRequestBody = UpdateCallRequest
+
+// CreateApiKeyJSONRequestBody defines body for CreateApiKey for application/json ContentType.
+type CreateApiKeyJSONRequestBody = APIKeyCreate
+
+// AttachSipJSONRequestBody defines body for AttachSip for application/json ContentType.
+type AttachSipJSONRequestBody = SIPAttachRequest
+
+// DetachSipJSONRequestBody defines body for DetachSip for application/json ContentType.
+type DetachSipJSONRequestBody = SIPDetachRequest
+
+// ParseSipDestinationJSONRequestBody defines body for ParseSipDestination for application/json ContentType.
+type ParseSipDestinationJSONRequestBody = ParseDestinationRequest
+
+// CreateSipTrunkJSONRequestBody defines body for CreateSipTrunk for application/json ContentType.
+type CreateSipTrunkJSONRequestBody = SIPTrunkInput
+
+// UpdateSipTrunkJSONRequestBody defines body for UpdateSipTrunk for application/json ContentType.
+type UpdateSipTrunkJSONRequestBody = SIPTrunkInput
+
+// UpdateSipJSONRequestBody defines body for UpdateSip for application/json ContentType.
+type UpdateSipJSONRequestBody = SIPUpdateRequest
 
 // CreateVoiceApplicationJSONRequestBody defines body for CreateVoiceApplication for application/json ContentType.
 type CreateVoiceApplicationJSONRequestBody = VoiceApplicationCreate
@@ -1054,6 +1784,163 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /api/v2/accounts/{accountId}/calls/{callId}/recordings/{recordingId}/media (the `DownloadCallRecording` operationId).
 	DownloadCallRecording(ctx context.Context, accountId string, callId string, recordingId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateApiKeyWithBody Create an API key
+	//
+	// Makes an API key for the caller's account (bearer token only). The key authenticates the /v1/sip routes when sent as the Authorization header, raw or after Bearer.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/api-keys (the `CreateApiKey` operationId).
+	CreateApiKeyWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateApiKey Create an API key
+	//
+	// Makes an API key for the caller's account (bearer token only). The key authenticates the /v1/sip routes when sent as the Authorization header, raw or after Bearer.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/api-keys (the `CreateApiKey` operationId).
+	CreateApiKey(ctx context.Context, body CreateApiKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetSip Get a number's SIP configuration
+	//
+	// The number's inbound and outbound configuration, each null when not configured. With several configurations of a direction (on different trunks), trunk_id picks one; otherwise the one without a trunk, else the most recently updated.
+	//
+	// Corresponds with GET /v1/sip (the `GetSip` operationId).
+	GetSip(ctx context.Context, params *GetSipParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AttachSipWithBody Attach SIP configuration to numbers
+	//
+	// Attach inbound and/or outbound SIP routing to up to 100 numbers. Each number is configured or fails on its own (with a reason); at most 10 SIP configurations per number.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/sip/attach (the `AttachSip` operationId).
+	AttachSipWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AttachSip Attach SIP configuration to numbers
+	//
+	// Attach inbound and/or outbound SIP routing to up to 100 numbers. Each number is configured or fails on its own (with a reason); at most 10 SIP configurations per number.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/sip/attach (the `AttachSip` operationId).
+	AttachSip(ctx context.Context, body AttachSipJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DetachSipWithBody Detach SIP configuration from numbers
+	//
+	// Removes the named directions (all their configurations, or only those bound to trunk_id).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/sip/detach (the `DetachSip` operationId).
+	DetachSipWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DetachSip Detach SIP configuration from numbers
+	//
+	// Removes the named directions (all their configurations, or only those bound to trunk_id).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/sip/detach (the `DetachSip` operationId).
+	DetachSip(ctx context.Context, body DetachSipJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListSipNumbers List numbers with SIP configuration
+	//
+	// Numbers in ascending order, limit per page; pass next_cursor as cursor for the next page.
+	//
+	// Corresponds with GET /v1/sip/numbers (the `ListSipNumbers` operationId).
+	ListSipNumbers(ctx context.Context, params *ListSipNumbersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ParseSipDestinationWithBody Parse a SIP destination
+	//
+	// Accepts sip:user@host:5061;transport=tls, sips:host, tls://host, host:port or host, and returns host, port and transport (defaults 5060/udp, 5061 for tls), or a 400 saying precisely what is wrong.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/sip/parse-destination (the `ParseSipDestination` operationId).
+	ParseSipDestinationWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ParseSipDestination Parse a SIP destination
+	//
+	// Accepts sip:user@host:5061;transport=tls, sips:host, tls://host, host:port or host, and returns host, port and transport (defaults 5060/udp, 5061 for tls), or a 400 saying precisely what is wrong.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/sip/parse-destination (the `ParseSipDestination` operationId).
+	ParseSipDestination(ctx context.Context, body ParseSipDestinationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListSipTrunks List SIP trunks
+	//
+	// Corresponds with GET /v1/sip/trunks (the `ListSipTrunks` operationId).
+	ListSipTrunks(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateSipTrunkWithBody Create a SIP trunk
+	//
+	// A trunk holds endpoint, auth and options once for many numbers (attach them with trunk_id).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/sip/trunks (the `CreateSipTrunk` operationId).
+	CreateSipTrunkWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateSipTrunk Create a SIP trunk
+	//
+	// A trunk holds endpoint, auth and options once for many numbers (attach them with trunk_id).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/sip/trunks (the `CreateSipTrunk` operationId).
+	CreateSipTrunk(ctx context.Context, body CreateSipTrunkJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteSipTrunk Delete a SIP trunk
+	//
+	// Refused with 409 while numbers are bound to the trunk: detach them first.
+	//
+	// Corresponds with DELETE /v1/sip/trunks/{trunk_id} (the `DeleteSipTrunk` operationId).
+	DeleteSipTrunk(ctx context.Context, trunkId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetSipTrunk Get a SIP trunk
+	//
+	// Corresponds with GET /v1/sip/trunks/{trunk_id} (the `GetSipTrunk` operationId).
+	GetSipTrunk(ctx context.Context, trunkId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateSipTrunkWithBody Update a SIP trunk
+	//
+	// Partial update: fields not sent stay as they are. Bound numbers follow the change at once.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /v1/sip/trunks/{trunk_id} (the `UpdateSipTrunk` operationId).
+	UpdateSipTrunkWithBody(ctx context.Context, trunkId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateSipTrunk Update a SIP trunk
+	//
+	// Partial update: fields not sent stay as they are. Bound numbers follow the change at once.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /v1/sip/trunks/{trunk_id} (the `UpdateSipTrunk` operationId).
+	UpdateSipTrunk(ctx context.Context, trunkId string, body UpdateSipTrunkJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateSipWithBody Update a number's SIP direction
+	//
+	// Partial update of one direction (updates.type): fields not sent stay as they are.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/sip/update (the `UpdateSip` operationId).
+	UpdateSipWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateSip Update a number's SIP direction
+	//
+	// Partial update of one direction (updates.type): fields not sent stay as they are.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/sip/update (the `UpdateSip` operationId).
+	UpdateSip(ctx context.Context, body UpdateSipJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListVoiceApplications List voice applications
 	//
@@ -1337,6 +2224,353 @@ func (c *Client) GetCallRecording(ctx context.Context, accountId string, callId 
 // Corresponds with GET /api/v2/accounts/{accountId}/calls/{callId}/recordings/{recordingId}/media (the `DownloadCallRecording` operationId).
 func (c *Client) DownloadCallRecording(ctx context.Context, accountId string, callId string, recordingId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewDownloadCallRecordingRequest(c.Server, accountId, callId, recordingId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateApiKeyWithBody Create an API key
+//
+// Makes an API key for the caller's account (bearer token only). The key authenticates the /v1/sip routes when sent as the Authorization header, raw or after Bearer.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/api-keys (the `CreateApiKey` operationId).
+func (c *Client) CreateApiKeyWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateApiKeyRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateApiKey Create an API key
+//
+// Makes an API key for the caller's account (bearer token only). The key authenticates the /v1/sip routes when sent as the Authorization header, raw or after Bearer.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/api-keys (the `CreateApiKey` operationId).
+func (c *Client) CreateApiKey(ctx context.Context, body CreateApiKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateApiKeyRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetSip Get a number's SIP configuration
+//
+// The number's inbound and outbound configuration, each null when not configured. With several configurations of a direction (on different trunks), trunk_id picks one; otherwise the one without a trunk, else the most recently updated.
+//
+// Corresponds with GET /v1/sip (the `GetSip` operationId).
+func (c *Client) GetSip(ctx context.Context, params *GetSipParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetSipRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AttachSipWithBody Attach SIP configuration to numbers
+//
+// Attach inbound and/or outbound SIP routing to up to 100 numbers. Each number is configured or fails on its own (with a reason); at most 10 SIP configurations per number.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/sip/attach (the `AttachSip` operationId).
+func (c *Client) AttachSipWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAttachSipRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AttachSip Attach SIP configuration to numbers
+//
+// Attach inbound and/or outbound SIP routing to up to 100 numbers. Each number is configured or fails on its own (with a reason); at most 10 SIP configurations per number.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/sip/attach (the `AttachSip` operationId).
+func (c *Client) AttachSip(ctx context.Context, body AttachSipJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAttachSipRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DetachSipWithBody Detach SIP configuration from numbers
+//
+// Removes the named directions (all their configurations, or only those bound to trunk_id).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/sip/detach (the `DetachSip` operationId).
+func (c *Client) DetachSipWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDetachSipRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DetachSip Detach SIP configuration from numbers
+//
+// Removes the named directions (all their configurations, or only those bound to trunk_id).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/sip/detach (the `DetachSip` operationId).
+func (c *Client) DetachSip(ctx context.Context, body DetachSipJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDetachSipRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListSipNumbers List numbers with SIP configuration
+//
+// Numbers in ascending order, limit per page; pass next_cursor as cursor for the next page.
+//
+// Corresponds with GET /v1/sip/numbers (the `ListSipNumbers` operationId).
+func (c *Client) ListSipNumbers(ctx context.Context, params *ListSipNumbersParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListSipNumbersRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ParseSipDestinationWithBody Parse a SIP destination
+//
+// Accepts sip:user@host:5061;transport=tls, sips:host, tls://host, host:port or host, and returns host, port and transport (defaults 5060/udp, 5061 for tls), or a 400 saying precisely what is wrong.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/sip/parse-destination (the `ParseSipDestination` operationId).
+func (c *Client) ParseSipDestinationWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewParseSipDestinationRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ParseSipDestination Parse a SIP destination
+//
+// Accepts sip:user@host:5061;transport=tls, sips:host, tls://host, host:port or host, and returns host, port and transport (defaults 5060/udp, 5061 for tls), or a 400 saying precisely what is wrong.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/sip/parse-destination (the `ParseSipDestination` operationId).
+func (c *Client) ParseSipDestination(ctx context.Context, body ParseSipDestinationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewParseSipDestinationRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListSipTrunks List SIP trunks
+//
+// Corresponds with GET /v1/sip/trunks (the `ListSipTrunks` operationId).
+func (c *Client) ListSipTrunks(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListSipTrunksRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateSipTrunkWithBody Create a SIP trunk
+//
+// A trunk holds endpoint, auth and options once for many numbers (attach them with trunk_id).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/sip/trunks (the `CreateSipTrunk` operationId).
+func (c *Client) CreateSipTrunkWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateSipTrunkRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateSipTrunk Create a SIP trunk
+//
+// A trunk holds endpoint, auth and options once for many numbers (attach them with trunk_id).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/sip/trunks (the `CreateSipTrunk` operationId).
+func (c *Client) CreateSipTrunk(ctx context.Context, body CreateSipTrunkJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateSipTrunkRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteSipTrunk Delete a SIP trunk
+//
+// Refused with 409 while numbers are bound to the trunk: detach them first.
+//
+// Corresponds with DELETE /v1/sip/trunks/{trunk_id} (the `DeleteSipTrunk` operationId).
+func (c *Client) DeleteSipTrunk(ctx context.Context, trunkId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteSipTrunkRequest(c.Server, trunkId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetSipTrunk Get a SIP trunk
+//
+// Corresponds with GET /v1/sip/trunks/{trunk_id} (the `GetSipTrunk` operationId).
+func (c *Client) GetSipTrunk(ctx context.Context, trunkId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetSipTrunkRequest(c.Server, trunkId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateSipTrunkWithBody Update a SIP trunk
+//
+// Partial update: fields not sent stay as they are. Bound numbers follow the change at once.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /v1/sip/trunks/{trunk_id} (the `UpdateSipTrunk` operationId).
+func (c *Client) UpdateSipTrunkWithBody(ctx context.Context, trunkId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateSipTrunkRequestWithBody(c.Server, trunkId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateSipTrunk Update a SIP trunk
+//
+// Partial update: fields not sent stay as they are. Bound numbers follow the change at once.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /v1/sip/trunks/{trunk_id} (the `UpdateSipTrunk` operationId).
+func (c *Client) UpdateSipTrunk(ctx context.Context, trunkId string, body UpdateSipTrunkJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateSipTrunkRequest(c.Server, trunkId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateSipWithBody Update a number's SIP direction
+//
+// Partial update of one direction (updates.type): fields not sent stay as they are.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/sip/update (the `UpdateSip` operationId).
+func (c *Client) UpdateSipWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateSipRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateSip Update a number's SIP direction
+//
+// Partial update of one direction (updates.type): fields not sent stay as they are.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/sip/update (the `UpdateSip` operationId).
+func (c *Client) UpdateSip(ctx context.Context, body UpdateSipJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateSipRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2063,6 +3297,532 @@ func NewDownloadCallRecordingRequest(server string, accountId string, callId str
 	return req, nil
 }
 
+// NewCreateApiKeyRequest calls the generic CreateApiKey builder with application/json body
+func NewCreateApiKeyRequest(server string, body CreateApiKeyJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateApiKeyRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewCreateApiKeyRequestWithBody constructs an http.Request for the CreateApiKey method, with any body, and a specified content type
+func NewCreateApiKeyRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/api-keys")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetSipRequest constructs an http.Request for the GetSip method
+func NewGetSipRequest(server string, params *GetSipParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/sip")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.PhoneNumber != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "phone_number", *params.PhoneNumber, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.TrunkId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "trunk_id", *params.TrunkId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewAttachSipRequest calls the generic AttachSip builder with application/json body
+func NewAttachSipRequest(server string, body AttachSipJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewAttachSipRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewAttachSipRequestWithBody constructs an http.Request for the AttachSip method, with any body, and a specified content type
+func NewAttachSipRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/sip/attach")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDetachSipRequest calls the generic DetachSip builder with application/json body
+func NewDetachSipRequest(server string, body DetachSipJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewDetachSipRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewDetachSipRequestWithBody constructs an http.Request for the DetachSip method, with any body, and a specified content type
+func NewDetachSipRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/sip/detach")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewListSipNumbersRequest constructs an http.Request for the ListSipNumbers method
+func NewListSipNumbersRequest(server string, params *ListSipNumbersParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/sip/numbers")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.TrunkId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "trunk_id", *params.TrunkId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewParseSipDestinationRequest calls the generic ParseSipDestination builder with application/json body
+func NewParseSipDestinationRequest(server string, body ParseSipDestinationJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewParseSipDestinationRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewParseSipDestinationRequestWithBody constructs an http.Request for the ParseSipDestination method, with any body, and a specified content type
+func NewParseSipDestinationRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/sip/parse-destination")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewListSipTrunksRequest constructs an http.Request for the ListSipTrunks method
+func NewListSipTrunksRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/sip/trunks")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateSipTrunkRequest calls the generic CreateSipTrunk builder with application/json body
+func NewCreateSipTrunkRequest(server string, body CreateSipTrunkJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateSipTrunkRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewCreateSipTrunkRequestWithBody constructs an http.Request for the CreateSipTrunk method, with any body, and a specified content type
+func NewCreateSipTrunkRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/sip/trunks")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDeleteSipTrunkRequest constructs an http.Request for the DeleteSipTrunk method
+func NewDeleteSipTrunkRequest(server string, trunkId string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "trunk_id", trunkId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/sip/trunks/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetSipTrunkRequest constructs an http.Request for the GetSipTrunk method
+func NewGetSipTrunkRequest(server string, trunkId string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "trunk_id", trunkId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/sip/trunks/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUpdateSipTrunkRequest calls the generic UpdateSipTrunk builder with application/json body
+func NewUpdateSipTrunkRequest(server string, trunkId string, body UpdateSipTrunkJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateSipTrunkRequestWithBody(server, trunkId, "application/json", bodyReader)
+}
+
+// NewUpdateSipTrunkRequestWithBody constructs an http.Request for the UpdateSipTrunk method, with any body, and a specified content type
+func NewUpdateSipTrunkRequestWithBody(server string, trunkId string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "trunk_id", trunkId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/sip/trunks/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewUpdateSipRequest calls the generic UpdateSip builder with application/json body
+func NewUpdateSipRequest(server string, body UpdateSipJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateSipRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewUpdateSipRequestWithBody constructs an http.Request for the UpdateSip method, with any body, and a specified content type
+func NewUpdateSipRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/sip/update")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewListVoiceApplicationsRequest constructs an http.Request for the ListVoiceApplications method
 func NewListVoiceApplicationsRequest(server string, accountId string) (*http.Request, error) {
 	var err error
@@ -2441,6 +4201,173 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /api/v2/accounts/{accountId}/calls/{callId}/recordings/{recordingId}/media (the `DownloadCallRecording` operationId).
 	DownloadCallRecordingWithResponse(ctx context.Context, accountId string, callId string, recordingId string, reqEditors ...RequestEditorFn) (*DownloadCallRecordingHTTPResponse, error)
+
+	// CreateApiKeyWithBodyWithResponse Create an API key
+	//
+	// Makes an API key for the caller's account (bearer token only). The key authenticates the /v1/sip routes when sent as the Authorization header, raw or after Bearer.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/api-keys (the `CreateApiKey` operationId).
+	CreateApiKeyWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateApiKeyHTTPResponse, error)
+
+	// CreateApiKeyWithResponse Create an API key
+	//
+	// Makes an API key for the caller's account (bearer token only). The key authenticates the /v1/sip routes when sent as the Authorization header, raw or after Bearer.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/api-keys (the `CreateApiKey` operationId).
+	CreateApiKeyWithResponse(ctx context.Context, body CreateApiKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateApiKeyHTTPResponse, error)
+
+	// GetSipWithResponse Get a number's SIP configuration
+	//
+	// The number's inbound and outbound configuration, each null when not configured. With several configurations of a direction (on different trunks), trunk_id picks one; otherwise the one without a trunk, else the most recently updated.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/sip (the `GetSip` operationId).
+	GetSipWithResponse(ctx context.Context, params *GetSipParams, reqEditors ...RequestEditorFn) (*GetSipHTTPResponse, error)
+
+	// AttachSipWithBodyWithResponse Attach SIP configuration to numbers
+	//
+	// Attach inbound and/or outbound SIP routing to up to 100 numbers. Each number is configured or fails on its own (with a reason); at most 10 SIP configurations per number.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/sip/attach (the `AttachSip` operationId).
+	AttachSipWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AttachSipHTTPResponse, error)
+
+	// AttachSipWithResponse Attach SIP configuration to numbers
+	//
+	// Attach inbound and/or outbound SIP routing to up to 100 numbers. Each number is configured or fails on its own (with a reason); at most 10 SIP configurations per number.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/sip/attach (the `AttachSip` operationId).
+	AttachSipWithResponse(ctx context.Context, body AttachSipJSONRequestBody, reqEditors ...RequestEditorFn) (*AttachSipHTTPResponse, error)
+
+	// DetachSipWithBodyWithResponse Detach SIP configuration from numbers
+	//
+	// Removes the named directions (all their configurations, or only those bound to trunk_id).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/sip/detach (the `DetachSip` operationId).
+	DetachSipWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DetachSipHTTPResponse, error)
+
+	// DetachSipWithResponse Detach SIP configuration from numbers
+	//
+	// Removes the named directions (all their configurations, or only those bound to trunk_id).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/sip/detach (the `DetachSip` operationId).
+	DetachSipWithResponse(ctx context.Context, body DetachSipJSONRequestBody, reqEditors ...RequestEditorFn) (*DetachSipHTTPResponse, error)
+
+	// ListSipNumbersWithResponse List numbers with SIP configuration
+	//
+	// Numbers in ascending order, limit per page; pass next_cursor as cursor for the next page.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/sip/numbers (the `ListSipNumbers` operationId).
+	ListSipNumbersWithResponse(ctx context.Context, params *ListSipNumbersParams, reqEditors ...RequestEditorFn) (*ListSipNumbersHTTPResponse, error)
+
+	// ParseSipDestinationWithBodyWithResponse Parse a SIP destination
+	//
+	// Accepts sip:user@host:5061;transport=tls, sips:host, tls://host, host:port or host, and returns host, port and transport (defaults 5060/udp, 5061 for tls), or a 400 saying precisely what is wrong.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/sip/parse-destination (the `ParseSipDestination` operationId).
+	ParseSipDestinationWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ParseSipDestinationHTTPResponse, error)
+
+	// ParseSipDestinationWithResponse Parse a SIP destination
+	//
+	// Accepts sip:user@host:5061;transport=tls, sips:host, tls://host, host:port or host, and returns host, port and transport (defaults 5060/udp, 5061 for tls), or a 400 saying precisely what is wrong.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/sip/parse-destination (the `ParseSipDestination` operationId).
+	ParseSipDestinationWithResponse(ctx context.Context, body ParseSipDestinationJSONRequestBody, reqEditors ...RequestEditorFn) (*ParseSipDestinationHTTPResponse, error)
+
+	// ListSipTrunksWithResponse List SIP trunks
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/sip/trunks (the `ListSipTrunks` operationId).
+	ListSipTrunksWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListSipTrunksHTTPResponse, error)
+
+	// CreateSipTrunkWithBodyWithResponse Create a SIP trunk
+	//
+	// A trunk holds endpoint, auth and options once for many numbers (attach them with trunk_id).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/sip/trunks (the `CreateSipTrunk` operationId).
+	CreateSipTrunkWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateSipTrunkHTTPResponse, error)
+
+	// CreateSipTrunkWithResponse Create a SIP trunk
+	//
+	// A trunk holds endpoint, auth and options once for many numbers (attach them with trunk_id).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/sip/trunks (the `CreateSipTrunk` operationId).
+	CreateSipTrunkWithResponse(ctx context.Context, body CreateSipTrunkJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateSipTrunkHTTPResponse, error)
+
+	// DeleteSipTrunkWithResponse Delete a SIP trunk
+	//
+	// Refused with 409 while numbers are bound to the trunk: detach them first.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/sip/trunks/{trunk_id} (the `DeleteSipTrunk` operationId).
+	DeleteSipTrunkWithResponse(ctx context.Context, trunkId string, reqEditors ...RequestEditorFn) (*DeleteSipTrunkHTTPResponse, error)
+
+	// GetSipTrunkWithResponse Get a SIP trunk
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/sip/trunks/{trunk_id} (the `GetSipTrunk` operationId).
+	GetSipTrunkWithResponse(ctx context.Context, trunkId string, reqEditors ...RequestEditorFn) (*GetSipTrunkHTTPResponse, error)
+
+	// UpdateSipTrunkWithBodyWithResponse Update a SIP trunk
+	//
+	// Partial update: fields not sent stay as they are. Bound numbers follow the change at once.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/sip/trunks/{trunk_id} (the `UpdateSipTrunk` operationId).
+	UpdateSipTrunkWithBodyWithResponse(ctx context.Context, trunkId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateSipTrunkHTTPResponse, error)
+
+	// UpdateSipTrunkWithResponse Update a SIP trunk
+	//
+	// Partial update: fields not sent stay as they are. Bound numbers follow the change at once.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/sip/trunks/{trunk_id} (the `UpdateSipTrunk` operationId).
+	UpdateSipTrunkWithResponse(ctx context.Context, trunkId string, body UpdateSipTrunkJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateSipTrunkHTTPResponse, error)
+
+	// UpdateSipWithBodyWithResponse Update a number's SIP direction
+	//
+	// Partial update of one direction (updates.type): fields not sent stay as they are.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/sip/update (the `UpdateSip` operationId).
+	UpdateSipWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateSipHTTPResponse, error)
+
+	// UpdateSipWithResponse Update a number's SIP direction
+	//
+	// Partial update of one direction (updates.type): fields not sent stay as they are.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/sip/update (the `UpdateSip` operationId).
+	UpdateSipWithResponse(ctx context.Context, body UpdateSipJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateSipHTTPResponse, error)
 
 	// ListVoiceApplicationsWithResponse List voice applications
 	//
@@ -3395,6 +5322,883 @@ func (r DownloadCallRecordingHTTPResponse) ContentType() string {
 	return ""
 }
 
+type CreateApiKeyHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *SIPEnvelopeAPIKeyCreated
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *ErrorModel
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateApiKeyHTTPResponse) GetJSON201() *SIPEnvelopeAPIKeyCreated {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateApiKeyHTTPResponse) GetApplicationproblemJSON400() *ErrorModel {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateApiKeyHTTPResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreateApiKeyHTTPResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateApiKeyHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateApiKeyHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateApiKeyHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateApiKeyHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetSipHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SIPEnvelopeSIPConfigPair
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *ErrorModel
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetSipHTTPResponse) GetJSON200() *SIPEnvelopeSIPConfigPair {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetSipHTTPResponse) GetApplicationproblemJSON400() *ErrorModel {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetSipHTTPResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetSipHTTPResponse) GetApplicationproblemJSON403() *ErrorModel {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r GetSipHTTPResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetSipHTTPResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetSipHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetSipHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetSipHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetSipHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AttachSipHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SIPEnvelopeSIPAttachResult
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *ErrorModel
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AttachSipHTTPResponse) GetJSON200() *SIPEnvelopeSIPAttachResult {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r AttachSipHTTPResponse) GetApplicationproblemJSON400() *ErrorModel {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r AttachSipHTTPResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r AttachSipHTTPResponse) GetApplicationproblemJSON403() *ErrorModel {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r AttachSipHTTPResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r AttachSipHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AttachSipHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AttachSipHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AttachSipHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DetachSipHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SIPEnvelopeSIPDetachResult
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *ErrorModel
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DetachSipHTTPResponse) GetJSON200() *SIPEnvelopeSIPDetachResult {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DetachSipHTTPResponse) GetApplicationproblemJSON400() *ErrorModel {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DetachSipHTTPResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DetachSipHTTPResponse) GetApplicationproblemJSON403() *ErrorModel {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r DetachSipHTTPResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r DetachSipHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DetachSipHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DetachSipHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DetachSipHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListSipNumbersHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SIPEnvelopeSIPNumberList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *ErrorModel
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListSipNumbersHTTPResponse) GetJSON200() *SIPEnvelopeSIPNumberList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListSipNumbersHTTPResponse) GetApplicationproblemJSON400() *ErrorModel {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListSipNumbersHTTPResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListSipNumbersHTTPResponse) GetApplicationproblemJSON403() *ErrorModel {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ListSipNumbersHTTPResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListSipNumbersHTTPResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ListSipNumbersHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListSipNumbersHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListSipNumbersHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListSipNumbersHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ParseSipDestinationHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SIPEnvelopeParsedDestination
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *ErrorModel
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ParseSipDestinationHTTPResponse) GetJSON200() *SIPEnvelopeParsedDestination {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ParseSipDestinationHTTPResponse) GetApplicationproblemJSON400() *ErrorModel {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ParseSipDestinationHTTPResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ParseSipDestinationHTTPResponse) GetApplicationproblemJSON403() *ErrorModel {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ParseSipDestinationHTTPResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ParseSipDestinationHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ParseSipDestinationHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ParseSipDestinationHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ParseSipDestinationHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListSipTrunksHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SIPEnvelopeListSIPTrunkView
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *ErrorModel
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListSipTrunksHTTPResponse) GetJSON200() *SIPEnvelopeListSIPTrunkView {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListSipTrunksHTTPResponse) GetApplicationproblemJSON400() *ErrorModel {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListSipTrunksHTTPResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListSipTrunksHTTPResponse) GetApplicationproblemJSON403() *ErrorModel {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListSipTrunksHTTPResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ListSipTrunksHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListSipTrunksHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListSipTrunksHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListSipTrunksHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CreateSipTrunkHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *SIPEnvelopeSIPTrunkView
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *ErrorModel
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateSipTrunkHTTPResponse) GetJSON201() *SIPEnvelopeSIPTrunkView {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateSipTrunkHTTPResponse) GetApplicationproblemJSON400() *ErrorModel {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateSipTrunkHTTPResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateSipTrunkHTTPResponse) GetApplicationproblemJSON403() *ErrorModel {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreateSipTrunkHTTPResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateSipTrunkHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateSipTrunkHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateSipTrunkHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateSipTrunkHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeleteSipTrunkHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *ErrorModel
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ErrorModel
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *ErrorModel
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DeleteSipTrunkHTTPResponse) GetApplicationproblemJSON400() *ErrorModel {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DeleteSipTrunkHTTPResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DeleteSipTrunkHTTPResponse) GetApplicationproblemJSON403() *ErrorModel {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DeleteSipTrunkHTTPResponse) GetApplicationproblemJSON404() *ErrorModel {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r DeleteSipTrunkHTTPResponse) GetApplicationproblemJSON409() *ErrorModel {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r DeleteSipTrunkHTTPResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r DeleteSipTrunkHTTPResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteSipTrunkHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteSipTrunkHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteSipTrunkHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteSipTrunkHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetSipTrunkHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SIPEnvelopeSIPTrunkView
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *ErrorModel
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ErrorModel
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetSipTrunkHTTPResponse) GetJSON200() *SIPEnvelopeSIPTrunkView {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetSipTrunkHTTPResponse) GetApplicationproblemJSON400() *ErrorModel {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetSipTrunkHTTPResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetSipTrunkHTTPResponse) GetApplicationproblemJSON403() *ErrorModel {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetSipTrunkHTTPResponse) GetApplicationproblemJSON404() *ErrorModel {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r GetSipTrunkHTTPResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetSipTrunkHTTPResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetSipTrunkHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetSipTrunkHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetSipTrunkHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetSipTrunkHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type UpdateSipTrunkHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SIPEnvelopeSIPTrunkView
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *ErrorModel
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ErrorModel
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdateSipTrunkHTTPResponse) GetJSON200() *SIPEnvelopeSIPTrunkView {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r UpdateSipTrunkHTTPResponse) GetApplicationproblemJSON400() *ErrorModel {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UpdateSipTrunkHTTPResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r UpdateSipTrunkHTTPResponse) GetApplicationproblemJSON403() *ErrorModel {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r UpdateSipTrunkHTTPResponse) GetApplicationproblemJSON404() *ErrorModel {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r UpdateSipTrunkHTTPResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateSipTrunkHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateSipTrunkHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateSipTrunkHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateSipTrunkHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type UpdateSipHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SIPEnvelopeSIPUpdateResult
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *ErrorModel
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ErrorModel
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdateSipHTTPResponse) GetJSON200() *SIPEnvelopeSIPUpdateResult {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r UpdateSipHTTPResponse) GetApplicationproblemJSON400() *ErrorModel {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UpdateSipHTTPResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r UpdateSipHTTPResponse) GetApplicationproblemJSON403() *ErrorModel {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r UpdateSipHTTPResponse) GetApplicationproblemJSON404() *ErrorModel {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r UpdateSipHTTPResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateSipHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateSipHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateSipHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateSipHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type ListVoiceApplicationsHTTPResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -4003,6 +6807,287 @@ func (c *ClientWithResponses) DownloadCallRecordingWithResponse(ctx context.Cont
 		return nil, err
 	}
 	return ParseDownloadCallRecordingHTTPResponse(rsp)
+}
+
+// CreateApiKeyWithBodyWithResponse Create an API key
+//
+// Makes an API key for the caller's account (bearer token only). The key authenticates the /v1/sip routes when sent as the Authorization header, raw or after Bearer.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/api-keys (the `CreateApiKey` operationId).
+func (c *ClientWithResponses) CreateApiKeyWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateApiKeyHTTPResponse, error) {
+	rsp, err := c.CreateApiKeyWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateApiKeyHTTPResponse(rsp)
+}
+
+// CreateApiKeyWithResponse Create an API key
+//
+// Makes an API key for the caller's account (bearer token only). The key authenticates the /v1/sip routes when sent as the Authorization header, raw or after Bearer.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/api-keys (the `CreateApiKey` operationId).
+func (c *ClientWithResponses) CreateApiKeyWithResponse(ctx context.Context, body CreateApiKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateApiKeyHTTPResponse, error) {
+	rsp, err := c.CreateApiKey(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateApiKeyHTTPResponse(rsp)
+}
+
+// GetSipWithResponse Get a number's SIP configuration
+//
+// The number's inbound and outbound configuration, each null when not configured. With several configurations of a direction (on different trunks), trunk_id picks one; otherwise the one without a trunk, else the most recently updated.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/sip (the `GetSip` operationId).
+func (c *ClientWithResponses) GetSipWithResponse(ctx context.Context, params *GetSipParams, reqEditors ...RequestEditorFn) (*GetSipHTTPResponse, error) {
+	rsp, err := c.GetSip(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetSipHTTPResponse(rsp)
+}
+
+// AttachSipWithBodyWithResponse Attach SIP configuration to numbers
+//
+// Attach inbound and/or outbound SIP routing to up to 100 numbers. Each number is configured or fails on its own (with a reason); at most 10 SIP configurations per number.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/sip/attach (the `AttachSip` operationId).
+func (c *ClientWithResponses) AttachSipWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AttachSipHTTPResponse, error) {
+	rsp, err := c.AttachSipWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAttachSipHTTPResponse(rsp)
+}
+
+// AttachSipWithResponse Attach SIP configuration to numbers
+//
+// Attach inbound and/or outbound SIP routing to up to 100 numbers. Each number is configured or fails on its own (with a reason); at most 10 SIP configurations per number.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/sip/attach (the `AttachSip` operationId).
+func (c *ClientWithResponses) AttachSipWithResponse(ctx context.Context, body AttachSipJSONRequestBody, reqEditors ...RequestEditorFn) (*AttachSipHTTPResponse, error) {
+	rsp, err := c.AttachSip(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAttachSipHTTPResponse(rsp)
+}
+
+// DetachSipWithBodyWithResponse Detach SIP configuration from numbers
+//
+// Removes the named directions (all their configurations, or only those bound to trunk_id).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/sip/detach (the `DetachSip` operationId).
+func (c *ClientWithResponses) DetachSipWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DetachSipHTTPResponse, error) {
+	rsp, err := c.DetachSipWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDetachSipHTTPResponse(rsp)
+}
+
+// DetachSipWithResponse Detach SIP configuration from numbers
+//
+// Removes the named directions (all their configurations, or only those bound to trunk_id).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/sip/detach (the `DetachSip` operationId).
+func (c *ClientWithResponses) DetachSipWithResponse(ctx context.Context, body DetachSipJSONRequestBody, reqEditors ...RequestEditorFn) (*DetachSipHTTPResponse, error) {
+	rsp, err := c.DetachSip(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDetachSipHTTPResponse(rsp)
+}
+
+// ListSipNumbersWithResponse List numbers with SIP configuration
+//
+// Numbers in ascending order, limit per page; pass next_cursor as cursor for the next page.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/sip/numbers (the `ListSipNumbers` operationId).
+func (c *ClientWithResponses) ListSipNumbersWithResponse(ctx context.Context, params *ListSipNumbersParams, reqEditors ...RequestEditorFn) (*ListSipNumbersHTTPResponse, error) {
+	rsp, err := c.ListSipNumbers(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListSipNumbersHTTPResponse(rsp)
+}
+
+// ParseSipDestinationWithBodyWithResponse Parse a SIP destination
+//
+// Accepts sip:user@host:5061;transport=tls, sips:host, tls://host, host:port or host, and returns host, port and transport (defaults 5060/udp, 5061 for tls), or a 400 saying precisely what is wrong.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/sip/parse-destination (the `ParseSipDestination` operationId).
+func (c *ClientWithResponses) ParseSipDestinationWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ParseSipDestinationHTTPResponse, error) {
+	rsp, err := c.ParseSipDestinationWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseParseSipDestinationHTTPResponse(rsp)
+}
+
+// ParseSipDestinationWithResponse Parse a SIP destination
+//
+// Accepts sip:user@host:5061;transport=tls, sips:host, tls://host, host:port or host, and returns host, port and transport (defaults 5060/udp, 5061 for tls), or a 400 saying precisely what is wrong.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/sip/parse-destination (the `ParseSipDestination` operationId).
+func (c *ClientWithResponses) ParseSipDestinationWithResponse(ctx context.Context, body ParseSipDestinationJSONRequestBody, reqEditors ...RequestEditorFn) (*ParseSipDestinationHTTPResponse, error) {
+	rsp, err := c.ParseSipDestination(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseParseSipDestinationHTTPResponse(rsp)
+}
+
+// ListSipTrunksWithResponse List SIP trunks
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/sip/trunks (the `ListSipTrunks` operationId).
+func (c *ClientWithResponses) ListSipTrunksWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListSipTrunksHTTPResponse, error) {
+	rsp, err := c.ListSipTrunks(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListSipTrunksHTTPResponse(rsp)
+}
+
+// CreateSipTrunkWithBodyWithResponse Create a SIP trunk
+//
+// A trunk holds endpoint, auth and options once for many numbers (attach them with trunk_id).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/sip/trunks (the `CreateSipTrunk` operationId).
+func (c *ClientWithResponses) CreateSipTrunkWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateSipTrunkHTTPResponse, error) {
+	rsp, err := c.CreateSipTrunkWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateSipTrunkHTTPResponse(rsp)
+}
+
+// CreateSipTrunkWithResponse Create a SIP trunk
+//
+// A trunk holds endpoint, auth and options once for many numbers (attach them with trunk_id).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/sip/trunks (the `CreateSipTrunk` operationId).
+func (c *ClientWithResponses) CreateSipTrunkWithResponse(ctx context.Context, body CreateSipTrunkJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateSipTrunkHTTPResponse, error) {
+	rsp, err := c.CreateSipTrunk(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateSipTrunkHTTPResponse(rsp)
+}
+
+// DeleteSipTrunkWithResponse Delete a SIP trunk
+//
+// Refused with 409 while numbers are bound to the trunk: detach them first.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/sip/trunks/{trunk_id} (the `DeleteSipTrunk` operationId).
+func (c *ClientWithResponses) DeleteSipTrunkWithResponse(ctx context.Context, trunkId string, reqEditors ...RequestEditorFn) (*DeleteSipTrunkHTTPResponse, error) {
+	rsp, err := c.DeleteSipTrunk(ctx, trunkId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteSipTrunkHTTPResponse(rsp)
+}
+
+// GetSipTrunkWithResponse Get a SIP trunk
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/sip/trunks/{trunk_id} (the `GetSipTrunk` operationId).
+func (c *ClientWithResponses) GetSipTrunkWithResponse(ctx context.Context, trunkId string, reqEditors ...RequestEditorFn) (*GetSipTrunkHTTPResponse, error) {
+	rsp, err := c.GetSipTrunk(ctx, trunkId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetSipTrunkHTTPResponse(rsp)
+}
+
+// UpdateSipTrunkWithBodyWithResponse Update a SIP trunk
+//
+// Partial update: fields not sent stay as they are. Bound numbers follow the change at once.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/sip/trunks/{trunk_id} (the `UpdateSipTrunk` operationId).
+func (c *ClientWithResponses) UpdateSipTrunkWithBodyWithResponse(ctx context.Context, trunkId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateSipTrunkHTTPResponse, error) {
+	rsp, err := c.UpdateSipTrunkWithBody(ctx, trunkId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateSipTrunkHTTPResponse(rsp)
+}
+
+// UpdateSipTrunkWithResponse Update a SIP trunk
+//
+// Partial update: fields not sent stay as they are. Bound numbers follow the change at once.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/sip/trunks/{trunk_id} (the `UpdateSipTrunk` operationId).
+func (c *ClientWithResponses) UpdateSipTrunkWithResponse(ctx context.Context, trunkId string, body UpdateSipTrunkJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateSipTrunkHTTPResponse, error) {
+	rsp, err := c.UpdateSipTrunk(ctx, trunkId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateSipTrunkHTTPResponse(rsp)
+}
+
+// UpdateSipWithBodyWithResponse Update a number's SIP direction
+//
+// Partial update of one direction (updates.type): fields not sent stay as they are.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/sip/update (the `UpdateSip` operationId).
+func (c *ClientWithResponses) UpdateSipWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateSipHTTPResponse, error) {
+	rsp, err := c.UpdateSipWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateSipHTTPResponse(rsp)
+}
+
+// UpdateSipWithResponse Update a number's SIP direction
+//
+// Partial update of one direction (updates.type): fields not sent stay as they are.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/sip/update (the `UpdateSip` operationId).
+func (c *ClientWithResponses) UpdateSipWithResponse(ctx context.Context, body UpdateSipJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateSipHTTPResponse, error) {
+	rsp, err := c.UpdateSip(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateSipHTTPResponse(rsp)
 }
 
 // ListVoiceApplicationsWithResponse List voice applications
@@ -4851,6 +7936,706 @@ func ParseDownloadCallRecordingHTTPResponse(rsp *http.Response) (*DownloadCallRe
 			return nil, err
 		}
 		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCreateApiKeyHTTPResponse parses an HTTP response from a CreateApiKeyWithResponse call
+func ParseCreateApiKeyHTTPResponse(rsp *http.Response) (*CreateApiKeyHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateApiKeyHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest SIPEnvelopeAPIKeyCreated
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetSipHTTPResponse parses an HTTP response from a GetSipWithResponse call
+func ParseGetSipHTTPResponse(rsp *http.Response) (*GetSipHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetSipHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SIPEnvelopeSIPConfigPair
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAttachSipHTTPResponse parses an HTTP response from a AttachSipWithResponse call
+func ParseAttachSipHTTPResponse(rsp *http.Response) (*AttachSipHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AttachSipHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SIPEnvelopeSIPAttachResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDetachSipHTTPResponse parses an HTTP response from a DetachSipWithResponse call
+func ParseDetachSipHTTPResponse(rsp *http.Response) (*DetachSipHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DetachSipHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SIPEnvelopeSIPDetachResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListSipNumbersHTTPResponse parses an HTTP response from a ListSipNumbersWithResponse call
+func ParseListSipNumbersHTTPResponse(rsp *http.Response) (*ListSipNumbersHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListSipNumbersHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SIPEnvelopeSIPNumberList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseParseSipDestinationHTTPResponse parses an HTTP response from a ParseSipDestinationWithResponse call
+func ParseParseSipDestinationHTTPResponse(rsp *http.Response) (*ParseSipDestinationHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ParseSipDestinationHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SIPEnvelopeParsedDestination
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListSipTrunksHTTPResponse parses an HTTP response from a ListSipTrunksWithResponse call
+func ParseListSipTrunksHTTPResponse(rsp *http.Response) (*ListSipTrunksHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListSipTrunksHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SIPEnvelopeListSIPTrunkView
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCreateSipTrunkHTTPResponse parses an HTTP response from a CreateSipTrunkWithResponse call
+func ParseCreateSipTrunkHTTPResponse(rsp *http.Response) (*CreateSipTrunkHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateSipTrunkHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest SIPEnvelopeSIPTrunkView
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDeleteSipTrunkHTTPResponse parses an HTTP response from a DeleteSipTrunkWithResponse call
+func ParseDeleteSipTrunkHTTPResponse(rsp *http.Response) (*DeleteSipTrunkHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteSipTrunkHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetSipTrunkHTTPResponse parses an HTTP response from a GetSipTrunkWithResponse call
+func ParseGetSipTrunkHTTPResponse(rsp *http.Response) (*GetSipTrunkHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetSipTrunkHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SIPEnvelopeSIPTrunkView
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseUpdateSipTrunkHTTPResponse parses an HTTP response from a UpdateSipTrunkWithResponse call
+func ParseUpdateSipTrunkHTTPResponse(rsp *http.Response) (*UpdateSipTrunkHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateSipTrunkHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SIPEnvelopeSIPTrunkView
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseUpdateSipHTTPResponse parses an HTTP response from a UpdateSipWithResponse call
+func ParseUpdateSipHTTPResponse(rsp *http.Response) (*UpdateSipHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateSipHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SIPEnvelopeSIPUpdateResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest ErrorModel
