@@ -16,6 +16,7 @@ import (
 
 	"github.com/wasmvoice/wasmvoice/bxml"
 	"github.com/wasmvoice/wasmvoice/store"
+	"github.com/wasmvoice/wasmvoice/wasmhost"
 )
 
 // Version is the API document's version.
@@ -34,6 +35,10 @@ type Config struct {
 	// Ready reports whether the node can take traffic (store reachable, listeners up).
 	Ready  func(ctx context.Context) error
 	Logger *slog.Logger
+	// Wasm validates uploaded modules (nil: uploads get 503);
+	// MaxModuleBytes caps them (0: wasmhost.DefaultMaxModuleBytes).
+	Wasm           *wasmhost.Host
+	MaxModuleBytes int
 }
 
 // Server holds the HTTP handler and the Huma API it serves.
@@ -63,6 +68,7 @@ func New(cfg Config) *Server {
 	registerSIPRouting(s)
 	registerCalls(s)
 	registerCallLog(s)
+	registerModules(s)
 
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")

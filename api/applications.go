@@ -28,6 +28,10 @@ type VoiceApplication struct {
 	SIPAuthPassword             string    `json:"sipAuthPassword,omitempty" doc:"The SIP digest password, present only in the response that generated it. Digest user name is the applicationId."`
 	AllowedSourceIPs            []string  `json:"allowedSourceIps" example:"[\"203.0.113.0/24\"]" doc:"Public IPv4 CIDRs calls may come from; empty means any."`
 	AllowedRegions              []string  `json:"allowedRegions" example:"[\"US\",\"EU\"]" doc:"Regions whose nodes accept the application's SIP calls."`
+	ModuleID                    string    `json:"moduleId" doc:"The Wasm module (of this account) that answers the events in moduleEvents; empty when none. The callback URLs stay the fallback when the module fails."`
+	ModuleEvents                []string  `json:"moduleEvents" doc:"Event kinds the module answers: call (the call events, answered with BXML), sip.inbound (each INVITE to the application, before the call exists), sip.outbound (each INVITE sent for its calls). Empty means all three."`
+	ModuleMemoryPages           int       `json:"moduleMemoryPages" doc:"Guest memory cap in 64 KiB pages; 0 is the node default. Clamped to the node maximum."`
+	ModuleTimeoutMs             int       `json:"moduleTimeoutMs" doc:"Time limit per event in milliseconds; 0 is the node default. Clamped to the node maximum."`
 	CreatedTime                 time.Time `json:"createdTime"`
 	LastModifiedTime            time.Time `json:"lastModifiedTime"`
 }
@@ -58,6 +62,10 @@ type VoiceApplicationFields struct {
 	PasswordAuthEnabled         *bool     `json:"passwordAuthEnabled,omitempty" doc:"true generates a new SIP password (returned once as sipAuthPassword); sending true again rotates it."`
 	AllowedSourceIPs            *[]string `json:"allowedSourceIps,omitempty" maxItems:"25" example:"[\"203.0.113.0/24\"]" doc:"Replaces the whole list: public IPv4 CIDRs in canonical form."`
 	AllowedRegions              *[]string `json:"allowedRegions,omitempty" example:"[\"US\"]" doc:"Replaces the whole list; known regions: US, EU, ASIA."`
+	ModuleID                    *string   `json:"moduleId,omitempty" maxLength:"64" doc:"Binds a Wasm module of this account (POST /v2/accounts/{accountId}/modules); empty string unbinds."`
+	ModuleEvents                *[]string `json:"moduleEvents,omitempty" maxItems:"3" doc:"Replaces the list of event kinds the module answers: call, sip.inbound, sip.outbound; empty means all three."`
+	ModuleMemoryPages           *int      `json:"moduleMemoryPages,omitempty" minimum:"0" maximum:"65536" doc:"Guest memory cap in 64 KiB pages (0: node default), clamped to the node maximum."`
+	ModuleTimeoutMs             *int      `json:"moduleTimeoutMs,omitempty" minimum:"0" maximum:"60000" doc:"Time limit per event in ms (0: node default), clamped to the node maximum."`
 }
 
 func (f VoiceApplicationFields) patch() store.ApplicationPatch {
@@ -74,6 +82,10 @@ func (f VoiceApplicationFields) patch() store.ApplicationPatch {
 		PasswordAuthEnabled:         f.PasswordAuthEnabled,
 		AllowedSourceIPs:            f.AllowedSourceIPs,
 		AllowedRegions:              f.AllowedRegions,
+		Module: store.ModuleBindingPatch{
+			ModuleID: f.ModuleID, ModuleEvents: f.ModuleEvents,
+			ModuleMemoryPages: f.ModuleMemoryPages, ModuleTimeoutMS: f.ModuleTimeoutMs,
+		},
 	}
 }
 
@@ -133,6 +145,9 @@ func registerApplications(s *Server) {
 		if err != nil {
 			return nil, validationProblem(err)
 		}
+		if err := s.checkModuleBinding(ctx, a); err != nil {
+			return nil, err
+		}
 		a, err = s.cfg.Store.CreateApplication(ctx, a)
 		if err != nil {
 			return nil, s.internal(ctx, err)
@@ -168,6 +183,9 @@ func registerApplications(s *Server) {
 		if err != nil {
 			return nil, validationProblem(err)
 		}
+		if err := s.checkModuleBinding(ctx, a); err != nil {
+			return nil, err
+		}
 		a, err = s.cfg.Store.UpdateApplication(ctx, a)
 		if err != nil {
 			return nil, s.lookupError(ctx, err, "application "+in.ApplicationID)
@@ -197,6 +215,8 @@ func (s *Server) toVoiceApplication(a store.Application, sipPassword string) Voi
 		SIPAuthPassword:  sipPassword,
 		AllowedSourceIPs: nonNilStrings(a.AllowedSourceIPs), AllowedRegions: nonNilStrings(a.AllowedRegions),
 		CreatedTime: a.CreatedAt, LastModifiedTime: a.UpdatedAt,
+		ModuleID: a.ModuleID, ModuleEvents: nonNilStrings(a.ModuleEvents),
+		ModuleMemoryPages: a.ModuleMemoryPages, ModuleTimeoutMs: a.ModuleTimeoutMS,
 	}
 	if uri := a.SIPURI(s.cfg.SIPDomain); uri != "" {
 		v.SIPURI = &uri

@@ -223,14 +223,16 @@ type RecordCompleteEvent struct {
 // BXML reply.
 type RecordingAvailableEvent struct {
 	CallEvent
-	ParentCallID     string `json:"parentCallId,omitempty"`
-	RecordingID      string `json:"recordingId"`
-	MediaURL         string `json:"mediaUrl,omitempty"`
-	EnqueuedTime     Time   `json:"enqueuedTime,omitzero"`
-	EndTime          Time   `json:"endTime"`
-	Duration         string `json:"duration"`
-	FileFormat       string `json:"fileFormat"`
-	Channels         int    `json:"channels"`
+	ParentCallID string `json:"parentCallId,omitempty"`
+	RecordingID  string `json:"recordingId"`
+	MediaURL     string `json:"mediaUrl,omitempty"`
+	EnqueuedTime Time   `json:"enqueuedTime,omitzero"`
+	EndTime      Time   `json:"endTime"`
+	Duration     string `json:"duration"`
+	FileFormat   string `json:"fileFormat"`
+	// Channels is a string here: the spec gives recordingAvailableCallback's
+	// channels the "status" schema (type string), unlike recordComplete's.
+	Channels         string `json:"channels"`
 	Tag              string `json:"tag,omitempty"`
 	Status           string `json:"status"`
 	TransferCallerID string `json:"transferCallerId"`

@@ -278,9 +278,24 @@ func (c *Call) program(doc *bxml.Document) {
 	}
 }
 
-// endWithError ends the call with the cause an error maps to.
+// endWithError ends the call with the cause an error maps to. An error that
+// only says the call's context ended is not the cause: whatever ended the
+// context (a CANCEL or BYE from the caller, a hangup) is.
 func (c *Call) endWithError(err error) {
+	if c.ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		if in := c.sipIn; in != nil {
+			// The SIP leg cancels the context just before it closes Done.
+			select {
+			case <-in.Done():
+				c.end(causeFor(in.EndReason()), "")
+			case <-time.After(time.Second):
+			}
+		}
+		return
+	}
 	switch cause := callflow.Cause(err); {
+	case errors.Is(err, ErrModuleFailed):
+		c.end(bxml.CauseApplicationError, err.Error()) // fetchModule logged it
 	case errors.Is(err, media.ErrTTSUnavailable):
 		c.logf(slog.LevelError, "media", "%v", err)
 		c.end(bxml.CauseApplicationError, "SpeakSentence needs text-to-speech, which this node does not have (install espeak-ng)")
@@ -297,6 +312,11 @@ func (c *Call) endWithError(err error) {
 func (c *Call) fetch(t bxml.Target, ev bxml.Event) (*bxml.Document, error) {
 	info := c.snapshotInfo()
 	ev.Fill(&info)
+	if c.usesModule(store.ModuleEventCall) {
+		if doc, handled, err := c.fetchModule(c.ctx, t, ev); handled {
+			return doc, err
+		}
+	}
 	if t.IsZero() {
 		return nil, nil
 	}
@@ -319,6 +339,10 @@ func (c *Call) fetch(t bxml.Target, ev bxml.Event) (*bxml.Document, error) {
 // notify sends an event whose answer is ignored, in its own goroutine so a
 // slow backend never holds the call; the engine's wait group owns it.
 func (c *Call) notify(t bxml.Target, ev bxml.Event) {
+	if c.usesModule(store.ModuleEventCall) {
+		c.notifyModule(t, ev)
+		return
+	}
 	if t.IsZero() {
 		return
 	}

@@ -4,6 +4,7 @@
 package server
 
 import (
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net"
@@ -12,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/wasmvoice/wasmvoice/store"
 )
@@ -47,7 +49,21 @@ type Config struct {
 	// PprofAddr, when set, serves net/http/pprof on its own listener (keep
 	// it on loopback: profiles show call data).
 	PprofAddr string
-	Logger    *slog.Logger
+	// SIPClientTLS configures outbound legs over TLS (trunks with transport
+	// tls); nil verifies peers against the system roots.
+	SIPClientTLS *tls.Config
+	// Wasm call handlers: the default limits of an application that sets
+	// none (0: wasmhost's defaults, 16 MiB and 50 ms), the node maxima every
+	// application's limits are clamped to (0: 64 MiB, 1 s), the upload cap
+	// (0: 32 MiB), and warm / maximum instances per application.
+	WasmMemoryMiB, WasmMaxMemoryMiB int
+	WasmTimeout, WasmMaxTimeout     time.Duration
+	WasmMaxModuleBytes              int
+	WasmWarm, WasmMaxInstances      int
+	// WasmCacheDir holds compiled modules across restarts (default
+	// <data-dir>/wasm-cache).
+	WasmCacheDir string
+	Logger       *slog.Logger
 }
 
 // Validate checks the settings and says which one is wrong.

@@ -32,10 +32,13 @@ type Engine struct {
 	sip       *sip.Server
 	media     *media.Manager
 	source    callflow.Source
+	wasm      *wasmEngine // nil: no module runs (tests of the engine alone)
 	log       *slog.Logger
 	baseURL   string // of the Voice API, for callUrl
 	sipDomain string
 	dataDir   string
+
+	regs regsHolder // REGISTER bindings to customers' PBXes (trunk_register.go)
 
 	mu    sync.Mutex
 	calls map[string]*Call
@@ -83,6 +86,9 @@ func (e *Engine) HandleInvite(ctx context.Context, in *sip.InboundCall) {
 	c.info.From = uriUser(in.Request.From().Address.String())
 	c.info.To = in.Request.Recipient.String()
 	c.sipCallID = in.CallID
+	if !c.sipInboundHook(ctx) {
+		return
+	}
 	if !e.add(c) {
 		in.Reject(503, "Service Unavailable")
 		return

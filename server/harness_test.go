@@ -312,6 +312,9 @@ func checkSchema(t *testing.T, ev event) {
 		if ok, errs := schema_validation.NewSchemaValidator().ValidateSchemaBytesWithVersion(sc, ev.Raw, 3.0); !ok {
 			for _, e := range errs {
 				t.Errorf("%s callback does not match its schema: %s (%s)", ev.Type, e.Message, e.Reason)
+				for _, se := range e.SchemaValidationErrors {
+					t.Errorf("  %s: %s", se.FieldPath, se.Reason)
+				}
 			}
 		}
 	}

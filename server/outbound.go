@@ -37,7 +37,9 @@ func (e *Engine) CreateCall(ctx context.Context, accountID string, r api.CreateC
 	switch {
 	case isSIPURI(r.To):
 	case e164.MatchString(r.To):
-		return store.CallRecord{}, &store.ValidationError{Field: "to", Value: r.To, Reason: "no outbound route for this number: attach it to a SIP trunk, or call a sip: URI"}
+		if err := e.checkOutboundRoute(ctx, accountID, r.To, r.From); err != nil {
+			return store.CallRecord{}, err
+		}
 	default:
 		return store.CallRecord{}, &store.ValidationError{Field: "to", Value: r.To, Reason: "must be an E.164 number (+15555551212) or a sip:/sips: URI"}
 	}

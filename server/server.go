@@ -30,6 +30,7 @@ type Server struct {
 	engine  *Engine
 	sip     *sip.Server
 	webhook *callflow.Webhook
+	wasm    *wasmEngine
 	ready   atomic.Bool
 
 	// FirstCredentials holds the credentials made at first start (nil after).
@@ -102,15 +103,19 @@ func (s *Server) build(ctx context.Context) error {
 	})
 	s.sip, err = sip.NewServer(sip.Config{
 		Domain: cfg.SIPDomain, Region: cfg.Region, AdvertisedHost: ip.String(), NonceKey: nonceKey,
-		DigestAlgorithms: cfg.DigestAlgorithms, Logger: cfg.Logger,
+		DigestAlgorithms: cfg.DigestAlgorithms, Logger: cfg.Logger, ClientTLS: cfg.SIPClientTLS,
 	}, sipApps{s.store}, s.engine)
 	if err != nil {
 		return fmt.Errorf("sip: %w", err)
 	}
 	s.engine.SetSIP(s.sip)
+	if s.wasm, err = newWasmEngine(ctx, cfg, s.store, cfg.Logger); err != nil {
+		return err
+	}
+	s.engine.wasm = s.wasm
 	s.api = api.New(api.Config{
 		Store: s.store, SIPDomain: cfg.SIPDomain, TokenKey: tokenKey, Logger: cfg.Logger, Ready: s.checkReady,
-		Calls: s.engine, PublicURL: cfg.PublicURL,
+		Calls: s.engine, PublicURL: cfg.PublicURL, Wasm: s.wasm.host, MaxModuleBytes: cfg.WasmMaxModuleBytes,
 	})
 	return nil
 }
@@ -139,6 +144,7 @@ func (s *Server) checkReady(ctx context.Context) error {
 func (s *Server) Run(ctx context.Context, ready func(httpAddr net.Addr)) error {
 	defer s.store.Close()
 	defer s.webhook.Close()
+	defer s.closeWasm()
 	ln, err := net.Listen("tcp", s.cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("listen http %s: %w", s.cfg.HTTPAddr, err)
@@ -223,6 +229,7 @@ func (s *Server) Run(ctx context.Context, ready func(httpAddr net.Addr)) error {
 		}
 	}
 	s.ready.Store(true)
+	stopRegistrations := s.engine.startRegistrations(listenCtx)
 	s.log.Info("wasmvoice started", "http", ln.Addr().String(), "sip", fmt.Sprint(s.sip.Listeners()),
 		"sip_domain", s.cfg.SIPDomain, "region", s.cfg.Region, "data_dir", s.cfg.DataDir)
 	if ready != nil {
@@ -244,6 +251,7 @@ func (s *Server) Run(ctx context.Context, ready func(httpAddr net.Addr)) error {
 	if err := s.engine.Shutdown(shutCtx); err != nil {
 		s.log.Warn("calls did not end in time", "err", err)
 	}
+	stopRegistrations(shutCtx) // unregister while the SIP listeners still run
 	stopListening()
 	if err := s.sip.Shutdown(shutCtx); err != nil {
 		s.log.Warn("sip shutdown", "err", err)

@@ -26,19 +26,24 @@ type dialResult struct {
 // dialLeg places an outbound leg in c's media session toward uri; the new
 // Call is registered (live) once answered.
 func (c *Call) dialLeg(ctx context.Context, name, uri, from, displayName string) (*Call, error) {
-	if !strings.HasPrefix(uri, "sip:") && !strings.HasPrefix(uri, "sips:") {
-		return nil, fmt.Errorf("%w for %s", ErrNoRoute, uri)
+	tgt, err := c.routeDial(ctx, uri, from)
+	if err != nil {
+		return nil, err
+	}
+	if tgt.Headers, err = c.sipOutboundHook(ctx, tgt.URI, from, tgt.Headers); err != nil {
+		return nil, err
 	}
 	leg, err := c.sess.NewLeg(name)
 	if err != nil {
 		return nil, fmt.Errorf("media leg: %w", err)
 	}
-	offer, err := leg.Offer(media.OfferOptions{Peer: c.leg, SRTP: strings.HasPrefix(uri, "sips:")})
+	offer, err := leg.Offer(media.OfferOptions{Peer: c.leg, SRTP: tgt.SRTP})
 	if err != nil {
 		leg.Close()
 		return nil, fmt.Errorf("offer: %w", err)
 	}
-	out, err := c.e.sip.Dial(ctx, sip.DialRequest{URI: uri, From: from, DisplayName: displayName, SDP: offer})
+	out, err := c.e.sip.Dial(ctx, sip.DialRequest{URI: tgt.URI, From: from, DisplayName: displayName, SDP: offer,
+		Username: tgt.Username, Password: tgt.Password, Headers: tgt.Headers})
 	if err != nil {
 		leg.Close()
 		return nil, err

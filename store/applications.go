@@ -29,8 +29,9 @@ type Application struct {
 	SIPHA1SHA256                string
 	AllowedSourceIPs            []string // canonical IPv4 CIDRs
 	AllowedRegions              []string
-	CreatedAt                   time.Time
-	UpdatedAt                   time.Time
+	ModuleBinding
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // SIPURI is the application's Inbound SIP URI, or "" while inbound SIP calls
@@ -60,6 +61,10 @@ type applicationRow struct {
 	SIPHA1SHA256                string    `db:"sip_ha1_sha256"`
 	AllowedSourceIPs            string    `db:"allowed_source_ips"`
 	AllowedRegions              string    `db:"allowed_regions"`
+	ModuleID                    string    `db:"module_id"`
+	ModuleEvents                string    `db:"module_events"`
+	ModuleMemoryPages           int64     `db:"module_memory_pages"`
+	ModuleTimeoutMS             int64     `db:"module_timeout_ms"`
 	CreatedAt                   time.Time `db:"created_at"`
 	UpdatedAt                   time.Time `db:"updated_at"`
 }
@@ -68,7 +73,7 @@ const applicationColumns = `id, account_id, name, call_initiated_callback_url, c
 	call_initiated_fallback_url, call_initiated_fallback_method, call_status_callback_url,
 	call_status_callback_method, callback_username, callback_password_sealed, inbound_sip_enabled,
 	password_auth_enabled, sip_ha1_md5, sip_ha1_sha256, allowed_source_ips, allowed_regions,
-	created_at, updated_at`
+	module_id, module_events, module_memory_pages, module_timeout_ms, created_at, updated_at`
 
 func (s *Store) toRow(a Application) (applicationRow, error) {
 	sealed, err := s.sealer.seal(a.CallbackPassword)
@@ -83,6 +88,10 @@ func (s *Store) toRow(a Application) (applicationRow, error) {
 	if err != nil {
 		return applicationRow{}, fmt.Errorf("encode allowedRegions: %w", err)
 	}
+	events, err := json.Marshal(nonNil(a.ModuleEvents))
+	if err != nil {
+		return applicationRow{}, fmt.Errorf("encode moduleEvents: %w", err)
+	}
 	return applicationRow{
 		ID: a.ID, AccountID: a.AccountID, Name: a.Name,
 		CallInitiatedCallbackURL: a.CallInitiatedCallbackURL, CallInitiatedMethod: a.CallInitiatedMethod,
@@ -92,6 +101,8 @@ func (s *Store) toRow(a Application) (applicationRow, error) {
 		InboundSIPEnabled: a.InboundSIPEnabled, PasswordAuthEnabled: a.PasswordAuthEnabled,
 		SIPHA1MD5: a.SIPHA1MD5, SIPHA1SHA256: a.SIPHA1SHA256,
 		AllowedSourceIPs: string(ips), AllowedRegions: string(regions),
+		ModuleID: a.ModuleID, ModuleEvents: string(events),
+		ModuleMemoryPages: int64(a.ModuleMemoryPages), ModuleTimeoutMS: int64(a.ModuleTimeoutMS),
 		CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt,
 	}, nil
 }
@@ -110,6 +121,10 @@ func (s *Store) fromRow(r applicationRow) (Application, error) {
 		InboundSIPEnabled: r.InboundSIPEnabled, PasswordAuthEnabled: r.PasswordAuthEnabled,
 		SIPHA1MD5: r.SIPHA1MD5, SIPHA1SHA256: r.SIPHA1SHA256,
 		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
+	}
+	a.ModuleID, a.ModuleMemoryPages, a.ModuleTimeoutMS = r.ModuleID, int(r.ModuleMemoryPages), int(r.ModuleTimeoutMS)
+	if err := json.Unmarshal([]byte(r.ModuleEvents), &a.ModuleEvents); err != nil {
+		return Application{}, fmt.Errorf("application %s: module_events: %w", r.ID, err)
 	}
 	if err := json.Unmarshal([]byte(r.AllowedSourceIPs), &a.AllowedSourceIPs); err != nil {
 		return Application{}, fmt.Errorf("application %s: allowed_source_ips: %w", r.ID, err)
@@ -143,7 +158,7 @@ func (s *Store) CreateApplication(ctx context.Context, a Application) (Applicati
 		:call_initiated_fallback_url, :call_initiated_fallback_method, :call_status_callback_url,
 		:call_status_callback_method, :callback_username, :callback_password_sealed, :inbound_sip_enabled,
 		:password_auth_enabled, :sip_ha1_md5, :sip_ha1_sha256, :allowed_source_ips, :allowed_regions,
-		:created_at, :updated_at)`, row)
+		:module_id, :module_events, :module_memory_pages, :module_timeout_ms, :created_at, :updated_at)`, row)
 	if err != nil {
 		if isForeignKeyViolation(err) {
 			return Application{}, fmt.Errorf("create application: account %s: %w", a.AccountID, ErrNotFound)
@@ -169,7 +184,9 @@ func (s *Store) UpdateApplication(ctx context.Context, a Application) (Applicati
 		callback_username = :callback_username, callback_password_sealed = :callback_password_sealed,
 		inbound_sip_enabled = :inbound_sip_enabled, password_auth_enabled = :password_auth_enabled,
 		sip_ha1_md5 = :sip_ha1_md5, sip_ha1_sha256 = :sip_ha1_sha256,
-		allowed_source_ips = :allowed_source_ips, allowed_regions = :allowed_regions, updated_at = :updated_at
+		allowed_source_ips = :allowed_source_ips, allowed_regions = :allowed_regions,
+		module_id = :module_id, module_events = :module_events, module_memory_pages = :module_memory_pages,
+		module_timeout_ms = :module_timeout_ms, updated_at = :updated_at
 		WHERE id = :id AND account_id = :account_id`, row)
 	if err != nil {
 		return Application{}, fmt.Errorf("update application %s: %w", a.ID, err)

@@ -47,6 +47,7 @@ type ApplicationPatch struct {
 	PasswordAuthEnabled         *bool
 	AllowedSourceIPs            *[]string
 	AllowedRegions              *[]string
+	Module                      ModuleBindingPatch
 }
 
 // Apply changes a by p under the rules of the Inbound SIP URI guide. It
@@ -105,6 +106,9 @@ func (p ApplicationPatch) Apply(a *Application, sipDomain string) (sipPassword s
 	}
 	if p.CallbackPassword != nil {
 		n.CallbackPassword = *p.CallbackPassword
+	}
+	if err := p.Module.apply(&n.ModuleBinding); err != nil {
+		return "", err
 	}
 	pw, err := p.applyInboundSIP(&n, sipDomain)
 	if err != nil {

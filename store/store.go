@@ -28,8 +28,9 @@ const DBFile = "wasmvoice.db"
 
 // Store is the repository. It is safe for concurrent use.
 type Store struct {
-	db     *sqlx.DB
-	sealer *sealer
+	db      *sqlx.DB
+	sealer  *sealer
+	dataDir string // module files live under it
 }
 
 // Open opens (creating when needed) the SQLite database under dataDir, applies
@@ -62,7 +63,7 @@ func Open(ctx context.Context, dataDir string) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
-	return &Store{db: db, sealer: sl}, nil
+	return &Store{db: db, sealer: sl, dataDir: dataDir}, nil
 }
 
 // Close closes the database.

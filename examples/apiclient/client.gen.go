@@ -806,9 +806,31 @@ type EnvelopeError struct {
 	Description string `json:"description"`
 }
 
+// EnvelopeListModule defines model for EnvelopeListModule.
+type EnvelopeListModule struct {
+	Data *[]Module `json:"data"`
+
+	// Errors Always empty on success; errors are RFC 9457 problem responses.
+	Errors *[]EnvelopeError `json:"errors"`
+
+	// Links Related resources.
+	Links *[]Link `json:"links"`
+}
+
 // EnvelopeListVoiceApplication defines model for EnvelopeListVoiceApplication.
 type EnvelopeListVoiceApplication struct {
 	Data *[]VoiceApplication `json:"data"`
+
+	// Errors Always empty on success; errors are RFC 9457 problem responses.
+	Errors *[]EnvelopeError `json:"errors"`
+
+	// Links Related resources.
+	Links *[]Link `json:"links"`
+}
+
+// EnvelopeModule defines model for EnvelopeModule.
+type EnvelopeModule struct {
+	Data Module `json:"data"`
 
 	// Errors Always empty on success; errors are RFC 9457 problem responses.
 	Errors *[]EnvelopeError `json:"errors"`
@@ -894,6 +916,30 @@ type LogEntry struct {
 	Message string    `json:"message"`
 	Source  string    `json:"source"`
 	Time    time.Time `json:"time"`
+}
+
+// Module defines model for Module.
+type Module struct {
+	// AbiVersion The wasmvoice ABI the module speaks (see sdk/README.md).
+	//
+	// Examples: 1
+	AbiVersion  int64     `json:"abiVersion"`
+	CreatedTime time.Time `json:"createdTime"`
+
+	// Exports Exported function names, sorted.
+	Exports  *[]string          `json:"exports"`
+	ModuleId openapi_types.UUID `json:"moduleId"`
+
+	// Name Examples: ivr
+	Name string `json:"name"`
+
+	// Sha256 Hex SHA-256 of the uploaded bytes.
+	//
+	// Examples: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
+	Sha256 string `json:"sha256"`
+
+	// Size Bytes.
+	Size int64 `json:"size"`
 }
 
 // OauthError defines model for OauthError.
@@ -1394,6 +1440,18 @@ type VoiceApplication struct {
 	InboundSipCallsEnabled bool      `json:"inboundSipCallsEnabled"`
 	LastModifiedTime       time.Time `json:"lastModifiedTime"`
 
+	// ModuleEvents Event kinds the module answers: call (the call events, answered with BXML), sip.inbound (each INVITE to the application, before the call exists), sip.outbound (each INVITE sent for its calls). Empty means all three.
+	ModuleEvents *[]string `json:"moduleEvents"`
+
+	// ModuleId The Wasm module (of this account) that answers the events in moduleEvents; empty when none. The callback URLs stay the fallback when the module fails.
+	ModuleId string `json:"moduleId"`
+
+	// ModuleMemoryPages Guest memory cap in 64 KiB pages; 0 is the node default. Clamped to the node maximum.
+	ModuleMemoryPages int64 `json:"moduleMemoryPages"`
+
+	// ModuleTimeoutMs Time limit per event in milliseconds; 0 is the node default. Clamped to the node maximum.
+	ModuleTimeoutMs int64 `json:"moduleTimeoutMs"`
+
 	// PasswordAuthEnabled Whether INVITEs must answer a 407 digest challenge.
 	PasswordAuthEnabled bool `json:"passwordAuthEnabled"`
 
@@ -1446,6 +1504,18 @@ type VoiceApplicationCreate struct {
 	// InboundSipCallsEnabled Enabling needs passwordAuthEnabled: true or a non-empty allowedSourceIps. Disabling clears the URI, the password and both lists.
 	InboundSipCallsEnabled *bool `json:"inboundSipCallsEnabled,omitempty"`
 
+	// ModuleEvents Replaces the list of event kinds the module answers: call, sip.inbound, sip.outbound; empty means all three.
+	ModuleEvents *[]string `json:"moduleEvents,omitempty"`
+
+	// ModuleId Binds a Wasm module of this account (POST /v2/accounts/{accountId}/modules); empty string unbinds.
+	ModuleId *string `json:"moduleId,omitempty"`
+
+	// ModuleMemoryPages Guest memory cap in 64 KiB pages (0: node default), clamped to the node maximum.
+	ModuleMemoryPages *int64 `json:"moduleMemoryPages,omitempty"`
+
+	// ModuleTimeoutMs Time limit per event in ms (0: node default), clamped to the node maximum.
+	ModuleTimeoutMs *int64 `json:"moduleTimeoutMs,omitempty"`
+
 	// Password Basic auth password sent with callbacks; never returned.
 	Password *string `json:"password,omitempty"`
 
@@ -1490,6 +1560,18 @@ type VoiceApplicationPatch struct {
 
 	// InboundSipCallsEnabled Enabling needs passwordAuthEnabled: true or a non-empty allowedSourceIps. Disabling clears the URI, the password and both lists.
 	InboundSipCallsEnabled *bool `json:"inboundSipCallsEnabled,omitempty"`
+
+	// ModuleEvents Replaces the list of event kinds the module answers: call, sip.inbound, sip.outbound; empty means all three.
+	ModuleEvents *[]string `json:"moduleEvents,omitempty"`
+
+	// ModuleId Binds a Wasm module of this account (POST /v2/accounts/{accountId}/modules); empty string unbinds.
+	ModuleId *string `json:"moduleId,omitempty"`
+
+	// ModuleMemoryPages Guest memory cap in 64 KiB pages (0: node default), clamped to the node maximum.
+	ModuleMemoryPages *int64 `json:"moduleMemoryPages,omitempty"`
+
+	// ModuleTimeoutMs Time limit per event in ms (0: node default), clamped to the node maximum.
+	ModuleTimeoutMs *int64 `json:"moduleTimeoutMs,omitempty"`
 
 	// Password Basic auth password sent with callbacks; never returned.
 	Password *string `json:"password,omitempty"`
@@ -1569,6 +1651,13 @@ type ListSipNumbersParams struct {
 
 	// TrunkId Only numbers bound to this trunk.
 	TrunkId *string `form:"trunk_id,omitempty" json:"trunk_id,omitempty"`
+}
+
+// CreateModuleParams defines parameters for CreateModule.
+type CreateModuleParams struct {
+	// Name Module name (default: the multipart file name, else "module").
+	Name        *string `form:"name,omitempty" json:"name,omitempty"`
+	ContentType *string `json:"Content-Type,omitempty"`
 }
 
 // CreateTokenFormdataRequestBody defines body for CreateToken for application/x-www-form-urlencoded ContentType.
@@ -1941,6 +2030,32 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/sip/update (the `UpdateSip` operationId).
 	UpdateSip(ctx context.Context, body UpdateSipJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListModules List modules
+	//
+	// Corresponds with GET /v2/accounts/{accountId}/modules (the `ListModules` operationId).
+	ListModules(ctx context.Context, accountId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateModuleWithBody Upload a Wasm call-handler module
+	//
+	// The body is the module: raw (Content-Type: application/wasm) or a multipart/form-data upload with the module in the part named `module` (or the first file part). The module is validated and compiled before it is stored (ABI v1, see sdk/README.md); a refused module gets a 400 saying why, a module above the node's size limit a 413.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v2/accounts/{accountId}/modules (the `CreateModule` operationId).
+	CreateModuleWithBody(ctx context.Context, accountId string, params *CreateModuleParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteModule Delete a module
+	//
+	// Refused with 409 while a voice application is bound to the module.
+	//
+	// Corresponds with DELETE /v2/accounts/{accountId}/modules/{moduleId} (the `DeleteModule` operationId).
+	DeleteModule(ctx context.Context, accountId string, moduleId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetModule Get a module
+	//
+	// Corresponds with GET /v2/accounts/{accountId}/modules/{moduleId} (the `GetModule` operationId).
+	GetModule(ctx context.Context, accountId string, moduleId string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListVoiceApplications List voice applications
 	//
@@ -2571,6 +2686,72 @@ func (c *Client) UpdateSipWithBody(ctx context.Context, contentType string, body
 // Corresponds with POST /v1/sip/update (the `UpdateSip` operationId).
 func (c *Client) UpdateSip(ctx context.Context, body UpdateSipJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUpdateSipRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListModules List modules
+//
+// Corresponds with GET /v2/accounts/{accountId}/modules (the `ListModules` operationId).
+func (c *Client) ListModules(ctx context.Context, accountId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListModulesRequest(c.Server, accountId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateModuleWithBody Upload a Wasm call-handler module
+//
+// The body is the module: raw (Content-Type: application/wasm) or a multipart/form-data upload with the module in the part named `module` (or the first file part). The module is validated and compiled before it is stored (ABI v1, see sdk/README.md); a refused module gets a 400 saying why, a module above the node's size limit a 413.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v2/accounts/{accountId}/modules (the `CreateModule` operationId).
+func (c *Client) CreateModuleWithBody(ctx context.Context, accountId string, params *CreateModuleParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateModuleRequestWithBody(c.Server, accountId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteModule Delete a module
+//
+// Refused with 409 while a voice application is bound to the module.
+//
+// Corresponds with DELETE /v2/accounts/{accountId}/modules/{moduleId} (the `DeleteModule` operationId).
+func (c *Client) DeleteModule(ctx context.Context, accountId string, moduleId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteModuleRequest(c.Server, accountId, moduleId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetModule Get a module
+//
+// Corresponds with GET /v2/accounts/{accountId}/modules/{moduleId} (the `GetModule` operationId).
+func (c *Client) GetModule(ctx context.Context, accountId string, moduleId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetModuleRequest(c.Server, accountId, moduleId)
 	if err != nil {
 		return nil, err
 	}
@@ -3823,6 +4004,200 @@ func NewUpdateSipRequestWithBody(server string, contentType string, body io.Read
 	return req, nil
 }
 
+// NewListModulesRequest constructs an http.Request for the ListModules method
+func NewListModulesRequest(server string, accountId string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "accountId", accountId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v2/accounts/%s/modules", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateModuleRequestWithBody constructs an http.Request for the CreateModule method, with any body, and a specified content type
+func NewCreateModuleRequestWithBody(server string, accountId string, params *CreateModuleParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "accountId", accountId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v2/accounts/%s/modules", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Name != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "name", *params.Name, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.ContentType != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Content-Type", *params.ContentType, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Content-Type", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewDeleteModuleRequest constructs an http.Request for the DeleteModule method
+func NewDeleteModuleRequest(server string, accountId string, moduleId string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "accountId", accountId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "moduleId", moduleId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v2/accounts/%s/modules/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetModuleRequest constructs an http.Request for the GetModule method
+func NewGetModuleRequest(server string, accountId string, moduleId string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "accountId", accountId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "moduleId", moduleId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v2/accounts/%s/modules/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewListVoiceApplicationsRequest constructs an http.Request for the ListVoiceApplications method
 func NewListVoiceApplicationsRequest(server string, accountId string) (*http.Request, error) {
 	var err error
@@ -4368,6 +4743,38 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/sip/update (the `UpdateSip` operationId).
 	UpdateSipWithResponse(ctx context.Context, body UpdateSipJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateSipHTTPResponse, error)
+
+	// ListModulesWithResponse List modules
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v2/accounts/{accountId}/modules (the `ListModules` operationId).
+	ListModulesWithResponse(ctx context.Context, accountId string, reqEditors ...RequestEditorFn) (*ListModulesHTTPResponse, error)
+
+	// CreateModuleWithBodyWithResponse Upload a Wasm call-handler module
+	//
+	// The body is the module: raw (Content-Type: application/wasm) or a multipart/form-data upload with the module in the part named `module` (or the first file part). The module is validated and compiled before it is stored (ABI v1, see sdk/README.md); a refused module gets a 400 saying why, a module above the node's size limit a 413.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v2/accounts/{accountId}/modules (the `CreateModule` operationId).
+	CreateModuleWithBodyWithResponse(ctx context.Context, accountId string, params *CreateModuleParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateModuleHTTPResponse, error)
+
+	// DeleteModuleWithResponse Delete a module
+	//
+	// Refused with 409 while a voice application is bound to the module.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v2/accounts/{accountId}/modules/{moduleId} (the `DeleteModule` operationId).
+	DeleteModuleWithResponse(ctx context.Context, accountId string, moduleId string, reqEditors ...RequestEditorFn) (*DeleteModuleHTTPResponse, error)
+
+	// GetModuleWithResponse Get a module
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v2/accounts/{accountId}/modules/{moduleId} (the `GetModule` operationId).
+	GetModuleWithResponse(ctx context.Context, accountId string, moduleId string, reqEditors ...RequestEditorFn) (*GetModuleHTTPResponse, error)
 
 	// ListVoiceApplicationsWithResponse List voice applications
 	//
@@ -6199,6 +6606,352 @@ func (r UpdateSipHTTPResponse) ContentType() string {
 	return ""
 }
 
+type ListModulesHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *EnvelopeListModule
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *ErrorModel
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ErrorModel
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListModulesHTTPResponse) GetJSON200() *EnvelopeListModule {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListModulesHTTPResponse) GetApplicationproblemJSON400() *ErrorModel {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListModulesHTTPResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListModulesHTTPResponse) GetApplicationproblemJSON403() *ErrorModel {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListModulesHTTPResponse) GetApplicationproblemJSON404() *ErrorModel {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ListModulesHTTPResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListModulesHTTPResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ListModulesHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListModulesHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListModulesHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListModulesHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CreateModuleHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *EnvelopeModule
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *ErrorModel
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ErrorModel
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *ErrorModel
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ErrorModel
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateModuleHTTPResponse) GetJSON201() *EnvelopeModule {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateModuleHTTPResponse) GetApplicationproblemJSON400() *ErrorModel {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateModuleHTTPResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateModuleHTTPResponse) GetApplicationproblemJSON403() *ErrorModel {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreateModuleHTTPResponse) GetApplicationproblemJSON404() *ErrorModel {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreateModuleHTTPResponse) GetApplicationproblemJSON413() *ErrorModel {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateModuleHTTPResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreateModuleHTTPResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreateModuleHTTPResponse) GetApplicationproblemJSON503() *ErrorModel {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateModuleHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateModuleHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateModuleHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateModuleHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeleteModuleHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *ErrorModel
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ErrorModel
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *ErrorModel
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DeleteModuleHTTPResponse) GetApplicationproblemJSON400() *ErrorModel {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DeleteModuleHTTPResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DeleteModuleHTTPResponse) GetApplicationproblemJSON403() *ErrorModel {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DeleteModuleHTTPResponse) GetApplicationproblemJSON404() *ErrorModel {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r DeleteModuleHTTPResponse) GetApplicationproblemJSON409() *ErrorModel {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r DeleteModuleHTTPResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r DeleteModuleHTTPResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteModuleHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteModuleHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteModuleHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteModuleHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetModuleHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *EnvelopeModule
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *ErrorModel
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ErrorModel
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetModuleHTTPResponse) GetJSON200() *EnvelopeModule {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetModuleHTTPResponse) GetApplicationproblemJSON400() *ErrorModel {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetModuleHTTPResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetModuleHTTPResponse) GetApplicationproblemJSON403() *ErrorModel {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetModuleHTTPResponse) GetApplicationproblemJSON404() *ErrorModel {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r GetModuleHTTPResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetModuleHTTPResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetModuleHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetModuleHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetModuleHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetModuleHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type ListVoiceApplicationsHTTPResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -7088,6 +7841,62 @@ func (c *ClientWithResponses) UpdateSipWithResponse(ctx context.Context, body Up
 		return nil, err
 	}
 	return ParseUpdateSipHTTPResponse(rsp)
+}
+
+// ListModulesWithResponse List modules
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v2/accounts/{accountId}/modules (the `ListModules` operationId).
+func (c *ClientWithResponses) ListModulesWithResponse(ctx context.Context, accountId string, reqEditors ...RequestEditorFn) (*ListModulesHTTPResponse, error) {
+	rsp, err := c.ListModules(ctx, accountId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListModulesHTTPResponse(rsp)
+}
+
+// CreateModuleWithBodyWithResponse Upload a Wasm call-handler module
+//
+// The body is the module: raw (Content-Type: application/wasm) or a multipart/form-data upload with the module in the part named `module` (or the first file part). The module is validated and compiled before it is stored (ABI v1, see sdk/README.md); a refused module gets a 400 saying why, a module above the node's size limit a 413.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v2/accounts/{accountId}/modules (the `CreateModule` operationId).
+func (c *ClientWithResponses) CreateModuleWithBodyWithResponse(ctx context.Context, accountId string, params *CreateModuleParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateModuleHTTPResponse, error) {
+	rsp, err := c.CreateModuleWithBody(ctx, accountId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateModuleHTTPResponse(rsp)
+}
+
+// DeleteModuleWithResponse Delete a module
+//
+// Refused with 409 while a voice application is bound to the module.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v2/accounts/{accountId}/modules/{moduleId} (the `DeleteModule` operationId).
+func (c *ClientWithResponses) DeleteModuleWithResponse(ctx context.Context, accountId string, moduleId string, reqEditors ...RequestEditorFn) (*DeleteModuleHTTPResponse, error) {
+	rsp, err := c.DeleteModule(ctx, accountId, moduleId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteModuleHTTPResponse(rsp)
+}
+
+// GetModuleWithResponse Get a module
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v2/accounts/{accountId}/modules/{moduleId} (the `GetModule` operationId).
+func (c *ClientWithResponses) GetModuleWithResponse(ctx context.Context, accountId string, moduleId string, reqEditors ...RequestEditorFn) (*GetModuleHTTPResponse, error) {
+	rsp, err := c.GetModule(ctx, accountId, moduleId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetModuleHTTPResponse(rsp)
 }
 
 // ListVoiceApplicationsWithResponse List voice applications
@@ -8636,6 +9445,295 @@ func ParseUpdateSipHTTPResponse(rsp *http.Response) (*UpdateSipHTTPResponse, err
 			return nil, err
 		}
 		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListModulesHTTPResponse parses an HTTP response from a ListModulesWithResponse call
+func ParseListModulesHTTPResponse(rsp *http.Response) (*ListModulesHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListModulesHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest EnvelopeListModule
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCreateModuleHTTPResponse parses an HTTP response from a CreateModuleWithResponse call
+func ParseCreateModuleHTTPResponse(rsp *http.Response) (*CreateModuleHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateModuleHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest EnvelopeModule
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDeleteModuleHTTPResponse parses an HTTP response from a DeleteModuleWithResponse call
+func ParseDeleteModuleHTTPResponse(rsp *http.Response) (*DeleteModuleHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteModuleHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetModuleHTTPResponse parses an HTTP response from a GetModuleWithResponse call
+func ParseGetModuleHTTPResponse(rsp *http.Response) (*GetModuleHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetModuleHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest EnvelopeModule
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest ErrorModel

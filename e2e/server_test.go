@@ -1,0 +1,329 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// server is one wasmvoice process started by a test.
+type server struct {
+	t       *testing.T
+	api     string // http://127.0.0.1:port
+	sip     string // 127.0.0.1:port, UDP and TCP
+	account string
+	id      string // API client ID
+	secret  string
+	token   string
+	logPath string
+}
+
+// rtpBase hands each server of this run its own RTP range, away from the
+// ranges the server package's in-process tests use (41000 and up).
+var rtpBase = struct {
+	sync.Mutex
+	next int
+}{next: 52000}
+
+func rtpRange() string {
+	rtpBase.Lock()
+	defer rtpBase.Unlock()
+	lo := rtpBase.next
+	rtpBase.next += 200
+	return fmt.Sprintf("%d-%d", lo, lo+198)
+}
+
+// startServer creates API credentials in a fresh data dir, starts the binary
+// on free 127.0.0.1 ports, waits for /readyz and fetches a token. The process
+// is stopped with SIGTERM when the test ends.
+func startServer(t *testing.T, extraArgs ...string) *server {
+	t.Helper()
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	out, err := exec.Command(wasmvoiceBin, "credentials", "create", "--data-dir", data, "--json").Output()
+	if err != nil {
+		t.Fatalf("credentials create: %v", err)
+	}
+	var creds struct {
+		AccountID    string `json:"accountId"`
+		ClientID     string `json:"clientId"`
+		ClientSecret string `json:"clientSecret"`
+	}
+	if err := json.Unmarshal(out, &creds); err != nil {
+		t.Fatalf("credentials JSON %q: %v", out, err)
+	}
+	s := &server{t: t, account: creds.AccountID, id: creds.ClientID, secret: creds.ClientSecret,
+		logPath: filepath.Join(dir, "server.log")}
+	httpPort, sipPort := freeTCPPort(t), freeSIPPort(t)
+	s.api = fmt.Sprintf("http://127.0.0.1:%d", httpPort)
+	s.sip = fmt.Sprintf("127.0.0.1:%d", sipPort)
+	logf, err := os.Create(s.logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(wasmvoiceBin,
+		"--data-dir", data,
+		"--http-addr", fmt.Sprintf("127.0.0.1:%d", httpPort),
+		"--sip-addr", s.sip,
+		"--sip-domain", "127.0.0.1",
+		"--media-ip", "127.0.0.1",
+		"--rtp-ports", rtpRange(),
+		// sipp and baresip answer the first challenge only, and sipp knows MD5 only.
+		"--sip-digest-algorithms", "MD5,SHA-256",
+		"--log-level", "debug")
+	cmd.Args = append(cmd.Args, extraArgs...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait(); logf.Close() }()
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case err := <-exited:
+			if err != nil {
+				t.Errorf("wasmvoice exited with %v\n%s", err, s.logTail(40))
+			}
+		case <-time.After(20 * time.Second):
+			cmd.Process.Kill()
+			<-exited
+			t.Errorf("wasmvoice did not stop within 20s of SIGTERM")
+		}
+		if t.Failed() {
+			t.Logf("server log (last lines):\n%s", s.logTail(60))
+		}
+	})
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get(s.api + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+		}
+		select {
+		case err := <-exited:
+			exited <- err
+			t.Fatalf("wasmvoice exited before ready: %v\n%s", err, s.logTail(40))
+		case <-time.After(100 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("wasmvoice not ready within 30s\n%s", s.logTail(40))
+		}
+	}
+	s.token = s.getToken()
+	return s
+}
+
+func (s *server) logTail(n int) string {
+	b, _ := os.ReadFile(s.logPath)
+	return lastLines(string(b), n)
+}
+
+func (s *server) getToken() string {
+	s.t.Helper()
+	req, _ := http.NewRequest("POST", s.api+"/api/v1/oauth2/token", strings.NewReader("grant_type=client_credentials"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(s.id, s.secret)
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	if code := s.do(req, &tok); code != 200 || tok.AccessToken == "" {
+		s.t.Fatalf("token: HTTP %d", code)
+	}
+	return tok.AccessToken
+}
+
+// do sends req and decodes a 2xx JSON body into out.
+func (s *server) do(req *http.Request, out any) int {
+	s.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	resp, err := http.DefaultClient.Do(req.WithContext(ctx))
+	if err != nil {
+		s.t.Fatalf("%s %s: %v", req.Method, req.URL.Path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode >= 300 {
+		s.t.Logf("%s %s: HTTP %d %s", req.Method, req.URL.Path, resp.StatusCode, b)
+		return resp.StatusCode
+	}
+	if out != nil && len(b) > 0 {
+		if err := json.Unmarshal(b, out); err != nil {
+			s.t.Fatalf("%s %s: decode %s: %v", req.Method, req.URL.Path, b, err)
+		}
+	}
+	return resp.StatusCode
+}
+
+// call sends a JSON API request with the server's bearer token.
+func (s *server) call(method, path string, body, out any) int {
+	s.t.Helper()
+	var r io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		r = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, s.api+path, r)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+s.token)
+	return s.do(req, out)
+}
+
+// app creates a voice application and applies patch to it (enabling its
+// Inbound SIP URI, typically); it returns the ID and the SIP password (empty
+// unless the patch turns password auth on).
+func (s *server) app(create, patch map[string]any) (id, password string) {
+	s.t.Helper()
+	create["applicationName"] = s.t.Name()
+	var out struct {
+		Data struct {
+			ApplicationID   string `json:"applicationId"`
+			SIPAuthPassword string `json:"sipAuthPassword"`
+			SIPURI          string `json:"sipUri"`
+		} `json:"data"`
+	}
+	base := "/v2/accounts/" + s.account + "/voice-applications"
+	if code := s.call("POST", base, create, &out); code != 201 {
+		s.t.Fatalf("create application: HTTP %d", code)
+	}
+	id = out.Data.ApplicationID
+	if patch == nil {
+		return id, ""
+	}
+	out.Data.SIPAuthPassword = ""
+	if code := s.call("PATCH", base+"/"+id, patch, &out); code != 200 {
+		s.t.Fatalf("enable inbound SIP: HTTP %d", code)
+	}
+	if want := "sip:" + id + "@127.0.0.1"; out.Data.SIPURI != want {
+		s.t.Fatalf("sipUri %q, want %q", out.Data.SIPURI, want)
+	}
+	return id, out.Data.SIPAuthPassword
+}
+
+// callTrace returns the SIP trace of a call from the call log API, one
+// message after the other, for failure messages.
+func (s *server) callTrace(callID string) string {
+	s.t.Helper()
+	var log struct {
+		SIPTrace []struct {
+			Time      string `json:"time"`
+			Direction string `json:"direction"`
+			Message   string `json:"message"`
+		} `json:"sipTrace"`
+	}
+	code := s.call("GET", "/api/v2/accounts/"+s.account+"/calls/"+callID+"/log", nil, &log)
+	if code != 200 {
+		return fmt.Sprintf("(call log of %s: HTTP %d)", callID, code)
+	}
+	var b strings.Builder
+	for _, m := range log.SIPTrace {
+		fmt.Fprintf(&b, "--- %s %s\n%s\n", m.Time, m.Direction, strings.TrimRight(m.Message, "\r\n"))
+	}
+	return b.String()
+}
+
+// traceOnFailure prints the call's SIP trace if the test has failed by the
+// time it ends. callID is read then, so the test can learn it late.
+func (s *server) traceOnFailure(callID *string) {
+	s.t.Cleanup(func() {
+		if s.t.Failed() && *callID != "" {
+			s.t.Logf("SIP trace of call %s:\n%s", *callID, s.callTrace(*callID))
+		}
+	})
+}
+
+func freeTCPPort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func freeUDPPort(t *testing.T) int {
+	t.Helper()
+	c, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	return c.LocalAddr().(*net.UDPAddr).Port
+}
+
+// freeSIPPort finds a port free for both UDP and TCP.
+func freeSIPPort(t *testing.T) int {
+	t.Helper()
+	for range 50 {
+		p := freeUDPPort(t)
+		l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p))
+		if err == nil {
+			l.Close()
+			return p
+		}
+	}
+	t.Fatal("no port free for both UDP and TCP")
+	return 0
+}
+
+// freeEvenPort finds an even UDP port with the next one free too (RTP, RTCP).
+func freeEvenPort(t *testing.T) int {
+	t.Helper()
+	for range 50 {
+		p := freeUDPPort(t)
+		if p%2 != 0 {
+			p++
+		}
+		a, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", p))
+		if err != nil {
+			continue
+		}
+		b, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", p+1))
+		a.Close()
+		if err != nil {
+			continue
+		}
+		b.Close()
+		return p
+	}
+	t.Fatal("no free even UDP port pair")
+	return 0
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+func containsAll(s string, subs ...string) bool {
+	for _, sub := range subs {
+		if !strings.Contains(s, sub) {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,107 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"os"
+	"testing"
+)
+
+func TestModulesBindingAndDelete(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	acct, err := s.CreateAccount(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wasm := []byte("\x00asm\x01\x00\x00\x00")
+	m, err := s.CreateModule(ctx, ModuleInfo{AccountID: acct.ID, Name: "ivr", ABIVersion: 1, Exports: []string{"wasmvoice_handle"}}, wasm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Size != len(wasm) || len(m.SHA256) != 64 {
+		t.Fatalf("module %+v", m)
+	}
+	got, err := s.Module(ctx, acct.ID, m.ID)
+	if err != nil || got.Name != "ivr" || got.Exports[0] != "wasmvoice_handle" {
+		t.Fatal(got, err)
+	}
+	if b, err := s.ModuleBytes(got); err != nil || string(b) != string(wasm) {
+		t.Fatal(b, err)
+	}
+	if _, err := s.Module(ctx, "other", m.ID); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("other account sees the module: %v", err)
+	}
+
+	app := Application{AccountID: acct.ID, Name: "a", CallInitiatedMethod: "POST", CallInitiatedFallbackMethod: "POST", CallStatusCallbackMethod: "POST"}
+	p := ApplicationPatch{Module: ModuleBindingPatch{ModuleID: &m.ID, ModuleEvents: ptr([]string{"call", "sip.inbound", "call"}), ModuleTimeoutMS: ptr(20)}}
+	if _, err := p.Apply(&app, "d"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := (ApplicationPatch{Module: ModuleBindingPatch{ModuleEvents: ptr([]string{"bogus"})}}).Apply(&app, "d"); err == nil {
+		t.Fatal("unknown event kind accepted")
+	}
+	app, err = s.CreateApplication(ctx, app)
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, err = s.ApplicationByID(ctx, app.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !app.Handles(ModuleEventCall) || !app.Handles(ModuleEventSIPInbound) || app.Handles(ModuleEventSIPOutbound) || app.ModuleTimeoutMS != 20 || len(app.ModuleEvents) != 2 {
+		t.Fatalf("binding %+v", app.ModuleBinding)
+	}
+	if err := s.DeleteModule(ctx, acct.ID, m.ID); !errors.Is(err, ErrModuleInUse) {
+		t.Fatalf("delete in use: %v", err)
+	}
+	app.ModuleID = ""
+	if _, err := s.UpdateApplication(ctx, app); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteModule(ctx, acct.ID, m.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(s.ModulePath(m.SHA256)); !os.IsNotExist(err) {
+		t.Fatalf("module file left behind: %v", err)
+	}
+	if err := s.DeleteModule(ctx, acct.ID, m.ID); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("second delete: %v", err)
+	}
+}
+
+func TestAppKV(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	acct, _ := s.CreateAccount(ctx, "")
+	app, err := s.CreateApplication(ctx, Application{AccountID: acct.ID, Name: "a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kv := AppKV{Store: s, MaxKeys: 2}
+	if _, ok, err := kv.Get(ctx, app.ID, "k"); ok || err != nil {
+		t.Fatal(ok, err)
+	}
+	for _, k := range []string{"a", "b", "a"} {
+		if err := kv.Set(ctx, app.ID, k, []byte("v-"+k)); err != nil {
+			t.Fatal(k, err)
+		}
+	}
+	if err := kv.Set(ctx, app.ID, "c", []byte("x")); !errors.Is(err, ErrKVFull) {
+		t.Fatalf("third key: %v", err)
+	}
+	if v, ok, err := kv.Get(ctx, app.ID, "b"); !ok || err != nil || string(v) != "v-b" {
+		t.Fatal(string(v), ok, err)
+	}
+	if err := kv.Set(ctx, "no-such-app", "k", nil); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("unknown app: %v", err)
+	}
+}
