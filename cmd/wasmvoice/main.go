@@ -27,10 +27,11 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "wasmvoice:", err)
-		}
 		stop()
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0) // --help asked for the usage: not a failure
+		}
+		fmt.Fprintln(os.Stderr, "wasmvoice:", err)
 		os.Exit(2)
 	}
 }
