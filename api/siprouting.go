@@ -91,9 +91,12 @@ type SIPDirectionInput struct {
 	Type         string             `json:"type" enum:"inbound,outbound"`
 	AuthMode     *string            `json:"auth_mode,omitempty" enum:"ip,register" doc:"Inbound only: ip (default) or register."`
 	RegisterAuth *RegisterAuthInput `json:"register_auth,omitempty" doc:"Inbound only; required with auth_mode register."`
-	SIPEndpoint  *string            `json:"sip_endpoint,omitempty" maxLength:"512" example:"sip:trunk.provider.com" doc:"Outbound: the provider (required unless bound to a trunk). Inbound: optional forwarding target."`
-	Headers      *HeaderMappings    `json:"headers,omitempty"`
-	Options      *SIPOptionsInput   `json:"options,omitempty"`
+	// ApplicationID is where an inbound call from the trunk goes: the
+	// wasmvoice counterpart of a Bland number's agent.
+	ApplicationID *string          `json:"application_id,omitempty" maxLength:"64" doc:"Inbound only: the voice application that answers calls from the trunk to the number (an INVITE to sip:<number>@<sip domain>); empty string clears it. Without one, such calls are refused with 404."`
+	SIPEndpoint   *string          `json:"sip_endpoint,omitempty" maxLength:"512" example:"sip:trunk.provider.com" doc:"Outbound: the provider (required unless bound to a trunk). Inbound: the trunk or PBX the calls come from (auth_mode ip accepts INVITEs from its addresses) and that register mode registers to."`
+	Headers       *HeaderMappings  `json:"headers,omitempty"`
+	Options       *SIPOptionsInput `json:"options,omitempty"`
 }
 
 func (d SIPDirectionInput) spec(prefix string) (store.DirectionSpec, error) {
@@ -101,7 +104,7 @@ func (d SIPDirectionInput) spec(prefix string) (store.DirectionSpec, error) {
 	if err != nil {
 		return store.DirectionSpec{}, err
 	}
-	sp := store.DirectionSpec{Direction: dir, AuthMode: d.AuthMode, SIPEndpoint: d.SIPEndpoint, Options: d.Options.patch()}
+	sp := store.DirectionSpec{Direction: dir, AuthMode: d.AuthMode, ApplicationID: d.ApplicationID, SIPEndpoint: d.SIPEndpoint, Options: d.Options.patch()}
 	if d.RegisterAuth != nil {
 		sp.RegisterAuth = &store.RegisterAuthInput{Username: d.RegisterAuth.Username, Password: d.RegisterAuth.Password}
 	}
@@ -176,16 +179,20 @@ func optionsView(o store.SIPOptions) SIPOptionsView {
 
 // SIPConfigurationView is one direction of a number's SIP routing.
 type SIPConfigurationView struct {
-	Number      string          `json:"number" example:"+14150000000"`
-	ID          string          `json:"id"`
-	OrgID       string          `json:"org_id" doc:"The account the configuration belongs to."`
-	Direction   string          `json:"direction" enum:"inbound,outbound"`
-	TrunkID     *string         `json:"trunk_id" nullable:"true"`
-	SIPEndpoint *string         `json:"sip_endpoint" nullable:"true" example:"sip:trunk.provider.com"`
-	Headers     *HeaderMappings `json:"headers" doc:"null when the direction has no header mappings."`
-	Options     SIPOptionsView  `json:"options"`
-	CreatedAt   time.Time       `json:"created_at"`
-	UpdatedAt   time.Time       `json:"updated_at"`
+	Number      string  `json:"number" example:"+14150000000"`
+	ID          string  `json:"id"`
+	OrgID       string  `json:"org_id" doc:"The account the configuration belongs to."`
+	Direction   string  `json:"direction" enum:"inbound,outbound"`
+	TrunkID     *string `json:"trunk_id" nullable:"true"`
+	SIPEndpoint *string `json:"sip_endpoint" nullable:"true" example:"sip:trunk.provider.com"`
+	// ApplicationID is shown on inbound configurations only.
+	ApplicationID *string `json:"application_id,omitempty" nullable:"true" doc:"Inbound only: the voice application that answers calls from the trunk; absent when none."`
+	// Registration is shown by GET /v1/sip for register-mode inbound configurations.
+	Registration *SIPRegistrationView `json:"registration,omitempty" doc:"Inbound, auth_mode register with a sip_endpoint: the node's registration at the PBX (GET /v1/sip only)."`
+	Headers      *HeaderMappings      `json:"headers" doc:"null when the direction has no header mappings."`
+	Options      SIPOptionsView       `json:"options"`
+	CreatedAt    time.Time            `json:"created_at"`
+	UpdatedAt    time.Time            `json:"updated_at"`
 }
 
 func configView(c store.SIPConfiguration) *SIPConfigurationView {
@@ -205,6 +212,9 @@ func configView(c store.SIPConfiguration) *SIPConfigurationView {
 	if c.Direction == headermap.Inbound {
 		v.Options.AuthMode = string(c.AuthMode)
 		v.Options.RegisterUsername = c.Register.Username
+		if c.ApplicationID != "" {
+			v.ApplicationID = &c.ApplicationID
+		}
 	}
 	return v
 }
@@ -255,7 +265,7 @@ type ParsedDestination struct {
 // SIPTrunkInput creates a trunk (name required) or patches one.
 type SIPTrunkInput struct {
 	Name         *string            `json:"name,omitempty" maxLength:"256" example:"Carrier A"`
-	SIPEndpoint  *string            `json:"sip_endpoint,omitempty" maxLength:"512" example:"sip:trunk.provider.com" doc:"The provider or PBX; bound numbers inherit it for outbound calls. Empty string clears it."`
+	SIPEndpoint  *string            `json:"sip_endpoint,omitempty" maxLength:"512" example:"sip:trunk.provider.com" doc:"The provider or PBX; bound numbers inherit it for outbound calls, inbound calls from its addresses are accepted in auth_mode ip, and register mode registers to it. Empty string clears it."`
 	AuthMode     *string            `json:"auth_mode,omitempty" enum:"ip,register" doc:"How calls from the trunk are authorized: ip (default) or register."`
 	RegisterAuth *RegisterAuthInput `json:"register_auth,omitempty"`
 	Options      *SIPOptionsInput   `json:"options,omitempty"`
@@ -460,6 +470,7 @@ func registerSIPRouting(s *Server) {
 			var pair SIPConfigPair
 			if c, ok, _ := store.PickSIPConfiguration(cs, headermap.Inbound, in.TrunkID, false); ok {
 				pair.Inbound = configView(c)
+				pair.Inbound.Registration = s.registrationView(c.ID)
 			}
 			if c, ok, _ := store.PickSIPConfiguration(cs, headermap.Outbound, in.TrunkID, false); ok {
 				pair.Outbound = configView(c)

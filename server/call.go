@@ -323,7 +323,7 @@ func (c *Call) fetch(t bxml.Target, ev bxml.Event) (*bxml.Document, error) {
 	c.mu.Lock()
 	base := c.base
 	c.mu.Unlock()
-	reply, err := c.e.source.Fetch(c.ctx, callflow.Request{Event: ev, Target: t, Base: base})
+	reply, err := c.e.source.Fetch(c.callbackContext(c.ctx), callflow.Request{Event: ev, Target: t, Base: base})
 	if err != nil {
 		return nil, err
 	}
@@ -356,7 +356,7 @@ func (c *Call) notify(t bxml.Target, ev bxml.Event) {
 		c.mu.Lock()
 		base := c.base
 		c.mu.Unlock()
-		if _, err := c.e.source.Fetch(ctx, callflow.Request{Event: ev, Target: t, Base: base}); err != nil {
+		if _, err := c.e.source.Fetch(c.callbackContext(ctx), callflow.Request{Event: ev, Target: t, Base: base}); err != nil {
 			c.logf(slog.LevelWarn, "callback", "%s: %v", ev.Type(), err)
 		}
 	}()
@@ -415,8 +415,10 @@ func (c *Call) finish() {
 	rec := c.Snapshot()
 	callsEnded.WithLabelValues(rec.Direction, rec.DisconnectCause).Inc()
 	c.logf(slog.LevelInfo, "engine", "call ended: %s %s", rec.DisconnectCause, rec.ErrorMessage)
-	c.sendDisconnect(rec)
+	// Saved before the disconnect callback goes out, so an application
+	// that reads the call's state or log when it gets the callback finds it.
 	c.persist(rec)
+	c.sendDisconnect(rec)
 }
 
 func rejectStatus(cause string) (int, string) {

@@ -86,6 +86,7 @@ func (e *Engine) HandleInvite(ctx context.Context, in *sip.InboundCall) {
 	c.info.From = uriUser(in.Request.From().Address.String())
 	c.info.To = in.Request.Recipient.String()
 	c.sipCallID = in.CallID
+	c.applyTrunkInbound(ctx)
 	if !c.sipInboundHook(ctx) {
 		return
 	}

@@ -96,7 +96,7 @@ func (s *Server) build(ctx context.Context) error {
 	} else {
 		s.log.Warn("text-to-speech unavailable: install espeak-ng; SpeakSentence will end calls with an error")
 	}
-	s.webhook = callflow.NewWebhook(callflow.WithLogger(cfg.Logger))
+	s.webhook = callflow.NewWebhook(callflow.WithLogger(cfg.Logger), callflow.WithHTTPClient(newCallbackClient()))
 	s.engine = NewEngine(EngineConfig{
 		Store: s.store, Media: s.media, Source: s.webhook, BaseURL: cfg.PublicURL,
 		SIPDomain: cfg.SIPDomain, DataDir: cfg.DataDir, Logger: cfg.Logger,

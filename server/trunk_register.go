@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
+	"github.com/wasmvoice/wasmvoice/api"
 	"github.com/wasmvoice/wasmvoice/sip"
 	"github.com/wasmvoice/wasmvoice/store"
 )
@@ -60,6 +61,35 @@ func (e *Engine) RegistrationStatus(configID string) (st sip.RegistrationStatus,
 		}
 	}
 	return sip.RegistrationStatus{}, false
+}
+
+var _ api.SIPRegistrations = (*Engine)(nil)
+
+// SIPRegistration is RegistrationStatus as GET /v1/sip shows it.
+func (e *Engine) SIPRegistration(configID string) (api.SIPRegistrationView, bool) {
+	st, ok := e.RegistrationStatus(configID)
+	if !ok {
+		return api.SIPRegistrationView{}, false
+	}
+	v := api.SIPRegistrationView{State: "pending"}
+	switch {
+	case st.Registered:
+		v.State = "registered"
+	case st.Err != nil:
+		v.State = "failing"
+	}
+	if st.Err != nil {
+		v.Error = st.Err.Error()
+	}
+	if !st.LastAttempt.IsZero() {
+		t := st.LastAttempt.UTC()
+		v.LastAttempt = &t
+	}
+	if !st.Expires.IsZero() {
+		t := st.Expires.UTC()
+		v.Expires = &t
+	}
+	return v, true
 }
 
 // startRegistrations registers every register-mode route now and keeps the

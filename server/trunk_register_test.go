@@ -45,7 +45,11 @@ func TestTrunkRegistration(t *testing.T) {
 			first = st.LastAttempt
 		}
 		if ok && st.Registered && st.LastAttempt.After(first) {
-			break // refreshed before the 2 s binding lapsed
+			// refreshed before the 2 s binding lapsed; the API shows it too
+			if reg := n.sipRegistration(t, "+14155550123"); reg["state"] != "registered" || reg["expires"] == nil {
+				t.Fatalf("GET /v1/sip registration: %v", reg)
+			}
+			break
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("not registered and refreshed: %+v (known: %v)", st, ok)

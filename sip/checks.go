@@ -18,6 +18,7 @@ type verdict struct {
 	stale     bool   // challenge with stale=true
 	err       error  // detail for the log
 	app       Application
+	route     *NumberRoute // set when the Request-URI named an attached phone number
 	source    netip.AddrPort
 }
 
@@ -42,8 +43,12 @@ func (s *Server) checkInvite(ctx context.Context, req *sip.Request, now time.Tim
 	}
 	src = netip.AddrPortFrom(src.Addr().Unmap(), src.Port())
 
-	// 3. The application named by the Request-URI user-part.
+	// 3. The application named by the Request-URI user-part, or the
+	// routes of the phone number it names (a call from a trunk).
 	appID := req.Recipient.User
+	if s.numbers != nil && isNumberUser(appID) {
+		return s.checkNumber(ctx, req, src, now)
+	}
 	if appID == "" {
 		return verdict{status: sip.StatusUnauthorized, reason: reasonUnknownApp, source: src}
 	}

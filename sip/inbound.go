@@ -41,8 +41,12 @@ const traceLinger = 3 * time.Second
 // InboundCall is the server leg of an accepted INVITE: the B2BUA side the
 // call engine answers, rejects or hangs up.
 type InboundCall struct {
-	// Application is the voice application the Request-URI named.
+	// Application is the voice application the Request-URI named, or the
+	// one the phone number it named routes to.
 	Application Application
+	// Number is the route of the phone number the Request-URI named (a call
+	// from a trunk); nil for a call to an application's SIP URI.
+	Number *NumberRoute
 	// Source is the address the INVITE came from; Transport is UDP, TCP or TLS.
 	Source    netip.AddrPort
 	Transport string
@@ -266,6 +270,7 @@ func (s *Server) accept(req *sip.Request, tx sip.ServerTransaction, v verdict) {
 	ctx, cancel := context.WithCancel(s.ctx)
 	c := &InboundCall{
 		Application: v.app,
+		Number:      v.route,
 		Source:      v.source,
 		Transport:   req.Transport(),
 		CallID:      callID,

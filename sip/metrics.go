@@ -12,6 +12,7 @@ const (
 	reasonLoop             = "loop"
 	reasonMalformed        = "malformed"
 	reasonUnknownApp       = "unknown_application"
+	reasonUnknownNumber    = "unknown_number"
 	reasonInboundDisabled  = "inbound_disabled"
 	reasonRegion           = "region"
 	reasonSourceIP         = "source_ip"

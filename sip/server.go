@@ -38,6 +38,7 @@ type Server struct {
 	cfg     Config
 	log     *slog.Logger
 	apps    Applications
+	numbers Numbers // apps, when it also resolves phone numbers; else nil
 	handler Handler
 
 	ua     *sipgo.UserAgent
@@ -74,7 +75,8 @@ type listenerState struct {
 }
 
 // NewServer builds a server with the given node settings, application
-// lookup and call engine. Nothing listens until ListenAndServe.
+// lookup and call engine. When apps also implements Numbers, INVITEs to
+// phone numbers are routed through it. Nothing listens until ListenAndServe.
 func NewServer(cfg Config, apps Applications, h Handler) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -124,6 +126,8 @@ func NewServer(cfg Config, apps Applications, h Handler) (*Server, error) {
 		ctx:          ctx,
 		cancel:       cancel,
 	}
+
+	s.numbers, _ = apps.(Numbers)
 
 	srv.OnInvite(s.onInvite)
 	srv.OnAck(s.onAck)
@@ -256,6 +260,8 @@ func reasonPhrase(status int) string {
 		return "Bad Request"
 	case sip.StatusForbidden:
 		return "Forbidden"
+	case sip.StatusNotFound:
+		return "Not Found"
 	case sip.StatusCallTransactionDoesNotExists:
 		return "Call/Transaction Does Not Exist"
 	case sip.StatusLoopDetected:

@@ -73,9 +73,12 @@ type SIPConfiguration struct {
 	Options     SIPOptions
 	AuthMode    AuthMode // inbound only
 	Register    RegisterAuth
-	Headers     []headermap.Rule
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	// ApplicationID is the voice application that answers calls from the
+	// trunk to the number (inbound only); "" when none is set yet.
+	ApplicationID string
+	Headers       []headermap.Rule
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
 }
 
 // PBXPassword is the register-mode password the customer configures in
@@ -200,6 +203,7 @@ type DirectionSpec struct {
 	Direction        headermap.Direction
 	AuthMode         *string
 	RegisterAuth     *RegisterAuthInput
+	ApplicationID    *string // inbound only; its existence is checked by the store
 	SIPEndpoint      *string
 	HeadersDirection string // the direction the headers object says, "" when it names none
 	Headers          *[]headermap.Rule
@@ -382,8 +386,13 @@ func (sp DirectionSpec) Apply(c *SIPConfiguration, t *SIPTrunk, prefix string) (
 			return false, invalid(p+"auth_mode", *sp.AuthMode, "only allowed on the inbound direction")
 		case sp.RegisterAuth != nil:
 			return false, invalid(p+"register_auth", sp.RegisterAuth.Username, "only allowed on the inbound direction")
+		case sp.ApplicationID != nil:
+			return false, invalid(p+"application_id", *sp.ApplicationID, "only allowed on the inbound direction")
 		}
 	} else {
+		if sp.ApplicationID != nil {
+			n.ApplicationID = strings.TrimSpace(*sp.ApplicationID)
+		}
 		if n.AuthMode == "" {
 			n.AuthMode = AuthIP
 		}
@@ -430,6 +439,19 @@ func (sp DirectionSpec) Apply(c *SIPConfiguration, t *SIPTrunk, prefix string) (
 	}
 	*c = n
 	return registerChanged, nil
+}
+
+// checkSIPApplication refuses an inbound application_id that names no voice
+// application of the account ("" clears it and is fine).
+func (s *Store) checkSIPApplication(ctx context.Context, accountID, id, prefix string) error {
+	if id == "" {
+		return nil
+	}
+	_, err := s.Application(ctx, accountID, id)
+	if isNotFound(err) {
+		return invalid(prefix+".application_id", id, "no voice application %s in this account", id)
+	}
+	return err
 }
 
 // TrunkPatch changes the trunk fields it names.
@@ -502,6 +524,7 @@ type sipConfigRow struct {
 	AuthMode               string    `db:"auth_mode"`
 	RegisterUsername       string    `db:"register_username"`
 	RegisterPasswordSealed string    `db:"register_password_sealed"`
+	ApplicationID          string    `db:"application_id"`
 	Headers                string    `db:"headers"`
 	CreatedAt              time.Time `db:"created_at"`
 	UpdatedAt              time.Time `db:"updated_at"`
@@ -509,7 +532,7 @@ type sipConfigRow struct {
 
 const sipConfigColumns = `id, account_id, phone_number, direction, trunk_id, route_key, sip_endpoint, port, transport,
 	secure_media, sip_username, sip_password_sealed, auth_mode, register_username, register_password_sealed,
-	headers, created_at, updated_at`
+	application_id, headers, created_at, updated_at`
 
 func (s *Store) configToRow(c SIPConfiguration) (sipConfigRow, error) {
 	sp, err := s.sealer.seal(c.Options.SIPPassword)
@@ -529,7 +552,7 @@ func (s *Store) configToRow(c SIPConfiguration) (sipConfigRow, error) {
 		RouteKey: c.TrunkID, SIPEndpoint: c.SIPEndpoint, Port: c.Options.Port, Transport: string(c.Options.Transport),
 		SecureMedia: c.Options.SecureMedia, SIPUsername: c.Options.SIPUsername, SIPPasswordSealed: sp,
 		AuthMode: string(c.AuthMode), RegisterUsername: c.Register.Username, RegisterPasswordSealed: rp,
-		Headers: string(h), CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
+		ApplicationID: c.ApplicationID, Headers: string(h), CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
 	}
 	if r.AuthMode == "" {
 		r.AuthMode = string(AuthIP)
@@ -554,7 +577,7 @@ func (s *Store) configFromRow(r sipConfigRow) (SIPConfiguration, error) {
 		TrunkID: r.RouteKey, SIPEndpoint: r.SIPEndpoint,
 		Options:  SIPOptions{Port: r.Port, Transport: sipdest.Transport(r.Transport), SecureMedia: r.SecureMedia, SIPUsername: r.SIPUsername, SIPPassword: sp},
 		AuthMode: AuthMode(r.AuthMode), Register: RegisterAuth{Username: r.RegisterUsername, Password: rp},
-		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
+		ApplicationID: r.ApplicationID, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
 	}
 	if err := json.Unmarshal([]byte(r.Headers), &c.Headers); err != nil {
 		return SIPConfiguration{}, fmt.Errorf("sip configuration %s: headers: %w", r.ID, err)
@@ -819,6 +842,9 @@ func (s *Store) AttachSIP(ctx context.Context, req AttachRequest) (AttachResult,
 		if _, err := sp.Apply(&c, trunk, prefix); err != nil {
 			return AttachResult{}, err
 		}
+		if err := s.checkSIPApplication(ctx, req.AccountID, c.ApplicationID, prefix); err != nil {
+			return AttachResult{}, err
+		}
 		if pw := c.PBXPassword(); pw != "" {
 			res.PBXPassword = pw
 		}
@@ -908,7 +934,7 @@ func (s *Store) attachNumber(ctx context.Context, accountID, number string, temp
 		if _, err := tx.NamedExecContext(ctx, `INSERT INTO sip_configurations (`+sipConfigColumns+`) VALUES (
 			:id, :account_id, :phone_number, :direction, :trunk_id, :route_key, :sip_endpoint, :port, :transport,
 			:secure_media, :sip_username, :sip_password_sealed, :auth_mode, :register_username, :register_password_sealed,
-			:headers, :created_at, :updated_at)`, row); err != nil {
+			:application_id, :headers, :created_at, :updated_at)`, row); err != nil {
 			if isForeignKeyViolation(err) {
 				return &numberRejected{fmt.Sprintf("trunk %s no longer exists", c.TrunkID)}
 			}
@@ -1031,6 +1057,11 @@ func (s *Store) UpdateSIP(ctx context.Context, accountID, rawNumber, trunkID str
 	if err != nil {
 		return SIPConfiguration{}, false, err
 	}
+	if sp.ApplicationID != nil {
+		if err := s.checkSIPApplication(ctx, accountID, c.ApplicationID, "updates"); err != nil {
+			return SIPConfiguration{}, false, err
+		}
+	}
 	c.UpdatedAt = time.Now().UTC().Truncate(time.Millisecond)
 	row, err := s.configToRow(c)
 	if err != nil {
@@ -1039,7 +1070,7 @@ func (s *Store) UpdateSIP(ctx context.Context, accountID, rawNumber, trunkID str
 	res, err := s.db.NamedExecContext(ctx, `UPDATE sip_configurations SET sip_endpoint = :sip_endpoint, port = :port,
 		transport = :transport, secure_media = :secure_media, sip_username = :sip_username,
 		sip_password_sealed = :sip_password_sealed, auth_mode = :auth_mode, register_username = :register_username,
-		register_password_sealed = :register_password_sealed, headers = :headers, updated_at = :updated_at
+		register_password_sealed = :register_password_sealed, application_id = :application_id, headers = :headers, updated_at = :updated_at
 		WHERE id = :id AND account_id = :account_id`, row)
 	if err != nil {
 		return SIPConfiguration{}, false, fmt.Errorf("update sip configuration %s: %w", c.ID, err)
@@ -1183,12 +1214,13 @@ type SIPRoute struct {
 	AuthMode       AuthMode // inbound: how INVITEs are authorized
 	Register       RegisterAuth
 	PBXPassword    string // register mode: the password the PBX holds (and the server registers with)
+	ApplicationID  string // inbound: the voice application that answers, "" when none
 	Headers        []headermap.Rule
 }
 
 // ResolveSIPRoute merges a configuration with its trunk (nil when none).
 func ResolveSIPRoute(c SIPConfiguration, t *SIPTrunk) SIPRoute {
-	r := SIPRoute{Configuration: c, Trunk: t, Headers: c.Headers, AuthMode: c.AuthMode, Register: c.Register,
+	r := SIPRoute{Configuration: c, Trunk: t, Headers: c.Headers, AuthMode: c.AuthMode, Register: c.Register, ApplicationID: c.ApplicationID,
 		SecureMedia: c.Options.SecureMedia, Username: c.Options.SIPUsername, Password: c.Options.SIPPassword}
 	r.Destination, r.HasDestination = effectiveEndpoint(c.SIPEndpoint, c.Options, t)
 	if t != nil {

@@ -369,6 +369,27 @@ func (e SIPOptionsViewTransport) Valid() bool {
 	}
 }
 
+// Defines values for SIPRegistrationViewState.
+const (
+	Failing    SIPRegistrationViewState = "failing"
+	Pending    SIPRegistrationViewState = "pending"
+	Registered SIPRegistrationViewState = "registered"
+)
+
+// Valid indicates whether the value is a known member of the SIPRegistrationViewState enum.
+func (e SIPRegistrationViewState) Valid() bool {
+	switch e {
+	case Failing:
+		return true
+	case Pending:
+		return true
+	case Registered:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for SIPTrunkInputAuthMode.
 const (
 	SIPTrunkInputAuthModeIp       SIPTrunkInputAuthMode = "ip"
@@ -1069,8 +1090,10 @@ type SIPConfigPair struct {
 
 // SIPConfigurationView defines model for SIPConfigurationView.
 type SIPConfigurationView struct {
-	CreatedAt time.Time                     `json:"created_at"`
-	Direction SIPConfigurationViewDirection `json:"direction"`
+	// ApplicationId Inbound only: the voice application that answers calls from the trunk; absent when none.
+	ApplicationId *string                       `json:"application_id,omitempty"`
+	CreatedAt     time.Time                     `json:"created_at"`
+	Direction     SIPConfigurationViewDirection `json:"direction"`
 
 	// Headers null when the direction has no header mappings.
 	Headers *HeaderMappings `json:"headers"`
@@ -1082,6 +1105,9 @@ type SIPConfigurationView struct {
 
 	// OrgId The account the configuration belongs to.
 	OrgId string `json:"org_id"`
+
+	// Registration Inbound, auth_mode register with a sip_endpoint: the node's registration at the PBX (GET /v1/sip only).
+	Registration *SIPRegistrationView `json:"registration,omitempty"`
 
 	// SipEndpoint Examples: sip:trunk.provider.com
 	SipEndpoint *string   `json:"sip_endpoint"`
@@ -1117,6 +1143,9 @@ type SIPDetachResult struct {
 
 // SIPDirectionInput defines model for SIPDirectionInput.
 type SIPDirectionInput struct {
+	// ApplicationId Inbound only: the voice application that answers calls from the trunk to the number (an INVITE to sip:<number>@<sip domain>); empty string clears it. Without one, such calls are refused with 404.
+	ApplicationId *string `json:"application_id,omitempty"`
+
 	// AuthMode Inbound only: ip (default) or register.
 	AuthMode *SIPDirectionInputAuthMode `json:"auth_mode,omitempty"`
 	Headers  *HeaderMappings            `json:"headers,omitempty"`
@@ -1125,7 +1154,7 @@ type SIPDirectionInput struct {
 	// RegisterAuth Inbound only; required with auth_mode register.
 	RegisterAuth *RegisterAuthInput `json:"register_auth,omitempty"`
 
-	// SipEndpoint Outbound: the provider (required unless bound to a trunk). Inbound: optional forwarding target.
+	// SipEndpoint Outbound: the provider (required unless bound to a trunk). Inbound: the trunk or PBX the calls come from (auth_mode ip accepts INVITEs from its addresses) and that register mode registers to.
 	//
 	// Examples: sip:trunk.provider.com
 	SipEndpoint *string               `json:"sip_endpoint,omitempty"`
@@ -1290,6 +1319,22 @@ type SIPOptionsViewAuthMode string
 // SIPOptionsViewTransport defines model for SIPOptionsView.Transport.
 type SIPOptionsViewTransport string
 
+// SIPRegistrationView defines model for SIPRegistrationView.
+type SIPRegistrationView struct {
+	// Error Why the last attempt failed.
+	Error *string `json:"error,omitempty"`
+
+	// Expires When the current binding lapses; it is refreshed before.
+	Expires     *time.Time `json:"expires"`
+	LastAttempt *time.Time `json:"last_attempt"`
+
+	// State registered: the PBX holds a binding; failing: the last attempt failed (see error), retried with backoff; pending: the first attempt is under way.
+	State SIPRegistrationViewState `json:"state"`
+}
+
+// SIPRegistrationViewState registered: the PBX holds a binding; failing: the last attempt failed (see error), retried with backoff; pending: the first attempt is under way.
+type SIPRegistrationViewState string
+
 // SIPTrunkInput defines model for SIPTrunkInput.
 type SIPTrunkInput struct {
 	// AuthMode How calls from the trunk are authorized: ip (default) or register.
@@ -1300,7 +1345,7 @@ type SIPTrunkInput struct {
 	Options      *SIPOptionsInput   `json:"options,omitempty"`
 	RegisterAuth *RegisterAuthInput `json:"register_auth,omitempty"`
 
-	// SipEndpoint The provider or PBX; bound numbers inherit it for outbound calls. Empty string clears it.
+	// SipEndpoint The provider or PBX; bound numbers inherit it for outbound calls, inbound calls from its addresses are accepted in auth_mode ip, and register mode registers to it. Empty string clears it.
 	//
 	// Examples: sip:trunk.provider.com
 	SipEndpoint *string `json:"sip_endpoint,omitempty"`
@@ -1340,8 +1385,10 @@ type SIPUpdateRequest struct {
 
 // SIPUpdateResult defines model for SIPUpdateResult.
 type SIPUpdateResult struct {
-	CreatedAt time.Time                `json:"created_at"`
-	Direction SIPUpdateResultDirection `json:"direction"`
+	// ApplicationId Inbound only: the voice application that answers calls from the trunk; absent when none.
+	ApplicationId *string                  `json:"application_id,omitempty"`
+	CreatedAt     time.Time                `json:"created_at"`
+	Direction     SIPUpdateResultDirection `json:"direction"`
 
 	// Headers null when the direction has no header mappings.
 	Headers HeaderMappings `json:"headers"`
@@ -1356,6 +1403,9 @@ type SIPUpdateResult struct {
 
 	// RegisterPasswordForPbx Returned when switching to or updating registration-based auth.
 	RegisterPasswordForPbx *string `json:"register_password_for_pbx,omitempty"`
+
+	// Registration Inbound, auth_mode register with a sip_endpoint: the node's registration at the PBX (GET /v1/sip only).
+	Registration *SIPRegistrationView `json:"registration,omitempty"`
 
 	// SipEndpoint Examples: sip:trunk.provider.com
 	SipEndpoint *string   `json:"sip_endpoint"`
