@@ -42,11 +42,47 @@ type Event struct {
 	// (strings, float64, bool, maps, slices). For call events these are the
 	// Bandwidth callback fields (callId, from, to, digits, tag, cause, ...).
 	// For SIP hooks the request members live in SIP instead.
+	//
+	// In a module (events delivered by Dispatch) Fields is nil, because
+	// decoding every member costs more than most handlers spend: String and
+	// Value decode one member on demand, AllFields all of them.
 	Fields map[string]any
 	// Variables are the call's variables (for sip.inbound: none yet).
 	Variables map[string]string
 	// SIP is set for sip.inbound and sip.outbound.
 	SIP *SIPRequest
+
+	lazy *lazyFields // members not yet decoded (Dispatch)
+}
+
+// Value returns a top-level member as encoding/json decodes it into an
+// any, or nil when it is missing.
+func (e Event) Value(key string) any {
+	if v, ok := e.Fields[key]; ok {
+		return v
+	}
+	if m, ok := e.lazy.find(key); ok {
+		return e.lazy.value(m)
+	}
+	return nil
+}
+
+// AllFields returns every member Fields would hold: Fields itself, or for
+// an event Dispatch delivered, a new map with every member decoded.
+func (e Event) AllFields() map[string]any {
+	if e.lazy == nil {
+		return e.Fields
+	}
+	out := make(map[string]any, len(e.Fields)+len(e.lazy.members))
+	for k, v := range e.Fields {
+		out[k] = v
+	}
+	for _, m := range e.lazy.members {
+		if _, ok := out[m.key]; !ok {
+			out[m.key] = e.lazy.value(m)
+		}
+	}
+	return out
 }
 
 // SIPRequest is the request a SIP hook sees. Its members are flat in the
@@ -90,19 +126,36 @@ func equalFold(a, b string) bool {
 	return len(a) == len(b) && bytes.EqualFold([]byte(a), []byte(b))
 }
 
-// reserved are the envelope members that never appear in Fields.
-var reserved = map[string]bool{"v": true, "event": true, "variables": true}
+// isReserved reports the envelope members, which never appear in Fields.
+// (Switches, not maps: a map lookup hashes the name, which a guest feels.)
+func isReserved(k string) bool {
+	switch k {
+	case "v", "event", "variables":
+		return true
+	}
+	return false
+}
 
-// sipKeys are the members that belong to SIPRequest on SIP hooks.
-var sipKeys = map[string]bool{
-	"method": true, "requestUri": true, "from": true, "to": true,
-	"source": true, "headers": true, "xHeaders": true,
+// isSIPKey reports the members that belong to SIPRequest on SIP hooks.
+func isSIPKey(k string) bool {
+	switch k {
+	case "method", "requestUri", "from", "to", "source", "headers", "xHeaders":
+		return true
+	}
+	return false
 }
 
 // String returns a field as a string: strings as they are, numbers and
 // booleans formatted, anything else (or a missing field) as "".
 func (e Event) String(key string) string {
-	switch v := e.Fields[key].(type) {
+	if _, ok := e.Fields[key]; !ok {
+		if m, ok := e.lazy.find(key); ok {
+			if s, ok := e.lazy.str(m); ok {
+				return s
+			}
+		}
+	}
+	switch v := e.Value(key).(type) {
 	case string:
 		return v
 	case float64:
@@ -151,9 +204,10 @@ func (e Event) Variable(name string) string { return e.Variables[name] }
 
 // MarshalJSON writes the flat wire form.
 func (e Event) MarshalJSON() ([]byte, error) {
-	m := make(map[string]any, len(e.Fields)+10)
-	for k, v := range e.Fields {
-		if reserved[k] || (e.SIP != nil && sipKeys[k]) {
+	fields := e.AllFields()
+	m := make(map[string]any, len(fields)+10)
+	for k, v := range fields {
+		if isReserved(k) || (e.SIP != nil && isSIPKey(k)) {
 			continue
 		}
 		m[k] = v
@@ -192,6 +246,26 @@ func (e *Event) UnmarshalJSON(b []byte) error {
 		return fmt.Errorf("sdk: event: %w", err)
 	}
 	*e = Event{}
+	if err := e.fromEnvelope(m); err != nil {
+		return err
+	}
+	isSIP := e.SIP != nil
+	// The parsed object becomes Fields once the envelope (and, for SIP
+	// hooks, the request members) are taken out: no second map.
+	for k := range m {
+		if isReserved(k) || (isSIP && isSIPKey(k)) {
+			delete(m, k)
+		}
+	}
+	if len(m) > 0 {
+		e.Fields = m
+	}
+	return nil
+}
+
+// fromEnvelope sets V, Type, Variables and (for SIP hooks) SIP from the
+// decoded members m.
+func (e *Event) fromEnvelope(m map[string]any) error {
 	if v, ok := m["v"]; ok && v != nil {
 		f, ok := v.(float64)
 		if !ok || f != float64(int(f)) {
@@ -207,8 +281,7 @@ func (e *Event) UnmarshalJSON(b []byte) error {
 	if e.Variables, err = stringMap(m, "variables"); err != nil {
 		return err
 	}
-	isSIP := e.Type.IsSIP()
-	if isSIP {
+	if e.Type.IsSIP() {
 		r := &SIPRequest{}
 		for _, f := range []struct {
 			key string
@@ -225,16 +298,6 @@ func (e *Event) UnmarshalJSON(b []byte) error {
 			return err
 		}
 		e.SIP = r
-	}
-	// The parsed object becomes Fields once the envelope (and, for SIP
-	// hooks, the request members) are taken out: no second map.
-	for k := range m {
-		if reserved[k] || (isSIP && sipKeys[k]) {
-			delete(m, k)
-		}
-	}
-	if len(m) > 0 {
-		e.Fields = m
 	}
 	return nil
 }

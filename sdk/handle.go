@@ -37,8 +37,8 @@ func Dispatch(eventJSON []byte) (decisionJSON []byte, code int32) {
 			code = HandlePanicked
 		}
 	}()
-	var ev Event
-	if err := ev.UnmarshalJSON(eventJSON); err != nil {
+	ev, err := decodeEvent(eventJSON)
+	if err != nil {
 		return errorDecision(err.Error()), HandleOK
 	}
 	if ev.V != ABIVersion {

@@ -1,7 +1,7 @@
 package sdk
 
 import (
-	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"strconv"
@@ -22,7 +22,12 @@ var errJSON = errors.New("invalid JSON")
 const maxJSONDepth = 64
 
 type jsonReader struct {
-	b   []byte
+	b []byte
+	// src is b as one string: plain string values are slices of it, so
+	// decoding allocates once for all their bytes (in a guest every
+	// allocation counts) at the price of keeping the event's text alive
+	// while any value is.
+	src string
 	i   int
 	err error
 }
@@ -46,7 +51,7 @@ func (r *jsonReader) space() {
 
 // parseJSONObject decodes b, which must hold exactly one JSON object.
 func parseJSONObject(b []byte) (map[string]any, error) {
-	r := &jsonReader{b: b}
+	r := &jsonReader{b: b, src: string(b)}
 	r.space()
 	if r.i >= len(r.b) || r.b[r.i] != '{' {
 		r.fail("expected an object")
@@ -104,7 +109,13 @@ func (r *jsonReader) literal(s string) bool {
 
 func (r *jsonReader) object(depth int) map[string]any {
 	r.i++ // {
-	m := map[string]any{}
+	// An event carries a dozen or more top-level members: sizing the map
+	// up front saves growing it twice.
+	size := 0
+	if depth == 0 {
+		size = 24
+	}
+	m := make(map[string]any, size)
 	r.space()
 	if r.i < len(r.b) && r.b[r.i] == '}' {
 		r.i++
@@ -225,54 +236,35 @@ func (r *jsonReader) number() any {
 	return f
 }
 
-// commonKeys are member names every event carries: returning the constant
-// saves an allocation per member, which is most of the decoding cost in a
-// WebAssembly guest.
-var commonKeys = map[string]string{}
-
-func init() {
-	for _, k := range []string{
-		"v", "event", "variables", "method", "requestUri", "from", "to", "source", "headers", "xHeaders",
-		"eventType", "eventTime", "accountId", "applicationId", "callId", "callUrl", "direction",
-		"startTime", "answerTime", "endTime", "digits", "terminatingDigit", "tag", "cause",
-		"errorMessage", "errorId", "parentCallId", "transferCallerId", "transferTo", "recordingId",
-		"mediaUrl", "duration", "fileFormat", "channels", "status", "enqueuedTime", "transcription",
-	} {
-		commonKeys[k] = k
-	}
-}
-
-// key reads a member name, reusing the common ones.
-func (r *jsonReader) key() string {
-	// Plain names (no escapes) are looked up without allocating.
-	if end := bytes.IndexByte(r.b[r.i+1:], '"'); end >= 0 {
-		raw := r.b[r.i+1 : r.i+1+end]
-		if k, ok := commonKeys[string(raw)]; ok && bytes.IndexByte(raw, '\\') < 0 {
-			r.i += end + 2
-			return k
-		}
-	}
-	return r.str()
-}
+// key reads a member name. Plain names are slices of the text, so they do
+// not allocate; a lookup table of common names (which the decoder once
+// used for that) costs a string hash per member, dear in a guest.
+func (r *jsonReader) key() string { return r.str() }
 
 // str reads a string, replacing invalid UTF-8 and lone surrogates with
 // U+FFFD as encoding/json does.
 func (r *jsonReader) str() string {
 	r.i++ // opening quote
 	start := r.i
-	// Fast path: no escapes, plain ASCII or valid UTF-8.
+	// Fast path: no escapes, plain ASCII or valid UTF-8. Eight bytes at a
+	// time first: a Go loop iteration is expensive under WebAssembly.
+	r.i = skipPlain(r.b, r.i)
+	ascii := true // skipPlain passes whole words of ASCII only
 	for r.i < len(r.b) {
 		c := r.b[r.i]
 		if c == '"' {
-			s := r.b[start:r.i]
+			s := r.src[start:r.i]
 			r.i++
-			if utf8.Valid(s) {
-				return string(s)
+			if ascii || utf8.ValidString(s) {
+				return s
 			}
-			return string([]rune(string(s)))
+			return string([]rune(s))
 		}
 		if c == '\\' || c < 0x20 {
 			break
+		}
+		if c >= utf8.RuneSelf {
+			ascii = false
 		}
 		r.i++
 	}
@@ -345,6 +337,36 @@ func (r *jsonReader) str() string {
 	}
 	r.fail("unterminated string")
 	return ""
+}
+
+// skipPlain returns the index of the first byte at or after i, in whole
+// eight-byte words, that may need attention in a string: a quote, a
+// backslash, a control character or a non-ASCII byte. The byte loop after
+// it finds the exact position.
+func skipPlain(b []byte, i int) int {
+	const (
+		ones  = 0x0101010101010101
+		highs = 0x8080808080808080
+	)
+	for i+8 <= len(b) {
+		x := binary.LittleEndian.Uint64(b[i:])
+		// A byte of x is special when it is >= 0x80, < 0x20, '"' or '\\';
+		// zero(y) has the high bit set in each zero byte of y (no false
+		// positives below a real zero byte, and the scan stops there).
+		special := x | (x - 0x20*ones) | zero(x^('"'*ones)) | zero(x^('\\'*ones))
+		if special&highs != 0 {
+			break
+		}
+		i += 8
+	}
+	return i
+}
+
+// zero sets the high bit of every zero byte of x (and possibly of bytes
+// above the first zero byte, which only makes the caller stop early).
+func zero(x uint64) uint64 {
+	const ones = 0x0101010101010101
+	return (x - ones) &^ x
 }
 
 func (r *jsonReader) hex4() rune {

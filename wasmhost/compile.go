@@ -60,7 +60,14 @@ func (h *Host) Compile(ctx context.Context, wasm []byte) (*Module, error) {
 	if err := h.checkImportNames(imports); err != nil {
 		return nil, err
 	}
-	compiled, err := h.runtime.CompileModule(ctx, wasm)
+	code, err := instrument(wasm)
+	switch {
+	case errors.Is(err, errMalformed):
+		return nil, reject(ErrNotWasm, "%v", err)
+	case err != nil:
+		return nil, reject(ErrUnsupportedModule, "%v", err)
+	}
+	compiled, err := h.runtime.CompileModule(ctx, code)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("wasmhost: compile: %w", err)

@@ -11,6 +11,13 @@ import (
 // decodeDecision parses and validates a guest's reply to an event of type t.
 // Unknown members are refused: within ABI v1 they can only be typos.
 func decodeDecision(b []byte, t sdk.EventType) (sdk.Decision, error) {
+	if d, ok := sdk.DecodeDecision(b); ok {
+		if err := d.Validate(t); err != nil {
+			return sdk.Decision{}, err
+		}
+		return d, nil
+	}
+	// Anything unusual, errors included, takes the reference path.
 	var d sdk.Decision
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()

@@ -73,8 +73,11 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 	} else {
 		h.cache = wazero.NewCompilationCache()
 	}
+	// Guests are stopped by the interrupt global Compile adds (see
+	// interrupt.go), not by wazero's context checks, which cost a trip
+	// out of native code at every guest loop iteration and call.
 	rc := wazero.NewRuntimeConfig().
-		WithCloseOnContextDone(true).
+		WithCloseOnContextDone(false).
 		WithMemoryLimitPages(cfg.Max.MemoryPages).
 		WithCompilationCache(h.cache).
 		WithDebugInfoEnabled(false)

@@ -33,11 +33,16 @@ type instance struct {
 	mod    api.Module
 	handle api.Function
 	denied atomic.Bool // a memory grow past the cap was refused
-	cur    *callState  // the event in flight, for stdout/stderr
-	stdout *guestOutput
-	stderr *guestOutput
-	idle   *slog.Logger
-	stack  [1]uint64
+	// flag is the interrupt global (interrupt.go); interrupted records
+	// that the host set it, so the trap that follows is read as a
+	// deadline or cancellation, and the instance is never reused.
+	flag        api.MutableGlobal
+	interrupted atomic.Bool
+	cur         *callState // the event in flight, for stdout/stderr
+	stdout      *guestOutput
+	stderr      *guestOutput
+	idle        *slog.Logger
+	stack       [1]uint64
 }
 
 // instantiate starts a fresh instance of m under limits: no filesystem,
@@ -51,7 +56,7 @@ func (h *Host) instantiate(ctx context.Context, m *Module, limits Limits, name s
 	inst.stderr = &guestOutput{inst: inst, source: "stderr", level: slog.LevelWarn}
 	cfg := wazero.NewModuleConfig().
 		WithName("").
-		WithStartFunctions("_initialize").
+		WithStartFunctions(). // _initialize runs below, under the watchdog
 		WithRandSource(rand.Reader).
 		WithStdout(inst.stdout).
 		WithStderr(inst.stderr)
@@ -64,6 +69,24 @@ func (h *Host) instantiate(ctx context.Context, m *Module, limits Limits, name s
 	// _initialize may write to stdout/stderr; give it a budget too.
 	inst.begin(&callState{limits: &limits, logger: inst.idle})
 	mod, err := h.runtime.InstantiateModule(ictx, m.compiled, cfg)
+	if err == nil {
+		inst.mod = mod
+		inst.flag, _ = mod.ExportedGlobal(interruptExport).(api.MutableGlobal)
+		if inst.flag == nil {
+			err = fmt.Errorf("interrupt global %s missing", interruptExport)
+		} else if init := mod.ExportedFunction("_initialize"); init != nil {
+			stop := context.AfterFunc(ictx, inst.interrupt)
+			_, err = init.Call(ictx)
+			if !stop() && err == nil {
+				err = fmt.Errorf("_initialize: %w", ictx.Err())
+			}
+		}
+		if err != nil {
+			if cerr := mod.Close(ctx); cerr != nil {
+				inst.idle.Warn("close instance", "err", cerr)
+			}
+		}
+	}
 	inst.end()
 	if err != nil {
 		if ctx.Err() != nil {
@@ -72,9 +95,11 @@ func (h *Host) instantiate(ctx context.Context, m *Module, limits Limits, name s
 		if inst.denied.Load() {
 			return nil, fmt.Errorf("%w: %w: memory cap of %d pages", ErrInstantiate, ErrMemoryLimit, limits.MemoryPages)
 		}
+		if inst.interrupted.Load() {
+			return nil, fmt.Errorf("%w: _initialize ran past %v", ErrInstantiate, instantiateTimeout)
+		}
 		return nil, fmt.Errorf("%w: %v", ErrInstantiate, err)
 	}
-	inst.mod = mod
 	inst.handle = mod.ExportedFunction(sdk.ExportHandle)
 	instancesLive.Inc()
 	liveInstances.Add(1)
@@ -83,6 +108,14 @@ func (h *Host) instantiate(ctx context.Context, m *Module, limits Limits, name s
 }
 
 func (inst *instance) begin(cs *callState) { inst.cur = cs }
+
+// interrupt makes the guest trap within interruptFuel loop iterations. It
+// is safe to call from any goroutine, also after the guest has returned
+// (the instance is then discarded: see run).
+func (inst *instance) interrupt() {
+	inst.interrupted.Store(true)
+	inst.flag.Set(1)
+}
 
 func (inst *instance) end() {
 	inst.stdout.flush(inst.cur)
@@ -106,13 +139,21 @@ func (inst *instance) run(ctx context.Context, cs *callState, module string) (ou
 	}
 	inst.begin(cs)
 	inst.stack[0] = api.EncodeI32(int32(len(cs.event)))
+	stop := context.AfterFunc(ctx, inst.interrupt)
 	callErr := inst.handle.CallWithStack(context.WithValue(ctx, callStateKey{}, cs), inst.stack[:])
+	// An interrupt that fired after the guest returned still left the
+	// flag set: the answer stands, the instance goes.
+	healthy = stop()
 	inst.end()
 	if callErr != nil {
 		var exit *sys.ExitError
 		switch {
 		case inst.denied.Load():
 			return fail(ErrMemoryLimit, fmt.Sprintf("grow past %d pages refused", cs.limits.MemoryPages))
+		case inst.interrupted.Load() && errors.Is(ctx.Err(), context.DeadlineExceeded):
+			return fail(ErrTimeout, fmt.Sprintf("deadline %v", cs.limits.Timeout))
+		case inst.interrupted.Load():
+			return fail(ErrCanceled, context.Cause(ctx).Error())
 		case errors.As(callErr, &exit) && exit.ExitCode() == sys.ExitCodeDeadlineExceeded:
 			return fail(ErrTimeout, fmt.Sprintf("deadline %v", cs.limits.Timeout))
 		case errors.As(callErr, &exit) && exit.ExitCode() == sys.ExitCodeContextCanceled:
@@ -133,7 +174,7 @@ func (inst *instance) run(ctx context.Context, cs *callState, module string) (ou
 	case !cs.decisionWritten:
 		return fail(ErrBadDecision, "no decision written")
 	}
-	return cs.decision, true, nil
+	return cs.decision, healthy, nil
 }
 
 // guestOutput sends a guest's stdout or stderr to the log of the event in

@@ -1,5 +1,6 @@
 // Command faulty is a test guest for the server's module failure handling:
-// the application's key-value entry "mode" picks how initiate fails.
+// the application's key-value entry "mode" picks how initiate fails; with no
+// mode it answers, showing what reached it.
 package main
 
 import "github.com/wasmvoice/wasmvoice/sdk"
@@ -7,7 +8,12 @@ import "github.com/wasmvoice/wasmvoice/sdk"
 var hoard [][]byte
 
 func init() {
-	sdk.On(sdk.EventInitiate, func(sdk.Event) sdk.Decision {
+	// sip.inbound attaches a variable; initiate reports what it saw of it
+	// and of the event, so a test can read both off the call record.
+	sdk.On(sdk.EventSIPInbound, func(ev sdk.Event) sdk.Decision {
+		return sdk.Continue().SetVariable("from_hook", "inbound saw "+ev.SIP.Method)
+	})
+	sdk.On(sdk.EventInitiate, func(ev sdk.Event) sdk.Decision {
 		mode, _, _ := sdk.KVGet("mode")
 		switch string(mode) {
 		case "spin":
@@ -22,7 +28,11 @@ func init() {
 		case "fail":
 			return sdk.Fail(errFailing{})
 		}
-		return sdk.BXML(`<Response><Hangup/></Response>`)
+		sdk.Log(sdk.LevelInfo, "initiate "+ev.CallID())
+		return sdk.BXML(`<Response><Hangup/></Response>`).
+			SetVariable("initiate_saw", ev.Variable("from_hook")).
+			SetVariable("initiate_call", ev.CallID()).
+			SetVariable("initiate_direction", ev.String("direction"))
 	})
 }
 
