@@ -47,7 +47,8 @@ type Event struct {
 	// decoding every member costs more than most handlers spend: String and
 	// Value decode one member on demand, AllFields all of them.
 	Fields map[string]any
-	// Variables are the call's variables (for sip.inbound: none yet).
+	// Variables are the call's variables (for sip.inbound: those a trunk's
+	// inbound header mappings set, if any).
 	Variables map[string]string
 	// SIP is set for sip.inbound and sip.outbound.
 	SIP *SIPRequest

@@ -77,7 +77,8 @@ func (c *Call) sipInboundHook(ctx context.Context) bool {
 	for _, h := range in.XHeaders {
 		req.XHeaders[h.Name] = append(req.XHeaders[h.Name], h.Value)
 	}
-	d, err := c.sipHookEvent(ctx, sdk.Event{Type: sdk.EventSIPInbound, SIP: req})
+	// Variables a trunk's inbound header mappings set are already there.
+	d, err := c.sipHookEvent(ctx, sdk.Event{Type: sdk.EventSIPInbound, Variables: maps.Clone(c.vars), SIP: req})
 	if err != nil {
 		moduleFailures.WithLabelValues("sip.inbound", "ignored").Inc()
 		c.logf(slog.LevelWarn, "module", "%v; the call continues without it", err)
