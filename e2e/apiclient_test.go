@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"net/http"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -65,7 +64,7 @@ func TestGeneratedClientEndToEnd(t *testing.T) {
 	var callID string
 	s.traceOnFailure(&callID)
 	startSipp(t, "call.xml", scenario{HoldMillis: 0}, s.sip,
-		"-s", appID, "-au", appID, "-ap", pw, "-mp", strconv.Itoa(freeEvenPort(t))).wait(t, 60*time.Second)
+		"-s", appID, "-au", appID, "-ap", pw).wait(t, 60*time.Second)
 	initiate, ok := hook.wait("initiate", 5*time.Second)
 	if !ok {
 		t.Fatalf("no initiate callback; got %v", hook.types())

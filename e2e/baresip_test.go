@@ -170,19 +170,47 @@ func (b *baresip) waitEvent(typ string, timeout time.Duration) (map[string]any, 
 	}
 }
 
-// heardRMS is the RMS level of the received audio recorded so far
-// (16-bit samples; silence is 0).
-func (b *baresip) heardRMS() float64 {
+// heard returns the received audio recorded so far: sndfile writes what
+// the decoder produced (the far end's audio) to dump-*-dec.wav, 16-bit mono.
+func (b *baresip) heard() []byte {
 	files, _ := filepath.Glob(filepath.Join(b.dir, "dump-*-dec.wav"))
-	var best float64
+	var best []byte
 	for _, f := range files {
 		data, err := os.ReadFile(f)
 		if err != nil || len(data) <= 44 {
 			continue
 		}
-		best = max(best, rms(data[44:]))
+		if pcm := data[44:]; rms(pcm) > rms(best) {
+			best = pcm
+		}
 	}
 	return best
+}
+
+// heardRMS is the RMS level of the received audio recorded so far
+// (silence is 0).
+func (b *baresip) heardRMS() float64 { return rms(b.heard()) }
+
+// toneShare is the share of pcm's power at freq (Goertzel): about 1 for a
+// pure tone of that frequency, near 0 for speech. It tells the server's
+// speech from baresip's own microphone tone coming back.
+func toneShare(pcm []byte, rate, freq int) float64 {
+	n := len(pcm) / 2
+	if n == 0 {
+		return 0
+	}
+	coeff := 2 * math.Cos(2*math.Pi*float64(freq)/float64(rate))
+	var s1, s2, energy float64
+	for i := range n {
+		x := float64(int16(binary.LittleEndian.Uint16(pcm[2*i:])))
+		energy += x * x
+		s1, s2 = x+coeff*s1-s2, s1
+	}
+	if energy == 0 {
+		return 0
+	}
+	power := s1*s1 + s2*s2 - coeff*s1*s2
+	return 2 * power / (float64(n) * energy)
 }
 
 func rms(pcm []byte) float64 {
@@ -264,7 +292,12 @@ func TestBaresipSoftphone(t *testing.T) {
 	if !heard {
 		t.Errorf("baresip heard only silence (RMS %.1f)", phone.heardRMS())
 	}
-	t.Logf("received audio RMS %.0f (16-bit full scale 32767)", phone.heardRMS())
+	// What it heard is the prompt, not its own 440 Hz microphone tone.
+	share := toneShare(phone.heard(), 8000, 440)
+	if share > 0.5 {
+		t.Errorf("received audio is mostly baresip's own 440 Hz tone (share %.2f), not speech", share)
+	}
+	t.Logf("received audio RMS %.0f (16-bit full scale 32767), 440 Hz share %.3f", phone.heardRMS(), share)
 	phone.command("sndcode", "1")
 	time.Sleep(500 * time.Millisecond) // let the first digit's event end before the next
 	phone.command("sndcode", "#")
@@ -285,5 +318,17 @@ func TestBaresipSoftphone(t *testing.T) {
 	}
 	if disc["cause"] != "hangup" {
 		t.Errorf("disconnect: %v", disc)
+	}
+}
+
+// The check that tells speech from a returned microphone tone.
+func TestToneShare(t *testing.T) {
+	tone := toneWAV(8000, 440, time.Second)[44:]
+	if s := toneShare(tone, 8000, 440); s < 0.9 {
+		t.Errorf("440 Hz tone: share %.3f, want about 1", s)
+	}
+	other := toneWAV(8000, 1000, time.Second)[44:]
+	if s := toneShare(other, 8000, 440); s > 0.05 {
+		t.Errorf("1000 Hz tone: share %.3f, want about 0", s)
 	}
 }

@@ -12,6 +12,8 @@ type scenario struct {
 	MaxForwards int
 	ExtraVia    string
 	HoldMillis  int
+	Method      string
+	ToTag       bool
 }
 
 func TestOptionsKeepalive(t *testing.T) {
@@ -28,6 +30,9 @@ func TestFrontDoorRejections(t *testing.T) {
 	// allowedSourceIps takes public CIDRs only: this one excludes 127.0.0.1.
 	ipOnly, _ := s.app(map[string]any{"callInitiatedCallbackUrl": hook.url("/initiate")},
 		map[string]any{"inboundSipCallsEnabled": true, "allowedSourceIps": []string{"203.0.113.0/24"}})
+	// The node runs in region US (the default).
+	euOnly, _ := s.app(map[string]any{"callInitiatedCallbackUrl": hook.url("/initiate")},
+		map[string]any{"inboundSipCallsEnabled": true, "passwordAuthEnabled": true, "allowedRegions": []string{"EU"}})
 	disabled, _ := s.app(map[string]any{"callInitiatedCallbackUrl": hook.url("/initiate")}, nil)
 
 	cases := []struct {
@@ -37,6 +42,7 @@ func TestFrontDoorRejections(t *testing.T) {
 	}{
 		{"unknown_app_401", "reject.xml", scenario{Expect: 401, ToUser: "nosuchapp", MaxForwards: 70}, []string{"-s", "nosuchapp"}},
 		{"inbound_disabled_401", "reject.xml", scenario{Expect: 401, ToUser: disabled, MaxForwards: 70}, []string{"-s", disabled}},
+		{"region_401", "reject.xml", scenario{Expect: 401, ToUser: euOnly, MaxForwards: 70}, []string{"-s", euOnly}},
 		{"source_ip_401", "reject.xml", scenario{Expect: 401, ToUser: ipOnly, MaxForwards: 70}, []string{"-s", ipOnly}},
 		{"wrong_password_401", "auth_reject.xml", scenario{Expect: 401, ToUser: appID}, []string{"-s", appID, "-au", appID, "-ap", pw + "x"}},
 		{"user_mismatch_403", "auth_reject.xml", scenario{Expect: 403, ToUser: "someoneelse"}, []string{"-s", appID, "-au", appID, "-ap", pw}},
@@ -44,6 +50,8 @@ func TestFrontDoorRejections(t *testing.T) {
 		{"loop_482", "reject.xml", scenario{Expect: 482, ToUser: appID, MaxForwards: 70,
 			ExtraVia: "Via: SIP/2.0/UDP " + s.sip + ";branch=z9hG4bK-looped"}, []string{"-s", appID}},
 		{"register_405", "register.xml", scenario{}, []string{"-s", appID}},
+		{"bye_without_dialog_481", "request.xml", scenario{Expect: 481, Method: "BYE", ToTag: true}, []string{"-s", appID}},
+		{"unknown_method_501", "request.xml", scenario{Expect: 501, Method: "FROBNICATE"}, []string{"-s", appID}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -65,6 +65,19 @@ func (h *hook) wait(eventType string, timeout time.Duration) (body map[string]an
 	}
 }
 
+// all returns every callback of eventType received so far.
+func (h *hook) all(eventType string) []map[string]any {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []map[string]any
+	for _, ev := range h.events {
+		if ev["eventType"] == eventType {
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
 // types lists the event types received so far, for failure messages.
 func (h *hook) types() []any {
 	h.mu.Lock()

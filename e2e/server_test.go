@@ -67,6 +67,27 @@ func startServer(t *testing.T, extraArgs ...string) *server {
 	}
 	s := &server{t: t, account: creds.AccountID, id: creds.ClientID, secret: creds.ClientSecret,
 		logPath: filepath.Join(dir, "server.log")}
+	// The ports are probed free and bound by the server a moment later;
+	// another process of a parallel test run may take one in between.
+	for attempt := 1; ; attempt++ {
+		err := s.launch(data, extraArgs)
+		if err == nil {
+			break
+		}
+		if attempt < 3 && strings.Contains(s.logTail(20), "address already in use") {
+			t.Logf("wasmvoice: a port was taken (%v); starting again on other ports", err)
+			continue
+		}
+		t.Fatalf("%v\n%s", err, s.logTail(40))
+	}
+	s.token = s.getToken()
+	return s
+}
+
+// launch starts the binary on free ports and waits for /readyz; an error
+// means the process exited or never became ready (and is gone).
+func (s *server) launch(data string, extraArgs []string) error {
+	t := s.t
 	httpPort, sipPort := freeTCPPort(t), freeSIPPort(t)
 	s.api = fmt.Sprintf("http://127.0.0.1:%d", httpPort)
 	s.sip = fmt.Sprintf("127.0.0.1:%d", sipPort)
@@ -91,23 +112,9 @@ func startServer(t *testing.T, extraArgs ...string) *server {
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait(); logf.Close() }()
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case err := <-exited:
-			if err != nil {
-				t.Errorf("wasmvoice exited with %v\n%s", err, s.logTail(40))
-			}
-		case <-time.After(20 * time.Second):
-			cmd.Process.Kill()
-			<-exited
-			t.Errorf("wasmvoice did not stop within 20s of SIGTERM")
-		}
-		if t.Failed() {
-			t.Logf("server log (last lines):\n%s", s.logTail(60))
-		}
-	})
-	deadline := time.Now().Add(30 * time.Second)
+	// Generous: under a parallel test run of the whole repository the
+	// machine's two cores are shared with compilers and other servers.
+	deadline := time.Now().Add(60 * time.Second)
 	for {
 		resp, err := http.Get(s.api + "/readyz")
 		if err == nil {
@@ -118,16 +125,32 @@ func startServer(t *testing.T, extraArgs ...string) *server {
 		}
 		select {
 		case err := <-exited:
-			exited <- err
-			t.Fatalf("wasmvoice exited before ready: %v\n%s", err, s.logTail(40))
+			return fmt.Errorf("wasmvoice exited before ready: %v", err)
 		case <-time.After(100 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("wasmvoice not ready within 30s\n%s", s.logTail(40))
+			cmd.Process.Kill()
+			<-exited
+			return fmt.Errorf("wasmvoice not ready within 60s")
 		}
 	}
-	s.token = s.getToken()
-	return s
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case err := <-exited:
+			if err != nil {
+				t.Errorf("wasmvoice exited with %v\n%s", err, s.logTail(40))
+			}
+		case <-time.After(30 * time.Second):
+			cmd.Process.Kill()
+			<-exited
+			t.Errorf("wasmvoice did not stop within 30s of SIGTERM")
+		}
+		if t.Failed() {
+			t.Logf("server log (last lines):\n%s", s.logTail(60))
+		}
+	})
+	return nil
 }
 
 func (s *server) logTail(n int) string {
@@ -287,27 +310,29 @@ func freeSIPPort(t *testing.T) int {
 	return 0
 }
 
-// freeEvenPort finds an even UDP port with the next one free too (RTP, RTCP).
-func freeEvenPort(t *testing.T) int {
+// freeMediaPort finds an even UDP port with the next three free too: sipp
+// binds audio RTP and RTCP there and video on the next pair.
+func freeMediaPort(t *testing.T) int {
 	t.Helper()
 	for range 50 {
 		p := freeUDPPort(t)
-		if p%2 != 0 {
-			p++
+		p -= p % 2
+		var held []net.PacketConn
+		for i := range 4 {
+			c, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", p+i))
+			if err != nil {
+				break
+			}
+			held = append(held, c)
 		}
-		a, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", p))
-		if err != nil {
-			continue
+		for _, c := range held {
+			c.Close()
 		}
-		b, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", p+1))
-		a.Close()
-		if err != nil {
-			continue
+		if len(held) == 4 {
+			return p
 		}
-		b.Close()
-		return p
 	}
-	t.Fatal("no free even UDP port pair")
+	t.Fatal("no four consecutive free UDP ports")
 	return 0
 }
 

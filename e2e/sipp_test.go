@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"text/template"
 	"time"
@@ -15,19 +16,31 @@ import (
 
 // sippRun is a sipp process running one scenario from e2e/sipp.
 type sippRun struct {
-	cmd  *exec.Cmd
-	dir  string
-	out  *bytes.Buffer
-	done chan error
+	t        *testing.T
+	bin      string
+	name     string // scenario file name
+	dir      string
+	sf       string
+	args     []string
+	target   string
+	cmd      *exec.Cmd
+	out      *bytes.Buffer
+	done     chan error
+	attempts int
 }
+
+// maxSippAttempts bounds restarts after a port another process took between
+// our probe and sipp's bind (the whole repository's tests run in parallel).
+const maxSippAttempts = 5
 
 // startSipp renders e2e/sipp/<scenario> (a Go text/template around a sipp
 // scenario: {{...}} is ours, [...] is sipp's) with data and runs it once
-// against target with args added.
+// against target with args added. startSipp picks the signalling (-p) and
+// media (-mp) ports itself: sipp binds both at start and exits when either
+// is taken, so wait restarts it on fresh ports in that case.
 func startSipp(t *testing.T, scenario string, data any, target string, args ...string) *sippRun {
 	t.Helper()
-	bin := testenv.LookTool(t, "sipp")
-	dir := t.TempDir()
+	r := &sippRun{t: t, bin: testenv.LookTool(t, "sipp"), name: scenario, dir: t.TempDir(), args: args, target: target}
 	tmpl, err := template.ParseFiles(filepath.Join("sipp", scenario))
 	if err != nil {
 		t.Fatal(err)
@@ -36,46 +49,71 @@ func startSipp(t *testing.T, scenario string, data any, target string, args ...s
 	if err := tmpl.Execute(&xml, data); err != nil {
 		t.Fatal(err)
 	}
-	sf := filepath.Join(dir, scenario)
-	if err := os.WriteFile(sf, xml.Bytes(), 0o644); err != nil {
+	r.sf = filepath.Join(r.dir, scenario)
+	if err := os.WriteFile(r.sf, xml.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	full := append([]string{"-sf", sf, "-m", "1", "-nostdin", "-t", "u1",
-		"-timeout", "40s", "-timeout_error", "-trace_err", "-error_file", filepath.Join(dir, "err.log"),
-		"-buff_size", "4194304", "-i", "127.0.0.1", "-p", strconv.Itoa(freeUDPPort(t))}, args...)
-	full = append(full, target)
-	cmd := exec.Command(bin, full...)
-	cmd.Dir = dir
-	r := &sippRun{cmd: cmd, dir: dir, out: &bytes.Buffer{}, done: make(chan error, 1)}
-	cmd.Stdout, cmd.Stderr = r.out, r.out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { r.done <- cmd.Wait() }()
+	r.start()
 	t.Cleanup(func() {
-		cmd.Process.Kill()
+		r.cmd.Process.Kill()
 		err := <-r.done
 		r.done <- err
 	})
 	return r
 }
 
+func (r *sippRun) start() {
+	r.t.Helper()
+	r.attempts++
+	full := append([]string{"-sf", r.sf, "-m", "1", "-nostdin", "-t", "u1",
+		"-timeout", "40s", "-timeout_error", "-trace_err", "-error_file", filepath.Join(r.dir, "err.log"),
+		"-buff_size", "4194304", "-i", "127.0.0.1",
+		"-p", strconv.Itoa(freeUDPPort(r.t)), "-mp", strconv.Itoa(freeMediaPort(r.t))}, r.args...)
+	full = append(full, r.target)
+	r.cmd = exec.Command(r.bin, full...)
+	r.cmd.Dir = r.dir
+	r.out = &bytes.Buffer{}
+	r.done = make(chan error, 1)
+	r.cmd.Stdout, r.cmd.Stderr = r.out, r.out
+	if err := r.cmd.Start(); err != nil {
+		r.t.Fatal(err)
+	}
+	go func(cmd *exec.Cmd, done chan error) { done <- cmd.Wait() }(r.cmd, r.done)
+}
+
+// bindFailed reports whether sipp exited because a port was taken: it
+// binds before it sends anything, so starting again is safe.
+func (r *sippRun) bindFailed() bool {
+	errLog, _ := os.ReadFile(filepath.Join(r.dir, "err.log"))
+	all := r.out.String() + string(errLog)
+	return strings.Contains(all, "Unable to bind") || strings.Contains(all, "Address already in use")
+}
+
 // wait waits for sipp to finish and fails the test, with sipp's own error
 // log, unless it exited 0 (every scenario step passed).
 func (r *sippRun) wait(t *testing.T, timeout time.Duration) bool {
 	t.Helper()
-	select {
-	case err := <-r.done:
-		r.done <- err
-		if err != nil {
-			errLog, _ := os.ReadFile(filepath.Join(r.dir, "err.log"))
-			t.Errorf("sipp %s: %v\n%s\n%s", filepath.Base(r.cmd.Args[2]), err, lastLines(r.out.String(), 20), errLog)
+	deadline := time.After(timeout)
+	for {
+		select {
+		case err := <-r.done:
+			if err != nil && r.bindFailed() && r.attempts < maxSippAttempts {
+				t.Logf("sipp %s: a port was taken (%v); starting again", r.name, err)
+				os.Remove(filepath.Join(r.dir, "err.log"))
+				r.start()
+				continue
+			}
+			r.done <- err // for the cleanup
+			if err != nil {
+				errLog, _ := os.ReadFile(filepath.Join(r.dir, "err.log"))
+				t.Errorf("sipp %s: %v\n%s\n%s", r.name, err, lastLines(r.out.String(), 20), errLog)
+				return false
+			}
+			return true
+		case <-deadline:
+			r.cmd.Process.Kill()
+			t.Errorf("sipp %s did not finish within %s", r.name, timeout)
 			return false
 		}
-		return true
-	case <-time.After(timeout):
-		r.cmd.Process.Kill()
-		t.Errorf("sipp %s did not finish within %s", filepath.Base(r.cmd.Args[2]), timeout)
-		return false
 	}
 }

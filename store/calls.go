@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/jmoiron/sqlx"
 )
 
 // CallRecord is a call as it is kept once it ended (and as the engine
@@ -129,23 +131,57 @@ func (s *Store) SaveCall(ctx context.Context, c CallRecord, trace []SIPMessage, 
 	if _, err := tx.ExecContext(ctx, s.rebind("DELETE FROM call_sip_messages WHERE call_id = ?"), c.ID); err != nil {
 		return fmt.Errorf("save call %s trace: %w", c.ID, err)
 	}
-	for i, m := range trace {
-		if _, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO call_sip_messages (call_id, seq, at, direction, transport, local_addr, remote_addr, message)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`), c.ID, i, m.At.UTC(), m.Direction, m.Transport, m.LocalAddr, m.RemoteAddr, m.Message); err != nil {
-			return fmt.Errorf("save call %s trace: %w", c.ID, err)
-		}
+	err = insertRows(ctx, tx, s.rebind, "INSERT INTO call_sip_messages (call_id, seq, at, direction, transport, local_addr, remote_addr, message) VALUES ",
+		len(trace), 8, func(i int, args []any) []any {
+			m := trace[i]
+			return append(args, c.ID, i, m.At.UTC(), m.Direction, m.Transport, m.LocalAddr, m.RemoteAddr, m.Message)
+		})
+	if err != nil {
+		return fmt.Errorf("save call %s trace: %w", c.ID, err)
 	}
 	if _, err := tx.ExecContext(ctx, s.rebind("DELETE FROM call_log WHERE call_id = ?"), c.ID); err != nil {
 		return fmt.Errorf("save call %s log: %w", c.ID, err)
 	}
-	for i, l := range log {
-		if _, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO call_log (call_id, seq, at, level, source, message) VALUES (?, ?, ?, ?, ?, ?)`),
-			c.ID, i, l.At.UTC(), l.Level, l.Source, l.Message); err != nil {
-			return fmt.Errorf("save call %s log: %w", c.ID, err)
-		}
+	err = insertRows(ctx, tx, s.rebind, "INSERT INTO call_log (call_id, seq, at, level, source, message) VALUES ",
+		len(log), 6, func(i int, args []any) []any {
+			l := log[i]
+			return append(args, c.ID, i, l.At.UTC(), l.Level, l.Source, l.Message)
+		})
+	if err != nil {
+		return fmt.Errorf("save call %s log: %w", c.ID, err)
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("save call %s: %w", c.ID, err)
+	}
+	return nil
+}
+
+// rowsPerInsert bounds one multi-row INSERT: 100 rows of 8 columns stay
+// far below SQLite's limit of bound parameters (32766).
+const rowsPerInsert = 100
+
+// insertRows inserts n rows of cols columns with as few statements as
+// rows allow: one statement (one round trip into SQLite) per rowsPerInsert
+// rows instead of one per row, which was most of a short call's save.
+// prefix is "INSERT INTO t (...) VALUES "; row appends row i's values.
+func insertRows(ctx context.Context, tx *sqlx.Tx, rebind func(string) string, prefix string, n, cols int,
+	row func(i int, args []any) []any) error {
+	tuple := "(?" + strings.Repeat(", ?", cols-1) + ")"
+	for start := 0; start < n; start += rowsPerInsert {
+		end := min(start+rowsPerInsert, n)
+		var q strings.Builder
+		q.WriteString(prefix)
+		args := make([]any, 0, (end-start)*cols)
+		for i := start; i < end; i++ {
+			if i > start {
+				q.WriteString(", ")
+			}
+			q.WriteString(tuple)
+			args = row(i, args)
+		}
+		if _, err := tx.ExecContext(ctx, rebind(q.String()), args...); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -1,40 +1,60 @@
 #!/usr/bin/env bash
-# Benchmarks wasmvoice against Kamailio with sipp on 127.0.0.1 and prints a
-# table. Every load is bounded (fixed rate x fixed count). Not part of
-# `go test`. Usage, from the repository root:
+# Benchmarks wasmvoice against Kamailio on 127.0.0.1 and prints a table.
+# Every load is bounded (fixed rate x fixed count, or fixed calls x fixed
+# hold). Not part of `go test`. From the repository root:
 #
-#   e2e/bench/run.sh                       # defaults below
-#   OPTIONS_RATE=3000 CALL_RATE=500 DURATION=15 REPEATS=3 RTP_CALLS=100 e2e/bench/run.sh
+#   e2e/bench/run.sh                  # defaults below (about 6 minutes)
+#   DURATION=5 REPEATS=1 e2e/bench/run.sh   # a quick look
 #
-# Needs: go, sipp (sip-tester), kamailio, curl, taskset; 2+ CPUs for pinning
-# (sipp on CPU 0, the server on CPU 1 with GOMAXPROCS=1).
+# Loads (sipp for SIP, e2e/bench/rtpload for media):
+#   1. OPTIONS keepalive                       wasmvoice and Kamailio
+#   2. digest call setup INVITE 407 INVITE 200 ACK BYE, the application
+#      answering <SpeakSentence>..</SpeakSentence><Hangup/> from a loopback
+#      webhook, then from a Wasm module      wasmvoice; Kamailio stateless
+#   3. RTP_CALLS concurrent calls, each transferred back to rtpload, G.711
+#      20 ms packets both ways through the relay: loss and added latency
+#   4. memory per live call: MEM_CALLS answered calls held open
+#
+# The main figure is server CPU per operation at a fixed rate (utime+stime
+# from /proc), as /work/shared/BENCHMARKING.md explains; "capacity" is one
+# core divided by it. Pinning: load generators on LOAD_CPU, the servers on
+# SERVER_CPU (wasmvoice with GOMAXPROCS=1).
+#
+# Needs: go, sipp (sip-tester), kamailio, espeak-ng, curl, taskset, nstat, python3.
 set -euo pipefail
 
-OPTIONS_RATE=${OPTIONS_RATE:-2000}   # OPTIONS per second
-CALL_RATE=${CALL_RATE:-300}          # digest call setups per second
-DURATION=${DURATION:-15}             # seconds per load run
-REPEATS=${REPEATS:-3}                # runs per load (clean = all clean)
-RTP_CALLS=${RTP_CALLS:-100}          # concurrent calls with RTP both ways
+OPTIONS_RATE=${OPTIONS_RATE:-3000}  # OPTIONS per second
+CALL_RATE=${CALL_RATE:-300}         # digest call setups per second
+DURATION=${DURATION:-15}            # seconds per sipp load run
+REPEATS=${REPEATS:-3}               # runs per load (clean = every run clean)
+RTP_CALLS=${RTP_CALLS:-200}         # concurrent calls with RTP both ways
+RTP_HOLD=${RTP_HOLD:-15}            # seconds of RTP once every call is up
+MEM_CALLS=${MEM_CALLS:-500}         # live calls for the memory figure
 LOAD_CPU=${LOAD_CPU:-0}
 SERVER_CPU=${SERVER_CPU:-1}
+PROFILE=${PROFILE:-1}               # CPU-profile one extra webhook call-setup run
+RAMP=${RAMP:-"200 300 400 500 600 800"}  # call-setup rates tried for the highest clean one
+RAMP_DURATION=${RAMP_DURATION:-10}  # seconds per ramp step
 
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 work=$(mktemp -d /tmp/wasmvoice-bench.XXXXXX)
 pids=()
 cleanup() {
+	local p
 	for p in "${pids[@]}" $(cat "$work/pids" 2>/dev/null); do kill "$p" 2>/dev/null || true; done
 	wait 2>/dev/null || true
 }
 trap cleanup EXIT
 log() { echo "bench: $*" >&2; }
 
-for t in go sipp kamailio curl taskset nstat; do
+for t in go sipp kamailio espeak-ng curl taskset nstat python3; do
 	command -v "$t" >/dev/null || { echo "bench: $t is required" >&2; exit 1; }
 done
 hz=$(getconf CLK_TCK)
 
 free_port() { python3 -c 'import socket;s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM);s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+jget() { python3 -c 'import json,sys;print(json.load(sys.stdin)'"$1"')'; }
 
 # cpu_ticks PID: utime+stime of PID and its direct children (Kamailio's workers).
 cpu_ticks() {
@@ -62,7 +82,7 @@ load() {
 	local t0 e0 s0 s1 e1 t1
 	t0=$(cpu_ticks "$pid"); e0=$(rcvbuf_errors); s0=$(date +%s.%N)
 	(cd "$dir" && taskset -c "$LOAD_CPU" sipp -sf "$sf" -r "$rate" -m "$n" -l $((rate * 4)) -nostdin \
-		-t u1 -i 127.0.0.1 -p "$(free_port)" -buff_size 4194304 -timeout $((DURATION * 3))s \
+		-t u1 -i 127.0.0.1 -p "$(free_port)" -mp "$(free_port)" -buff_size 4194304 -timeout $((DURATION * 3))s \
 		-trace_stat -stf stat.csv -fd 1 -trace_err -error_file err.log "$@" "$target" >sipp.out 2>&1) || true
 	s1=$(date +%s.%N); t1=$(cpu_ticks "$pid"); e1=$(rcvbuf_errors)
 	local ok failed retrans
@@ -73,27 +93,40 @@ load() {
 		'BEGIN {printf "%d %d %d %.1f %.0f %d\n", ok, f, r, (ok ? dt * 1e6 / hz / ok : 0), ok / (s1 - s0), e}'
 }
 
-# repeat LABEL ...load args: REPEATS runs; prints the median CPU/op, the
-# lowest achieved rate, totals of failures and retransmissions.
+# repeat_load LABEL ...load args: REPEATS runs; prints the median CPU/op,
+# the lowest achieved rate, totals of ok, failures, retransmissions and
+# receive-buffer drops.
 repeat_load() {
 	local label=$1; shift
 	local i lines=""
 	for i in $(seq "$REPEATS"); do
 		lines+="$(load "$label-$i" "$@")"$'\n'
+		log "$label run $i: $(tail -n1 <<<"${lines%$'\n'}")"
 	done
+	summarize "$lines"
+}
+
+# summarize LINES: load's lines -> the median CPU/op, the lowest achieved
+# rate, totals of ok, failures, retransmissions and receive-buffer drops.
+summarize() {
 	local median
-	median=$(printf '%s' "$lines" | awk '{print $4}' | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
-	printf '%s' "$lines" | awk -v m="$median" '{ok+=$1; f+=$2; r+=$3; e+=$6; if (NR==1 || $5<rate) rate=$5}
+	median=$(printf '%s' "$1" | awk '{print $4}' | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+	printf '%s' "$1" | awk -v m="$median" '{ok+=$1; f+=$2; r+=$3; e+=$6; if (NR==1 || $5<rate) rate=$5}
 		END {printf "%.1f %.0f %d %d %d %d\n", m, rate, ok, f, r, e}'
 }
 
-log "building wasmvoice and the webhook in $work"
-(cd "$repo" && go build -o "$work/wasmvoice" ./cmd/wasmvoice && go build -o "$work/hook" ./e2e/bench/hook)
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+log "building wasmvoice, the webhook, rtpload and the Wasm module in $work"
+(cd "$repo" && go build -o "$work/wasmvoice" ./cmd/wasmvoice && go build -o "$work/hook" ./e2e/bench/hook &&
+	go build -o "$work/rtpload" ./e2e/bench/rtpload &&
+	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o "$work/bench.wasm" ./e2e/bench/module)
+# The call flow of load 2, the same from the webhook and the module.
+answer=$(sed -n 's/^const Answer = `\(.*\)`$/\1/p' "$here/module/main.go")
+[ -n "$answer" ] || { echo "bench: no Answer in module/main.go" >&2; exit 1; }
 
 # --- wasmvoice -------------------------------------------------------------
 http_port=$(free_port); sip_port=$(free_port); pprof_port=$(free_port)
 creds=$("$work/wasmvoice" credentials create --data-dir "$work/data" --json)
-jget() { python3 -c 'import json,sys;print(json.load(sys.stdin)'"$1"')'; }
 account=$(echo "$creds" | jget '["accountId"]')
 GOMAXPROCS=1 taskset -c "$SERVER_CPU" "$work/wasmvoice" --data-dir "$work/data" \
 	--http-addr 127.0.0.1:"$http_port" --sip-addr 127.0.0.1:"$sip_port" --sip-domain 127.0.0.1 \
@@ -104,8 +137,14 @@ api=http://127.0.0.1:$http_port
 for _ in $(seq 100); do curl -sf "$api/readyz" >/dev/null && break; sleep 0.1; done
 token=$(curl -sf -u "$(echo "$creds" | jget '["clientId"]'):$(echo "$creds" | jget '["clientSecret"]')" \
 	-d grant_type=client_credentials "$api/api/v1/oauth2/token" | jget '["access_token"]')
+apicall() { # METHOD PATH [JSON]
+	curl -sf -X "$1" -H "Authorization: Bearer $token" -H 'Content-Type: application/json' ${3:+-d "$3"} "$api$2"
+}
+# metric NAME: the sum of a metric's series (every label set).
+metric() { curl -sf "$api/metrics" | awk -v m="$1" '$1==m || index($1, m "{")==1 {s+=$2} END {printf "%.0f\n", s+0}'; }
 
-# app BXML: a voice application whose webhook answers /initiate with BXML;
+# app BXML [MODULE_ID]: a voice application whose webhook answers /initiate
+# with BXML (or, with MODULE_ID, whose call events go to that Wasm module);
 # prints "applicationId password".
 app() {
 	local port_file="$work/hook.$RANDOM.port"
@@ -113,18 +152,41 @@ app() {
 	echo "$!" >>"$work/pids" # app runs in a subshell: cleanup reads this file
 	for _ in $(seq 50); do [ -s "$port_file" ] && break; sleep 0.1; done
 	local hook=http://127.0.0.1:$(cat "$port_file")
-	local id
-	id=$(curl -sf -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
-		-d "{\"applicationName\":\"bench\",\"callInitiatedCallbackUrl\":\"$hook/initiate\",\"callStatusCallbackUrl\":\"$hook/status\"}" \
-		"$api/v2/accounts/$account/voice-applications" | jget '["data"]["applicationId"]')
-	local pw
-	pw=$(curl -sf -X PATCH -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
-		-d '{"inboundSipCallsEnabled":true,"passwordAuthEnabled":true}' \
-		"$api/v2/accounts/$account/voice-applications/$id" | jget '["data"]["sipAuthPassword"]')
+	local id pw patch='{"inboundSipCallsEnabled":true,"passwordAuthEnabled":true'
+	id=$(apicall POST "/v2/accounts/$account/voice-applications" \
+		"{\"applicationName\":\"bench\",\"callInitiatedCallbackUrl\":\"$hook/initiate\",\"callStatusCallbackUrl\":\"$hook/status\"}" |
+		jget '["data"]["applicationId"]')
+	[ -n "${2:-}" ] && patch+=",\"moduleId\":\"$2\",\"moduleEvents\":[\"call\"]"
+	pw=$(apicall PATCH "/v2/accounts/$account/voice-applications/$id" "$patch}" | jget '["data"]["sipAuthPassword"]')
 	echo "$id $pw"
 }
 
-read -r app_id app_pw < <(app '<Response><Pause duration="5"/></Response>')
+# --- 4: memory per live call (first, on a fresh server) ---------------------
+# heap?gc=1 runs a garbage collection first, so the figures are live data.
+gc_live() { # live Go heap + goroutine stacks, bytes
+	curl -sf -o /dev/null "http://127.0.0.1:$pprof_port/debug/pprof/heap?gc=1"
+	echo $(($(metric go_memstats_heap_inuse_bytes) + $(metric go_memstats_stack_inuse_bytes)))
+}
+read -r mem_id mem_pw < <(app '<Response><Pause duration="60"/></Response>')
+mem_rss0=$(rss_kb "$wv")
+rm -f "$work/mem.ready"
+taskset -c "$LOAD_CPU" "$work/rtpload" -target "127.0.0.1:$sip_port" -app "$mem_id" -password "$mem_pw" \
+	-listen 127.0.0.1:"$(free_port)" -transfer=false -calls "$MEM_CALLS" -rate 100 -hold 8s -ready-file "$work/mem.ready" \
+	>"$work/mem.json" 2>"$work/mem.log" &
+mem=$!
+for _ in $(seq 600); do [ -s "$work/mem.ready" ] || ! kill -0 "$mem" 2>/dev/null && break; sleep 0.1; done
+sleep 2
+mem_live=$(metric wasmvoice_media_sessions_active); mem_rss1=$(rss_kb "$wv"); mem_heap1=$(gc_live)
+mem_goroutines=$(metric go_goroutines)
+wait "$mem" || log "rtpload (memory) failed: $(tail -3 "$work/mem.log")"
+sleep 2 # every call ended: what is left is the server without calls
+mem_heap0=$(gc_live); mem_goroutines0=$(metric go_goroutines)
+
+read -r hook_id hook_pw < <(app "$answer")
+module_id=$(curl -sf -X POST -H "Authorization: Bearer $token" -H 'Content-Type: application/wasm' \
+	--data-binary @"$work/bench.wasm" "$api/v2/accounts/$account/modules?name=bench" | jget '["data"]["moduleId"]')
+# The module's application keeps a webhook too: the fallback if the module failed.
+read -r wasm_id wasm_pw < <(app "$answer" "$module_id")
 
 # --- Kamailio --------------------------------------------------------------
 kam_port=$(free_port)
@@ -134,78 +196,111 @@ taskset -c "$SERVER_CPU" kamailio -DD -E -f "$here/kamailio.cfg" -P "$work/kamai
 kam=$!; pids+=("$kam")
 sleep 1
 
+# --- 1 and 2: sipp loads -----------------------------------------------------
+call_args() { echo "-s $1 -au $1 -ap $2"; }
 ours_opt=$(repeat_load options "$wv" "127.0.0.1:$sip_port" "$here/sipp/options.xml" "$OPTIONS_RATE")
 kam_opt=$(repeat_load kam-options "$kam" "127.0.0.1:$kam_port" "$here/sipp/options.xml" "$OPTIONS_RATE")
+if [ "$PROFILE" = 1 ]; then
+	# A CPU profile of our server during one extra webhook call-setup run.
+	(sleep 1 && curl -sf -o "$work/calls.pprof" "http://127.0.0.1:$pprof_port/debug/pprof/profile?seconds=$((DURATION - 2))") &
+	prof=$!
+	load calls-profiled "$wv" "127.0.0.1:$sip_port" "$here/sipp/call.xml" "$CALL_RATE" $(call_args "$hook_id" "$hook_pw") >/dev/null
+	wait "$prof" || true
+fi
+# Webhook and Wasm runs alternate: the call records pile up in the database
+# as the runs go on, and neither flow should get the emptier one.
+hook_lines="" wasm_lines=""
+for i in $(seq "$REPEATS"); do
+	hook_lines+="$(load "calls-webhook-$i" "$wv" "127.0.0.1:$sip_port" "$here/sipp/call.xml" "$CALL_RATE" $(call_args "$hook_id" "$hook_pw"))"$'\n'
+	log "calls-webhook run $i: $(tail -n1 <<<"${hook_lines%$'\n'}")"
+	wasm_lines+="$(load "calls-wasm-$i" "$wv" "127.0.0.1:$sip_port" "$here/sipp/call.xml" "$CALL_RATE" $(call_args "$wasm_id" "$wasm_pw"))"$'\n'
+	log "calls-wasm run $i: $(tail -n1 <<<"${wasm_lines%$'\n'}")"
+done
+ours_hook=$(summarize "$hook_lines")
+ours_wasm=$(summarize "$wasm_lines")
+# The highest clean webhook call-setup rate: one run per step, up to the
+# first with a failed call or a retransmission.
+best_rate=0
+for rate in $RAMP; do
+	r=$(DURATION=$RAMP_DURATION load "ramp-$rate" "$wv" "127.0.0.1:$sip_port" "$here/sipp/call.xml" "$rate" $(call_args "$hook_id" "$hook_pw"))
+	log "ramp $rate/s: $r"
+	read -r rok rf rr _ rrate _ <<<"$r"
+	# Clean, and sipp kept the rate (it holds back new calls when too many
+	# are pending; the run's start and last calls cost it about a tenth).
+	[ "$rf$rr" = 00 ] && [ "$rok" -gt 0 ] && [ $((rrate * 100)) -ge $((rate * 85)) ] || break
+	best_rate=$rate
+done
+kam_call=$(repeat_load kam-calls "$kam" "127.0.0.1:$kam_port" "$here/sipp/call.xml" "$CALL_RATE" $(call_args bench "$kam_pw"))
+kill "$kam" 2>/dev/null || true
 
-# A CPU profile of our server during one extra call-setup run.
-curl -sf -o "$work/calls.pprof" "http://127.0.0.1:$pprof_port/debug/pprof/profile?seconds=$((DURATION - 2))" &
-prof=$!
-load calls-profiled "$wv" "127.0.0.1:$sip_port" "$here/sipp/call.xml" "$CALL_RATE" -s "$app_id" -au "$app_id" -ap "$app_pw" >/dev/null
-wait "$prof" || true
-ours_call=$(repeat_load calls "$wv" "127.0.0.1:$sip_port" "$here/sipp/call.xml" "$CALL_RATE" -s "$app_id" -au "$app_id" -ap "$app_pw")
-kam_call=$(repeat_load kam-calls "$kam" "127.0.0.1:$kam_port" "$here/sipp/call.xml" "$CALL_RATE" -s bench -au bench -ap "$kam_pw")
+calls_recorded=$(metric wasmvoice_calls_ended_total)
 
-# --- concurrent calls with RTP relayed both ways ---------------------------
-uas_port=$(free_port)
-(cd "$work" && taskset -c "$LOAD_CPU" sipp -sf "$here/sipp/uas_echo.xml" -rtp_echo -t u1 -i 127.0.0.1 -p "$uas_port" \
-	-mp 20000 -buff_size 4194304 -nostdin -bg >/dev/null 2>&1) || true
-uas_pid=$(pgrep -n -f "sipp -sf $here/sipp/uas_echo.xml" || true)
-[ -n "$uas_pid" ] && pids+=("$uas_pid")
-read -r rtp_id rtp_pw < <(app "<Response><Transfer><SipUri>sip:echo@127.0.0.1:$uas_port</SipUri></Transfer></Response>")
-metric() { curl -sf "$api/metrics" | awk -v m="$1" '$1==m {s+=$2} END {print s+0}'; }
-rss0=$(rss_kb "$wv"); relayed0=$(metric wasmvoice_media_packets_relayed_total); dropped0=$(metric wasmvoice_media_packets_dropped_total)
-t0=$(cpu_ticks "$wv")
-mkdir -p "$work/rtp"
-(cd "$work/rtp" && taskset -c "$LOAD_CPU" sipp -sf "$here/sipp/rtp_call.xml" -r "$RTP_CALLS" -rp 1000 -m "$RTP_CALLS" -l "$RTP_CALLS" \
-	-t u1 -i 127.0.0.1 -p "$(free_port)" -mp 24000 -buff_size 4194304 -nostdin -timeout 60s \
-	-trace_stat -stf stat.csv -fd 1 -s "$rtp_id" -au "$rtp_id" -ap "$rtp_pw" "127.0.0.1:$sip_port" >sipp.out 2>&1) &
-rtp_sipp=$!
-sleep 5 # mid-call: every call set up, audio flowing
-live=$(curl -sf "$api/metrics" | awk '$1=="wasmvoice_media_sessions_active" {print $2+0}')
-rss1=$(rss_kb "$wv")
-wait "$rtp_sipp" || true
-t1=$(cpu_ticks "$wv")
+# --- 3: concurrent calls with RTP both ways through the relay ----------------
+rtp_listen=127.0.0.1:$(free_port)
+read -r rtp_id rtp_pw < <(app "<Response><Transfer><SipUri>sip:echo@$rtp_listen</SipUri></Transfer></Response>")
+relayed0=$(metric wasmvoice_media_packets_relayed_total)
+rm -f "$work/rtp.ready"
+taskset -c "$LOAD_CPU" "$work/rtpload" -target "127.0.0.1:$sip_port" -app "$rtp_id" -password "$rtp_pw" \
+	-listen "$rtp_listen" -calls "$RTP_CALLS" -rate 50 -hold "${RTP_HOLD}s" -ready-file "$work/rtp.ready" \
+	>"$work/rtp.json" 2>"$work/rtp.log" &
+rtp=$!
+for _ in $(seq 600); do [ -s "$work/rtp.ready" ] || ! kill -0 "$rtp" 2>/dev/null && break; sleep 0.1; done
 sleep 1
-relayed=$(( $(metric wasmvoice_media_packets_relayed_total) - relayed0 ))
-dropped=$(( $(metric wasmvoice_media_packets_dropped_total) - dropped0 ))
-rtp_ok=$(stat_field "$work/rtp/stat.csv" 'SuccessfulCall(C)')
-rtp_failed=$(stat_field "$work/rtp/stat.csv" 'FailedCall(C)')
-pcap_packets=$(python3 -c '
-import struct,sys
-f=open("/usr/share/sip-tester/g711a.pcap","rb").read(); i=24; n=0
-while i+16<=len(f):
-    l=struct.unpack("<I",f[i+8:i+12])[0]; i+=16+l; n+=1
-print(n)')
-expected=$((pcap_packets * RTP_CALLS * 2))
+rtp_t0=$(cpu_ticks "$wv"); rtp_live=$(metric wasmvoice_media_sessions_active); rtp_rss=$(rss_kb "$wv")
+rtp_r0=$(metric wasmvoice_media_packets_relayed_total)
+sleep $((RTP_HOLD - 3))
+rtp_t1=$(cpu_ticks "$wv"); rtp_r1=$(metric wasmvoice_media_packets_relayed_total)
+wait "$rtp" || log "rtpload failed: $(tail -3 "$work/rtp.log")"
+rtp_json=$(cat "$work/rtp.json" 2>/dev/null || echo '{}')
+rj() { echo "$rtp_json" | python3 -c 'import json,sys;d=json.load(sys.stdin);print(d.get(sys.argv[1],0))' "$1"; }
 
 # --- report ----------------------------------------------------------------
 cores=$(nproc)
 echo
-echo "wasmvoice vs Kamailio $(kamailio -v | awk 'NR==1 {print $3}'), $(date -u +%Y-%m-%d), $cores cores ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo))"
-echo "sipp on CPU $LOAD_CPU; servers on CPU $SERVER_CPU (wasmvoice GOMAXPROCS=1; Kamailio 2 workers); ${DURATION}s x $REPEATS runs per load"
+echo "wasmvoice $(cd "$repo" && { git rev-parse --short HEAD 2>/dev/null || echo '?'; } | tr -d '\n'; git diff --quiet HEAD 2>/dev/null || echo -n '+changes') vs Kamailio $(kamailio -v | awk 'NR==1 {print $3}'), $(date -u '+%Y-%m-%d %H:%M UTC'), $cores cores ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo))"
+echo "machine load average (1/5/15 min) at the start: $load_start; at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "sipp/rtpload on CPU $LOAD_CPU; servers on CPU $SERVER_CPU (wasmvoice GOMAXPROCS=1; Kamailio 5.6 stateless, 2 workers); sipp loads ${DURATION}s x $REPEATS runs"
 echo
-printf '%-62s %14s %14s %8s\n' "load (fixed rate)" "wasmvoice" "Kamailio" "ratio"
-row() { # label ours kam (fields: cpu rate ok failed retrans rcvbuf)
-	read -r oc or ook of orr oe <<<"$2"; read -r kc kr kok kf krr ke <<<"$3"
-	printf '%-62s %11.1f us %11.1f us %7.2fx\n' "$1: server CPU per op" "$oc" "$kc" "$(awk -v a="$oc" -v b="$kc" 'BEGIN {print (b ? a / b : 0)}')"
-	printf '%-62s %12s/s %12s/s %8s\n' "$1: achieved rate (lowest run)" "$or" "$kr" ""
-	printf '%-62s %14s %14s\n' "$1: ok / failed / retrans" "$ook/$of/$orr" "$kok/$kf/$krr"
-	printf '%-62s %14s %14s\n' "$1: clean (0 failed, 0 retrans)" "$([ "$of$orr" = 00 ] && echo yes || echo no)" "$([ "$kf$krr" = 00 ] && echo yes || echo no)"
+printf '%-44s %13s %13s %13s %13s\n' "load (fixed rate)" "" "wasmvoice" "Kamailio" "ratio"
+cap() { awk -v c="$1" 'BEGIN {printf "%.0f", (c > 0 ? 1e6 / c : 0)}'; }
+row() { # label ours kam (fields: cpu rate ok failed retrans rcvbuf); kam may be "-"
+	local oc or ook of orr oe kc=0 kr kok kf krr ke
+	read -r oc or ook of orr oe <<<"$2"
+	[ "$3" != - ] && read -r kc kr kok kf krr ke <<<"$3"
+	local ratio=""
+	[ "$3" != - ] && ratio=$(awk -v a="$oc" -v b="$kc" 'BEGIN {printf "%.2f", (a > 0 ? b / a : 0)}')
+	printf '%-44s %13s %10.1f us %10s %13s\n' "$1" "CPU/op" "$oc" "$([ "$3" != - ] && printf '%.1f us' "$kc" || echo -)" ""
+	printf '%-44s %13s %11s/s %13s %13s\n' "" "capacity/core" "$(cap "$oc")" "$([ "$3" != - ] && echo "$(cap "$kc")/s" || echo -)" "${ratio:+${ratio}x}"
+	printf '%-44s %13s %13s %13s\n' "" "ok/fail/retr" "$ook/$of/$orr" "$([ "$3" != - ] && echo "$kok/$kf/$krr" || echo -)"
 }
-row "OPTIONS @${OPTIONS_RATE}/s" "$ours_opt" "$kam_opt"
-row "digest call setup @${CALL_RATE}/s (webhook)" "$ours_call" "$kam_call"
-echo "digest call setup from a Wasm module: not measured (module-bound applications are not in the API yet)"
+row "1. OPTIONS @${OPTIONS_RATE}/s" "$ours_opt" "$kam_opt"
+row "2a. digest call setup @${CALL_RATE}/s, webhook" "$ours_hook" "$kam_call"
+row "2b. digest call setup @${CALL_RATE}/s, Wasm" "$ours_wasm" "$kam_call"
+echo "  (ratio = Kamailio CPU/op / ours = our capacity as a share of Kamailio's; targets: OPTIONS >= 0.50, calls >= 0.25)"
+echo "  call flow: $answer; Kamailio: stateless 407/200 (kamailio.cfg)"
+echo "  Wasm vs webhook CPU per call: $(awk -v w="$(cut -d' ' -f1 <<<"$ours_wasm")" -v h="$(cut -d' ' -f1 <<<"$ours_hook")" 'BEGIN {printf "%.2fx", (h > 0 ? w / h : 0)}'); calls ended (server counter): $calls_recorded"
+echo "  highest clean webhook call-setup rate (one ${RAMP_DURATION}s run per step of: $RAMP; clean and at least 85% of the rate achieved): ${best_rate}/s"
+echo "  UDP receive-buffer drops (system-wide): OPTIONS loads $(awk '{s+=$6} END {print s+0}' <<<"$ours_opt
+$kam_opt"); call loads $(awk '{s+=$6} END {print s+0}' <<<"$ours_hook
+$ours_wasm") (the first TTS packets reaching sipp's RTP socket, which sipp does not read)"
 echo
-echo "media: $RTP_CALLS concurrent calls, caller -> wasmvoice -> transfer -> sipp rtp_echo, G.711 A-law both ways"
-printf '  calls ok/failed: %s/%s; live calls at mid-call: %s\n' "$rtp_ok" "$rtp_failed" "${live:-?}"
-printf '  packets relayed: %d of %d sent by the caller and the echo (%.2f%% not relayed); dropped by the relay: %d\n' \
-	"$relayed" "$expected" "$(awk -v r="$relayed" -v e="$expected" 'BEGIN {print (e ? (e - r) * 100 / e : 0)}')" "$dropped"
-printf '  server CPU per relayed packet: %.1f us (whole call incl. signalling)\n' "$(awk -v d=$((t1 - t0)) -v hz="$hz" -v r="$relayed" 'BEGIN {print (r ? d * 1e6 / hz / r : 0)}')"
-printf '  memory per live call: %.0f KiB (RSS %d -> %d KiB over %s calls)\n' \
-	"$(awk -v a="$rss0" -v b="$rss1" -v n="${live:-$RTP_CALLS}" 'BEGIN {print (n ? (b - a) / n : 0)}')" "$rss0" "$rss1" "${live:-$RTP_CALLS}"
-echo "  added latency: not measured (sipp does not timestamp echoed RTP)"
+echo "3. media: $(rj calls) calls (set up at 50/s), each transferred back to rtpload, G.711 20 ms packets both ways for ${RTP_HOLD}s"
+printf '   established %s, transferred %s, setup failures %s; live media sessions %s\n' "$(rj established)" "$(rj transferred)" "$(rj setupFailures)" "$rtp_live"
+printf '   packets sent %s, came out of the relay %s: loss %.3f%%\n' "$(rj sent)" "$(rj received)" "$(rj lossPct)"
+printf '   added latency (send -> relay -> receive, one clock): p50 %.2f ms, p99 %.2f ms, max %.2f ms\n' "$(rj latencyP50Ms)" "$(rj latencyP99Ms)" "$(rj latencyMaxMs)"
+printf '   server CPU per relayed packet: %.1f us (%d packets relayed in %ds; %.0f%% of one core)\n' \
+	"$(awk -v d=$((rtp_t1 - rtp_t0)) -v hz="$hz" -v r=$((rtp_r1 - rtp_r0)) 'BEGIN {print (r ? d * 1e6 / hz / r : 0)}')" \
+	$((rtp_r1 - rtp_r0)) $((RTP_HOLD - 3)) "$(awk -v d=$((rtp_t1 - rtp_t0)) -v hz="$hz" -v s=$((RTP_HOLD - 3)) 'BEGIN {print d * 100 / hz / s}')"
 echo
-echo "top of the CPU profile of wasmvoice during digest call setups (go tool pprof -top):"
-go tool pprof -top -nodecount=15 "$work/wasmvoice" "$work/calls.pprof" 2>/dev/null | sed -n '1,22p' | sed 's/^/  /'
+echo "4. memory: $MEM_CALLS answered calls held on a fresh server (<Pause>, RTP into the server); live media sessions $mem_live, goroutines $mem_goroutines ($mem_goroutines0 without calls)"
+printf '   per live call: %.1f KiB live Go heap + stacks (after a forced GC, with the calls vs after they ended); %.1f KiB RSS (%d KiB fresh -> %d KiB)\n' \
+	"$(awk -v a="$mem_heap0" -v b="$mem_heap1" -v n="$mem_live" 'BEGIN {print (n ? (b - a) / 1024 / n : 0)}')" \
+	"$(awk -v a="$mem_rss0" -v b="$mem_rss1" -v n="$mem_live" 'BEGIN {print (n ? (b - a) / n : 0)}')" "$mem_rss0" "$mem_rss1"
+printf '   (server RSS during load 3, after every earlier load: %d KiB)\n' "$rtp_rss"
+if [ "$PROFILE" = 1 ]; then
+	echo
+	echo "top of the CPU profile of wasmvoice during webhook call setups (go tool pprof -top):"
+	go tool pprof -top -nodecount=25 "$work/wasmvoice" "$work/calls.pprof" 2>/dev/null | sed -n '4,32p' | sed 's/^/  /'
+fi
 echo
 echo "raw results, sipp logs and the profile: $work"
