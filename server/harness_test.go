@@ -263,7 +263,7 @@ func (h *hook) types() []string {
 
 // callbackSchemas are the spec's callback schemas by eventType.
 var callbackSchemas = sync.OnceValues(func() (map[string]*base.Schema, error) {
-	b, err := os.ReadFile("../../shared/reference/bandwidth-voice-api.yml")
+	b, err := os.ReadFile("../reference/bandwidth-voice-api.yml")
 	if err != nil {
 		return nil, err
 	}
