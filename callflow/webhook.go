@@ -70,7 +70,7 @@ func WithLogger(l *slog.Logger) Option { return func(w *Webhook) { w.log = l } }
 // HTTP client.
 func NewWebhook(opts ...Option) *Webhook {
 	w := &Webhook{
-		client:    newHTTPClient(),
+		client:    NewHTTPClient(),
 		ownClient: true,
 		timeout:   DefaultTimeout,
 		maxBody:   DefaultMaxResponseBytes,
@@ -84,7 +84,10 @@ func NewWebhook(opts ...Option) *Webhook {
 	return w
 }
 
-func newHTTPClient() *http.Client {
+// NewHTTPClient is the client a Webhook uses unless given one: pooled
+// connections sized for many concurrent calls, bounded dial and header
+// times, no redirects. Wrap its Transport to add to every request.
+func NewHTTPClient() *http.Client {
 	return &http.Client{
 		Transport: &http.Transport{
 			Proxy:                  http.ProxyFromEnvironment,

@@ -2,12 +2,12 @@ package server
 
 import (
 	"context"
-	"net"
 	"net/http"
 	"net/url"
 	"sort"
 	"strings"
-	"time"
+
+	"github.com/wasmvoice/wasmvoice/callflow"
 )
 
 // Call variables on webhook callbacks. Wasm events carry a call's variables
@@ -97,23 +97,10 @@ func (t callbackVarsTransport) RoundTrip(r *http.Request) (*http.Response, error
 	return t.base.RoundTrip(r2)
 }
 
-// newCallbackClient is the webhook source's HTTP client: pooled
-// connections as callflow's own, no redirects (a callback that redirects is
-// a failed delivery, as at Bandwidth), and the variables header.
+// newCallbackClient is the webhook source's HTTP client (callflow's own,
+// pooled and not following redirects) with the variables header added.
 func newCallbackClient() *http.Client {
-	tr := &http.Transport{
-		Proxy:                  http.ProxyFromEnvironment,
-		DialContext:            (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		ForceAttemptHTTP2:      true,
-		MaxIdleConns:           256,
-		MaxIdleConnsPerHost:    64,
-		IdleConnTimeout:        90 * time.Second,
-		TLSHandshakeTimeout:    5 * time.Second,
-		ExpectContinueTimeout:  time.Second,
-		MaxResponseHeaderBytes: 64 << 10,
-	}
-	return &http.Client{
-		Transport:     callbackVarsTransport{base: tr},
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
+	c := callflow.NewHTTPClient()
+	c.Transport = callbackVarsTransport{base: c.Transport}
+	return c
 }
