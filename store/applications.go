@@ -176,6 +176,7 @@ func (s *Store) UpdateApplication(ctx context.Context, a Application) (Applicati
 	if err != nil {
 		return Application{}, err
 	}
+	defer s.apps.invalidate(a.ID) // after the write: a read racing it must not keep the old row
 	res, err := s.db.NamedExecContext(ctx, `UPDATE voice_applications SET
 		name = :name, call_initiated_callback_url = :call_initiated_callback_url,
 		call_initiated_method = :call_initiated_method, call_initiated_fallback_url = :call_initiated_fallback_url,
@@ -209,13 +210,25 @@ func (s *Store) Application(ctx context.Context, accountID, id string) (Applicat
 
 // ApplicationByID returns an application whatever its account; the SIP front
 // door uses it, since a Request-URI names the application alone.
+// Reads are cached for a few seconds (appcache.go): a call reads its
+// application three times.
 func (s *Store) ApplicationByID(ctx context.Context, id string) (Application, error) {
+	now := time.Now()
+	a, ok, gen := s.apps.get(id, now)
+	if ok {
+		return a, nil
+	}
 	var r applicationRow
 	err := s.db.GetContext(ctx, &r, s.rebind("SELECT "+applicationColumns+" FROM voice_applications WHERE id = ?"), id)
 	if err != nil {
 		return Application{}, notFound(err, "application "+id)
 	}
-	return s.fromRow(r)
+	a, err = s.fromRow(r)
+	if err != nil {
+		return Application{}, err
+	}
+	s.apps.put(a, gen, now)
+	return a, nil
 }
 
 // Applications lists an account's applications, oldest first.
@@ -238,6 +251,7 @@ func (s *Store) Applications(ctx context.Context, accountID string) ([]Applicati
 
 // DeleteApplication removes an application of an account.
 func (s *Store) DeleteApplication(ctx context.Context, accountID, id string) error {
+	defer s.apps.invalidate(id)
 	res, err := s.db.ExecContext(ctx, s.rebind("DELETE FROM voice_applications WHERE id = ? AND account_id = ?"), id, accountID)
 	if err != nil {
 		return fmt.Errorf("delete application %s: %w", id, err)

@@ -40,6 +40,7 @@ type Store struct {
 	db      *sqlx.DB
 	sealer  *sealer
 	dataDir string // module files live under it
+	apps    appCache
 }
 
 // Open opens (creating when needed) the SQLite database under dataDir, applies
