@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-
-	"github.com/jmoiron/sqlx"
 )
 
 // CallRecord is a call as it is kept once it ended (and as the engine
@@ -94,11 +92,54 @@ func fromOpt(t *time.Time) time.Time {
 }
 
 // SaveCall writes a call's record with its SIP trace and log, replacing any
-// earlier save of the same call, in one transaction.
+// earlier save of the same call. It returns once the record is committed
+// (or failed); records saved at the same moment by other callers share the
+// transaction (see callWriter), and each caller gets its own record's
+// error. When ctx ends first SaveCall returns ctx.Err(), and the record may
+// still be written: it is skipped only if its group had not started yet.
+// After Close it returns ErrClosed.
 func (s *Store) SaveCall(ctx context.Context, c CallRecord, trace []SIPMessage, log []LogEntry) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	stmts, err := s.saveCallStmts(c, trace, log)
+	if err != nil {
+		return err
+	}
+	p := &pendingCall{ctx: ctx, id: c.ID, stmts: stmts, done: make(chan error, 1)}
+	if err := s.calls.enqueue(ctx, p); err != nil {
+		return fmt.Errorf("save call %s: %w", c.ID, err)
+	}
+	select {
+	case err := <-p.done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// callStmt is one statement of a call's save.
+type callStmt struct {
+	what  string // appended to the call in errors: "", " trace", " log"
+	query string
+	args  []any
+}
+
+var (
+	upsertCallQuery = `INSERT INTO calls (` + callColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET state = excluded.state, tag = excluded.tag, variables = excluded.variables,
+		answer_time = excluded.answer_time, end_time = excluded.end_time, disconnect_cause = excluded.disconnect_cause,
+		error_message = excluded.error_message, error_id = excluded.error_id, last_update = excluded.last_update`
+	traceInsertPrefix = "INSERT INTO call_sip_messages (call_id, seq, at, direction, transport, local_addr, remote_addr, message) VALUES "
+	logInsertPrefix   = "INSERT INTO call_log (call_id, seq, at, level, source, message) VALUES "
+)
+
+// saveCallStmts builds the statements that save one call, in the caller's
+// goroutine: the writer that runs them is one goroutine for every call.
+func (s *Store) saveCallStmts(c CallRecord, trace []SIPMessage, log []LogEntry) ([]callStmt, error) {
 	vars, err := json.Marshal(c.Variables)
 	if err != nil {
-		return fmt.Errorf("encode call variables: %w", err)
+		return nil, fmt.Errorf("encode call variables: %w", err)
 	}
 	if c.Variables == nil {
 		vars = []byte("{}")
@@ -106,66 +147,36 @@ func (s *Store) SaveCall(ctx context.Context, c CallRecord, trace []SIPMessage, 
 	if c.LastUpdate.IsZero() {
 		c.LastUpdate = time.Now()
 	}
-	row := callRow{
-		ID: c.ID, AccountID: c.AccountID, ApplicationID: c.ApplicationID, ParentCallID: c.ParentCallID,
-		Direction: c.Direction, From: c.From, To: c.To, State: c.State, SIPCallID: c.SIPCallID, Tag: c.Tag,
-		Variables: string(vars), EnqueuedTime: optTime(c.EnqueuedTime), StartTime: c.StartTime.UTC(),
-		AnswerTime: optTime(c.AnswerTime), EndTime: optTime(c.EndTime), DisconnectCause: c.DisconnectCause,
-		ErrorMessage: c.ErrorMessage, ErrorID: c.ErrorID, LastUpdate: c.LastUpdate.UTC(),
-	}
-	tx, err := s.db.BeginTxx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("save call %s: %w", c.ID, err)
-	}
-	defer tx.Rollback()
-	_, err = tx.NamedExecContext(ctx, `INSERT INTO calls (`+callColumns+`) VALUES (
-		:id, :account_id, :application_id, :parent_call_id, :direction, :from_addr, :to_addr, :state,
-		:sip_call_id, :tag, :variables, :enqueued_time, :start_time, :answer_time, :end_time, :disconnect_cause,
-		:error_message, :error_id, :last_update)
-		ON CONFLICT (id) DO UPDATE SET state = excluded.state, tag = excluded.tag, variables = excluded.variables,
-		answer_time = excluded.answer_time, end_time = excluded.end_time, disconnect_cause = excluded.disconnect_cause,
-		error_message = excluded.error_message, error_id = excluded.error_id, last_update = excluded.last_update`, row)
-	if err != nil {
-		return fmt.Errorf("save call %s: %w", c.ID, err)
-	}
-	if _, err := tx.ExecContext(ctx, s.rebind("DELETE FROM call_sip_messages WHERE call_id = ?"), c.ID); err != nil {
-		return fmt.Errorf("save call %s trace: %w", c.ID, err)
-	}
-	err = insertRows(ctx, tx, s.rebind, "INSERT INTO call_sip_messages (call_id, seq, at, direction, transport, local_addr, remote_addr, message) VALUES ",
-		len(trace), 8, func(i int, args []any) []any {
-			m := trace[i]
-			return append(args, c.ID, i, m.At.UTC(), m.Direction, m.Transport, m.LocalAddr, m.RemoteAddr, m.Message)
-		})
-	if err != nil {
-		return fmt.Errorf("save call %s trace: %w", c.ID, err)
-	}
-	if _, err := tx.ExecContext(ctx, s.rebind("DELETE FROM call_log WHERE call_id = ?"), c.ID); err != nil {
-		return fmt.Errorf("save call %s log: %w", c.ID, err)
-	}
-	err = insertRows(ctx, tx, s.rebind, "INSERT INTO call_log (call_id, seq, at, level, source, message) VALUES ",
-		len(log), 6, func(i int, args []any) []any {
-			l := log[i]
-			return append(args, c.ID, i, l.At.UTC(), l.Level, l.Source, l.Message)
-		})
-	if err != nil {
-		return fmt.Errorf("save call %s log: %w", c.ID, err)
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("save call %s: %w", c.ID, err)
-	}
-	return nil
+	stmts := make([]callStmt, 0, 3+(len(trace)+rowsPerInsert-1)/rowsPerInsert+(len(log)+rowsPerInsert-1)/rowsPerInsert)
+	stmts = append(stmts, callStmt{query: s.rebind(upsertCallQuery), args: []any{
+		c.ID, c.AccountID, c.ApplicationID, c.ParentCallID, c.Direction, c.From, c.To, c.State,
+		c.SIPCallID, c.Tag, string(vars), optTime(c.EnqueuedTime), c.StartTime.UTC(), optTime(c.AnswerTime),
+		optTime(c.EndTime), c.DisconnectCause, c.ErrorMessage, c.ErrorID, c.LastUpdate.UTC(),
+	}})
+	stmts = append(stmts, callStmt{what: " trace", query: s.rebind("DELETE FROM call_sip_messages WHERE call_id = ?"), args: []any{c.ID}})
+	stmts = insertRows(stmts, " trace", s.rebind, traceInsertPrefix, len(trace), 8, func(i int, args []any) []any {
+		m := trace[i]
+		return append(args, c.ID, i, m.At.UTC(), m.Direction, m.Transport, m.LocalAddr, m.RemoteAddr, m.Message)
+	})
+	stmts = append(stmts, callStmt{what: " log", query: s.rebind("DELETE FROM call_log WHERE call_id = ?"), args: []any{c.ID}})
+	stmts = insertRows(stmts, " log", s.rebind, logInsertPrefix, len(log), 6, func(i int, args []any) []any {
+		l := log[i]
+		return append(args, c.ID, i, l.At.UTC(), l.Level, l.Source, l.Message)
+	})
+	return stmts, nil
 }
 
 // rowsPerInsert bounds one multi-row INSERT: 100 rows of 8 columns stay
 // far below SQLite's limit of bound parameters (32766).
 const rowsPerInsert = 100
 
-// insertRows inserts n rows of cols columns with as few statements as
-// rows allow: one statement (one round trip into SQLite) per rowsPerInsert
-// rows instead of one per row, which was most of a short call's save.
-// prefix is "INSERT INTO t (...) VALUES "; row appends row i's values.
-func insertRows(ctx context.Context, tx *sqlx.Tx, rebind func(string) string, prefix string, n, cols int,
-	row func(i int, args []any) []any) error {
+// insertRows appends the statements that insert n rows of cols columns,
+// with as few statements as rows allow: one statement (one round trip into
+// SQLite) per rowsPerInsert rows instead of one per row, which was most of
+// a short call's save. prefix is "INSERT INTO t (...) VALUES "; row appends
+// row i's values.
+func insertRows(stmts []callStmt, what string, rebind func(string) string, prefix string, n, cols int,
+	row func(i int, args []any) []any) []callStmt {
 	tuple := "(?" + strings.Repeat(", ?", cols-1) + ")"
 	for start := 0; start < n; start += rowsPerInsert {
 		end := min(start+rowsPerInsert, n)
@@ -179,11 +190,9 @@ func insertRows(ctx context.Context, tx *sqlx.Tx, rebind func(string) string, pr
 			q.WriteString(tuple)
 			args = row(i, args)
 		}
-		if _, err := tx.ExecContext(ctx, rebind(q.String()), args...); err != nil {
-			return err
-		}
+		stmts = append(stmts, callStmt{what: what, query: rebind(q.String()), args: args})
 	}
-	return nil
+	return stmts
 }
 
 func (r callRow) record() (CallRecord, error) {

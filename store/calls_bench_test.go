@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -47,6 +48,36 @@ func BenchmarkSaveCall(b *testing.B) {
 		if err := s.SaveCall(ctx, c, trace, log); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkSaveCallParallel is SaveCall as the engine calls it under load:
+// many calls ending at once, each waiting for its own record to be saved.
+func BenchmarkSaveCallParallel(b *testing.B) {
+	ctx := context.Background()
+	s, err := Open(ctx, b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	acct, err := s.CreateAccount(ctx, "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var n atomic.Int64
+	b.ReportAllocs()
+	b.SetParallelism(8)
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			c, trace, log := benchCall(int(n.Add(1)), acct.ID)
+			if err := s.SaveCall(ctx, c, trace, log); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	if c := s.calls.commits.Load(); c > 0 {
+		b.ReportMetric(float64(n.Load())/float64(c), "calls/commit")
 	}
 }
 

@@ -41,6 +41,7 @@ type Store struct {
 	sealer  *sealer
 	dataDir string // module files live under it
 	apps    appCache
+	calls   *callWriter // saves ended calls, several per transaction
 }
 
 // Open opens (creating when needed) the SQLite database under dataDir, applies
@@ -83,11 +84,17 @@ func Open(ctx context.Context, dataDir string) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
-	return &Store{db: db, sealer: sl, dataDir: dataDir}, nil
+	s := &Store{db: db, sealer: sl, dataDir: dataDir}
+	s.calls = newCallWriter(s)
+	return s, nil
 }
 
-// Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+// Close writes the call records already queued, stops the call writer and
+// closes the database.
+func (s *Store) Close() error {
+	s.calls.close()
+	return s.db.Close()
+}
 
 // Ping reports whether the database answers; /readyz uses it.
 func (s *Store) Ping(ctx context.Context) error {
