@@ -27,6 +27,27 @@ var errMalformed = errors.New("malformed module")
 // tables and globals too, so Compile can name any disallowed import. The
 // rest of the module is left to wazero's validator.
 func scanImports(b []byte) ([]wasmImport, error) {
+	secs, err := splitSections(b)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range secs {
+		if s.id == 2 {
+			return parseImportSection(s.body)
+		}
+	}
+	return nil, nil
+}
+
+// section is one section of a binary module: its id and its bytes.
+type section struct {
+	id   byte
+	body []byte
+}
+
+// splitSections checks the header of a binary module and cuts the rest
+// into its sections, in order.
+func splitSections(b []byte) ([]section, error) {
 	if len(b) < 8 || string(b[:4]) != "\x00asm" {
 		return nil, fmt.Errorf("%w: no \\0asm magic", errMalformed)
 	}
@@ -34,19 +55,17 @@ func scanImports(b []byte) ([]wasmImport, error) {
 		return nil, fmt.Errorf("%w: binary version %x, want 1", errMalformed, b[4:8])
 	}
 	r := &reader{b: b[8:]}
+	var secs []section
 	for len(r.b) > 0 {
 		id := r.byte()
 		size := r.u32()
 		if r.err != nil || uint64(size) > uint64(len(r.b)) {
 			return nil, fmt.Errorf("%w: truncated section", errMalformed)
 		}
-		body := r.b[:size]
+		secs = append(secs, section{id, r.b[:size]})
 		r.b = r.b[size:]
-		if id == 2 {
-			return parseImportSection(body)
-		}
 	}
-	return nil, nil
+	return secs, nil
 }
 
 func parseImportSection(b []byte) ([]wasmImport, error) {

@@ -73,39 +73,27 @@ var errInstrument = errors.New("cannot instrument module")
 // sections); custom sections (id 0) may appear anywhere.
 var sectionRank = map[byte]int{1: 1, 2: 2, 3: 3, 4: 4, 5: 5, 13: 6, 6: 7, 7: 8, 8: 9, 9: 10, 12: 11, 10: 12, 11: 13}
 
-type section struct {
-	id   byte
-	body []byte
-}
-
 // instrument returns wasm with the interrupt globals and checks added. It
 // refuses a module it cannot parse (errMalformed) or one using what it does
 // not know (errInstrument); wazero validates the result.
 func instrument(wasm []byte) ([]byte, error) {
-	if len(wasm) < 8 || string(wasm[:4]) != "\x00asm" {
-		return nil, fmt.Errorf("%w: no \\0asm magic", errMalformed)
+	all, err := splitSections(wasm)
+	if err != nil {
+		return nil, err
 	}
-	r := &reader{b: wasm[8:]}
-	var secs []section
-	for len(r.b) > 0 {
-		id := r.byte()
-		size := r.u32()
-		if r.err != nil || uint64(size) > uint64(len(r.b)) {
-			return nil, fmt.Errorf("%w: truncated section", errMalformed)
-		}
-		body := r.b[:size]
-		r.b = r.b[size:]
-		if id == 0 && isDebugSection(body) {
+	secs := all[:0:0]
+	for _, s := range all {
+		if s.id == 0 && isDebugSection(s.body) {
 			// DWARF refers to code offsets, which the rewrite moves; wazero
 			// only reads it for debug info, which the host turns off.
 			continue
 		}
-		if id != 0 {
-			if _, ok := sectionRank[id]; !ok {
-				return nil, fmt.Errorf("%w: unknown section id %d", errMalformed, id)
+		if s.id != 0 {
+			if _, ok := sectionRank[s.id]; !ok {
+				return nil, fmt.Errorf("%w: unknown section id %d", errMalformed, s.id)
 			}
 		}
-		secs = append(secs, section{id, body})
+		secs = append(secs, s)
 	}
 
 	var importedGlobals, definedGlobals uint32
