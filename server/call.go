@@ -280,17 +280,9 @@ func (c *Call) program(doc *bxml.Document) {
 
 // endWithError ends the call with the cause an error maps to. An error that
 // only says the call's context ended is not the cause: whatever ended the
-// context (a CANCEL or BYE from the caller, a hangup) is.
+// context recorded it, or finish reads it from the SIP leg.
 func (c *Call) endWithError(err error) {
 	if c.ctx.Err() != nil && errors.Is(err, context.Canceled) {
-		if in := c.sipIn; in != nil {
-			// The SIP leg cancels the context just before it closes Done.
-			select {
-			case <-in.Done():
-				c.end(causeFor(in.EndReason()), "")
-			case <-time.After(time.Second):
-			}
-		}
 		return
 	}
 	switch cause := callflow.Cause(err); {
@@ -362,6 +354,20 @@ func (c *Call) notify(t bxml.Target, ev bxml.Event) {
 	}()
 }
 
+// sipEndCause is the cause the call's SIP leg gives once it has ended, or "".
+func (c *Call) sipEndCause() string {
+	var r sip.EndReason
+	if c.sipIn != nil {
+		r = c.sipIn.EndReason()
+	} else if c.sipOut != nil {
+		r = c.sipOut.EndReason()
+	}
+	if r == "" {
+		return ""
+	}
+	return causeFor(r)
+}
+
 func causeFor(r sip.EndReason) string {
 	switch r {
 	case sip.EndCanceled:
@@ -377,6 +383,11 @@ func causeFor(r sip.EndReason) string {
 // finish hangs up what is still up, tells the application, and writes the
 // call record with its SIP trace and log.
 func (c *Call) finish() {
+	// The SIP side may have ended the call (CANCEL, BYE) before the goroutine
+	// watching it ran; its reason comes before the default.
+	if cause := c.sipEndCause(); cause != "" {
+		c.end(cause, "")
+	}
 	c.end(bxml.CauseHangup, "")
 	c.stopBackground()
 	hctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -236,8 +236,10 @@ func (c *InboundCall) finish(r EndReason) {
 		c.reason = r
 		c.srv.inbound.Delete(c.session.ID)
 		metricCallsActive.Dec()
-		c.cancel()
+		// Done before the context: whoever sees the context end can
+		// already read EndReason.
 		close(c.done)
+		c.cancel()
 		t := c.trace
 		time.AfterFunc(traceLinger, func() { stopTrace(t) })
 		c.srv.log.Info("sip call ended", "callId", c.CallID, "applicationId", c.Application.ID, "reason", string(r))

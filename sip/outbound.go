@@ -111,8 +111,10 @@ func (c *OutboundCall) finish(r EndReason) {
 		c.reason = r
 		c.srv.outbound.Delete(c.session.ID)
 		metricCallsActive.Dec()
-		c.cancel()
+		// Done before the context: whoever sees the context end can
+		// already read EndReason.
 		close(c.done)
+		c.cancel()
 		t := c.trace
 		time.AfterFunc(traceLinger, func() { stopTrace(t) })
 		if err := c.session.Close(); err != nil {
