@@ -41,10 +41,10 @@ func startBaresip(t *testing.T, appID, password, sipAddr string) *baresip {
 	if err := os.WriteFile(mic, toneWAV(8000, 440, 20*time.Second), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	ctrl := fmt.Sprintf("127.0.0.1:%d", freeTCPPort(t))
+	ctrl := fmt.Sprintf("127.0.0.1:%d", testenv.FreeTCPPort(t))
 	config := strings.Join([]string{
 		"poll_method epoll",
-		fmt.Sprintf("sip_listen 127.0.0.1:%d", freeSIPPort(t)),
+		fmt.Sprintf("sip_listen 127.0.0.1:%d", testenv.FreeSIPPort(t)),
 		"audio_source aufile," + mic,
 		// No sound card: the played audio goes into an unconnected bridge;
 		// sndfile has already saved it by then.

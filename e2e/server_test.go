@@ -6,17 +6,17 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/wasmvoice/wasmvoice/internal/testenv"
 )
 
 // server is one wasmvoice process started by a test.
@@ -88,7 +88,7 @@ func startServer(t *testing.T, extraArgs ...string) *server {
 // means the process exited or never became ready (and is gone).
 func (s *server) launch(data string, extraArgs []string) error {
 	t := s.t
-	httpPort, sipPort := freeTCPPort(t), freeSIPPort(t)
+	httpPort, sipPort := testenv.FreeTCPPort(t), testenv.FreeSIPPort(t)
 	s.api = fmt.Sprintf("http://127.0.0.1:%d", httpPort)
 	s.sip = fmt.Sprintf("127.0.0.1:%d", sipPort)
 	logf, err := os.Create(s.logPath)
@@ -273,67 +273,6 @@ func (s *server) traceOnFailure(callID *string) {
 			s.t.Logf("SIP trace of call %s:\n%s", *callID, s.callTrace(*callID))
 		}
 	})
-}
-
-func freeTCPPort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-func freeUDPPort(t *testing.T) int {
-	t.Helper()
-	c, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	return c.LocalAddr().(*net.UDPAddr).Port
-}
-
-// freeSIPPort finds a port free for both UDP and TCP.
-func freeSIPPort(t *testing.T) int {
-	t.Helper()
-	for range 50 {
-		p := freeUDPPort(t)
-		l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p))
-		if err == nil {
-			l.Close()
-			return p
-		}
-	}
-	t.Fatal("no port free for both UDP and TCP")
-	return 0
-}
-
-// freeMediaPort finds an even UDP port with the next three free too: sipp
-// binds audio RTP and RTCP there and video on the next pair.
-func freeMediaPort(t *testing.T) int {
-	t.Helper()
-	for range 50 {
-		p := freeUDPPort(t)
-		p -= p % 2
-		var held []net.PacketConn
-		for i := range 4 {
-			c, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", p+i))
-			if err != nil {
-				break
-			}
-			held = append(held, c)
-		}
-		for _, c := range held {
-			c.Close()
-		}
-		if len(held) == 4 {
-			return p
-		}
-	}
-	t.Fatal("no four consecutive free UDP ports")
-	return 0
 }
 
 func lastLines(s string, n int) string {

@@ -68,7 +68,7 @@ func (r *sippRun) start() {
 	full := append([]string{"-sf", r.sf, "-m", "1", "-nostdin", "-t", "u1",
 		"-timeout", "40s", "-timeout_error", "-trace_err", "-error_file", filepath.Join(r.dir, "err.log"),
 		"-buff_size", "4194304", "-i", "127.0.0.1",
-		"-p", strconv.Itoa(freeUDPPort(r.t)), "-mp", strconv.Itoa(freeMediaPort(r.t))}, r.args...)
+		"-p", strconv.Itoa(testenv.FreeUDPPort(r.t)), "-mp", strconv.Itoa(testenv.FreeUDPPorts(r.t, 4))}, r.args...)
 	full = append(full, r.target)
 	r.cmd = exec.Command(r.bin, full...)
 	r.cmd.Dir = r.dir

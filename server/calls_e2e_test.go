@@ -18,7 +18,7 @@ func TestInboundGatherTransferWithSipp(t *testing.T) {
 	testenv.LookTool(t, "sipp")
 	testenv.LookTool(t, "espeak-ng")
 	n := startNode(t)
-	uasPort := freeUDPPort(t)
+	uasPort := testenv.FreeUDPPort(t)
 	target := fmt.Sprintf("sip:sales@127.0.0.1:%d", uasPort)
 	h := newHook(t, func(ev event) string {
 		switch ev.Path {
@@ -38,9 +38,9 @@ func TestInboundGatherTransferWithSipp(t *testing.T) {
 		"callInitiatedCallbackUrl": h.url("/initiate"), "callStatusCallbackUrl": h.url("/status"),
 		"inboundSipCallsEnabled": true, "passwordAuthEnabled": true,
 	})
-	uas := startSipp(t, "uas_answer_echo_bye.xml", "-p", strconv.Itoa(uasPort), "-mp", strconv.Itoa(freeEvenPort(t)), "-rtp_echo")
+	uas := startSipp(t, "uas_answer_echo_bye.xml", "-p", strconv.Itoa(uasPort), "-mp", strconv.Itoa(testenv.FreeUDPPorts(t, 2)), "-rtp_echo")
 	uac := startSipp(t, "uac_dtmf_transfer.xml", n.sip, "-s", appID, "-au", appID, "-ap", pw,
-		"-p", strconv.Itoa(freeUDPPort(t)), "-mp", strconv.Itoa(freeEvenPort(t)))
+		"-p", strconv.Itoa(testenv.FreeUDPPort(t)), "-mp", strconv.Itoa(testenv.FreeUDPPorts(t, 2)))
 	uac.wait(t, 60*time.Second)
 	uas.wait(t, 30*time.Second)
 

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/wasmvoice/wasmvoice/internal/testenv"
 )
 
 // varsHook is a webhook backend that also records the call variables
@@ -98,7 +100,7 @@ func testTrunkInbound(t *testing.T, mode string) {
 	n := startNode(t)
 	h := newVarsHook(t, `<Response><Pause duration="0.5"/><Hangup/></Response>`)
 	appID, _ := n.app(t, map[string]any{"callInitiatedCallbackUrl": h.srv.URL + "/initiate", "callStatusCallbackUrl": h.srv.URL + "/status"})
-	uacPort := freeUDPPort(t)
+	uacPort := testenv.FreeUDPPort(t)
 	inbound := map[string]any{
 		"type": "inbound", "application_id": appID,
 		"headers": map[string]any{"direction": "inbound", "headers": []any{
@@ -128,7 +130,7 @@ func testTrunkInbound(t *testing.T, mode string) {
 		attach["trunk_id"] = tr.Data.ID
 	}
 	data := n.attachSIP(t, attach)
-	args := []string{n.sip, "-s", number, "-p", strconv.Itoa(uacPort), "-mp", strconv.Itoa(freeEvenPort(t))}
+	args := []string{n.sip, "-s", number, "-p", strconv.Itoa(uacPort), "-mp", strconv.Itoa(testenv.FreeUDPPorts(t, 2))}
 	if mode == "register" {
 		args = append(args, "-au", "pbx-acme", "-ap", data["register_password_for_pbx"].(string))
 	}
@@ -166,7 +168,7 @@ func TestTrunkInboundWrongSource(t *testing.T) {
 	n.attachSIP(t, map[string]any{"phone_number": "+14155550101", "directions": []any{map[string]any{
 		"type": "inbound", "application_id": appID, "sip_endpoint": "sip:192.0.2.10",
 	}}})
-	uac := startSipp(t, "trunk_uac_refused.xml", n.sip, "-s", "+14155550101", "-p", strconv.Itoa(freeUDPPort(t)))
+	uac := startSipp(t, "trunk_uac_refused.xml", n.sip, "-s", "+14155550101", "-p", strconv.Itoa(testenv.FreeUDPPort(t)))
 	uac.wait(t, 30*time.Second)
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -182,7 +184,7 @@ func TestTrunkInboundWrongSource(t *testing.T) {
 // re-encoded as ascii.
 func TestTrunkInboundToOutboundMappings(t *testing.T) {
 	n := startNode(t)
-	uacPort, providerPort := freeUDPPort(t), freeUDPPort(t)
+	uacPort, providerPort := testenv.FreeUDPPort(t), testenv.FreeUDPPort(t)
 	h := newVarsHook(t, `<Response><Transfer transferCallerId="+14155550100"><PhoneNumber>+14155550199</PhoneNumber></Transfer></Response>`)
 	appID, _ := n.app(t, map[string]any{"callInitiatedCallbackUrl": h.srv.URL + "/initiate", "callStatusCallbackUrl": h.srv.URL + "/status"})
 	n.attachSIP(t, map[string]any{"phone_number": "+14155550100", "directions": []any{map[string]any{
@@ -200,8 +202,8 @@ func TestTrunkInboundToOutboundMappings(t *testing.T) {
 			map[string]any{"type": "uui", "target": "crm_id", "purpose": "bland", "encoding": "ascii", "content": "id"},
 		},
 	}}})
-	provider := startSipp(t, "provider_mapped_uas.xml", "-p", strconv.Itoa(providerPort), "-mp", strconv.Itoa(freeEvenPort(t)))
-	uac := startSipp(t, "trunk_uac_ip.xml", n.sip, "-s", "+14155550100", "-p", strconv.Itoa(uacPort), "-mp", strconv.Itoa(freeEvenPort(t)))
+	provider := startSipp(t, "provider_mapped_uas.xml", "-p", strconv.Itoa(providerPort), "-mp", strconv.Itoa(testenv.FreeUDPPorts(t, 2)))
+	uac := startSipp(t, "trunk_uac_ip.xml", n.sip, "-s", "+14155550100", "-p", strconv.Itoa(uacPort), "-mp", strconv.Itoa(testenv.FreeUDPPorts(t, 2)))
 	provider.wait(t, 40*time.Second)
 	uac.wait(t, 40*time.Second)
 	disc := h.wait("disconnect", 10*time.Second)

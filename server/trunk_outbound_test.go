@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/wasmvoice/wasmvoice/internal/testenv"
 )
 
 // attachSIP attaches numbers through POST /v1/sip/attach and fails the test
@@ -37,7 +39,7 @@ func TestTrunkOutboundCreateCallDigestHeaders(t *testing.T) {
 
 func testTrunkOutboundCreateCall(t *testing.T, scenario string) {
 	n := startNode(t)
-	uasPort := freeUDPPort(t)
+	uasPort := testenv.FreeUDPPort(t)
 	n.attachSIP(t, map[string]any{
 		"phone_number": "+14155550100",
 		"directions": []any{map[string]any{
@@ -53,7 +55,7 @@ func testTrunkOutboundCreateCall(t *testing.T, scenario string) {
 		return ""
 	})
 	appID, _ := n.app(t, map[string]any{})
-	uas := startSipp(t, scenario, "-p", strconv.Itoa(uasPort), "-mp", strconv.Itoa(freeEvenPort(t)), "-rtp_echo")
+	uas := startSipp(t, scenario, "-p", strconv.Itoa(uasPort), "-mp", strconv.Itoa(testenv.FreeUDPPorts(t, 2)), "-rtp_echo")
 
 	var created struct {
 		CallID string `json:"callId"`
@@ -105,7 +107,7 @@ func TestTrunkOutboundNoRoute(t *testing.T) {
 // hangs up, which completes the transfer.
 func TestTrunkTransferPhoneNumber(t *testing.T) {
 	n := startNode(t)
-	uasPort := freeUDPPort(t)
+	uasPort := testenv.FreeUDPPort(t)
 	n.attachSIP(t, map[string]any{
 		"phone_number": "+14155550100",
 		"directions": []any{map[string]any{
@@ -122,7 +124,7 @@ func TestTrunkTransferPhoneNumber(t *testing.T) {
 		return ""
 	})
 	appID := n.ipApp(t, map[string]any{"callInitiatedCallbackUrl": h.url("/initiate"), "callStatusCallbackUrl": h.url("/status")})
-	uas := startSipp(t, "provider_auth401_uas.xml", "-p", strconv.Itoa(uasPort), "-mp", strconv.Itoa(freeEvenPort(t)), "-rtp_echo")
+	uas := startSipp(t, "provider_auth401_uas.xml", "-p", strconv.Itoa(uasPort), "-mp", strconv.Itoa(testenv.FreeUDPPorts(t, 2)), "-rtp_echo")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	call, err := alice.dial(ctx, "sip:"+appID+"@"+n.sip, "", "")

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wasmvoice/wasmvoice/internal/testenv"
 	"github.com/wasmvoice/wasmvoice/store"
 )
 
@@ -15,7 +16,7 @@ import (
 // before the granted expiry, and unregister on shutdown.
 func TestTrunkRegistration(t *testing.T) {
 	n := startNode(t)
-	port := freeUDPPort(t)
+	port := testenv.FreeUDPPort(t)
 	data := n.attachSIP(t, map[string]any{
 		"phone_number": "+14155550123",
 		"directions": []any{map[string]any{

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wasmvoice/wasmvoice/internal/testenv"
 	"github.com/wasmvoice/wasmvoice/sip"
 	"github.com/wasmvoice/wasmvoice/store"
 )
@@ -81,8 +82,8 @@ func str(v any) string { s, _ := v.(string); return s }
 func TestHeaderMapperHeadersReachSippUAS(t *testing.T) {
 	n := startWasmNode(t)
 	mod := n.module(t, "examples/headermapper")
-	uasPort := freeUDPPort(t)
-	uas := startSipp(t, "wasm_mapped_uas.xml", "-p", strconv.Itoa(uasPort), "-mp", strconv.Itoa(freeEvenPort(t)))
+	uasPort := testenv.FreeUDPPort(t)
+	uas := startSipp(t, "wasm_mapped_uas.xml", "-p", strconv.Itoa(uasPort), "-mp", strconv.Itoa(testenv.FreeUDPPorts(t, 2)))
 	h := newHook(t, func(ev event) string {
 		if ev.Path == "/initiate" {
 			return `<Response><Transfer><SipUri>sip:far@127.0.0.1:` + strconv.Itoa(uasPort) + `</SipUri></Transfer></Response>`

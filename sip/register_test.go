@@ -3,7 +3,6 @@ package sip
 import (
 	"context"
 	"errors"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,24 +13,13 @@ import (
 	"github.com/wasmvoice/wasmvoice/internal/testenv"
 )
 
-// freePort returns a UDP port free on 127.0.0.1 right now.
-func freePort(t *testing.T) int {
-	t.Helper()
-	c, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	return c.LocalAddr().(*net.UDPAddr).Port
-}
-
 // The REGISTER client answers the registrar's 401 with the digest of the
 // configured credentials, refreshes before the granted 2 s lapse, and
 // unregisters on Close; sipp verifies each digest.
 func TestRegistrationRefreshAndUnregister(t *testing.T) {
 	bin := testenv.LookTool(t, "sipp")
 	srv, _ := startServer(t, testConfig(), newTestEngine(false), "udp")
-	port := freePort(t)
+	port := testenv.FreeUDPPort(t)
 	dir := t.TempDir()
 	scenario, err := filepath.Abs("testdata/registrar_uas.xml")
 	if err != nil {
