@@ -82,7 +82,13 @@ func splitComma(v string) []string {
 	if !strings.Contains(v, ",") {
 		return []string{v}
 	}
-	var out []string
+	parts, _ := splitOutsideQuotes(v, ',')
+	return parts
+}
+
+// splitOutsideQuotes cuts v at every sep outside RFC 3261 quoted strings
+// (which may hold backslash escapes); open reports an unterminated quote.
+func splitOutsideQuotes(v string, sep byte) (parts []string, open bool) {
 	inQuote, esc, start := false, false, 0
 	for i := 0; i < len(v); i++ {
 		c := v[i]
@@ -93,12 +99,12 @@ func splitComma(v string) []string {
 			esc = true
 		case c == '"':
 			inQuote = !inQuote
-		case c == ',' && !inQuote:
-			out = append(out, v[start:i])
+		case c == sep && !inQuote:
+			parts = append(parts, v[start:i])
 			start = i + 1
 		}
 	}
-	return append(out, v[start:])
+	return append(parts, v[start:]), inQuote
 }
 
 // ApplyOutbound applies outbound rules to a call's variables and returns the

@@ -80,26 +80,10 @@ func ParseUUI(v string, fallback Encoding) (UUI, error) {
 
 // splitUUI cuts the payload from its ;parameters, minding quoted strings.
 func splitUUI(v string) (data string, params []string, err error) {
-	inQuote, esc, start := false, false, 0
-	var parts []string
-	for i := 0; i < len(v); i++ {
-		c := v[i]
-		switch {
-		case esc:
-			esc = false
-		case inQuote && c == '\\':
-			esc = true
-		case c == '"':
-			inQuote = !inQuote
-		case c == ';' && !inQuote:
-			parts = append(parts, v[start:i])
-			start = i + 1
-		}
-	}
-	if inQuote {
+	parts, open := splitOutsideQuotes(v, ';')
+	if open {
 		return "", nil, fmt.Errorf("%w: unterminated quoted string", ErrUUI)
 	}
-	parts = append(parts, v[start:])
 	data = strings.TrimSpace(parts[0])
 	if data == "" {
 		return "", nil, fmt.Errorf("%w: no payload", ErrUUI)
