@@ -1,22 +1,34 @@
 package bxml
 
 import (
+	"context"
 	"errors"
 	"reflect"
 	"runtime"
 	"testing"
 	"time"
+
+	"github.com/wasmvoice/wasmvoice/internal/testenv"
 )
 
 // sendAfterPrompt types digits once the first prompt has started, the way
 // a caller presses keys while hearing the menu.
-func sendAfterPrompt(c *fakeCall, digits string) {
-	go func() {
-		<-c.speaking
-		for i := range len(digits) {
-			c.digits <- digits[i]
+func sendAfterPrompt(t *testing.T, c *fakeCall, digits string) {
+	testenv.Go(t, func(ctx context.Context) error {
+		select {
+		case <-c.speaking:
+		case <-ctx.Done():
+			return nil
 		}
-	}()
+		for i := range len(digits) {
+			select {
+			case c.digits <- digits[i]:
+			case <-ctx.Done():
+				return nil
+			}
+		}
+		return nil
+	})
 }
 
 func runGather(t *testing.T, c *fakeCall, doc string) *GatherEvent {
@@ -39,7 +51,7 @@ func TestGatherDigitInterruptsPrompts(t *testing.T) {
 	c := newFakeCall()
 	c.blockPrompts = true
 	c.speaking = make(chan struct{}, 4)
-	sendAfterPrompt(c, "1#")
+	sendAfterPrompt(t, c, "1#")
 	ev := runGather(t, c, `<Response><Gather gatherUrl="/g" terminatingDigits="#">
 		<SpeakSentence>menu</SpeakSentence><PlayAudio>http://x/never.wav</PlayAudio></Gather><Hangup/></Response>`)
 	if ev.Digits != "1" || ev.TerminatingDigit != "#" {
@@ -54,7 +66,7 @@ func TestGatherDigitInterruptsPrompts(t *testing.T) {
 func TestGatherMaxDigits(t *testing.T) {
 	c := newFakeCall()
 	c.speaking = make(chan struct{}, 4)
-	sendAfterPrompt(c, "1234")
+	sendAfterPrompt(t, c, "1234")
 	ev := runGather(t, c, `<Response><Gather gatherUrl="/g" maxDigits="3"><SpeakSentence>menu</SpeakSentence></Gather></Response>`)
 	if ev.Digits != "123" || ev.TerminatingDigit != "" {
 		t.Errorf("event = %+v", ev)
@@ -67,7 +79,7 @@ func TestGatherMaxDigits(t *testing.T) {
 func TestGatherInterDigitTimeout(t *testing.T) {
 	c := newFakeCall()
 	c.speaking = make(chan struct{}, 4)
-	sendAfterPrompt(c, "12")
+	sendAfterPrompt(t, c, "12")
 	ev := runGather(t, c, `<Response><Gather gatherUrl="/g" interDigitTimeout="1" terminatingDigits="#"><SpeakSentence>menu</SpeakSentence></Gather></Response>`)
 	if ev.Digits != "12" || ev.TerminatingDigit != "" {
 		t.Errorf("event = %+v", ev)
@@ -77,7 +89,7 @@ func TestGatherInterDigitTimeout(t *testing.T) {
 func TestGatherTerminatorFirst(t *testing.T) {
 	c := newFakeCall()
 	c.speaking = make(chan struct{}, 4)
-	sendAfterPrompt(c, "*")
+	sendAfterPrompt(t, c, "*")
 	ev := runGather(t, c, `<Response><Gather gatherUrl="/g" terminatingDigits="#*"><SpeakSentence>menu</SpeakSentence></Gather></Response>`)
 	if ev.Digits != "" || ev.TerminatingDigit != "*" {
 		t.Errorf("event = %+v", ev)
@@ -104,7 +116,7 @@ func TestGatherDiscardsEarlyDigits(t *testing.T) {
 	c := newFakeCall()
 	c.digits <- '9' // pressed before the Gather started
 	c.speaking = make(chan struct{}, 4)
-	sendAfterPrompt(c, "1#")
+	sendAfterPrompt(t, c, "1#")
 	ev := runGather(t, c, `<Response><Gather gatherUrl="/g" terminatingDigits="#"><SpeakSentence>menu</SpeakSentence></Gather></Response>`)
 	if ev.Digits != "1" {
 		t.Errorf("digits = %q, want 1", ev.Digits)
@@ -140,7 +152,7 @@ func TestGatherNoGoroutineLeak(t *testing.T) {
 		c := newFakeCall()
 		c.blockPrompts = true
 		c.speaking = make(chan struct{}, 4)
-		sendAfterPrompt(c, "5#")
+		sendAfterPrompt(t, c, "5#")
 		runGather(t, c, `<Response><Gather gatherUrl="/g" terminatingDigits="#"><SpeakSentence>menu</SpeakSentence></Gather></Response>`)
 	}
 	deadline := time.Now().Add(5 * time.Second)

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/wasmvoice/wasmvoice/internal/testenv"
 )
 
 // fakeCall records what the interpreter asks of it. Prompts can block until
@@ -333,10 +335,14 @@ func TestRunContextCancelled(t *testing.T) {
 	c.blockPrompts = true
 	c.speaking = make(chan struct{}, 1)
 	ctx, cancel := context.WithCancel(testCtx(t))
-	go func() {
-		<-c.speaking
-		cancel() // the caller hangs up mid-prompt
-	}()
+	testenv.Go(t, func(tctx context.Context) error {
+		select {
+		case <-c.speaking:
+			cancel() // the caller hangs up mid-prompt
+		case <-tctx.Done():
+		}
+		return nil
+	})
 	_, err := Run(ctx, mustParse(t, `<Response><SpeakSentence>long</SpeakSentence><Hangup/></Response>`), c)
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("err = %v", err)

@@ -78,9 +78,11 @@ func startBaresip(t *testing.T, appID, password, sipAddr string) *baresip {
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
+	reading := make(chan struct{})
 	t.Cleanup(func() {
 		if b.conn != nil {
 			b.conn.Close()
+			<-reading // read ends with the connection
 		}
 		cmd.Process.Kill()
 		<-exited
@@ -102,7 +104,10 @@ func startBaresip(t *testing.T, appID, password, sipAddr string) *baresip {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	go b.read()
+	go func() {
+		defer close(reading)
+		b.read()
+	}()
 	return b
 }
 

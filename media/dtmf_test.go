@@ -6,6 +6,8 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/wasmvoice/wasmvoice/internal/testenv"
 )
 
 // A peer sends digits the way real phones do (several packets per event,
@@ -85,8 +87,9 @@ func TestSendDTMF(t *testing.T) {
 		t.Fatalf("bad digit: %v", err)
 	}
 	start := time.Now()
-	errc := make(chan error, 1)
-	go func() { errc <- l.SendDTMF(context.Background(), "4w#", 60*time.Millisecond, 60*time.Millisecond) }()
+	errc := testenv.Go(t, func(ctx context.Context) error {
+		return l.SendDTMF(ctx, "4w#", 60*time.Millisecond, 60*time.Millisecond)
+	})
 	pkts, err := p.collect(errc)
 	if err != nil {
 		t.Fatal(err)

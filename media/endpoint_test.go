@@ -53,8 +53,7 @@ func TestPlayWAVPacketsAndTimestamps(t *testing.T) {
 			if err := os.WriteFile(path, wav.Encode(tc.rate, tc.ch, sine(tc.rate, tc.ch, 1, 400)), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			errc := make(chan error, 1)
-			go func() { errc <- l.Play(context.Background(), path, PlayOptions{}) }()
+			errc := testenv.Go(t, func(ctx context.Context) error { return l.Play(ctx, path, PlayOptions{}) })
 			pkts, err := p.collect(errc)
 			if err != nil {
 				t.Fatal(err)
@@ -107,8 +106,7 @@ func TestPlayFromURLAndInterruptByDTMF(t *testing.T) {
 	l := p.answered(t, s, "caller", "0", "101 telephone-event/8000")
 	digits, cancel := l.SubscribeDTMF()
 	defer cancel()
-	errc := make(chan error, 1)
-	go func() { errc <- l.Play(context.Background(), srv.URL+"/x.wav", PlayOptions{StopOnDTMF: true}) }()
+	errc := testenv.Go(t, func(ctx context.Context) error { return l.Play(ctx, srv.URL+"/x.wav", PlayOptions{StopOnDTMF: true}) })
 	if _, err := p.recv(5 * time.Second); err != nil {
 		t.Fatal(err)
 	}
@@ -191,8 +189,7 @@ func TestSpeakNonSilent(t *testing.T) {
 	defer s.Close()
 	p := newPeer(t, false)
 	l := p.answered(t, s, "caller", "8")
-	errc := make(chan error, 1)
-	go func() { errc <- l.Speak(context.Background(), "one two three", Voice{}, PlayOptions{}) }()
+	errc := testenv.Go(t, func(ctx context.Context) error { return l.Speak(ctx, "one two three", Voice{}, PlayOptions{}) })
 	pkts, err := p.collect(errc)
 	if err != nil {
 		t.Fatal(err)

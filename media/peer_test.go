@@ -132,20 +132,33 @@ func (p *peer) send(pt uint8, marker bool, payload []byte) {
 
 func (p *peer) sendTS(pt uint8, marker bool, ts uint32, payload []byte) {
 	p.t.Helper()
+	if err := p.write(pt, marker, ts, payload); err != nil {
+		p.t.Fatal(err)
+	}
+}
+
+// talk sends one packet the way send does but returns the error, for
+// goroutines other than the test's own (which must not call t.Fatal).
+func (p *peer) talk(pt uint8, payload []byte) error {
+	err := p.write(pt, false, p.ts, payload)
+	p.ts += 160
+	return err
+}
+
+func (p *peer) write(pt uint8, marker bool, ts uint32, payload []byte) error {
 	pkt := &rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: pt, Marker: marker, SequenceNumber: p.seq, Timestamp: ts, SSRC: p.ssrc}, Payload: payload}
 	p.seq++
 	b, err := pkt.Marshal()
 	if err != nil {
-		p.t.Fatal(err)
+		return err
 	}
 	if p.secure {
 		if b, err = p.tx.EncryptRTP(nil, b, nil); err != nil {
-			p.t.Fatal(err)
+			return err
 		}
 	}
-	if _, err := p.conn.WriteToUDPAddrPort(b, p.relay); err != nil {
-		p.t.Fatal(err)
-	}
+	_, err = p.conn.WriteToUDPAddrPort(b, p.relay)
+	return err
 }
 
 var errTimeout = errors.New("timeout")

@@ -3,11 +3,13 @@ package media
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/wasmvoice/wasmvoice/internal/testenv"
 	"github.com/wasmvoice/wasmvoice/media/g711"
 	"github.com/wasmvoice/wasmvoice/media/wav"
 )
@@ -32,24 +34,32 @@ func TestRecordBridgedCallLength(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			// Both peers talk for the whole recording.
-			go func() {
+			talked := testenv.Go(t, func(tctx context.Context) error {
 				tone := g711.EncodeUlawBuf(nil, sine(8000, 1, 0.02, 500))
+				quiet := bytes.Repeat([]byte{0xff}, 160)
 				tick := time.NewTicker(20 * time.Millisecond)
 				defer tick.Stop()
 				for i := 0; i < 150; i++ {
 					select {
 					case <-ctx.Done():
-						return
+						return nil
+					case <-tctx.Done():
+						return nil
 					case <-tick.C:
 					}
-					x.send(0, false, tone)
-					y.send(0, false, bytes.Repeat([]byte{0xff}, 160))
+					if err := errors.Join(x.talk(0, tone), y.talk(0, quiet)); err != nil {
+						return err
+					}
 				}
-			}()
+				return nil
+			})
 			res, err := a.Record(ctx, path, RecordOptions{Channels: ch, MaxDuration: time.Second})
 			cancel()
 			if err != nil {
 				t.Fatal(err)
+			}
+			if err := <-talked; err != nil {
+				t.Fatalf("talking: %v", err)
 			}
 			if res.Reason != StopMaxDuration || res.Duration != time.Second {
 				t.Fatalf("result %+v", res)

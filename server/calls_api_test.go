@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wasmvoice/wasmvoice/internal/testenv"
 	"github.com/wasmvoice/wasmvoice/sip"
 )
 
@@ -41,7 +42,10 @@ func TestRecordAndRecordingsAPI(t *testing.T) {
 	})
 	appID := n.ipApp(t, map[string]any{"callInitiatedCallbackUrl": h.url("/initiate"), "callStatusCallbackUrl": h.url("/status")})
 	out := dialApp(t, n, caller, appID)
-	go caller.talkWith(caller, 1<<30, 1500*time.Millisecond) // speak into the recording
+	testenv.Go(t, func(ctx context.Context) error { // speak into the recording
+		caller.talkUntil(ctx, caller, 1<<30, 1500*time.Millisecond)
+		return nil
+	})
 	complete := h.wait("recordComplete", 15*time.Second)
 	waitDone(t, out.Done(), "call")
 	avail := h.wait("recordingAvailable", 10*time.Second)

@@ -98,7 +98,8 @@ func startNode(t *testing.T, mods ...func(*Config)) *node {
 				t.Errorf("node stopped with %v", err)
 			}
 		case <-time.After(20 * time.Second):
-			t.Error("node did not stop")
+			t.Error("node did not stop within 20 s")
+			<-n.done // it still must not outlive the test
 		}
 	})
 	n.token = n.getToken(t)

@@ -82,14 +82,19 @@ func newPhone(t *testing.T, marker byte, answer bool) *phone {
 		time.Sleep(5 * time.Millisecond)
 	}
 	p.addr = srv.Listeners()[0].Addr
-	go p.readLoop()
+	reading := make(chan struct{})
+	go func() {
+		defer close(reading)
+		p.readLoop()
+	}()
 	t.Cleanup(func() {
 		sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
 		srv.Shutdown(sctx)
 		scancel()
 		cancel()
 		<-done
-		conn.Close()
+		conn.Close() // ends readLoop
+		<-reading
 	})
 	return p
 }
@@ -167,6 +172,11 @@ func (p *phone) send(pt uint8, marker bool, payload []byte, tsStep uint32) {
 // talk sends 20 ms PCMU frames of its marker until other has heard want of
 // them (and this phone has heard want of other's), or the time runs out.
 func (p *phone) talkWith(other *phone, want int, limit time.Duration) {
+	p.talkUntil(context.Background(), other, want, limit)
+}
+
+// talkUntil is talkWith that also stops when ctx ends, for goroutines.
+func (p *phone) talkUntil(ctx context.Context, other *phone, want int, limit time.Duration) {
 	frame := make([]byte, 160)
 	for i := range frame {
 		frame[i] = p.marker
@@ -184,6 +194,8 @@ func (p *phone) talkWith(other *phone, want int, limit time.Duration) {
 			p.send(0, false, frame, 160)
 			other.send(0, false, oframe, 160)
 		case <-deadline:
+			return
+		case <-ctx.Done():
 			return
 		}
 	}

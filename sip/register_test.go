@@ -31,11 +31,11 @@ func TestRegistrationRefreshAndUnregister(t *testing.T) {
 	cmd := exec.CommandContext(ctx, bin, "-sf", scenario, "-m", "1", "-nostdin", "-i", "127.0.0.1", "-p", strconv.Itoa(port),
 		"-timeout", "30s", "-timeout_error", "-trace_err", "-error_file", errFile)
 	cmd.Dir = dir
-	sippDone := make(chan error, 1)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	go func() { sippDone <- cmd.Wait() }()
+	// The deferred cancel kills sipp if it is still running.
+	sippDone := testenv.Go(t, func(context.Context) error { return cmd.Wait() })
 	time.Sleep(300 * time.Millisecond) // let sipp bind before the first REGISTER
 
 	reg := srv.StartRegistration(RegisterRequest{Registrar: "sip:127.0.0.1:" + strconv.Itoa(port), Username: "pbx-acme", Password: "derived-pass-123", Expires: time.Minute})

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/mattn/go-sqlite3"
+
+	"github.com/wasmvoice/wasmvoice/internal/testenv"
 )
 
 func openCallStore(t *testing.T) (*Store, string) {
@@ -122,10 +124,10 @@ func TestSaveCallGroupsWaitingRecords(t *testing.T) {
 				c, trace, log := benchCall(i, acct)
 				errs <- s.SaveCall(ctx, c, trace, log)
 			}
-			go save(0)
+			testenv.Go(t, func(context.Context) error { save(0); return nil })
 			<-taken // the writer holds record 0 before collecting; the rest queue
 			for i := 1; i < tc.n; i++ {
-				go save(i)
+				testenv.Go(t, func(context.Context) error { save(i); return nil })
 			}
 			waitQueued(t, s, min(tc.n-1, cap(s.calls.queue)))
 			release()
@@ -201,19 +203,18 @@ func TestSaveCallContextWhileWaiting(t *testing.T) {
 	s, acct := openCallStore(t)
 	taken, release := holdWriter(s)
 	defer release()
-	first := make(chan error, 1)
-	go func() {
+	first := testenv.Go(t, func(context.Context) error {
 		c, trace, log := benchCall(0, acct)
-		first <- s.SaveCall(context.Background(), c, trace, log)
-	}()
+		return s.SaveCall(context.Background(), c, trace, log)
+	})
 	<-taken
 
 	ctx, cancel := context.WithCancel(context.Background())
-	waiting := make(chan error, 1)
-	go func() {
+	defer cancel()
+	waiting := testenv.Go(t, func(context.Context) error {
 		c, trace, log := benchCall(1, acct)
-		waiting <- s.SaveCall(ctx, c, trace, log)
-	}()
+		return s.SaveCall(ctx, c, trace, log)
+	})
 	waitQueued(t, s, 1)
 	cancel()
 	if err := <-waiting; !errors.Is(err, context.Canceled) {
@@ -272,14 +273,13 @@ func TestCloseWritesQueuedCalls(t *testing.T) {
 		c, trace, log := benchCall(i, acct.ID)
 		errs <- s.SaveCall(ctx, c, trace, log)
 	}
-	go save(0)
+	testenv.Go(t, func(context.Context) error { save(0); return nil })
 	<-taken
 	for i := 1; i < n; i++ {
-		go save(i)
+		testenv.Go(t, func(context.Context) error { save(i); return nil })
 	}
 	waitQueued(t, s, n-1)
-	closed := make(chan error, 1)
-	go func() { closed <- s.Close() }()
+	closed := testenv.Go(t, func(context.Context) error { return s.Close() })
 	release()
 	if err := <-closed; err != nil {
 		t.Fatal(err)

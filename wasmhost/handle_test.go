@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wasmvoice/wasmvoice/internal/testenv"
 	"github.com/wasmvoice/wasmvoice/sdk"
 )
 
@@ -173,10 +174,8 @@ func TestCallerContextCanceled(t *testing.T) {
 	h := newTestHost(t, Config{})
 	p := newTestPool(t, h, "basic", PoolConfig{})
 	ctx, cancel := context.WithCancel(context.Background())
-	go func() {
-		time.Sleep(5 * time.Millisecond)
-		cancel()
-	}()
+	stop := time.AfterFunc(5*time.Millisecond, cancel)
+	defer stop.Stop()
 	_, err := p.Handle(ctx, sdk.Event{Type: "spin"})
 	if !errors.Is(err, ErrCanceled) && !errors.Is(err, ErrTimeout) {
 		t.Fatalf("err = %v, want ErrCanceled", err)
@@ -231,11 +230,11 @@ func TestMaxInstancesBoundsConcurrency(t *testing.T) {
 	h := newTestHost(t, Config{Max: Limits{Timeout: 10 * time.Second}})
 	p := newTestPool(t, h, "basic", PoolConfig{MaxInstances: 1, Limits: Limits{Timeout: 10 * time.Second}})
 	busy, cancelBusy := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
+	defer cancelBusy()
+	done := testenv.Go(t, func(context.Context) error {
 		_, err := p.Handle(busy, sdk.Event{Type: "spin"})
-		done <- err
-	}()
+		return err
+	})
 	// Wait until the spinning event holds the only slot.
 	waitFor(t, func() bool { return len(p.slots) == 1 }, func() string { return "the spin event never started" })
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)

@@ -12,6 +12,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/tetratelabs/wazero"
 
+	"github.com/wasmvoice/wasmvoice/internal/testenv"
 	"github.com/wasmvoice/wasmvoice/sdk"
 )
 
@@ -157,19 +158,18 @@ func TestSpinningGuestDoesNotStallGC(t *testing.T) {
 	}
 	defer p.Close(ctx)
 	cctx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() {
+	defer cancel()
+	done := testenv.Go(t, func(context.Context) error {
 		_, err := p.HandleJSON(cctx, sdk.EventInitiate, benchEvent)
-		done <- err
-	}()
+		return err
+	})
 	time.Sleep(20 * time.Millisecond) // let the guest start spinning
-	gcDone := make(chan struct{})
-	go func() {
+	gcDone := testenv.Go(t, func(context.Context) error {
 		for range 3 {
 			runtime.GC()
 		}
-		close(gcDone)
-	}()
+		return nil
+	})
 	select {
 	case <-gcDone:
 	case <-time.After(30 * time.Second):

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/wasmvoice/wasmvoice/internal/testenv"
 )
 
 // syncBuffer lets the test read what the server goroutine writes.
@@ -42,12 +44,12 @@ func startServe(t *testing.T, dataDir string, addrOut *string) (stdout *syncBuff
 	t.Helper()
 	addr := freeAddr(t)
 	*addrOut = addr
-	ctx, cancel := context.WithCancel(context.Background())
+	// The server stops on stop() or at the latest when the test ends.
+	ctx, cancel := context.WithCancel(t.Context())
 	stdout = &syncBuffer{}
-	errc := make(chan error, 1)
-	go func() {
-		errc <- run(ctx, []string{"--data-dir", dataDir, "--http-addr", addr, "--sip-addr", "127.0.0.1:0", "--log-level", "error"}, stdout, &syncBuffer{})
-	}()
+	errc := testenv.Go(t, func(context.Context) error {
+		return run(ctx, []string{"--data-dir", dataDir, "--http-addr", addr, "--sip-addr", "127.0.0.1:0", "--log-level", "error"}, stdout, &syncBuffer{})
+	})
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		resp, err := http.Get("http://" + addr + "/readyz")
@@ -171,10 +173,12 @@ func TestGracefulShutdownOnSIGTERM(t *testing.T) {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
 	addr := freeAddr(t)
-	cmd := exec.Command(bin, "--data-dir", t.TempDir(), "--http-addr", addr, "--log-level", "error")
+	// Killed when the test ends, if it is still running then.
+	cmd := exec.CommandContext(t.Context(), bin, "--data-dir", t.TempDir(), "--http-addr", addr, "--log-level", "error")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	done := testenv.Go(t, func(context.Context) error { return cmd.Wait() })
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		if resp, err := http.Get("http://" + addr + "/healthz"); err == nil {
@@ -182,21 +186,17 @@ func TestGracefulShutdownOnSIGTERM(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
-			cmd.Process.Kill()
 			t.Fatal("binary did not start")
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	cmd.Process.Signal(syscallSIGTERM)
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
 	select {
 	case err := <-done:
 		if err != nil {
 			t.Fatalf("exit after SIGTERM: %v", err)
 		}
 	case <-time.After(15 * time.Second):
-		cmd.Process.Kill()
 		t.Fatal("no exit after SIGTERM")
 	}
 }
