@@ -37,6 +37,10 @@ type Request struct {
 	// callback; relative Target URLs resolve against it, as Bandwidth
 	// does. Empty for application-level URLs, which are absolute.
 	Base string
+	// Call is the call the event belongs to: which application (and so
+	// which module) answers, and the variables that go with the event. Nil
+	// for an event that belongs to no call.
+	Call Call
 }
 
 // Reply is the answer to a callback.

@@ -86,7 +86,7 @@ func NewWebhook(opts ...Option) *Webhook {
 
 // NewHTTPClient is the client a Webhook uses unless given one: pooled
 // connections sized for many concurrent calls, bounded dial and header
-// times, no redirects. Wrap its Transport to add to every request.
+// times, no redirects.
 func NewHTTPClient() *http.Client {
 	return &http.Client{
 		Transport: &http.Transport{
@@ -145,6 +145,12 @@ func (w *Webhook) Fetch(ctx context.Context, req Request) (Reply, error) {
 	if t.Timeout > 0 {
 		timeout = t.Timeout
 	}
+	var vars string
+	if req.Call != nil {
+		if vs := req.Call.Variables(); len(vs) > 0 {
+			vars = encodeVariables(vs)
+		}
+	}
 	cbErr := &CallbackError{Event: typ}
 	for _, a := range attempts {
 		u, err := ResolveURL(req.Base, a.rawURL)
@@ -156,7 +162,7 @@ func (w *Webhook) Fetch(ctx context.Context, req Request) (Reply, error) {
 			fallbacks.Inc()
 		}
 		start := time.Now()
-		reply, status, err := w.try(ctx, a, u, body, typ.ExpectsBXML(), timeout)
+		reply, status, err := w.try(ctx, a, u, body, vars, typ.ExpectsBXML(), timeout)
 		latency.Observe(time.Since(start).Seconds())
 		if err == nil {
 			requests.WithLabelValues("ok").Inc()
@@ -182,10 +188,10 @@ func (w *Webhook) Fetch(ctx context.Context, req Request) (Reply, error) {
 }
 
 // try makes one HTTP request. It returns the HTTP status seen (0 if none).
-func (w *Webhook) try(ctx context.Context, a attempt, u *url.URL, body []byte, wantBXML bool, timeout time.Duration) (Reply, int, error) {
+func (w *Webhook) try(ctx context.Context, a attempt, u *url.URL, body []byte, vars string, wantBXML bool, timeout time.Duration) (Reply, int, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	hreq, err := w.newRequest(ctx, a, u, body)
+	hreq, err := w.newRequest(ctx, a, u, body, vars)
 	if err != nil {
 		return Reply{}, 0, err
 	}
@@ -226,7 +232,7 @@ func (w *Webhook) try(ctx context.Context, a attempt, u *url.URL, body []byte, w
 	return reply, resp.StatusCode, nil
 }
 
-func (w *Webhook) newRequest(ctx context.Context, a attempt, u *url.URL, body []byte) (*http.Request, error) {
+func (w *Webhook) newRequest(ctx context.Context, a attempt, u *url.URL, body []byte, vars string) (*http.Request, error) {
 	var hreq *http.Request
 	var err error
 	if strings.EqualFold(a.method, http.MethodGet) {
@@ -254,6 +260,9 @@ func (w *Webhook) newRequest(ctx context.Context, a attempt, u *url.URL, body []
 	hreq.Header.Set("Accept", "application/xml, text/xml")
 	if a.user != "" || a.pass != "" {
 		hreq.SetBasicAuth(a.user, a.pass)
+	}
+	if vars != "" {
+		hreq.Header.Set(VariablesHeader, vars)
 	}
 	return hreq, nil
 }

@@ -38,9 +38,14 @@ var rtpBase = struct {
 	next int
 }{next: 52000}
 
+// rtpRange hands each server its own RTP ports, wrapping around (with
+// -count=3 more servers start than fit) when the earlier ones have stopped.
 func rtpRange() string {
 	rtpBase.Lock()
 	defer rtpBase.Unlock()
+	if rtpBase.next+200 > 60000 {
+		rtpBase.next = 52000
+	}
 	lo := rtpBase.next
 	rtpBase.next += 200
 	return fmt.Sprintf("%d-%d", lo, lo+198)

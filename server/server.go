@@ -14,9 +14,12 @@ import (
 
 	"github.com/wasmvoice/wasmvoice/api"
 	"github.com/wasmvoice/wasmvoice/callflow"
+	"github.com/wasmvoice/wasmvoice/calls"
 	"github.com/wasmvoice/wasmvoice/media"
 	"github.com/wasmvoice/wasmvoice/sip"
 	"github.com/wasmvoice/wasmvoice/store"
+	"github.com/wasmvoice/wasmvoice/trunkops"
+	"github.com/wasmvoice/wasmvoice/wasmhost"
 )
 
 // Server is one running node.
@@ -27,10 +30,12 @@ type Server struct {
 	api     *api.Server
 	http    *http.Server
 	media   *media.Manager
-	engine  *Engine
+	engine  *calls.Engine
 	sip     *sip.Server
 	webhook *callflow.Webhook
-	wasm    *wasmEngine
+	modules *callflow.Modules
+	trunks  *trunkops.Trunks
+	regs    atomic.Pointer[trunkops.Registrations] // while running
 	ready   atomic.Bool
 
 	// FirstCredentials holds the credentials made at first start (nil after).
@@ -55,6 +60,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("first start: %w", err)
 	}
 	if err := s.build(ctx); err != nil {
+		if s.modules != nil {
+			s.closeModules()
+		}
 		st.Close()
 		return nil, err
 	}
@@ -96,32 +104,36 @@ func (s *Server) build(ctx context.Context) error {
 	} else {
 		s.log.Warn("text-to-speech unavailable: install espeak-ng; SpeakSentence will end calls with an error")
 	}
-	s.webhook = callflow.NewWebhook(callflow.WithLogger(cfg.Logger), callflow.WithHTTPClient(newCallbackClient()))
-	s.engine = NewEngine(EngineConfig{
-		Store: s.store, Media: s.media, Source: s.webhook, BaseURL: cfg.PublicURL,
-		SIPDomain: cfg.SIPDomain, DataDir: cfg.DataDir, Logger: cfg.Logger,
+	host, err := wasmhost.New(ctx, cfg.wasmConfig(s.store, cfg.Logger))
+	if err != nil {
+		return fmt.Errorf("wasm host: %w", err)
+	}
+	s.modules = callflow.NewModules(callflow.ModulesConfig{Host: host, Store: s.store,
+		Warm: cfg.WasmWarm, MaxInstances: cfg.WasmMaxInstances, Logger: cfg.Logger})
+	s.webhook = callflow.NewWebhook(callflow.WithLogger(cfg.Logger))
+	mux := callflow.NewMux(s.webhook, s.modules)
+	s.trunks = trunkops.New(s.store, cfg.Logger)
+	s.engine = calls.New(calls.Config{
+		Store: s.store, Media: s.media, Source: mux, Hooks: mux, Trunks: s.trunks,
+		BaseURL: cfg.PublicURL, SIPDomain: cfg.SIPDomain, DataDir: cfg.DataDir, Logger: cfg.Logger,
 	})
 	s.sip, err = sip.NewServer(sip.Config{
 		Domain: cfg.SIPDomain, Region: cfg.Region, AdvertisedHost: ip.String(), NonceKey: nonceKey,
 		DigestAlgorithms: cfg.DigestAlgorithms, Logger: cfg.Logger, ClientTLS: cfg.SIPClientTLS,
-	}, sipApps{s.store}, s.engine)
+	}, frontDoor{s.store, s.trunks}, s.engine)
 	if err != nil {
 		return fmt.Errorf("sip: %w", err)
 	}
-	s.engine.SetSIP(s.sip)
-	if s.wasm, err = newWasmEngine(ctx, cfg, s.store, cfg.Logger); err != nil {
-		return err
-	}
-	s.engine.wasm = s.wasm
+	s.engine.SetDialer(calls.SIPDialer{Server: s.sip})
 	s.api = api.New(api.Config{
 		Store: s.store, SIPDomain: cfg.SIPDomain, TokenKey: tokenKey, Logger: cfg.Logger, Ready: s.checkReady,
-		Calls: s.engine, PublicURL: cfg.PublicURL, Wasm: s.wasm.host, MaxModuleBytes: cfg.WasmMaxModuleBytes,
+		Calls: voiceAPI{engine: s.engine, regs: s.regs.Load}, PublicURL: cfg.PublicURL, Wasm: host, MaxModuleBytes: cfg.WasmMaxModuleBytes,
 	})
 	return nil
 }
 
 // Engine is the node's call engine.
-func (s *Server) Engine() *Engine { return s.engine }
+func (s *Server) Engine() *calls.Engine { return s.engine }
 
 // SIPListeners are the bound SIP listeners.
 func (s *Server) SIPListeners() []sip.Listener { return s.sip.Listeners() }
@@ -144,14 +156,15 @@ func (s *Server) checkReady(ctx context.Context) error {
 func (s *Server) Run(ctx context.Context, ready func(httpAddr net.Addr)) error {
 	defer s.store.Close()
 	defer s.webhook.Close()
-	defer s.closeWasm()
+	defer s.closeModules()
 	ln, err := net.Listen("tcp", s.cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("listen http %s: %w", s.cfg.HTTPAddr, err)
 	}
-	if s.engine.baseURL == "" {
-		s.engine.baseURL = "http://" + publicHostPort(ln.Addr(), s.cfg.SIPDomain)
-		s.api.SetPublicURL(s.engine.baseURL)
+	if s.engine.BaseURL() == "" {
+		u := "http://" + publicHostPort(ln.Addr(), s.cfg.SIPDomain)
+		s.engine.SetBaseURL(u)
+		s.api.SetPublicURL(u)
 	}
 	sipAddr, err := sharedPort(s.cfg.SIPAddr)
 	if err != nil {
@@ -229,7 +242,8 @@ func (s *Server) Run(ctx context.Context, ready func(httpAddr net.Addr)) error {
 		}
 	}
 	s.ready.Store(true)
-	stopRegistrations := s.engine.startRegistrations(listenCtx)
+	regs := trunkops.StartRegistrations(listenCtx, s.store, s.sip, s.cfg.Logger)
+	s.regs.Store(regs)
 	s.log.Info("wasmvoice started", "http", ln.Addr().String(), "sip", fmt.Sprint(s.sip.Listeners()),
 		"sip_domain", s.cfg.SIPDomain, "region", s.cfg.Region, "data_dir", s.cfg.DataDir)
 	if ready != nil {
@@ -251,7 +265,7 @@ func (s *Server) Run(ctx context.Context, ready func(httpAddr net.Addr)) error {
 	if err := s.engine.Shutdown(shutCtx); err != nil {
 		s.log.Warn("calls did not end in time", "err", err)
 	}
-	stopRegistrations(shutCtx) // unregister while the SIP listeners still run
+	regs.Stop(shutCtx) // unregister while the SIP listeners still run
 	stopListening()
 	if err := s.sip.Shutdown(shutCtx); err != nil {
 		s.log.Warn("sip shutdown", "err", err)
@@ -281,4 +295,13 @@ func orStopped(err error) error {
 		return errors.New("stopped")
 	}
 	return err
+}
+
+// closeModules runs after the engine's calls are gone (deferred in Run).
+func (s *Server) closeModules() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.modules.Close(ctx); err != nil {
+		s.log.Warn("close wasm host", "err", err)
+	}
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wasmvoice/wasmvoice/callflow"
 	"github.com/wasmvoice/wasmvoice/internal/testenv"
 )
 
@@ -41,10 +42,10 @@ func newVarsHook(t *testing.T, answer string) *varsHook {
 			t.Errorf("callback body is not JSON: %v: %s", err, raw)
 		}
 		ev.Type, _ = ev.Body["eventType"].(string)
-		hv := r.Header.Get(callbackVariablesHeader)
+		hv := r.Header.Get(callflow.VariablesHeader)
 		vars, err := url.ParseQuery(hv)
 		if err != nil {
-			t.Errorf("%s header %q: %v", callbackVariablesHeader, hv, err)
+			t.Errorf("%s header %q: %v", callflow.VariablesHeader, hv, err)
 		}
 		h.mu.Lock()
 		h.events = append(h.events, varsEvent{ev: ev, vars: vars, raw: hv})
@@ -221,7 +222,7 @@ func TestTrunkInboundRoutesNeedSIPFeature(t *testing.T) {
 	n.attachSIP(t, map[string]any{"phone_number": "+14155550102", "directions": []any{map[string]any{
 		"type": "inbound", "application_id": appID, "sip_endpoint": "sip:127.0.0.1:5999",
 	}}})
-	apps := sipApps{n.srv.store}
+	apps := frontDoor{n.srv.store, n.srv.trunks}
 	rs, err := apps.SIPNumberRoutes(t.Context(), "127.0.0.1", "14155550102")
 	if err != nil || len(rs) != 1 || rs[0].Application.ID != appID || len(rs[0].AllowedSources) != 1 || rs[0].AllowedSources[0].String() != "127.0.0.1/32" {
 		t.Fatalf("routes: %+v %v", rs, err)

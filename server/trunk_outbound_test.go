@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wasmvoice/wasmvoice/calls"
 	"github.com/wasmvoice/wasmvoice/internal/testenv"
 )
 
@@ -96,9 +97,10 @@ func TestTrunkOutboundNoRoute(t *testing.T) {
 		"phone_number": "+15550001111",
 		"directions":   []any{map[string]any{"type": "outbound", "sip_endpoint": "sip:127.0.0.1:9"}},
 	})
-	r, err := n.srv.engine.outboundRoute(t.Context(), n.creds.AccountID, "+14155550199", "+15550001111")
-	if err != nil || r.Configuration.PhoneNumber != "+15550001111" {
-		t.Fatalf("route via from: %+v %v", r.Configuration, err)
+	// Only the from number's configuration names 127.0.0.1:9.
+	r, err := n.srv.trunks.Route(t.Context(), calls.RouteRequest{AccountID: n.creds.AccountID, Number: "+14155550199", From: "+15550001111"})
+	if err != nil || r.URI != "sip:+14155550199@127.0.0.1:9" {
+		t.Fatalf("route via from: %+v %v", r, err)
 	}
 }
 

@@ -34,7 +34,7 @@ func TestTrunkRegistrationFailureVisible(t *testing.T) {
 			"register_auth": map[string]any{"username": "pbx-acme", "password": "hunter2hunter2"},
 		}},
 	})
-	n.srv.engine.regs.Load().sync(t.Context())
+	n.srv.regs.Load().Sync(t.Context())
 	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 		reg := n.sipRegistration(t, "+14155550124")
 		if reg != nil && reg["state"] == "failing" {

@@ -35,10 +35,10 @@ func TestTrunkRegistration(t *testing.T) {
 	if err != nil || len(routes) != 1 {
 		t.Fatalf("registration routes: %v %v", routes, err)
 	}
-	n.srv.engine.regs.Load().sync(t.Context()) // pick the attach up now, not at the next tick
+	n.srv.regs.Load().Sync(t.Context()) // pick the attach up now, not at the next tick
 	var first time.Time
 	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		st, ok := n.srv.engine.RegistrationStatus(routes[0].Configuration.ID)
+		st, ok := n.srv.regs.Load().Status(routes[0].Configuration.ID)
 		if ok && st.Err != nil {
 			t.Fatalf("registration failed: %v", st.Err)
 		}

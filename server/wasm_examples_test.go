@@ -117,7 +117,11 @@ func TestExampleHeaderMapper(t *testing.T) {
 	case <-ctx.Done():
 		t.Fatal("bob was never called")
 	}
-	if got := headerValue(bobCall.Request, "User-to-User"); got != "3432;encoding=hex;purpose=bland;content=id" {
+	var got string
+	if h := bobCall.Request.GetHeader("User-to-User"); h != nil {
+		got = h.Value()
+	}
+	if got != "3432;encoding=hex;purpose=bland;content=id" {
 		t.Errorf("User-to-User on the outbound INVITE: %q", got)
 	}
 	xs := map[string]string{}

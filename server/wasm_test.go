@@ -6,69 +6,25 @@ import (
 	"encoding/json"
 	"mime/multipart"
 	"net/http"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/wasmvoice/wasmvoice/internal/testenv"
 	"github.com/wasmvoice/wasmvoice/store"
 )
-
-// Wasm guests are built once per test binary run into a shared directory
-// (the go build cache keeps rebuilds to a link step), and every node shares
-// one compilation cache, so a Go guest compiles to machine code once.
-
-var wasmGuests = struct {
-	sync.Mutex
-	built map[string][]byte
-}{built: map[string][]byte{}}
-
-func wasmTestDir(t testing.TB) string {
-	d, err := os.UserCacheDir()
-	if err != nil {
-		d = os.TempDir()
-	}
-	d = filepath.Join(d, "wasmvoice", "server-test-wasm")
-	if err := os.MkdirAll(d, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	return d
-}
 
 // buildGuest builds the Go guest package at pkg (relative to the module
 // root, e.g. "examples/ivr") for GOOS=wasip1 and returns its bytes.
 func buildGuest(t testing.TB, pkg string) []byte {
 	t.Helper()
-	wasmGuests.Lock()
-	defer wasmGuests.Unlock()
-	if b, ok := wasmGuests.built[pkg]; ok {
-		return b
-	}
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		t.Fatalf("go tool needed to build Wasm guests: %v", err)
-	}
-	out := filepath.Join(wasmTestDir(t), strings.ReplaceAll(pkg, "/", "_")+".wasm")
-	cmd := exec.Command(goTool, "build", "-buildmode=c-shared", "-o", out, "./"+pkg)
-	cmd.Dir = ".."
-	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build guest %s: %v\n%s", pkg, err, b)
-	}
-	b, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	wasmGuests.built[pkg] = b
-	return b
+	return testenv.BuildGuest(t, "../"+pkg)
 }
 
 // startWasmNode is startNode with the shared compilation cache.
 func startWasmNode(t *testing.T, mods ...func(*Config)) *node {
-	cache := filepath.Join(wasmTestDir(t), "compilation-cache")
+	cache := testenv.WasmCompilationCache(t)
 	return startNode(t, append([]func(*Config){func(c *Config) { c.WasmCacheDir = cache }}, mods...)...)
 }
 

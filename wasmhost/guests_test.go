@@ -2,60 +2,17 @@ package wasmhost
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"sync"
 	"testing"
+
+	"github.com/wasmvoice/wasmvoice/internal/testenv"
 )
 
-// Test guests are real Go modules under testdata/<name>, built once per
-// test binary run (the go build cache keeps rebuilds to a link step).
-
-var (
-	guestDir  string
-	guestMu   sync.Mutex
-	guestWasm = map[string][]byte{}
-)
-
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "wasmhost-guests-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	guestDir = dir
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
-
-// guest returns the wasm bytes of testdata/<name>, building it on first use.
+// guest returns the wasm bytes of the test guest testdata/<name>, a real Go
+// module, built once per test binary run.
 func guest(tb testing.TB, name string) []byte {
 	tb.Helper()
-	guestMu.Lock()
-	defer guestMu.Unlock()
-	if b, ok := guestWasm[name]; ok {
-		return b
-	}
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		tb.Fatalf("go tool needed to build test guests: %v", err)
-	}
-	out := filepath.Join(guestDir, name+".wasm")
-	cmd := exec.Command(goTool, "build", "-buildmode=c-shared", "-o", out, "./testdata/"+name)
-	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		tb.Fatalf("build guest %s: %v\n%s", name, err, b)
-	}
-	b, err := os.ReadFile(out)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	guestWasm[name] = b
-	return b
+	return testenv.BuildGuest(tb, "testdata/"+name)
 }
 
 // newTestHost starts a Host that is closed with the test.
@@ -64,7 +21,7 @@ func newTestHost(tb testing.TB, cfg Config) *Host {
 	if cfg.CacheDir == "" {
 		// One disk cache for the test binary: the Go guest compiles once
 		// (seconds), later hosts load it (milliseconds).
-		cfg.CacheDir = testCacheDir()
+		cfg.CacheDir = testenv.WasmCompilationCache(tb)
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -102,14 +59,4 @@ func newTestPool(tb testing.TB, h *Host, name string, cfg PoolConfig) *Pool {
 		}
 	})
 	return p
-}
-
-// testCacheDir is a compilation cache kept across test runs (wazero keys
-// entries by module hash and wazero version), so the package test does not
-// pay the Go guest's multi-second compile every run.
-func testCacheDir() string {
-	if d, err := os.UserCacheDir(); err == nil {
-		return filepath.Join(d, "wasmvoice", "wasmhost-test-compilation-cache")
-	}
-	return filepath.Join(guestDir, "cache")
 }

@@ -1,4 +1,4 @@
-package server
+package callflow
 
 import (
 	"context"
@@ -6,15 +6,15 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"slices"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/wasmvoice/wasmvoice/bxml"
-	"github.com/wasmvoice/wasmvoice/callflow"
+	"github.com/wasmvoice/wasmvoice/internal/testenv"
 	"github.com/wasmvoice/wasmvoice/store"
+	"github.com/wasmvoice/wasmvoice/wasmhost"
 )
 
 // ivrMenu is what examples/ivr answers initiate with; the webhook side of
@@ -32,7 +32,7 @@ func processCPU() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// BenchmarkCallFlowSource compares the engine's two call-flow sources on
+// BenchmarkCallFlowSource compares the two call-flow sources on
 // the same initiate event and the same answer: the IVR example as a warm
 // Wasm module, and a webhook on loopback.
 func BenchmarkCallFlowSource(b *testing.B) {
@@ -47,7 +47,7 @@ func BenchmarkCallFlowSource(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	mod, err := st.CreateModule(ctx, store.ModuleInfo{AccountID: acct.ID, Name: "ivr", ABIVersion: 1}, buildGuest(b, "examples/ivr"))
+	mod, err := st.CreateModule(ctx, store.ModuleInfo{AccountID: acct.ID, Name: "ivr", ABIVersion: 1}, testenv.BuildGuest(b, "../examples/ivr"))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -57,22 +57,23 @@ func BenchmarkCallFlowSource(b *testing.B) {
 		b.Fatal(err)
 	}
 	log := slog.New(slog.DiscardHandler)
-	w, err := newWasmEngine(ctx, Config{DataDir: dir, WasmCacheDir: filepath.Join(wasmTestDir(b), "compilation-cache"), WasmMaxTimeout: 10 * time.Second}, st, log)
+	host, err := wasmhost.New(ctx, wasmhost.Config{CacheDir: testenv.WasmCompilationCache(b), Max: wasmhost.Limits{Timeout: 10 * time.Second}, Logger: log})
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer w.Close(ctx)
+	mods := NewModules(ModulesConfig{Host: host, Store: st, Logger: log})
+	defer mods.Close(ctx)
 	info := bxml.CallInfo{AccountID: acct.ID, ApplicationID: app.ID, From: "+15551230001", To: "+15551230002",
 		Direction: "inbound", CallID: "c-2d8e6b6c-1b1f-4b4f-9d1a-4f5c2c8b0f3e", CallURL: "http://127.0.0.1/api/v2/accounts/1/calls/c-2d8e6b6c",
 		StartTime: time.Now()}
-	vars := map[string]string{"customer": "cust-9"}
 	event := func() bxml.Event {
 		ev := &bxml.InitiateEvent{}
 		ev.Fill(&info)
 		return ev
 	}
-	run := func(b *testing.B, src callflow.Source, t bxml.Target) {
-		if _, err := src.Fetch(ctx, callflow.Request{Event: event(), Target: t}); err != nil {
+	call := &testCall{app: app, vars: map[string]string{"customer": "cust-9"}}
+	run := func(b *testing.B, src Source, t bxml.Target) {
+		if _, err := src.Fetch(ctx, Request{Event: event(), Target: t, Call: call}); err != nil {
 			b.Fatal(err)
 		}
 		durs := make([]time.Duration, 0, b.N)
@@ -81,7 +82,7 @@ func BenchmarkCallFlowSource(b *testing.B) {
 		b.ResetTimer()
 		for range b.N {
 			start := time.Now()
-			reply, err := src.Fetch(ctx, callflow.Request{Event: event(), Target: t})
+			reply, err := src.Fetch(ctx, Request{Event: event(), Target: t, Call: call})
 			if err != nil || reply.Doc == nil {
 				b.Fatal(err)
 			}
@@ -97,8 +98,7 @@ func BenchmarkCallFlowSource(b *testing.B) {
 		b.ReportMetric(float64(durs[len(durs)*99/100].Nanoseconds()), "p99-ns")
 	}
 	b.Run("wasm", func(b *testing.B) {
-		src := &ModuleSource{w: w, app: app, Logger: log, Vars: func() map[string]string { return vars }}
-		run(b, src, bxml.Target{})
+		run(b, mods, bxml.Target{})
 	})
 	b.Run("webhook", func(b *testing.B) {
 		srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
@@ -107,7 +107,7 @@ func BenchmarkCallFlowSource(b *testing.B) {
 			io.WriteString(rw, ivrMenu)
 		}))
 		defer srv.Close()
-		wh := callflow.NewWebhook(callflow.WithLogger(log))
+		wh := NewWebhook(WithLogger(log))
 		defer wh.Close()
 		run(b, wh, bxml.Target{URL: srv.URL + "/initiate", Method: "POST"})
 	})

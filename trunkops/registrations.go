@@ -1,41 +1,46 @@
-package server
+package trunkops
 
 import (
 	"context"
 	"log/slog"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
-	"github.com/wasmvoice/wasmvoice/api"
 	"github.com/wasmvoice/wasmvoice/sip"
 	"github.com/wasmvoice/wasmvoice/store"
 )
 
+// The metric keeps the name it had when the engine kept registrations.
 var trunkRegistrations = promauto.NewGaugeVec(prometheus.GaugeOpts{
 	Name: "wasmvoice_server_trunk_registrations",
 	Help: "Bindings the node keeps at customers' PBXes (register auth mode), by state (registered, failing, pending).",
 }, []string{"state"})
 
-// registrationSync is how often the node re-reads which bindings it must
+// RegistrationSync is how often the node re-reads which bindings it must
 // keep: attach/update/detach through the API take effect within it.
-var registrationSync = 15 * time.Second
+const RegistrationSync = 15 * time.Second
 
-// regsHolder is the Engine's handle on its registrations, set once Run has
-// listeners up.
-type regsHolder struct{ atomic.Pointer[registrations] }
+// Registrar starts REGISTER bindings (sip.Server implements it).
+type Registrar interface {
+	StartRegistration(sip.RegisterRequest) *sip.Registration
+}
 
-// registrations keeps one sip.Registration per distinct (registrar,
-// username, password): a trunk shared by many numbers registers once.
-type registrations struct {
-	e   *Engine
-	log *slog.Logger
+// Registrations keeps one sip.Registration per distinct (registrar,
+// username, password) of the register-mode routes in the store: a trunk
+// shared by many numbers registers once.
+type Registrations struct {
+	store *store.Store
+	reg   Registrar
+	log   *slog.Logger
 
 	mu    sync.Mutex
 	byKey map[string]*registrationEntry
+
+	stop context.CancelFunc
+	done chan struct{}
 }
 
 type registrationEntry struct {
@@ -43,14 +48,44 @@ type registrationEntry struct {
 	configs []string // configuration IDs served by this binding
 }
 
-// RegistrationStatus is the state of the binding that serves a
-// configuration (by ID); ok is false when the configuration is not in
-// register mode or has not been picked up yet.
-func (e *Engine) RegistrationStatus(configID string) (st sip.RegistrationStatus, ok bool) {
-	r := e.regs.Load()
-	if r == nil {
-		return sip.RegistrationStatus{}, false
+// StartRegistrations registers every register-mode route now and keeps the
+// set in step with the store every RegistrationSync until Stop (or ctx
+// ends). Stop unregisters all and must be called before the SIP server shuts
+// down.
+func StartRegistrations(ctx context.Context, st *store.Store, reg Registrar, log *slog.Logger) *Registrations {
+	if log == nil {
+		log = slog.Default()
 	}
+	rctx, cancel := context.WithCancel(ctx)
+	r := &Registrations{store: st, reg: reg, log: log.With("component", "registrations"),
+		byKey: map[string]*registrationEntry{}, stop: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(r.done)
+		t := time.NewTicker(RegistrationSync)
+		defer t.Stop()
+		for {
+			r.Sync(rctx)
+			select {
+			case <-rctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return r
+}
+
+// Stop ends the keeping and unregisters every binding within ctx.
+func (r *Registrations) Stop(ctx context.Context) {
+	r.stop()
+	<-r.done
+	r.closeAll(ctx)
+}
+
+// Status is the state of the binding that serves a configuration (by ID);
+// ok is false when the configuration is not in register mode or has not
+// been picked up yet.
+func (r *Registrations) Status(configID string) (st sip.RegistrationStatus, ok bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, ent := range r.byKey {
@@ -63,71 +98,15 @@ func (e *Engine) RegistrationStatus(configID string) (st sip.RegistrationStatus,
 	return sip.RegistrationStatus{}, false
 }
 
-var _ api.SIPRegistrations = (*Engine)(nil)
-
-// SIPRegistration is RegistrationStatus as GET /v1/sip shows it.
-func (e *Engine) SIPRegistration(configID string) (api.SIPRegistrationView, bool) {
-	st, ok := e.RegistrationStatus(configID)
-	if !ok {
-		return api.SIPRegistrationView{}, false
-	}
-	v := api.SIPRegistrationView{State: "pending"}
-	switch {
-	case st.Registered:
-		v.State = "registered"
-	case st.Err != nil:
-		v.State = "failing"
-	}
-	if st.Err != nil {
-		v.Error = st.Err.Error()
-	}
-	if !st.LastAttempt.IsZero() {
-		t := st.LastAttempt.UTC()
-		v.LastAttempt = &t
-	}
-	if !st.Expires.IsZero() {
-		t := st.Expires.UTC()
-		v.Expires = &t
-	}
-	return v, true
-}
-
-// startRegistrations registers every register-mode route now and keeps the
-// set in step with the store until ctx ends; the returned stop unregisters
-// all (within its ctx) and must be called before the SIP server shuts down.
-func (e *Engine) startRegistrations(ctx context.Context) (stop func(context.Context)) {
-	r := &registrations{e: e, log: e.log.With("component", "registrations"), byKey: map[string]*registrationEntry{}}
-	e.regs.Store(r)
-	rctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		t := time.NewTicker(registrationSync)
-		defer t.Stop()
-		for {
-			r.sync(rctx)
-			select {
-			case <-rctx.Done():
-				return
-			case <-t.C:
-			}
-		}
-	}()
-	return func(sctx context.Context) {
-		cancel()
-		<-done
-		r.closeAll(sctx)
-	}
-}
-
 func registrationKey(rt store.SIPRoute) string {
 	return rt.Destination.URI() + "\x00" + rt.Register.Username + "\x00" + rt.PBXPassword
 }
 
-// sync starts bindings for new routes, stops those of removed ones, and
-// publishes the state gauge.
-func (r *registrations) sync(ctx context.Context) {
-	routes, err := r.e.store.RegistrationSIPRoutes(ctx)
+// Sync starts bindings for new routes, stops those of removed ones, and
+// publishes the state gauge. It runs every RegistrationSync; tests call it to
+// pick a change up at once.
+func (r *Registrations) Sync(ctx context.Context) {
+	routes, err := r.store.RegistrationSIPRoutes(ctx)
 	if err != nil {
 		if ctx.Err() == nil {
 			r.log.Warn("read registration routes", "err", err)
@@ -157,7 +136,7 @@ func (r *registrations) sync(ctx context.Context) {
 			continue
 		}
 		r.log.Info("registering to PBX", "registrar", reqs[k].Registrar, "username", reqs[k].Username, "numbers", len(ids))
-		r.byKey[k] = &registrationEntry{reg: r.e.sip.StartRegistration(reqs[k]), configs: ids}
+		r.byKey[k] = &registrationEntry{reg: r.reg.StartRegistration(reqs[k]), configs: ids}
 	}
 	counts := map[string]float64{"registered": 0, "failing": 0, "pending": 0}
 	for _, ent := range r.byKey {
@@ -184,7 +163,7 @@ func (r *registrations) sync(ctx context.Context) {
 	}
 }
 
-func (r *registrations) closeAll(ctx context.Context) {
+func (r *Registrations) closeAll(ctx context.Context) {
 	r.mu.Lock()
 	all := r.byKey
 	r.byKey = map[string]*registrationEntry{}

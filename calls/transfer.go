@@ -1,4 +1,4 @@
-package server
+package calls
 
 import (
 	"context"
@@ -11,10 +11,20 @@ import (
 	"github.com/wasmvoice/wasmvoice/bxml"
 	"github.com/wasmvoice/wasmvoice/media"
 	"github.com/wasmvoice/wasmvoice/sip"
+	"github.com/wasmvoice/wasmvoice/sipdest"
 )
 
-// ErrNoRoute is returned for a number this node has no outbound route for.
-var ErrNoRoute = errors.New("no outbound route")
+// route returns how to dial addr for this call: a sip:/sips: URI as given
+// (SRTP for sips:), a phone number through the account's trunks.
+func (c *Call) route(ctx context.Context, addr, from string) (DialTarget, error) {
+	if sipdest.IsSIPURI(addr) {
+		return DialTarget{URI: addr, SRTP: strings.HasPrefix(addr, "sips:")}, nil
+	}
+	if c.e.trunks == nil || !sipdest.IsE164(addr) {
+		return DialTarget{}, fmt.Errorf("%w for %s", ErrNoRoute, addr)
+	}
+	return c.e.trunks.Route(ctx, RouteRequest{AccountID: c.app.AccountID, Number: addr, From: from, Variables: c.Variables()})
+}
 
 // dialResult is one transfer target's outcome.
 type dialResult struct {
@@ -26,12 +36,14 @@ type dialResult struct {
 // dialLeg places an outbound leg in c's media session toward uri; the new
 // Call is registered (live) once answered.
 func (c *Call) dialLeg(ctx context.Context, name, uri, from, displayName string) (*Call, error) {
-	tgt, err := c.routeDial(ctx, uri, from)
+	tgt, err := c.route(ctx, uri, from)
 	if err != nil {
 		return nil, err
 	}
-	if tgt.Headers, err = c.sipOutboundHook(ctx, tgt.URI, from, tgt.Headers); err != nil {
-		return nil, err
+	if c.e.hooks != nil {
+		if tgt.Headers, err = c.e.hooks.SIPOutbound(ctx, c, tgt.URI, from, tgt.Headers); err != nil {
+			return nil, err
+		}
 	}
 	leg, err := c.sess.NewLeg(name)
 	if err != nil {
@@ -42,7 +54,7 @@ func (c *Call) dialLeg(ctx context.Context, name, uri, from, displayName string)
 		leg.Close()
 		return nil, fmt.Errorf("offer: %w", err)
 	}
-	out, err := c.e.sip.Dial(ctx, sip.DialRequest{URI: tgt.URI, From: from, DisplayName: displayName, SDP: offer,
+	out, err := c.e.dialer.Dial(ctx, sip.DialRequest{URI: tgt.URI, From: from, DisplayName: displayName, SDP: offer,
 		Username: tgt.Username, Password: tgt.Password, Headers: tgt.Headers})
 	if err != nil {
 		leg.Close()
@@ -60,8 +72,8 @@ func (c *Call) dialLeg(ctx context.Context, name, uri, from, displayName string)
 	c.mu.Lock()
 	b.base = c.base // the transfer's relative callback URLs resolve against the A-leg's document
 	c.mu.Unlock()
-	b.sipCallID = out.CallID
-	b.info.From, b.info.To = uriUser(from), uri
+	b.sipCallID = out.CallID()
+	b.info.From, b.info.To = sipdest.UserPart(from), uri
 	b.markAnswered()
 	return b, nil
 }
@@ -105,7 +117,7 @@ func (c *Call) Transfer(ctx context.Context, t *bxml.Transfer) (bxml.TransferRes
 			b, err := c.dialLeg(dctx, fmt.Sprintf("transfer-%d", i), tg.Address(), from, t.TransferCallerDisplayName)
 			if b != nil {
 				b.info.ParentCallID = c.id
-				b.info.TransferCallerID, b.info.TransferTo = uriUser(from), tg.Address()
+				b.info.TransferCallerID, b.info.TransferTo = sipdest.UserPart(from), tg.Address()
 				c.mu.Lock()
 				targets[b] = tg
 				c.mu.Unlock()
@@ -129,7 +141,7 @@ func (c *Call) Transfer(ctx context.Context, t *bxml.Transfer) (bxml.TransferRes
 		}
 	}
 	if winner == nil {
-		return bxml.TransferResult{Cause: last.cause, ErrorMessage: errText(last.err), TransferCallerID: uriUser(from)}, nil
+		return bxml.TransferResult{Cause: last.cause, ErrorMessage: errText(last.err), TransferCallerID: sipdest.UserPart(from)}, nil
 	}
 	c.mu.Lock()
 	tg := targets[winner]
@@ -155,7 +167,7 @@ func (b *Call) hangupUnregistered() {
 // runTransferLeg runs the callee's transferAnswer program, bridges it to c
 // and waits for either side to hang up.
 func (c *Call) runTransferLeg(ctx context.Context, b *Call, opts *bxml.TargetOptions, from string) (bxml.TransferResult, error) {
-	res := bxml.TransferResult{TransferCallerID: uriUser(from), TransferTo: b.info.To}
+	res := bxml.TransferResult{TransferCallerID: sipdest.UserPart(from), TransferTo: b.info.To}
 	if !c.e.add(b) {
 		b.hangupUnregistered()
 		return res, errors.New("transfer: server shutting down")

@@ -1,9 +1,9 @@
-package server
+package trunkops
 
 import (
 	"context"
 	"errors"
-	"log/slog"
+	"fmt"
 	"net"
 	"net/netip"
 	"time"
@@ -17,20 +17,21 @@ import (
 )
 
 // Inbound calls from SIP trunks: an INVITE to sip:+14150000000@<domain> is
-// resolved through the number's inbound SIP configurations (sipApps
+// resolved through the number's inbound SIP configurations (Trunks
 // implements sip.Numbers), and once accepted its headers are mapped into
 // call variables by the configuration's inbound rules.
 
+// The metric keeps the name it had when the engine mapped trunk calls.
 var trunkInboundMapped = promauto.NewCounter(prometheus.CounterOpts{
 	Name: "wasmvoice_server_trunk_inbound_calls_total",
 	Help: "Calls from SIP trunks to attached numbers that the front door accepted.",
 })
 
-// trunkResolveTimeout bounds the DNS lookup of a trunk's host name during
-// the front-door check of one INVITE.
-const trunkResolveTimeout = 2 * time.Second
+// resolveTimeout bounds the DNS lookup of a trunk's host name during the
+// front-door check of one INVITE.
+const resolveTimeout = 2 * time.Second
 
-var _ sip.Numbers = sipApps{}
+var _ sip.Numbers = (*Trunks)(nil)
 
 // SIPNumberRoutes returns the routes of the number userPart names: each
 // inbound configuration with an application, authorized by the addresses of
@@ -38,8 +39,8 @@ var _ sip.Numbers = sipApps{}
 // the PBX password (auth mode register). Configurations whose application
 // is gone or belongs to another account, and those of accounts without the
 // sip feature, route nowhere.
-func (a sipApps) SIPNumberRoutes(ctx context.Context, realm, userPart string) ([]sip.NumberRoute, error) {
-	routes, err := a.st.InboundSIPRoutes(ctx, userPart)
+func (t *Trunks) SIPNumberRoutes(ctx context.Context, realm, userPart string) ([]sip.NumberRoute, error) {
+	routes, err := t.store.InboundSIPRoutes(ctx, userPart)
 	if err != nil {
 		return nil, err
 	}
@@ -52,7 +53,7 @@ func (a sipApps) SIPNumberRoutes(ctx context.Context, realm, userPart string) ([
 		acct := r.Configuration.AccountID
 		ok, seen := entitled[acct]
 		if !seen {
-			account, err := a.st.Account(ctx, acct)
+			account, err := t.store.Account(ctx, acct)
 			if err != nil && !errors.Is(err, store.ErrNotFound) {
 				return nil, err
 			}
@@ -62,14 +63,14 @@ func (a sipApps) SIPNumberRoutes(ctx context.Context, realm, userPart string) ([
 		if !ok {
 			continue
 		}
-		app, err := a.st.ApplicationByID(ctx, r.ApplicationID)
+		app, err := t.store.ApplicationByID(ctx, r.ApplicationID)
 		if errors.Is(err, store.ErrNotFound) || (err == nil && app.AccountID != r.Configuration.AccountID) {
 			continue
 		}
 		if err != nil {
 			return nil, err
 		}
-		sa, err := toSIPApplication(app)
+		sa, err := SIPApplication(app)
 		if err != nil {
 			return nil, err
 		}
@@ -84,7 +85,7 @@ func (a sipApps) SIPNumberRoutes(ctx context.Context, realm, userPart string) ([
 				return nil, err
 			}
 		default:
-			nr.AllowedSources = a.trunkSources(ctx, r)
+			nr.AllowedSources = t.trunkSources(ctx, r)
 		}
 		out = append(out, nr)
 	}
@@ -95,11 +96,11 @@ func (a sipApps) SIPNumberRoutes(ctx context.Context, realm, userPart string) ([
 // inbound sip_endpoint (or its trunk's), else the provider its number's
 // outbound configuration sends to. A host name that does not resolve
 // accepts nothing, so a typo fails closed.
-func (a sipApps) trunkSources(ctx context.Context, r store.SIPRoute) []netip.Prefix {
+func (t *Trunks) trunkSources(ctx context.Context, r store.SIPRoute) []netip.Prefix {
 	host := ""
 	if r.HasDestination {
 		host = r.Destination.Host
-	} else if out, err := a.st.OutboundSIPRoute(ctx, r.Configuration.AccountID, r.Configuration.PhoneNumber); err == nil && out.HasDestination {
+	} else if out, err := t.store.OutboundSIPRoute(ctx, r.Configuration.AccountID, r.Configuration.PhoneNumber); err == nil && out.HasDestination {
 		host = out.Destination.Host
 	}
 	if host == "" {
@@ -108,11 +109,11 @@ func (a sipApps) trunkSources(ctx context.Context, r store.SIPRoute) []netip.Pre
 	if ip, err := netip.ParseAddr(host); err == nil {
 		return []netip.Prefix{netip.PrefixFrom(ip.Unmap(), ip.Unmap().BitLen())}
 	}
-	lctx, cancel := context.WithTimeout(ctx, trunkResolveTimeout)
+	lctx, cancel := context.WithTimeout(ctx, resolveTimeout)
 	defer cancel()
 	ips, err := net.DefaultResolver.LookupNetIP(lctx, "ip", host)
 	if err != nil {
-		slog.Default().Info("trunk host does not resolve; its calls are refused", "host", host, "configuration", r.Configuration.ID, "err", err)
+		t.log.Info("trunk host does not resolve; its calls are refused", "host", host, "configuration", r.Configuration.ID, "err", err)
 		return nil
 	}
 	ps := make([]netip.Prefix, 0, len(ips))
@@ -122,44 +123,42 @@ func (a sipApps) trunkSources(ctx context.Context, r store.SIPRoute) []netip.Pre
 	return ps
 }
 
-// applyTrunkInbound prepares a call from a trunk to an attached number: its
-// "to" is the number, and the configuration's inbound header mappings turn
-// the INVITE's headers (the X-* ones the front door stripped included) into
-// call variables, before the sip.inbound module hook (which may refine them)
-// and the first callback. A call to an application's SIP URI is untouched.
-func (c *Call) applyTrunkInbound(ctx context.Context) {
-	in := c.sipIn
-	if in == nil || in.Number == nil {
-		return
-	}
-	c.info.To = in.Number.Number
+// InboundVariables maps the headers of an INVITE a trunk sent to an attached
+// number (the X-* ones the front door stripped included) into call
+// variables, with the inbound rules of the configuration that routed it. A
+// configuration removed meanwhile is store.ErrNotFound.
+func (t *Trunks) InboundVariables(ctx context.Context, route *sip.NumberRoute, headers map[string][]string) (map[string]string, error) {
 	trunkInboundMapped.Inc()
-	routes, err := c.e.store.InboundSIPRoutes(ctx, in.Number.Number)
+	routes, err := t.store.InboundSIPRoutes(ctx, route.Number)
 	if err != nil {
-		c.logf(slog.LevelWarn, "sip", "trunk call to %s: header mappings not applied: %v", in.Number.Number, err)
-		return
+		return nil, err
 	}
 	for _, r := range routes {
-		if r.Configuration.ID != in.Number.ID {
-			continue
+		if r.Configuration.ID == route.ID {
+			return headermap.ApplyInbound(r.Headers, headers, nil), nil
 		}
-		vars := headermap.ApplyInbound(r.Headers, inviteHeaders(in), nil)
-		c.setVars(vars)
-		c.logf(slog.LevelInfo, "sip", "call from trunk to %s (configuration %s): %d variables mapped from headers", in.Number.Number, r.Configuration.ID, len(vars))
-		return
 	}
-	c.logf(slog.LevelWarn, "sip", "trunk call to %s: configuration %s vanished; no header mappings applied", in.Number.Number, in.Number.ID)
+	return nil, fmt.Errorf("configuration %s: %w", route.ID, store.ErrNotFound)
 }
 
-// inviteHeaders are every header of the INVITE by name, including the X-*
-// headers the front door removed from the request.
-func inviteHeaders(in *sip.InboundCall) map[string][]string {
-	hs := map[string][]string{}
-	for _, h := range in.Request.Headers() {
-		hs[h.Name()] = append(hs[h.Name()], h.Value())
+// SIPApplication is app as the SIP front door checks it.
+func SIPApplication(app store.Application) (sip.Application, error) {
+	out := sip.Application{
+		ID: app.ID, AccountID: app.AccountID, InboundEnabled: app.InboundSIPEnabled,
+		PasswordAuth: app.PasswordAuthEnabled, HA1MD5: app.SIPHA1MD5, HA1SHA256: app.SIPHA1SHA256,
+		AllowedRegions: app.AllowedRegions,
 	}
-	for _, h := range in.XHeaders {
-		hs[h.Name] = append(hs[h.Name], h.Value)
+	for _, c := range app.AllowedSourceIPs {
+		p, err := netip.ParsePrefix(c)
+		if err != nil {
+			return sip.Application{}, fmt.Errorf("application %s: stored CIDR %q: %w", app.ID, c, err)
+		}
+		out.AllowedSourceIPs = append(out.AllowedSourceIPs, p)
 	}
-	return hs
+	// Enabled with an empty region list never happens through the API; treat
+	// it as no region rather than every region, so a bad row fails closed.
+	if app.InboundSIPEnabled && len(out.AllowedRegions) == 0 {
+		out.AllowedRegions = []string{"-"}
+	}
+	return out, nil
 }

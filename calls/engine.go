@@ -1,4 +1,10 @@
-package server
+// Package calls is the call engine: a Call per live call leg (inbound,
+// outbound, or the B-leg of a transfer), its state machine, and the BXML
+// verbs it carries out on its SIP legs and media session. It asks a
+// callflow.Source what to do on every event and never which kind of source
+// answered; it reaches SIP trunks and SIP hooks through the small interfaces
+// of interfaces.go.
+package calls
 
 import (
 	"context"
@@ -11,7 +17,6 @@ import (
 	"github.com/wasmvoice/wasmvoice/bxml"
 	"github.com/wasmvoice/wasmvoice/callflow"
 	"github.com/wasmvoice/wasmvoice/media"
-	"github.com/wasmvoice/wasmvoice/sip"
 	"github.com/wasmvoice/wasmvoice/store"
 )
 
@@ -29,74 +34,65 @@ var (
 // goroutine.
 type Engine struct {
 	store     *store.Store
-	sip       *sip.Server
 	media     *media.Manager
 	source    callflow.Source
-	wasm      *wasmEngine // nil: no module runs (tests of the engine alone)
+	hooks     SIPHooks // nil: no SIP hooks
+	trunks    Trunks   // nil: phone numbers have no route
+	dialer    Dialer
 	log       *slog.Logger
-	baseURL   string // of the Voice API, for callUrl
+	baseURL   string // of the Voice API, for callUrl and mediaUrl
 	sipDomain string
 	dataDir   string
-
-	regs regsHolder // REGISTER bindings to customers' PBXes (trunk_register.go)
 
 	mu    sync.Mutex
 	calls map[string]*Call
 	wg    sync.WaitGroup
 }
 
-// EngineConfig wires an Engine.
-type EngineConfig struct {
-	Store     *store.Store
-	Media     *media.Manager
-	Source    callflow.Source
+// Config wires an Engine.
+type Config struct {
+	Store *store.Store
+	Media *media.Manager
+	// Source answers every event of every call with BXML (callflow.Mux).
+	Source callflow.Source
+	// Hooks run the applications' SIP hooks (nil: none).
+	Hooks SIPHooks
+	// Trunks route calls to phone numbers and map trunks' headers (nil:
+	// only SIP URIs can be dialled).
+	Trunks Trunks
+	// Dialer places outbound legs; it may be set later with SetDialer.
+	Dialer Dialer
+	// BaseURL is the Voice API's base URL as callbacks show it (callUrl,
+	// mediaUrl); it may be set later with SetBaseURL.
 	BaseURL   string
-	SIPDomain string
-	DataDir   string
+	SIPDomain string // host of the caller-ID URIs of outbound legs
+	DataDir   string // recordings go under <DataDir>/recordings
 	Logger    *slog.Logger
 }
 
-// NewEngine makes an engine; SetSIP gives it the SIP server (which in turn
-// needs the engine as its Handler).
-func NewEngine(cfg EngineConfig) *Engine {
+// New makes an engine.
+func New(cfg Config) *Engine {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
 	return &Engine{
-		store: cfg.Store, media: cfg.Media, source: cfg.Source, log: cfg.Logger.With("caller", "engine"),
-		baseURL: cfg.BaseURL, sipDomain: cfg.SIPDomain, dataDir: cfg.DataDir, calls: make(map[string]*Call),
+		store: cfg.Store, media: cfg.Media, source: cfg.Source, hooks: cfg.Hooks, trunks: cfg.Trunks, dialer: cfg.Dialer,
+		log: cfg.Logger.With("caller", "engine"), baseURL: cfg.BaseURL, sipDomain: cfg.SIPDomain, dataDir: cfg.DataDir,
+		calls: make(map[string]*Call),
 	}
 }
 
-// SetSIP sets the SIP server used for outbound legs.
-func (e *Engine) SetSIP(s *sip.Server) { e.sip = s }
+// SetDialer sets the dialer of outbound legs: the SIP server that dials
+// needs the engine as its handler, so one of them comes second. Call it
+// before the engine takes calls.
+func (e *Engine) SetDialer(d Dialer) { e.dialer = d }
 
-var _ sip.Handler = (*Engine)(nil)
+// SetBaseURL sets the Voice API's base URL once the HTTP listener is bound.
+// Call it before the engine takes calls.
+func (e *Engine) SetBaseURL(u string) { e.baseURL = u }
 
-// HandleInvite runs an accepted inbound call to its end.
-func (e *Engine) HandleInvite(ctx context.Context, in *sip.InboundCall) {
-	app, err := e.store.ApplicationByID(ctx, in.Application.ID)
-	if err != nil {
-		e.log.Error("inbound call: application vanished", "application_id", in.Application.ID, "err", err)
-		in.Reject(480, "Temporarily Unavailable")
-		return
-	}
-	c := newCall(e, app, "inbound")
-	c.sipIn = in
-	c.info.From = uriUser(in.Request.From().Address.String())
-	c.info.To = in.Request.Recipient.String()
-	c.sipCallID = in.CallID
-	c.applyTrunkInbound(ctx)
-	if !c.sipInboundHook(ctx) {
-		return
-	}
-	if !e.add(c) {
-		in.Reject(503, "Service Unavailable")
-		return
-	}
-	defer e.remove(c)
-	c.runInbound(ctx)
-}
+// BaseURL is the Voice API's base URL as callbacks show it.
+func (e *Engine) BaseURL() string { return e.baseURL }
 
 func (e *Engine) add(c *Call) bool {
 	e.mu.Lock()

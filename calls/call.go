@@ -1,0 +1,186 @@
+package calls
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/wasmvoice/wasmvoice/bxml"
+	"github.com/wasmvoice/wasmvoice/callflow"
+	"github.com/wasmvoice/wasmvoice/media"
+	"github.com/wasmvoice/wasmvoice/store"
+)
+
+// Call states, as the Voice API names them.
+const (
+	stateInitiated    = "initiated"
+	stateAnswered     = "answered"
+	stateDisconnected = "disconnected"
+)
+
+// Call is one live call leg with its own callId: an inbound call, an
+// outbound call, or the B-leg of a transfer. Its BXML program runs in the
+// goroutine that called run*; other goroutines (the API, the SIP side) only
+// read its state under mu or cancel it.
+type Call struct {
+	e   *Engine
+	id  string
+	app store.Application // set before the call is live; never changes after
+	log *slog.Logger
+
+	ctx    context.Context // ends when the call ends
+	cancel context.CancelFunc
+
+	mu        sync.Mutex
+	info      bxml.CallInfo
+	state     string
+	cause     string
+	errMsg    string
+	vars      map[string]string
+	logs      []store.LogEntry
+	sipCallID string
+	answered  bool
+	localSDP  []byte
+	base      string // URL of the running document, for its relative URLs
+	// interrupt stops the running verb and runs a function on the call's
+	// goroutine that returns the next program: updateCall's redirect, PUT
+	// bxml, or another call's <Bridge> taking this one over.
+	interrupt chan takeover
+
+	invite  Invite // the INVITE of an inbound call
+	sipIn   InboundLeg
+	sipOut  OutboundLeg
+	sess    *media.Session
+	ownSess bool
+	leg     *media.Leg
+
+	// Set by createCall: where this call's disconnect callback goes, with
+	// which credentials (inbound calls use the application's settings).
+	disconnectURL, disconnectMethod string
+	cbUser, cbPass                  string
+
+	digits     chan rune
+	stopDTMF   func()
+	gatherStop context.CancelFunc
+	recording  *activeRecording
+}
+
+var _ callflow.Call = (*Call)(nil)
+
+// takeover computes the next program of an interrupted call.
+type takeover func(ctx context.Context) (*bxml.Document, error)
+
+// ErrBusy is returned when a call already has a takeover pending.
+var ErrBusy = errors.New("call is busy with another redirect or bridge")
+
+// ErrCallEnded is returned for a call that ended meanwhile.
+var ErrCallEnded = errors.New("call has ended")
+
+// Redirect interrupts the call's program with fn's result.
+func (c *Call) Redirect(fn takeover) error {
+	select {
+	case c.interrupt <- fn:
+		return nil
+	case <-c.ctx.Done():
+		return ErrCallEnded
+	default:
+		return ErrBusy
+	}
+}
+
+func newCallID() string { return "c-" + uuid.NewString() }
+
+func newCall(e *Engine, app store.Application, direction string) *Call {
+	id := newCallID()
+	now := time.Now().UTC()
+	c := &Call{
+		e: e, id: id, app: app, state: stateInitiated, vars: map[string]string{},
+		digits: make(chan rune, 64), interrupt: make(chan takeover, 1),
+		info: bxml.CallInfo{
+			AccountID: app.AccountID, ApplicationID: app.ID, Direction: direction, CallID: id,
+			CallURL: e.baseURL + "/api/v2/accounts/" + app.AccountID + "/calls/" + id, StartTime: now,
+		},
+	}
+	c.log = e.log.With("call_id", id, "account_id", app.AccountID, "application_id", app.ID)
+	return c
+}
+
+// ID is the call's callId.
+func (c *Call) ID() string { return c.id }
+
+// Application implements callflow.Call.
+func (c *Call) Application() store.Application { return c.app }
+
+// Variables implements callflow.Call.
+func (c *Call) Variables() map[string]string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return maps.Clone(c.vars)
+}
+
+// SetVariables implements callflow.Call.
+func (c *Call) SetVariables(vs map[string]string) { c.setVars(vs) }
+
+func (c *Call) setVars(vs map[string]string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.vars == nil {
+		c.vars = map[string]string{}
+	}
+	maps.Copy(c.vars, vs)
+}
+
+// Logf implements callflow.Call.
+func (c *Call) Logf(level slog.Level, source, format string, args ...any) {
+	c.logf(level, source, format, args...)
+}
+
+// Snapshot is the call's state as the Voice API shows it.
+func (c *Call) Snapshot() store.CallRecord {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return store.CallRecord{
+		ID: c.id, AccountID: c.app.AccountID, ApplicationID: c.app.ID, ParentCallID: c.info.ParentCallID,
+		Direction: c.info.Direction, From: c.info.From, To: c.info.To, State: c.state, SIPCallID: c.sipCallID,
+		Tag: c.info.Tag, Variables: maps.Clone(c.vars), EnqueuedTime: c.info.EnqueuedTime, StartTime: c.info.StartTime,
+		AnswerTime: c.info.AnswerTime, EndTime: c.info.EndTime, DisconnectCause: c.cause,
+		ErrorMessage: c.errMsg, LastUpdate: time.Now().UTC(),
+	}
+}
+
+// logf adds a line to the call's log (kept with the call record) and to
+// the node log.
+func (c *Call) logf(level slog.Level, source, format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	c.log.Log(context.Background(), level, msg, "source", source)
+	c.mu.Lock()
+	if len(c.logs) < 1000 {
+		c.logs = append(c.logs, store.LogEntry{At: time.Now().UTC(), Level: strings.ToLower(level.String()), Source: source, Message: msg})
+	}
+	c.mu.Unlock()
+}
+
+// end records why the call ends (first reason wins) and stops its program.
+func (c *Call) end(cause, msg string) {
+	c.mu.Lock()
+	if c.cause == "" {
+		c.cause, c.errMsg = cause, msg
+	}
+	c.mu.Unlock()
+	if c.cancel != nil {
+		c.cancel()
+	}
+}
+
+func (c *Call) snapshotInfo() bxml.CallInfo {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.info
+}

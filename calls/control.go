@@ -1,0 +1,71 @@
+package calls
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/wasmvoice/wasmvoice/bxml"
+	"github.com/wasmvoice/wasmvoice/store"
+)
+
+// What the Voice API does to live calls.
+
+// ErrNotLive is returned for a call that is not up on this node.
+var ErrNotLive = errors.New("call is not active")
+
+// LiveCall is the state of a live call of the account.
+func (e *Engine) LiveCall(accountID, id string) (store.CallRecord, bool) {
+	c, ok := e.Call(accountID, id)
+	if !ok {
+		return store.CallRecord{}, false
+	}
+	return c.Snapshot(), true
+}
+
+// HangupCall ends a live call (BYE, CANCEL or reject, as fits its state).
+func (e *Engine) HangupCall(accountID, id string) error {
+	c, ok := e.Call(accountID, id)
+	if !ok {
+		return fmt.Errorf("call %s: %w", id, ErrNotLive)
+	}
+	c.logf(slog.LevelInfo, "api", "hangup requested")
+	c.end(bxml.CauseHangup, "")
+	return nil
+}
+
+// RedirectCall interrupts the call's BXML and runs what t answers to a
+// redirect event.
+func (e *Engine) RedirectCall(accountID, id string, t bxml.Target) error {
+	c, ok := e.Call(accountID, id)
+	if !ok {
+		return fmt.Errorf("call %s: %w", id, ErrNotLive)
+	}
+	return c.redirectErr(c.Redirect(func(context.Context) (*bxml.Document, error) {
+		c.logf(slog.LevelInfo, "api", "redirect to %s", t.URL)
+		return c.fetch(t, &bxml.RedirectEvent{})
+	}))
+}
+
+// ReplaceCallBXML interrupts the call's BXML and runs doc instead.
+func (e *Engine) ReplaceCallBXML(accountID, id string, doc *bxml.Document) error {
+	c, ok := e.Call(accountID, id)
+	if !ok {
+		return fmt.Errorf("call %s: %w", id, ErrNotLive)
+	}
+	return c.redirectErr(c.Redirect(func(context.Context) (*bxml.Document, error) {
+		c.logf(slog.LevelInfo, "api", "BXML replaced")
+		return doc, nil
+	}))
+}
+
+func (c *Call) redirectErr(err error) error {
+	switch {
+	case errors.Is(err, ErrCallEnded):
+		return fmt.Errorf("call %s: %w", c.id, ErrNotLive)
+	case errors.Is(err, ErrBusy):
+		return &store.ValidationError{Field: "callId", Value: c.id, Reason: "the call is already being redirected or bridged; try again"}
+	}
+	return err
+}

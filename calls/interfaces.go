@@ -1,0 +1,94 @@
+package calls
+
+import (
+	"context"
+	"errors"
+
+	"github.com/wasmvoice/wasmvoice/callflow"
+	"github.com/wasmvoice/wasmvoice/sip"
+)
+
+// What the engine needs from outside, as small interfaces defined here where
+// they are used: the node wires sip, callflow and trunkops behind them, and
+// the engine's tests use fakes.
+
+// Leg is the signalling side of a call leg.
+type Leg interface {
+	// Hangup ends an answered leg (BYE).
+	Hangup(ctx context.Context) error
+	// Done is closed when the leg has ended; EndReason then says why.
+	Done() <-chan struct{}
+	EndReason() sip.EndReason
+	// Trace is the leg's SIP messages (nil when none are kept).
+	Trace() *sip.Trace
+}
+
+// InboundLeg is an INVITE the front door accepted and the engine answers:
+// *sip.InboundCall, or a fake.
+type InboundLeg interface {
+	Leg
+	// Answer sends 200 OK with sdp; Progress sends 183 with sdp (early
+	// media); Reject sends a final error response.
+	Answer(ctx context.Context, sdp []byte) error
+	Progress(sdp []byte) error
+	Reject(status int, reason string) error
+}
+
+var _ InboundLeg = (*sip.InboundCall)(nil)
+
+// OutboundLeg is a leg the engine dialled and the callee answered.
+type OutboundLeg interface {
+	Leg
+	// CallID is the leg's SIP Call-ID; AnswerSDP the callee's SDP answer.
+	CallID() string
+	AnswerSDP() []byte
+}
+
+// Dialer places outbound legs (SIPDialer over the node's sip.Server).
+type Dialer interface {
+	// Dial sends the INVITE and returns once the callee answered; a
+	// callee's refusal is a *sip.DialError.
+	Dial(ctx context.Context, r sip.DialRequest) (OutboundLeg, error)
+}
+
+// ErrNoRoute is returned for a phone number the account has no outbound
+// route for.
+var ErrNoRoute = errors.New("no outbound route")
+
+// Trunks routes calls to phone numbers and maps what trunks send
+// (trunkops.Trunks).
+type Trunks interface {
+	// Route returns how to dial r.Number; ErrNoRoute when it has no route.
+	Route(ctx context.Context, r RouteRequest) (DialTarget, error)
+	// InboundVariables maps the headers of an INVITE a trunk sent to an
+	// attached number (route) into call variables.
+	InboundVariables(ctx context.Context, route *sip.NumberRoute, headers map[string][]string) (map[string]string, error)
+}
+
+// RouteRequest is a call of AccountID to the phone number Number, placed
+// from From (a caller ID or SIP URI), with the call's variables (which feed
+// the route's outbound header mappings).
+type RouteRequest struct {
+	AccountID string
+	Number    string
+	From      string
+	Variables map[string]string
+}
+
+// DialTarget is where and how an outbound leg is placed.
+type DialTarget struct {
+	URI                string
+	Username, Password string
+	Headers            []sip.Header
+	SRTP               bool
+}
+
+// SIPHooks let a call's application decide on its SIP requests
+// (callflow.Mux runs them on the application's module).
+type SIPHooks interface {
+	// SIPInbound decides on the INVITE that starts an inbound call.
+	SIPInbound(ctx context.Context, call callflow.Call, inv callflow.Invite) callflow.InviteDecision
+	// SIPOutbound returns the headers an INVITE to uri goes out with, or an
+	// error when the application refuses the leg.
+	SIPOutbound(ctx context.Context, call callflow.Call, uri, from string, headers []sip.Header) ([]sip.Header, error)
+}

@@ -1,0 +1,153 @@
+package calls
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/wasmvoice/wasmvoice/bxml"
+	"github.com/wasmvoice/wasmvoice/media"
+	"github.com/wasmvoice/wasmvoice/sipdest"
+	"github.com/wasmvoice/wasmvoice/store"
+)
+
+// anonymousFrom are the caller IDs createCall takes besides numbers and URIs.
+var anonymousFrom = map[string]bool{"Restricted": true, "Anonymous": true, "Private": true, "Unavailable": true}
+
+// DefaultCallTimeout is how long an outbound call rings before it gives up.
+const DefaultCallTimeout = 30 * time.Second
+
+// CallRequest is an outbound call (the Voice API's createCall): whom to
+// call, from which caller ID, and where this call's callbacks go. Empty
+// methods are POST.
+type CallRequest struct {
+	ApplicationID string
+	To            string // an E.164 number (routed through a trunk) or a sip:/sips: URI
+	From          string // an E.164 number, a SIP URI, or Restricted, Anonymous, Private, Unavailable
+	DisplayName   string
+	Tag           *string
+
+	AnswerURL, AnswerMethod                 string
+	AnswerFallbackURL, AnswerFallbackMethod string
+	Username, Password                      string // for the answer and disconnect URLs
+	FallbackUsername, FallbackPassword      string
+	DisconnectURL, DisconnectMethod         string
+
+	CallTimeout     time.Duration // ringing; 0: DefaultCallTimeout
+	CallbackTimeout time.Duration // per answer callback; 0: the source's default
+}
+
+// CreateCall validates an outbound call and places it in the background;
+// the answer callback drives it once the callee answers. Invalid requests
+// are *store.ValidationError naming the createCall field.
+func (e *Engine) CreateCall(ctx context.Context, accountID string, r CallRequest) (store.CallRecord, error) {
+	app, err := e.store.Application(ctx, accountID, r.ApplicationID)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.CallRecord{}, &store.ValidationError{Field: "applicationId", Value: r.ApplicationID, Reason: "no such application in this account"}
+	}
+	if err != nil {
+		return store.CallRecord{}, err
+	}
+	switch {
+	case sipdest.IsSIPURI(r.To):
+	case sipdest.IsE164(r.To):
+		if err := e.checkRoute(ctx, accountID, r.To, r.From); err != nil {
+			return store.CallRecord{}, err
+		}
+	default:
+		return store.CallRecord{}, &store.ValidationError{Field: "to", Value: r.To, Reason: "must be an E.164 number (+15555551212) or a sip:/sips: URI"}
+	}
+	if !sipdest.IsE164(r.From) && !anonymousFrom[r.From] && !sipdest.IsSIPURI(r.From) {
+		return store.CallRecord{}, &store.ValidationError{Field: "from", Value: r.From, Reason: "must be an E.164 number, a SIP URI, or Restricted, Anonymous, Private, Unavailable"}
+	}
+	for _, u := range []struct{ field, v string }{{"answerUrl", r.AnswerURL}, {"answerFallbackUrl", r.AnswerFallbackURL}, {"disconnectUrl", r.DisconnectURL}} {
+		if u.v != "" && !strings.HasPrefix(u.v, "http://") && !strings.HasPrefix(u.v, "https://") {
+			return store.CallRecord{}, &store.ValidationError{Field: u.field, Value: u.v, Reason: "must be an absolute http:// or https:// URL"}
+		}
+	}
+	c := newCall(e, app, "outbound")
+	c.info.From, c.info.To = r.From, r.To
+	c.info.EnqueuedTime = c.info.StartTime
+	if r.Tag != nil {
+		c.info.Tag = *r.Tag
+	}
+	c.disconnectURL, c.disconnectMethod = r.DisconnectURL, orPOST(r.DisconnectMethod)
+	c.cbUser, c.cbPass = r.Username, r.Password
+	answer := bxml.Target{
+		URL: r.AnswerURL, Method: orPOST(r.AnswerMethod),
+		FallbackURL: r.AnswerFallbackURL, FallbackMethod: orPOST(r.AnswerFallbackMethod),
+		Username: c.cbUser, Password: c.cbPass, FallbackUsername: r.FallbackUsername, FallbackPassword: r.FallbackPassword,
+		Timeout: r.CallbackTimeout,
+	}
+	timeout := r.CallTimeout
+	if timeout <= 0 {
+		timeout = DefaultCallTimeout
+	}
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+	if !e.add(c) {
+		c.cancel()
+		return store.CallRecord{}, errors.New("server is shutting down")
+	}
+	go func() {
+		defer e.remove(c)
+		c.runOutbound(r, answer, timeout)
+	}()
+	return c.Snapshot(), nil
+}
+
+func orPOST(method string) string {
+	if method == "" {
+		return "POST"
+	}
+	return method
+}
+
+// checkRoute is createCall's early check that a phone number can be
+// reached, so a missing route is a 400 rather than a failed call.
+func (e *Engine) checkRoute(ctx context.Context, accountID, to, from string) error {
+	err := ErrNoRoute
+	if e.trunks != nil {
+		_, err = e.trunks.Route(ctx, RouteRequest{AccountID: accountID, Number: to, From: from})
+	}
+	if errors.Is(err, ErrNoRoute) {
+		return &store.ValidationError{Field: "to", Value: to, Reason: "no outbound route for this number: attach it (or the from number) to a SIP configuration with an outbound sip_endpoint (POST /v1/sip/attach), or call a sip: URI"}
+	}
+	return err
+}
+
+// runOutbound dials the callee and, once it answers, runs the BXML the
+// answer callback returns.
+func (c *Call) runOutbound(r CallRequest, answer bxml.Target, timeout time.Duration) {
+	defer c.cancel()
+	c.sess = c.e.media.NewSession(media.SessionOptions{Logger: c.log})
+	c.ownSess = true
+	defer c.finish()
+	from := c.fromURI(r.From)
+	dctx, cancel := context.WithTimeout(c.ctx, timeout)
+	b, err := c.dialLeg(dctx, "callee", r.To, from, r.DisplayName)
+	cancel()
+	if err != nil {
+		c.logf(slog.LevelInfo, "engine", "dial %s: %v", r.To, err)
+		c.end(dialCause(err), err.Error())
+		return
+	}
+	// The dialled leg is this call's own leg: take it over.
+	c.sipOut, c.leg, c.sipCallID = b.sipOut, b.leg, b.sipCallID
+	c.markAnswered()
+	go func() {
+		select {
+		case <-c.sipOut.Done():
+			c.end(causeFor(c.sipOut.EndReason()), "")
+		case <-c.ctx.Done():
+		}
+	}()
+	c.startDTMF()
+	doc, err := c.fetch(answer, &bxml.AnswerEvent{})
+	if err != nil {
+		c.endWithError(err)
+		return
+	}
+	c.program(doc)
+}
