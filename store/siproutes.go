@@ -1,0 +1,148 @@
+package store
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/wasmvoice/wasmvoice/headermap"
+	"github.com/wasmvoice/wasmvoice/sipdest"
+)
+
+// SIPRoute is a configuration with its trunk's settings merged in: what the
+// call engine needs to accept or place a call for the number.
+type SIPRoute struct {
+	Configuration SIPConfiguration
+	Trunk         *SIPTrunk // nil when not trunk-bound
+	// Destination is the peer (outbound) or forwarding target (inbound), with
+	// options overriding the URI; HasDestination is false when there is none.
+	Destination    sipdest.Destination
+	HasDestination bool
+	SecureMedia    bool
+	Username       string // digest credentials to answer the peer's 401/407 with
+	Password       string
+	AuthMode       AuthMode // inbound: how INVITEs are authorized
+	Register       RegisterAuth
+	PBXPassword    string // register mode: the password the PBX holds (and the server registers with)
+	ApplicationID  string // inbound: the voice application that answers, "" when none
+	Headers        []headermap.Rule
+}
+
+// ResolveSIPRoute merges a configuration with its trunk (nil when none).
+func ResolveSIPRoute(c SIPConfiguration, t *SIPTrunk) SIPRoute {
+	r := SIPRoute{Configuration: c, Trunk: t, Headers: c.Headers, AuthMode: c.AuthMode, Register: c.Register, ApplicationID: c.ApplicationID,
+		SecureMedia: c.Options.SecureMedia, Username: c.Options.SIPUsername, Password: c.Options.SIPPassword}
+	r.Destination, r.HasDestination = effectiveEndpoint(c.SIPEndpoint, c.Options, t)
+	if t != nil {
+		r.SecureMedia = r.SecureMedia || t.Options.SecureMedia
+		if r.Username == "" {
+			r.Username, r.Password = t.Options.SIPUsername, t.Options.SIPPassword
+		}
+		if c.AuthMode != AuthRegister {
+			r.AuthMode, r.Register = t.AuthMode, t.Register
+		}
+	}
+	if r.AuthMode == "" {
+		r.AuthMode = AuthIP
+	}
+	if r.AuthMode == AuthRegister {
+		r.PBXPassword = DeriveRegisterPassword(r.Register.Username, r.Register.Password)
+	}
+	return r
+}
+
+func (s *Store) resolveAll(ctx context.Context, cs []SIPConfiguration) ([]SIPRoute, error) {
+	trunks := map[string]*SIPTrunk{}
+	out := make([]SIPRoute, 0, len(cs))
+	for _, c := range cs {
+		var t *SIPTrunk
+		if c.TrunkID != "" {
+			if t = trunks[c.TrunkID]; t == nil {
+				tr, err := s.SIPTrunk(ctx, c.AccountID, c.TrunkID)
+				if err != nil {
+					return nil, err
+				}
+				t = &tr
+				trunks[c.TrunkID] = t
+			}
+		}
+		out = append(out, ResolveSIPRoute(c, t))
+	}
+	return out, nil
+}
+
+// InboundSIPRoutes returns every inbound route of a number across accounts.
+// userPart is the Request-URI user part of an INVITE from a trunk; it is
+// looked up as given and in its E.164 form (trunks send 14150000000 as often
+// as +14150000000). The caller picks the route whose trunk, source address or
+// credentials match the request.
+func (s *Store) InboundSIPRoutes(ctx context.Context, userPart string) ([]SIPRoute, error) {
+	cands := []string{userPart}
+	if e, err := NormalizePhoneNumber(userPart, false); err == nil && e != userPart {
+		cands = append(cands, e)
+	}
+	q, args, err := sqlx.In("SELECT "+sipConfigColumns+" FROM sip_configurations WHERE phone_number IN (?) AND direction = ? ORDER BY route_key, id",
+		cands, string(headermap.Inbound))
+	if err != nil {
+		return nil, fmt.Errorf("inbound routes of %s: %w", userPart, err)
+	}
+	var rows []sipConfigRow
+	if err := s.db.SelectContext(ctx, &rows, s.rebind(q), args...); err != nil {
+		return nil, fmt.Errorf("inbound routes of %s: %w", userPart, err)
+	}
+	cs, err := s.configsFromRows(rows)
+	if err != nil {
+		return nil, err
+	}
+	return s.resolveAll(ctx, cs)
+}
+
+// OutboundSIPRoute returns the route an account's call to (or from) number
+// takes: its configuration without a trunk, else its most recently updated
+// trunk-bound one. ErrNotFound when the number has no outbound configuration.
+func (s *Store) OutboundSIPRoute(ctx context.Context, accountID, number string) (SIPRoute, error) {
+	cs, err := s.SIPConfigurations(ctx, accountID, number)
+	if err != nil {
+		return SIPRoute{}, err
+	}
+	c, ok, _ := PickSIPConfiguration(cs, headermap.Outbound, "", false)
+	if !ok {
+		return SIPRoute{}, fmt.Errorf("outbound route of %s: %w", number, ErrNotFound)
+	}
+	rs, err := s.resolveAll(ctx, []SIPConfiguration{c})
+	if err != nil {
+		return SIPRoute{}, err
+	}
+	return rs[0], nil
+}
+
+// RegistrationSIPRoutes returns every inbound route on the node whose
+// effective auth mode is register (its own, or its trunk's): the REGISTER
+// client registers each to its Destination with Register.Username and
+// PBXPassword. Routes without a destination are left out (nowhere to register).
+func (s *Store) RegistrationSIPRoutes(ctx context.Context) ([]SIPRoute, error) {
+	var rows []sipConfigRow
+	err := s.db.SelectContext(ctx, &rows, s.rebind("SELECT "+sipConfigColumns+` FROM sip_configurations
+		WHERE direction = ? AND (auth_mode = ? OR trunk_id IN (SELECT id FROM sip_trunks WHERE auth_mode = ?))
+		ORDER BY account_id, phone_number, route_key`),
+		string(headermap.Inbound), string(AuthRegister), string(AuthRegister))
+	if err != nil {
+		return nil, fmt.Errorf("registration routes: %w", err)
+	}
+	cs, err := s.configsFromRows(rows)
+	if err != nil {
+		return nil, err
+	}
+	rs, err := s.resolveAll(ctx, cs)
+	if err != nil {
+		return nil, err
+	}
+	out := rs[:0]
+	for _, r := range rs {
+		if r.AuthMode == AuthRegister && r.HasDestination {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
