@@ -20,6 +20,9 @@ type verdict struct {
 	app       Application
 	route     *NumberRoute // set when the Request-URI named an attached phone number
 	source    netip.AddrPort
+	// target is what the request tried to reach ("app:<id>", "num:<number>"):
+	// challenges are bound to it, failed authentications count against it.
+	target string
 }
 
 func reject(status int, reason string) verdict {
@@ -49,32 +52,38 @@ func (s *Server) checkInvite(ctx context.Context, req *sip.Request, now time.Tim
 	if s.numbers != nil && isNumberUser(appID) {
 		return s.checkNumber(ctx, req, src, now)
 	}
+	target := "app:" + appID
+	refuse := func(status int, reason string) verdict {
+		return verdict{status: status, reason: reason, source: src, target: target}
+	}
 	if appID == "" {
-		return verdict{status: sip.StatusUnauthorized, reason: reasonUnknownApp, source: src}
+		return refuse(sip.StatusUnauthorized, reasonUnknownApp)
 	}
 	app, err := s.apps.SIPApplication(ctx, appID)
 	switch {
 	case errors.Is(err, ErrApplicationNotFound):
-		return verdict{status: sip.StatusUnauthorized, reason: reasonUnknownApp, source: src}
+		return refuse(sip.StatusUnauthorized, reasonUnknownApp)
 	case err != nil:
-		return verdict{status: sip.StatusInternalServerError, reason: reasonStoreError, err: err, source: src}
+		v := refuse(sip.StatusInternalServerError, reasonStoreError)
+		v.err = err
+		return v
 	case !app.InboundEnabled:
-		return verdict{status: sip.StatusUnauthorized, reason: reasonInboundDisabled, source: src}
+		return refuse(sip.StatusUnauthorized, reasonInboundDisabled)
 	}
 	// 4. Region.
 	if !app.allowsRegion(s.cfg.Region) {
-		return verdict{status: sip.StatusUnauthorized, reason: reasonRegion, source: src}
+		return refuse(sip.StatusUnauthorized, reasonRegion)
 	}
 	// 5. Source address.
 	if !app.allowsSource(src.Addr()) {
-		return verdict{status: sip.StatusUnauthorized, reason: reasonSourceIP, source: src}
+		return refuse(sip.StatusUnauthorized, reasonSourceIP)
 	}
 	// 6. Digest, only for password applications.
 	digestUser := ""
 	if app.PasswordAuth {
-		v, user := s.checkDigest(req, &app, now)
+		v, user := s.checkDigest(req, &app, target, src.Addr(), now)
 		if v.status != 0 {
-			v.source = src
+			v.source, v.target = src, target
 			return v
 		}
 		digestUser = user
@@ -82,27 +91,36 @@ func (s *Server) checkInvite(ctx context.Context, req *sip.Request, now time.Tim
 	// 7. Every name for the target must be the application ID.
 	to := req.To()
 	if to == nil || to.Address.User != app.ID || (app.PasswordAuth && digestUser != app.ID) {
-		return verdict{status: sip.StatusForbidden, reason: reasonUserMismatch, source: src}
+		return refuse(sip.StatusForbidden, reasonUserMismatch)
 	}
-	return verdict{app: app, source: src}
+	return verdict{app: app, source: src, target: target}
 }
 
-// checkDigest verifies the credentials of req against app and returns the
-// digest username on success.
-func (s *Server) checkDigest(req *sip.Request, app *Application, now time.Time) (verdict, string) {
+// checkDigest verifies the credentials of req against app (reached as
+// target, from src) and returns the digest username on success. A nonce is
+// good only for the target and address it was issued to; an expired one is
+// answered stale=true only when the response in it is right, so a guesser
+// learns nothing from it.
+func (s *Server) checkDigest(req *sip.Request, app *Application, target string, src netip.Addr, now time.Time) (verdict, string) {
 	cred, err := findCredentials(req, s.cfg.Domain)
 	if err != nil {
 		return verdict{status: sip.StatusProxyAuthRequired, reason: reasonNoCredentials, challenge: true}, ""
 	}
-	issued, err := s.nonces.verify(cred.Nonce, now)
-	switch {
-	case errors.Is(err, errNonceStale):
-		return verdict{status: sip.StatusProxyAuthRequired, reason: reasonStaleNonce, challenge: true, stale: true}, ""
-	case err != nil:
+	if g := s.cfg.Guard; g != nil {
+		if _, locked := g.TargetLocked(src, target); locked {
+			return verdict{status: sip.StatusUnauthorized, reason: reasonAuthLocked}, ""
+		}
+	}
+	issued, err := s.nonces.verify(cred.Nonce, now, nonceBinding{target: target, source: src, realm: s.cfg.Domain})
+	stale := errors.Is(err, errNonceStale)
+	if err != nil && !stale {
 		return verdict{status: sip.StatusProxyAuthRequired, reason: reasonBadNonce, challenge: true}, ""
 	}
-	if err := verifyDigest(cred, string(req.Method), &req.Recipient, app); err != nil {
+	if err := verifyDigest(cred, string(req.Method), &req.Recipient, app, s.cfg.DigestAlgorithms); err != nil {
 		return verdict{status: sip.StatusUnauthorized, reason: reasonBadCredentials, err: err}, ""
+	}
+	if stale {
+		return verdict{status: sip.StatusProxyAuthRequired, reason: reasonStaleNonce, challenge: true, stale: true}, ""
 	}
 	// Record the count only now: unverified requests never touch the table.
 	if !s.replay.observe(cred.Nonce, issued, uint32(cred.Nc), now) {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/wasmvoice/wasmvoice/guard"
 )
 
 // Defaults for Config fields left zero.
@@ -52,7 +54,13 @@ type Config struct {
 	// ClientTLS configures TLS for outbound legs (Dial with transport=tls);
 	// nil uses the system roots.
 	ClientTLS *tls.Config
-	Logger    *slog.Logger
+	// Guard, when set, counts every request per source and drops those of
+	// banned sources before they are parsed; failed authentications count
+	// against the source and the application or number.
+	Guard *guard.Guard
+	// Stream bounds TCP and TLS connections (zero fields: defaults).
+	Stream StreamLimits
+	Logger *slog.Logger
 }
 
 // withDefaults returns a copy with zero fields filled in.

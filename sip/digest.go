@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -69,14 +70,23 @@ func findCredentials(req *sip.Request, realm string) (*digest.Credentials, error
 // stored HA1 of its algorithm. The uri parameter must name the host (and
 // user, when it has one) of the Request-URI, so credentials cannot be moved
 // to another target.
-func verifyDigest(cred *digest.Credentials, method string, ruri *sip.Uri, app *Application) error {
+func verifyDigest(cred *digest.Credentials, method string, ruri *sip.Uri, app *Application, offered []string) error {
 	if !strings.EqualFold(cred.QOP, "auth") || cred.Cnonce == "" || cred.Nc <= 0 || cred.Nonce == "" {
 		return fmt.Errorf("%w: qop=auth with nc and cnonce required", errBadCredentials)
 	}
+	// Only an algorithm the node offers (no algorithm parameter means MD5,
+	// RFC 2617): a node that offers SHA-256 alone takes no MD5 digest.
+	alg := strings.ToUpper(cred.Algorithm)
+	if alg == "" {
+		alg = algMD5
+	}
+	if !slices.Contains(offered, alg) {
+		return fmt.Errorf("%w: algorithm %s not offered", errBadCredentials, alg)
+	}
 	var ha1 string
 	var h hash.Hash
-	switch strings.ToUpper(cred.Algorithm) {
-	case "", algMD5:
+	switch alg {
+	case algMD5:
 		ha1, h = app.HA1MD5, md5.New()
 	case algSHA256:
 		ha1, h = app.HA1SHA256, sha256.New()

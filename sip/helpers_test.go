@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emiago/sipgo/sip"
 	"github.com/icholy/digest"
 )
 
@@ -240,10 +241,19 @@ func waitDone(t *testing.T, done <-chan struct{}, what string) {
 	}
 }
 
-// testCredentials signs a nonce with srv's key and computes a digest
+// testCredentials signs a nonce with srv's key, as if challenged from
+// 127.0.0.1 for the Request-URI uri, and computes a digest
 // Proxy-Authorization value for it, as a client would.
 func testCredentials(srv *Server, method, uri, user, password, alg string, nc int) string {
-	nonce := srv.nonces.issue(time.Now())
+	var u sip.Uri
+	if err := sip.ParseUri(uri, &u); err != nil {
+		panic(err)
+	}
+	target := "app:" + u.User
+	if isNumberUser(u.User) {
+		target = "num:" + u.User
+	}
+	nonce := srv.nonces.issue(time.Now(), nonceBinding{target: target, source: netip.MustParseAddr("127.0.0.1"), realm: srv.cfg.Domain})
 	chal := &digest.Challenge{Realm: srv.cfg.Domain, Nonce: nonce, Algorithm: alg, QOP: []string{"auth"}}
 	cred, err := digest.Digest(chal, digest.Options{Method: method, URI: uri, Username: user, Password: password, Count: nc, Cnonce: "0a4f113b"})
 	if err != nil {

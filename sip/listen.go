@@ -45,7 +45,8 @@ func (s *Server) ListenAndServe(ctx context.Context, network, addr string) error
 			s.endListen(nil)
 			return fmt.Errorf("sip: listen %s %s: %w", network, addr, err)
 		}
-		return s.serve(ctx, "tcp", l, l.Addr(), func() error { return s.srv.ServeTCP(l) })
+		sl := newStreamListener(s, l, "tcp", nil)
+		return s.serve(ctx, "tcp", l, l.Addr(), func() error { return s.srv.ServeTCP(sl) })
 	}
 	s.endListen(nil)
 	return fmt.Errorf("sip: network %q not supported (udp, tcp)", network)
@@ -67,8 +68,9 @@ func (s *Server) ListenAndServeTLS(ctx context.Context, addr string, conf *tls.C
 		s.endListen(nil)
 		return fmt.Errorf("sip: listen tls %s: %w", addr, err)
 	}
-	l := tls.NewListener(inner, conf)
-	return s.serve(ctx, "tls", l, l.Addr(), func() error { return s.srv.ServeTLS(l) })
+	// The stream listener runs the handshake (under its timeout) itself.
+	l := newStreamListener(s, inner, "tls", conf)
+	return s.serve(ctx, "tls", inner, inner.Addr(), func() error { return s.srv.ServeTLS(l) })
 }
 
 func (s *Server) serve(ctx context.Context, network string, closer io.Closer, addr net.Addr, run func() error) error {

@@ -21,6 +21,7 @@ const (
 	reasonStaleNonce       = "stale_nonce"
 	reasonNonceReplay      = "nc_replay"
 	reasonBadCredentials   = "bad_credentials"
+	reasonAuthLocked       = "auth_locked"
 	reasonUserMismatch     = "user_mismatch"
 	reasonStoreError       = "store_error"
 	reasonMethodNotAllowed = "method_not_allowed"
@@ -42,6 +43,14 @@ var (
 		Name: "wasmvoice_sip_invites_accepted_total",
 		Help: "INVITEs that passed every check and were handed to the call engine.",
 	})
+	streamConns = promauto.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "wasmvoice_sip_stream_connections",
+		Help: "TCP and TLS connections open, by listener.",
+	}, []string{"listener"})
+	streamRefused = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "wasmvoice_sip_stream_refused_total",
+		Help: "TCP and TLS connections refused or closed by the node, by listener and reason (max_conns, max_conns_per_ip, banned, idle_timeout, message_timeout, handshake_timeout, message_too_large, junk, accept_error).",
+	}, []string{"listener", "reason"})
 	metricCallsActive = promauto.NewGauge(prometheus.GaugeOpts{
 		Name: "wasmvoice_sip_dialogs_active",
 		Help: "Inbound and outbound SIP legs currently alive.",

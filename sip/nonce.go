@@ -8,15 +8,18 @@ import (
 	"encoding/binary"
 	"errors"
 	"hash"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
 )
 
 // Nonce layout before base64url: 8 bytes issue time (unix ns, big endian),
-// 8 bytes counter, 16 bytes truncated HMAC-SHA-256 of the first 16 bytes.
-// The counter makes each nonce unique; the MAC makes it unforgeable, so the
-// server keeps no state for nonces it hands out.
+// 8 bytes counter, 16 bytes truncated HMAC-SHA-256 of the first 16 bytes and
+// of what the nonce is bound to (the application or number challenged, the
+// source address, the realm). The counter makes each nonce unique; the MAC
+// makes it unforgeable and useless for another target or from another
+// address, so the server keeps no state for nonces it hands out.
 const (
 	nonceBodyLen = 16
 	nonceMACLen  = 16
@@ -47,28 +50,45 @@ func newNonceSigner(key []byte, ttl time.Duration) *nonceSigner {
 	return n
 }
 
-func (n *nonceSigner) sign(dst, body []byte) {
+// nonceBinding is what a nonce is good for: the target challenged ("app:"
+// and an application ID, "num:" and a number), the address the challenge
+// went to, and the realm.
+type nonceBinding struct {
+	target string
+	source netip.Addr
+	realm  string
+}
+
+func (n *nonceSigner) sign(dst, body []byte, b nonceBinding) {
 	m := n.macs.Get().(hash.Hash)
 	m.Reset()
 	m.Write(body)
+	src := b.source.Unmap().As16()
+	m.Write(src[:])
+	var lens [4]byte
+	binary.BigEndian.PutUint16(lens[0:2], uint16(len(b.target)))
+	binary.BigEndian.PutUint16(lens[2:4], uint16(len(b.realm)))
+	m.Write(lens[:])
+	m.Write([]byte(b.target))
+	m.Write([]byte(b.realm))
 	var sum [sha256.Size]byte
 	copy(dst, m.Sum(sum[:0])[:nonceMACLen])
 	n.macs.Put(m)
 }
 
-// issue returns a fresh nonce stamped with now.
-func (n *nonceSigner) issue(now time.Time) string {
+// issue returns a fresh nonce stamped with now, bound to b.
+func (n *nonceSigner) issue(now time.Time, b nonceBinding) string {
 	var raw [nonceRawLen]byte
 	binary.BigEndian.PutUint64(raw[0:8], uint64(now.UnixNano()))
 	binary.BigEndian.PutUint64(raw[8:16], n.counter.Add(1))
-	n.sign(raw[nonceBodyLen:], raw[:nonceBodyLen])
+	n.sign(raw[nonceBodyLen:], raw[:nonceBodyLen], b)
 	return nonceEncoding.EncodeToString(raw[:])
 }
 
-// verify checks the nonce's MAC and age. It returns the issue time, and
-// errNonceStale for a genuine but expired nonce (answered with stale=true),
-// errNonceInvalid for anything not signed by this key.
-func (n *nonceSigner) verify(nonce string, now time.Time) (time.Time, error) {
+// verify checks the nonce's MAC (for binding b) and age. It returns the issue
+// time, and errNonceStale for a genuine but expired nonce, errNonceInvalid
+// for anything not signed by this key for b.
+func (n *nonceSigner) verify(nonce string, now time.Time, b nonceBinding) (time.Time, error) {
 	if nonceEncoding.EncodedLen(nonceRawLen) != len(nonce) {
 		return time.Time{}, errNonceInvalid
 	}
@@ -77,7 +97,7 @@ func (n *nonceSigner) verify(nonce string, now time.Time) (time.Time, error) {
 		return time.Time{}, errNonceInvalid
 	}
 	var want [nonceMACLen]byte
-	n.sign(want[:], raw[:nonceBodyLen])
+	n.sign(want[:], raw[:nonceBodyLen], b)
 	if !hmac.Equal(want[:], raw[nonceBodyLen:]) {
 		return time.Time{}, errNonceInvalid
 	}

@@ -2,39 +2,53 @@ package sip
 
 import (
 	"errors"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
 )
 
+var testBind = nonceBinding{target: "app:a", source: netip.MustParseAddr("192.0.2.1"), realm: "sip.example"}
+
 func TestNonce(t *testing.T) {
 	n := newNonceSigner([]byte("0123456789abcdef"), time.Minute)
 	now := time.Now()
-	nonce := n.issue(now)
-	if nonce == n.issue(now) {
+	nonce := n.issue(now, testBind)
+	if nonce == n.issue(now, testBind) {
 		t.Fatal("two nonces are equal")
 	}
-	issued, err := n.verify(nonce, now.Add(30*time.Second))
+	issued, err := n.verify(nonce, now.Add(30*time.Second), testBind)
 	if err != nil || !issued.Equal(time.Unix(0, now.UnixNano())) {
 		t.Fatalf("fresh nonce: %v %v", issued, err)
 	}
-	if _, err := n.verify(nonce, now.Add(61*time.Second)); !errors.Is(err, errNonceStale) {
+	if _, err := n.verify(nonce, now.Add(61*time.Second), testBind); !errors.Is(err, errNonceStale) {
 		t.Fatalf("expired nonce: %v, want stale", err)
 	}
 	other := newNonceSigner([]byte("another-key-16by"), time.Minute)
-	if _, err := other.verify(nonce, now); !errors.Is(err, errNonceInvalid) {
+	if _, err := other.verify(nonce, now, testBind); !errors.Is(err, errNonceInvalid) {
 		t.Fatalf("nonce of another key: %v", err)
 	}
 	// Flip each character: nothing but the original verifies.
 	for i := range nonce {
 		b := []byte(nonce)
 		b[i] ^= 0x01
-		if _, err := n.verify(string(b), now); err == nil {
+		if _, err := n.verify(string(b), now, testBind); err == nil {
 			t.Fatalf("tampered nonce (byte %d) verified", i)
 		}
 	}
+	// A nonce is good only for the target, source and realm it was issued to.
+	for _, other := range []nonceBinding{
+		{target: "app:b", source: testBind.source, realm: testBind.realm},
+		{target: "num:+15550001", source: testBind.source, realm: testBind.realm},
+		{target: testBind.target, source: netip.MustParseAddr("192.0.2.2"), realm: testBind.realm},
+		{target: testBind.target, source: testBind.source, realm: "other.example"},
+	} {
+		if _, err := n.verify(nonce, now, other); !errors.Is(err, errNonceInvalid) {
+			t.Fatalf("nonce for %+v verified for %+v: %v", testBind, other, err)
+		}
+	}
 	for _, bad := range []string{"", "x", strings.Repeat("A", 43), strings.Repeat("=", 43), nonce + "A"} {
-		if _, err := n.verify(bad, now); !errors.Is(err, errNonceInvalid) {
+		if _, err := n.verify(bad, now, testBind); !errors.Is(err, errNonceInvalid) {
 			t.Fatalf("verify(%q) = %v", bad, err)
 		}
 	}
@@ -43,12 +57,12 @@ func TestNonce(t *testing.T) {
 func FuzzNonceVerify(f *testing.F) {
 	n := newNonceSigner([]byte("0123456789abcdef"), time.Minute)
 	now := time.Unix(1_700_000_000, 0)
-	f.Add(n.issue(now))
+	f.Add(n.issue(now, testBind))
 	f.Add("")
 	f.Add(strings.Repeat("A", 43))
 	f.Add("GOqhH3tNEsJtUEpwsY3o0ZGps8KfQscbxF_auBQz0wU")
 	f.Fuzz(func(t *testing.T, s string) {
-		issued, err := n.verify(s, now)
+		issued, err := n.verify(s, now, testBind)
 		if err == nil && s != n.issueAt(issued, s) {
 			t.Fatalf("unsigned nonce %q verified", s)
 		}
@@ -62,7 +76,7 @@ func (n *nonceSigner) issueAt(_ time.Time, s string) string {
 	if _, err := nonceEncoding.Decode(raw[:], []byte(s)); err != nil {
 		return ""
 	}
-	n.sign(raw[nonceBodyLen:], raw[:nonceBodyLen])
+	n.sign(raw[nonceBodyLen:], raw[:nonceBodyLen], testBind)
 	return nonceEncoding.EncodeToString(raw[:])
 }
 
@@ -113,17 +127,17 @@ func BenchmarkNonceIssue(b *testing.B) {
 	now := time.Now()
 	b.ReportAllocs()
 	for b.Loop() {
-		n.issue(now)
+		n.issue(now, testBind)
 	}
 }
 
 func BenchmarkNonceVerify(b *testing.B) {
 	n := newNonceSigner([]byte("0123456789abcdef"), time.Minute)
 	now := time.Now()
-	nonce := n.issue(now)
+	nonce := n.issue(now, testBind)
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := n.verify(nonce, now); err != nil {
+		if _, err := n.verify(nonce, now, testBind); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -2,6 +2,7 @@ package sip
 
 import (
 	"context"
+	"errors"
 	"net/netip"
 	"strings"
 	"time"
@@ -64,31 +65,58 @@ func isNumberUser(u string) bool {
 // checkNumber runs step 3 onwards of the front door for an INVITE to a
 // phone number: a route must exist and must accept the sender, by source
 // address first (no challenge for IP-authorized trunks), else by digest.
+//
+// A known trunk (a trusted source) gets precise answers: 404 for a number
+// nobody attached, 403 for one it may not use. Anyone else gets what a
+// register-mode number answers, whether the number exists or not: 407, then
+// 401 for credentials that do not verify, so numbers cannot be enumerated.
 func (s *Server) checkNumber(ctx context.Context, req *sip.Request, src netip.AddrPort, now time.Time) verdict {
-	routes, err := s.numbers.SIPNumberRoutes(ctx, s.cfg.Domain, req.Recipient.User)
-	switch {
-	case err != nil:
-		return verdict{status: sip.StatusInternalServerError, reason: reasonStoreError, err: err, source: src}
-	case len(routes) == 0:
-		return verdict{status: sip.StatusNotFound, reason: reasonUnknownNumber, source: src}
+	number := req.Recipient.User
+	target := "num:" + number
+	routes, err := s.numbers.SIPNumberRoutes(ctx, s.cfg.Domain, number)
+	if err != nil {
+		return verdict{status: sip.StatusInternalServerError, reason: reasonStoreError, err: err, source: src, target: target}
 	}
 	ip := src.Addr().Unmap()
+	known := s.cfg.Guard == nil || s.cfg.Guard.Trusted(ip)
+	if len(routes) == 0 && known {
+		return verdict{status: sip.StatusNotFound, reason: reasonUnknownNumber, source: src, target: target}
+	}
 	digest := false
 	for i := range routes {
 		r := &routes[i]
 		for _, p := range r.AllowedSources {
 			if p.Contains(ip) {
-				return verdict{app: r.Application, route: r, source: src}
+				return verdict{app: r.Application, route: r, source: src, target: target}
 			}
 		}
 		digest = digest || r.DigestUser != ""
 	}
-	if !digest {
-		return verdict{status: sip.StatusForbidden, reason: reasonSourceIP, source: src}
+	if !digest && known {
+		return verdict{status: sip.StatusForbidden, reason: reasonSourceIP, source: src, target: target}
 	}
+	v := s.checkNumberDigest(req, routes, target, ip, now)
+	if v.status == sip.StatusUnauthorized && len(routes) == 0 {
+		v.reason = reasonUnknownNumber
+	} else if v.status == sip.StatusUnauthorized && !digest {
+		v.reason = reasonSourceIP
+	}
+	v.source, v.target = src, target
+	return v
+}
+
+// checkNumberDigest checks the credentials of an INVITE to a number against
+// its register-mode routes (none for a number that is not attached, or
+// attached for trunk addresses only: then no credentials verify).
+func (s *Server) checkNumberDigest(req *sip.Request, routes []NumberRoute, target string, src netip.Addr, now time.Time) verdict {
 	cred, err := findCredentials(req, s.cfg.Domain)
 	if err != nil {
-		return verdict{status: sip.StatusProxyAuthRequired, reason: reasonNoCredentials, challenge: true, source: src}
+		return verdict{status: sip.StatusProxyAuthRequired, reason: reasonNoCredentials, challenge: true}
+	}
+	// A nonce that is not ours gets a new challenge whether or not the
+	// number has a route checkDigest would look at.
+	if _, err := s.nonces.verify(cred.Nonce, now, nonceBinding{target: target, source: src, realm: s.cfg.Domain}); err != nil && !errors.Is(err, errNonceStale) {
+		return verdict{status: sip.StatusProxyAuthRequired, reason: reasonBadNonce, challenge: true}
 	}
 	// Several routes may share a user name (one PBX account, different
 	// passwords per number set): each is tried; a failed check records
@@ -99,15 +127,14 @@ func (s *Server) checkNumber(ctx context.Context, req *sip.Request, src netip.Ad
 		if r.DigestUser == "" || r.DigestUser != cred.Username {
 			continue
 		}
-		v, _ := s.checkDigest(req, &Application{ID: r.DigestUser, HA1MD5: r.HA1MD5, HA1SHA256: r.HA1SHA256}, now)
+		v, _ := s.checkDigest(req, &Application{ID: r.DigestUser, HA1MD5: r.HA1MD5, HA1SHA256: r.HA1SHA256}, target, src, now)
 		if v.status == 0 {
-			return verdict{app: r.Application, route: r, source: src}
+			return verdict{app: r.Application, route: r}
 		}
 		last = v
 		if v.reason != reasonBadCredentials {
 			break // the nonce is bad, stale or replayed: no route accepts it
 		}
 	}
-	last.source = src
 	return last
 }

@@ -83,7 +83,8 @@ func TestCheckNumber(t *testing.T) {
 		{"register_challenge", reqOpts{app: numRegister, maxForwards: 70}, 407, reasonNoCredentials, ""},
 		{"register_wrong_password", reqOpts{app: numRegister, maxForwards: 70, auth: cred(numRegister, pbxUser, "wrong-password")}, 401, reasonBadCredentials, ""},
 		{"register_unknown_user", reqOpts{app: numRegister, maxForwards: 70, auth: cred(numRegister, "intruder", pbxPassword)}, 401, reasonBadCredentials, ""},
-		{"register_digest_for_other_number", reqOpts{app: numRegister, maxForwards: 70, auth: cred(numIP, pbxUser, pbxPassword)}, 401, reasonBadCredentials, ""},
+		// The nonce was issued for another number: a new challenge.
+		{"register_digest_for_other_number", reqOpts{app: numRegister, maxForwards: 70, auth: cred(numIP, pbxUser, pbxPassword)}, 407, reasonBadNonce, ""},
 		{"register_ok", reqOpts{app: numRegister, maxForwards: 70, auth: cred(numRegister, pbxUser, pbxPassword)}, 0, "", "cfg-reg"},
 		{"register_second_route_same_user", reqOpts{app: numRegister, maxForwards: 70, auth: cred(numRegister, pbxUser, "second-PBX-pass-2")}, 0, "", "cfg-reg2"},
 		{"register_ok_authorization_header", reqOpts{app: numRegister, maxForwards: 70, authHeader: "Authorization", auth: cred(numRegister, pbxUser, pbxPassword)}, 0, "", "cfg-reg"},

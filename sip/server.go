@@ -12,6 +12,8 @@ import (
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/wasmvoice/wasmvoice/guard"
 )
 
 // Handler is the call engine as the front door sees it.
@@ -29,6 +31,12 @@ type HandlerFunc func(ctx context.Context, call *InboundCall)
 
 // HandleInvite calls f.
 func (f HandlerFunc) HandleInvite(ctx context.Context, call *InboundCall) { f(ctx, call) }
+
+// rejectLogBurst is how many refusals per second are logged at INFO.
+const rejectLogBurst = 20
+
+// maxLoggedURI bounds a Request-URI copied into a log line.
+const maxLoggedURI = 256
 
 // allowHeader lists what the server does: it is a B2BUA, not a registrar.
 const allowMethods = "INVITE, ACK, CANCEL, BYE, OPTIONS"
@@ -57,6 +65,10 @@ type Server struct {
 
 	inbound  sync.Map // dialog ID -> *InboundCall
 	outbound sync.Map // dialog ID -> *OutboundCall
+
+	// rejectLogs samples the log lines of refused requests and connections,
+	// so a flood cannot flood the log (the counts stay in metrics).
+	rejectLogs *guard.Sampler
 
 	ctx    context.Context // ends on Close; parent of every call context
 	cancel context.CancelFunc
@@ -88,12 +100,14 @@ func NewServer(cfg Config, apps Applications, h Handler) (*Server, error) {
 	log := cfg.Logger.With("component", "sip")
 	sipgoLog := slog.New(quietPeerErrors{cfg.Logger.Handler()}).With("component", "sipgo")
 
+	var s *Server // the read filter needs the server, which needs the UA
+	filter := func(p sip.TransportReadProps, data []byte) ([]byte, error) { return s.readFilter(p, data) }
 	ua, err := sipgo.NewUA(
 		sipgo.WithUserAgent(cfg.UserAgent),
 		sipgo.WithUserAgentHostname(cfg.Domain),
 		sipgo.WithUserAgenTLSConfig(cfg.ClientTLS),
 		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(sipgoLog)),
-		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(sipgoLog)),
+		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(sipgoLog), sip.WithTransportLayerReadFilter(filter)),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("sip: user agent: %w", err)
@@ -111,7 +125,7 @@ func NewServer(cfg Config, apps Applications, h Handler) (*Server, error) {
 
 	mark := sha256.Sum256(append([]byte("wasmvoice-branch:"), cfg.NonceKey...))
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &Server{
+	s = &Server{
 		cfg:          cfg,
 		log:          log,
 		apps:         apps,
@@ -123,6 +137,7 @@ func NewServer(cfg Config, apps Applications, h Handler) (*Server, error) {
 		replay:       newReplayCache(cfg.ReplayCacheSize, cfg.NonceTTL),
 		branchPrefix: sip.RFC3261BranchMagicCookie + ".wv" + hex.EncodeToString(mark[:4]),
 		listeners:    make(map[*listenerState]struct{}),
+		rejectLogs:   guard.NewSampler(rejectLogBurst, time.Second),
 		ctx:          ctx,
 		cancel:       cancel,
 	}
@@ -217,6 +232,14 @@ func (s *Server) respond(req *sip.Request, tx sip.ServerTransaction, status int,
 	tx.Terminate()
 }
 
+// authFailure are the refusals that count as failed authentications against
+// their source (a guessed password, an application or number that is not
+// there or not for this source).
+var authFailure = map[string]bool{
+	reasonBadCredentials: true, reasonAuthLocked: true, reasonUserMismatch: true, reasonUnknownApp: true,
+	reasonUnknownNumber: true, reasonInboundDisabled: true, reasonRegion: true, reasonSourceIP: true,
+}
+
 // refuse answers a request the front door turned away, counts and logs it.
 func (s *Server) refuse(req *sip.Request, tx sip.ServerTransaction, v verdict) {
 	metricRejections.WithLabelValues(v.reason).Inc()
@@ -224,10 +247,21 @@ func (s *Server) refuse(req *sip.Request, tx sip.ServerTransaction, v verdict) {
 	if v.challenge && v.reason == reasonNoCredentials {
 		level = slog.LevelDebug // the normal first leg of every digest call
 	}
+	suppressed := int64(0)
+	if level >= slog.LevelInfo && s.log.Enabled(s.ctx, level) {
+		var ok bool
+		if ok, suppressed = s.rejectLogs.Allow(); !ok {
+			level = slog.LevelDebug
+		}
+	}
 	if s.log.Enabled(s.ctx, level) {
-		attrs := []any{"status", v.status, "reason", v.reason, "method", string(req.Method), "source", req.Source(), "ruri", req.Recipient.String()}
+		attrs := []any{"status", v.status, "reason", v.reason, "method", guard.Truncate(string(req.Method), 32), "source", req.Source(),
+			"ruri", guard.Truncate(req.Recipient.String(), maxLoggedURI)}
+		if suppressed > 0 {
+			attrs = append(attrs, "suppressed", suppressed)
+		}
 		if id := req.CallID(); id != nil {
-			attrs = append(attrs, "sipCallId", id.Value())
+			attrs = append(attrs, "sipCallId", guard.Truncate(id.Value(), maxLoggedURI))
 		}
 		if v.app.ID != "" {
 			attrs = append(attrs, "applicationId", v.app.ID, "accountId", v.app.AccountID)
@@ -238,14 +272,23 @@ func (s *Server) refuse(req *sip.Request, tx sip.ServerTransaction, v verdict) {
 		s.log.Log(s.ctx, level, "sip request refused", attrs...)
 	}
 
+	if g := s.cfg.Guard; g != nil && v.source.IsValid() && authFailure[v.reason] {
+		target := ""
+		if v.reason == reasonBadCredentials {
+			target = v.target // a guess at this application's or number's password
+		}
+		g.AuthFailed(v.source.Addr(), target)
+	}
+
+	bind := nonceBinding{target: v.target, source: v.source.Addr().Unmap(), realm: s.cfg.Domain}
 	switch v.status {
 	case sip.StatusProxyAuthRequired:
-		nonce := s.nonces.issue(time.Now())
+		nonce := s.nonces.issue(time.Now(), bind)
 		s.respond(req, tx, v.status, "Proxy Authentication Required", challengeHeaders("Proxy-Authenticate", s.cfg.Domain, nonce, v.stale, s.cfg.DigestAlgorithms)...)
 	case sip.StatusUnauthorized:
 		// RFC 3261 requires a challenge on 401; it is the same for every
 		// reason so the answer tells nothing about the application.
-		nonce := s.nonces.issue(time.Now())
+		nonce := s.nonces.issue(time.Now(), bind)
 		s.respond(req, tx, v.status, "Unauthorized", challengeHeaders("WWW-Authenticate", s.cfg.Domain, nonce, false, s.cfg.DigestAlgorithms)...)
 	case sip.StatusMethodNotAllowed:
 		s.respond(req, tx, v.status, "Method Not Allowed", sip.NewHeader("Allow", allowMethods))

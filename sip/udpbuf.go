@@ -3,7 +3,19 @@ package sip
 import (
 	"net"
 	"syscall"
+
+	"github.com/emiago/sipgo/sip"
 )
+
+func init() {
+	// sipgo reads datagrams into 32 KiB and will not send a message over
+	// 1,300 bytes on UDP, so an INVITE with many Vias or Record-Routes got no
+	// answer. Read any datagram UDP can carry, and send large answers on UDP
+	// anyway (IP fragmentation carries them); a peer that cannot take them
+	// uses TCP. sipgo reads these before any transport runs, hence init.
+	sip.TransportBufferReadSize = 65535
+	sip.UDPMTUSize = 65535 + 200
+}
 
 // enlargeUDPBuffer asks for want bytes of receive buffer. SetReadBuffer is
 // capped by net.core.rmem_max; when that leaves it short, SO_RCVBUFFORCE
