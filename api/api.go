@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/wasmvoice/wasmvoice/bxml"
+	"github.com/wasmvoice/wasmvoice/guard"
 	"github.com/wasmvoice/wasmvoice/store"
 	"github.com/wasmvoice/wasmvoice/wasmhost"
 )
@@ -39,6 +40,10 @@ type Config struct {
 	// MaxModuleBytes caps them (0: wasmhost.DefaultMaxModuleBytes).
 	Wasm           *wasmhost.Host
 	MaxModuleBytes int
+	// Guard counts failed authentications per source (nil: none are).
+	Guard *guard.Guard
+	// Bans are the guards whose bans the operator lists and lifts.
+	Bans []BanList
 }
 
 // Server holds the HTTP handler and the Huma API it serves.
@@ -69,6 +74,7 @@ func New(cfg Config) *Server {
 	registerCalls(s)
 	registerCallLog(s)
 	registerModules(s)
+	registerBans(s)
 
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -76,7 +82,8 @@ func New(cfg Config) *Server {
 	})
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.Handle("GET /metrics", promhttp.Handler())
-	s.handler = withRequestLog(s.log, mux)
+	logged := withRequestLog(s.log, mux)
+	s.handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { logged.ServeHTTP(w, withRemoteAddr(r)) })
 	return s
 }
 

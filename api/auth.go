@@ -6,11 +6,13 @@ import (
 	"net/http"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/wasmvoice/wasmvoice/guard"
 	"github.com/wasmvoice/wasmvoice/store"
 )
 
@@ -36,6 +38,11 @@ func (s *Server) authMiddleware(ctx huma.Context, next func(huma.Context)) {
 	op := ctx.Operation()
 	if op == nil || len(op.Security) == 0 {
 		next(ctx)
+		return
+	}
+	if err := s.throttled(ctx.Context()); err != nil {
+		ctx.SetHeader("Retry-After", strconv.Itoa(int(guard.DefaultBanTime.Seconds())))
+		huma.WriteErr(s.api, ctx, http.StatusTooManyRequests, err.Error())
 		return
 	}
 	p, status, msg := s.authenticate(ctx.Context(), ctx.Header("Authorization"), allowsBasic(op), allowsScheme(op, "apiKey"))
@@ -73,6 +80,7 @@ func (s *Server) authenticate(ctx context.Context, header string, basicOK, apiKe
 		if strings.HasPrefix(key, store.APIKeyPrefix) {
 			k, err := s.cfg.Store.VerifyAPIKey(ctx, key)
 			if errors.Is(err, store.ErrBadAPIKey) {
+				s.authFailed(ctx, "")
 				return Principal{}, http.StatusUnauthorized, "unknown or revoked API key"
 			}
 			if err != nil {
@@ -85,6 +93,9 @@ func (s *Server) authenticate(ctx context.Context, header string, basicOK, apiKe
 	if tok, ok := cutPrefixFold(header, "bearer "); ok {
 		c, err := s.tokens.verify(strings.TrimSpace(tok), time.Now())
 		if err != nil {
+			if !errors.Is(err, errTokenExpired) {
+				s.authFailed(ctx, "") // a forged or mangled token, not an old one
+			}
 			return Principal{}, http.StatusUnauthorized, err.Error()
 		}
 		acct, err := s.cfg.Store.ClientAccount(ctx, c.Client)
@@ -96,6 +107,7 @@ func (s *Server) authenticate(ctx context.Context, header string, basicOK, apiKe
 	if id, secret, ok := parseBasic(header); ok && basicOK {
 		acct, err := s.cfg.Store.VerifyClient(ctx, id, secret)
 		if errors.Is(err, store.ErrBadCredentials) {
+			s.authFailed(ctx, "client:"+id)
 			return Principal{}, http.StatusUnauthorized, "unknown client or wrong secret"
 		}
 		if err != nil {

@@ -58,7 +58,7 @@ func registerOAuth(s *Server) {
 		Description:   "OAuth2 client credentials grant (RFC 6749 section 4.4). Authenticate the client with HTTP Basic or the client_id and client_secret form fields.",
 		Tags:          []string{"Auth"},
 		MaxBodyBytes:  8 << 10,
-		Errors:        []int{http.StatusBadRequest, http.StatusUnauthorized},
+		Errors:        []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusTooManyRequests},
 		DefaultStatus: http.StatusOK,
 	}, s.createToken)
 	// Huma knows RawBody only as bytes; describe the form for generated clients.
@@ -104,8 +104,12 @@ func (s *Server) createToken(ctx context.Context, in *tokenInput) (*tokenOutput,
 	if id == "" || secret == "" {
 		return nil, &oauthError{status: http.StatusUnauthorized, Code: "invalid_client", Description: "client authentication is required"}
 	}
+	if err := s.throttled(ctx); err != nil {
+		return nil, err
+	}
 	acct, err := s.cfg.Store.VerifyClient(ctx, id, secret)
 	if errors.Is(err, store.ErrBadCredentials) {
+		s.authFailed(ctx, "client:"+id)
 		return nil, &oauthError{status: http.StatusUnauthorized, Code: "invalid_client", Description: "unknown client or wrong secret"}
 	}
 	if err != nil {

@@ -24,7 +24,12 @@ type tokenClaims struct {
 	Expires int64  `json:"e"`
 }
 
-var errBadToken = errors.New("invalid or expired access token")
+// errBadToken is a token this node did not sign (forged or mangled);
+// errTokenExpired one it signed that has expired. Callers see the same text.
+var (
+	errBadToken     = errors.New("invalid or expired access token")
+	errTokenExpired = errors.New("invalid or expired access token")
+)
 
 func (t tokenSigner) sign(c tokenClaims) string {
 	body, _ := json.Marshal(c) // a struct of strings and an int always marshals
@@ -56,7 +61,7 @@ func (t tokenSigner) verify(token string, now time.Time) (tokenClaims, error) {
 		return tokenClaims{}, errBadToken
 	}
 	if now.Unix() >= c.Expires {
-		return tokenClaims{}, errBadToken
+		return tokenClaims{}, errTokenExpired
 	}
 	return c, nil
 }

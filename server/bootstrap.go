@@ -50,8 +50,9 @@ func FirstStart(ctx context.Context, st *store.Store) (*store.Credentials, error
 	if err != nil {
 		return nil, err
 	}
-	// A self-hosted node's own account gets every feature, SIP trunking included.
-	if err := st.SetAccountFeatures(ctx, a.ID, []string{store.FeatureSIP}); err != nil {
+	// A self-hosted node's own account gets every feature, SIP trunking and
+	// operating the node included.
+	if err := st.SetAccountFeatures(ctx, a.ID, []string{store.FeatureSIP, store.FeatureAdmin}); err != nil {
 		return nil, err
 	}
 	c, err := st.CreateClient(ctx, a.ID)

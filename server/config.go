@@ -15,6 +15,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wasmvoice/wasmvoice/guard"
+	"github.com/wasmvoice/wasmvoice/sip"
 	"github.com/wasmvoice/wasmvoice/store"
 )
 
@@ -63,8 +65,22 @@ type Config struct {
 	// WasmCacheDir holds compiled modules across restarts (default
 	// <data-dir>/wasm-cache).
 	WasmCacheDir string
+	// TrustedCIDRs are sources the flood guard never counts or bans, on SIP
+	// and HTTP alike (SIP trunks' own addresses are trusted as well).
+	TrustedCIDRs []netip.Prefix
+	// SIPGuard and HTTPGuard set the flood and failed-authentication budgets
+	// (zero fields: the guard package's defaults; the HTTP guard counts
+	// failed authentications only).
+	SIPGuard, HTTPGuard guard.Config
+	// SIPStream bounds TCP and TLS connections (zero fields: defaults).
+	SIPStream sip.StreamLimits
+	// HTTPMaxConns caps concurrent connections of the API (0: 1024).
+	HTTPMaxConns int
 	Logger       *slog.Logger
 }
+
+// DefaultHTTPMaxConns is the API's connection cap when none is set.
+const DefaultHTTPMaxConns = 1024
 
 // Validate checks the settings and says which one is wrong.
 func (c Config) Validate() error {

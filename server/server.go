@@ -9,12 +9,16 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/net/netutil"
 
 	"github.com/wasmvoice/wasmvoice/api"
 	"github.com/wasmvoice/wasmvoice/callflow"
 	"github.com/wasmvoice/wasmvoice/calls"
+	"github.com/wasmvoice/wasmvoice/guard"
 	"github.com/wasmvoice/wasmvoice/media"
 	"github.com/wasmvoice/wasmvoice/sip"
 	"github.com/wasmvoice/wasmvoice/store"
@@ -35,8 +39,11 @@ type Server struct {
 	webhook *callflow.Webhook
 	modules *callflow.Modules
 	trunks  *trunkops.Trunks
-	regs    atomic.Pointer[trunkops.Registrations] // while running
-	ready   atomic.Bool
+	// sipGuard and httpGuard drop flooding sources and throttle failed
+	// authentications, per zone.
+	sipGuard, httpGuard *guard.Guard
+	regs                atomic.Pointer[trunkops.Registrations] // while running
+	ready               atomic.Bool
 
 	// FirstCredentials holds the credentials made at first start (nil after).
 	FirstCredentials *store.Credentials
@@ -110,6 +117,10 @@ func (s *Server) build(ctx context.Context) error {
 	}
 	s.modules = callflow.NewModules(callflow.ModulesConfig{Host: host, Store: s.store,
 		Warm: cfg.WasmWarm, MaxInstances: cfg.WasmMaxInstances, Logger: cfg.Logger})
+	sg, hg := cfg.SIPGuard, cfg.HTTPGuard
+	sg.Zone, sg.Trusted = "sip", cfg.TrustedCIDRs
+	hg.Zone, hg.Trusted, hg.FloodLimit = "http", cfg.TrustedCIDRs, -1
+	s.sipGuard, s.httpGuard = guard.New(sg), guard.New(hg)
 	s.webhook = callflow.NewWebhook(callflow.WithLogger(cfg.Logger))
 	mux := callflow.NewMux(s.webhook, s.modules)
 	s.trunks = trunkops.New(s.store, cfg.Logger)
@@ -120,6 +131,7 @@ func (s *Server) build(ctx context.Context) error {
 	s.sip, err = sip.NewServer(sip.Config{
 		Domain: cfg.SIPDomain, Region: cfg.Region, AdvertisedHost: ip.String(), NonceKey: nonceKey,
 		DigestAlgorithms: cfg.DigestAlgorithms, Logger: cfg.Logger, ClientTLS: cfg.SIPClientTLS,
+		Guard: s.sipGuard, Stream: cfg.SIPStream,
 	}, frontDoor{s.store, s.trunks}, s.engine)
 	if err != nil {
 		return fmt.Errorf("sip: %w", err)
@@ -128,6 +140,7 @@ func (s *Server) build(ctx context.Context) error {
 	s.api = api.New(api.Config{
 		Store: s.store, SIPDomain: cfg.SIPDomain, TokenKey: tokenKey, Logger: cfg.Logger, Ready: s.checkReady,
 		Calls: voiceAPI{engine: s.engine, regs: s.regs.Load}, PublicURL: cfg.PublicURL, Wasm: host, MaxModuleBytes: cfg.WasmMaxModuleBytes,
+		Guard: s.httpGuard, Bans: []api.BanList{s.sipGuard, s.httpGuard},
 	})
 	return nil
 }
@@ -161,6 +174,11 @@ func (s *Server) Run(ctx context.Context, ready func(httpAddr net.Addr)) error {
 	if err != nil {
 		return fmt.Errorf("listen http %s: %w", s.cfg.HTTPAddr, err)
 	}
+	maxConns := s.cfg.HTTPMaxConns
+	if maxConns <= 0 {
+		maxConns = DefaultHTTPMaxConns
+	}
+	ln = netutil.LimitListener(ln, maxConns)
 	if s.engine.BaseURL() == "" {
 		u := "http://" + publicHostPort(ln.Addr(), s.cfg.SIPDomain)
 		s.engine.SetBaseURL(u)
@@ -244,6 +262,18 @@ func (s *Server) Run(ctx context.Context, ready func(httpAddr net.Addr)) error {
 	s.ready.Store(true)
 	regs := trunkops.StartRegistrations(listenCtx, s.store, s.sip, s.cfg.Logger)
 	s.regs.Store(regs)
+	var background sync.WaitGroup // owned here; listenCtx stops them
+	for _, f := range []func(context.Context){
+		s.sipGuard.Run, s.httpGuard.Run,
+		func(ctx context.Context) { s.trunks.KeepTrusted(ctx, s.cfg.TrustedCIDRs, s.sipGuard.SetTrusted) },
+	} {
+		background.Add(1)
+		go func() {
+			defer background.Done()
+			f(listenCtx)
+		}()
+	}
+	defer background.Wait()
 	s.log.Info("wasmvoice started", "http", ln.Addr().String(), "sip", fmt.Sprint(s.sip.Listeners()),
 		"sip_domain", s.cfg.SIPDomain, "region", s.cfg.Region, "data_dir", s.cfg.DataDir)
 	if ready != nil {

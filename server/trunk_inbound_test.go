@@ -161,7 +161,8 @@ func testTrunkInbound(t *testing.T, mode string) {
 }
 
 // A trunk whose address is not the number's configured endpoint is refused
-// (403) and no call reaches the application.
+// (407, the answer a stranger gets for any number) and no call reaches the
+// application.
 func TestTrunkInboundWrongSource(t *testing.T) {
 	n := startNode(t)
 	h := newVarsHook(t, `<Response><Hangup/></Response>`)

@@ -146,3 +146,26 @@ func (s *Store) RegistrationSIPRoutes(ctx context.Context) ([]SIPRoute, error) {
 	}
 	return out, nil
 }
+
+// SIPEndpoints returns the distinct hosts of every SIP endpoint on the node
+// (configurations and trunks of all accounts): the addresses of the trunks,
+// which the front door trusts not to flood it.
+func (s *Store) SIPEndpoints(ctx context.Context) ([]string, error) {
+	var eps []string
+	err := s.db.SelectContext(ctx, &eps, `SELECT sip_endpoint FROM sip_configurations WHERE sip_endpoint <> ''
+		UNION SELECT sip_endpoint FROM sip_trunks WHERE sip_endpoint <> ''`)
+	if err != nil {
+		return nil, fmt.Errorf("sip endpoints: %w", err)
+	}
+	seen := map[string]bool{}
+	var hosts []string
+	for _, ep := range eps {
+		d, err := sipdest.Parse(ep)
+		if err != nil || seen[d.Host] {
+			continue
+		}
+		seen[d.Host] = true
+		hosts = append(hosts, d.Host)
+	}
+	return hosts, nil
+}

@@ -21,6 +21,10 @@ import (
 // FeatureSIP is the account feature (entitlement) that unlocks SIP trunking.
 const FeatureSIP = "sip"
 
+// FeatureAdmin lets an account operate the node itself (list and lift the
+// flood guard's bans); the account made at first start has it.
+const FeatureAdmin = "admin"
+
 // Limits of the SIP routing API.
 const (
 	MaxNumbersPerRequest       = 100

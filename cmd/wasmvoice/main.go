@@ -109,6 +109,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	f.str(&digestAlgs, "sip-digest-algorithms", "SHA-256,MD5", "digest algorithms offered in 407 challenges, most preferred first (MD5 first for clients that read only the first challenge)")
 	f.str(&cfg.PprofAddr, "pprof-addr", "", "serve Go profiles (net/http/pprof) on this address, e.g. 127.0.0.1:6060; off when empty")
 	parseWasm := wasmFlags(f, &cfg)
+	parseGuard := guardFlags(f, &cfg)
 	f.str(&logFormat, "log-format", "text", "log format: text or json")
 	f.str(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	if err := f.Parse(args); err != nil {
@@ -118,6 +119,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("unexpected argument %q (see --help)", f.Arg(0))
 	}
 	if err := parseWasm(); err != nil {
+		return err
+	}
+	if err := parseGuard(); err != nil {
 		return err
 	}
 	for _, a := range strings.Split(digestAlgs, ",") {

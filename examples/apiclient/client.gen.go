@@ -18,6 +18,48 @@ import (
 	openapi_types "github.com/oapi-codegen/runtime/types"
 )
 
+// Defines values for BanViewReason.
+const (
+	Auth    BanViewReason = "auth"
+	Flood   BanViewReason = "flood"
+	Manual  BanViewReason = "manual"
+	Scanner BanViewReason = "scanner"
+)
+
+// Valid indicates whether the value is a known member of the BanViewReason enum.
+func (e BanViewReason) Valid() bool {
+	switch e {
+	case Auth:
+		return true
+	case Flood:
+		return true
+	case Manual:
+		return true
+	case Scanner:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for BanViewZone.
+const (
+	BanViewZoneHttp BanViewZone = "http"
+	BanViewZoneSip  BanViewZone = "sip"
+)
+
+// Valid indicates whether the value is a known member of the BanViewZone enum.
+func (e BanViewZone) Valid() bool {
+	switch e {
+	case BanViewZoneHttp:
+		return true
+	case BanViewZoneSip:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for CallRecordingDirection.
 const (
 	CallRecordingDirectionInbound  CallRecordingDirection = "inbound"
@@ -676,6 +718,34 @@ type APIKeyCreated struct {
 	Key  string `json:"key"`
 	Name string `json:"name"`
 }
+
+// BanListBody defines model for BanListBody.
+type BanListBody struct {
+	Bans *[]BanView `json:"bans"`
+}
+
+// BanView defines model for BanView.
+type BanView struct {
+	// Address Examples: 203.0.113.7
+	Address string `json:"address"`
+
+	// DroppedRequests Requests dropped since the ban began.
+	DroppedRequests int64 `json:"droppedRequests"`
+
+	// Reason flood: past the request budget; auth: past the failed-authentication budget; scanner: a SIP scanner's User-Agent.
+	Reason BanViewReason `json:"reason"`
+	Since  time.Time     `json:"since"`
+	Until  time.Time     `json:"until"`
+
+	// Zone What the source is banned from: SIP (every request dropped unanswered) or the HTTP API (authentication refused with 429).
+	Zone BanViewZone `json:"zone"`
+}
+
+// BanViewReason flood: past the request budget; auth: past the failed-authentication budget; scanner: a SIP scanner's User-Agent.
+type BanViewReason string
+
+// BanViewZone What the source is banned from: SIP (every request dropped unanswered) or the HTTP API (authentication refused with 429).
+type BanViewZone string
 
 // CallLog defines model for CallLog.
 type CallLog struct {
@@ -1820,6 +1890,20 @@ func WithRequestEditorFn(fn RequestEditorFn) ClientOption {
 // The interface specification for the client above.
 type ClientInterface interface {
 
+	// ListBans List banned sources
+	//
+	// Sources the flood guard drops or refuses now, oldest ban first. Needs an account with the admin feature (the node's first account).
+	//
+	// Corresponds with GET /api/v1/bans (the `ListBans` operationId).
+	ListBans(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteBan Lift a ban
+	//
+	// Lifts the bans of an address in every zone and forgets its counts. Needs the admin feature.
+	//
+	// Corresponds with DELETE /api/v1/bans/{address} (the `DeleteBan` operationId).
+	DeleteBan(ctx context.Context, address string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// CreateTokenWithBody Get an access token
 	//
 	// OAuth2 client credentials grant (RFC 6749 section 4.4). Authenticate the client with HTTP Basic or the client_id and client_secret form fields.
@@ -2153,6 +2237,40 @@ type ClientInterface interface {
 	//
 	// Corresponds with PATCH /v2/accounts/{accountId}/voice-applications/{applicationId} (the `UpdateVoiceApplication` operationId).
 	UpdateVoiceApplication(ctx context.Context, accountId string, applicationId string, body UpdateVoiceApplicationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+}
+
+// ListBans List banned sources
+//
+// Sources the flood guard drops or refuses now, oldest ban first. Needs an account with the admin feature (the node's first account).
+//
+// Corresponds with GET /api/v1/bans (the `ListBans` operationId).
+func (c *Client) ListBans(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListBansRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteBan Lift a ban
+//
+// Lifts the bans of an address in every zone and forgets its counts. Needs the admin feature.
+//
+// Corresponds with DELETE /api/v1/bans/{address} (the `DeleteBan` operationId).
+func (c *Client) DeleteBan(ctx context.Context, address string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteBanRequest(c.Server, address)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
 }
 
 // CreateTokenWithBody Get an access token
@@ -2927,6 +3045,67 @@ func (c *Client) UpdateVoiceApplication(ctx context.Context, accountId string, a
 		return nil, err
 	}
 	return c.Client.Do(req)
+}
+
+// NewListBansRequest constructs an http.Request for the ListBans method
+func NewListBansRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/bans")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewDeleteBanRequest constructs an http.Request for the DeleteBan method
+func NewDeleteBanRequest(server string, address string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "address", address, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/bans/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
 }
 
 // NewCreateTokenRequestWithFormdataBody calls the generic CreateToken builder with application/x-www-form-urlencoded body
@@ -4509,6 +4688,24 @@ func WithBaseURL(baseURL string) ClientOption {
 // ClientWithResponsesInterface is the interface specification for the client with responses above.
 type ClientWithResponsesInterface interface {
 
+	// ListBansWithResponse List banned sources
+	//
+	// Sources the flood guard drops or refuses now, oldest ban first. Needs an account with the admin feature (the node's first account).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/bans (the `ListBans` operationId).
+	ListBansWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListBansHTTPResponse, error)
+
+	// DeleteBanWithResponse Lift a ban
+	//
+	// Lifts the bans of an address in every zone and forgets its counts. Needs the admin feature.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /api/v1/bans/{address} (the `DeleteBan` operationId).
+	DeleteBanWithResponse(ctx context.Context, address string, reqEditors ...RequestEditorFn) (*DeleteBanHTTPResponse, error)
+
 	// CreateTokenWithBodyWithResponse Get an access token
 	//
 	// OAuth2 client credentials grant (RFC 6749 section 4.4). Authenticate the client with HTTP Basic or the client_id and client_secret form fields.
@@ -4880,6 +5077,144 @@ type ClientWithResponsesInterface interface {
 	UpdateVoiceApplicationWithResponse(ctx context.Context, accountId string, applicationId string, body UpdateVoiceApplicationJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateVoiceApplicationHTTPResponse, error)
 }
 
+type ListBansHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *BanListBody
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListBansHTTPResponse) GetJSON200() *BanListBody {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListBansHTTPResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListBansHTTPResponse) GetApplicationproblemJSON403() *ErrorModel {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListBansHTTPResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ListBansHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListBansHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListBansHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListBansHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeleteBanHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *ErrorModel
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ErrorModel
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DeleteBanHTTPResponse) GetApplicationproblemJSON400() *ErrorModel {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DeleteBanHTTPResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DeleteBanHTTPResponse) GetApplicationproblemJSON403() *ErrorModel {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DeleteBanHTTPResponse) GetApplicationproblemJSON404() *ErrorModel {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r DeleteBanHTTPResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r DeleteBanHTTPResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteBanHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteBanHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteBanHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteBanHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // CreateTokenHTTPResponse200Headers the declared response headers of an HTTP 200 response for CreateToken
 type CreateTokenHTTPResponse200Headers struct {
 	CacheControl *string
@@ -4896,6 +5231,8 @@ type CreateTokenHTTPResponse struct {
 	JSON401 *OauthError
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *ErrorModel
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *ErrorModel
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -4920,6 +5257,11 @@ func (r CreateTokenHTTPResponse) GetJSON401() *OauthError {
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
 func (r CreateTokenHTTPResponse) GetApplicationproblemJSON422() *ErrorModel {
 	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r CreateTokenHTTPResponse) GetApplicationproblemJSON429() *ErrorModel {
+	return r.ApplicationproblemJSON429
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -7410,6 +7752,36 @@ func (r UpdateVoiceApplicationHTTPResponse) ContentType() string {
 	return ""
 }
 
+// ListBansWithResponse List banned sources
+//
+// Sources the flood guard drops or refuses now, oldest ban first. Needs an account with the admin feature (the node's first account).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/bans (the `ListBans` operationId).
+func (c *ClientWithResponses) ListBansWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListBansHTTPResponse, error) {
+	rsp, err := c.ListBans(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListBansHTTPResponse(rsp)
+}
+
+// DeleteBanWithResponse Lift a ban
+//
+// Lifts the bans of an address in every zone and forgets its counts. Needs the admin feature.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /api/v1/bans/{address} (the `DeleteBan` operationId).
+func (c *ClientWithResponses) DeleteBanWithResponse(ctx context.Context, address string, reqEditors ...RequestEditorFn) (*DeleteBanHTTPResponse, error) {
+	rsp, err := c.DeleteBan(ctx, address, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteBanHTTPResponse(rsp)
+}
+
 // CreateTokenWithBodyWithResponse Get an access token
 //
 // OAuth2 client credentials grant (RFC 6749 section 4.4). Authenticate the client with HTTP Basic or the client_id and client_secret form fields.
@@ -8044,6 +8416,117 @@ func (c *ClientWithResponses) UpdateVoiceApplicationWithResponse(ctx context.Con
 	return ParseUpdateVoiceApplicationHTTPResponse(rsp)
 }
 
+// ParseListBansHTTPResponse parses an HTTP response from a ListBansWithResponse call
+func ParseListBansHTTPResponse(rsp *http.Response) (*ListBansHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListBansHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest BanListBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDeleteBanHTTPResponse parses an HTTP response from a DeleteBanWithResponse call
+func ParseDeleteBanHTTPResponse(rsp *http.Response) (*DeleteBanHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteBanHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseCreateTokenHTTPResponse parses an HTTP response from a CreateTokenWithResponse call
 func ParseCreateTokenHTTPResponse(rsp *http.Response) (*CreateTokenHTTPResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -8085,6 +8568,13 @@ func ParseCreateTokenHTTPResponse(rsp *http.Response) (*CreateTokenHTTPResponse,
 			return nil, err
 		}
 		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest ErrorModel
