@@ -44,6 +44,9 @@ type Server struct {
 	sipGuard, httpGuard *guard.Guard
 	regs                atomic.Pointer[trunkops.Registrations] // while running
 	ready               atomic.Bool
+	// sipListeners is how many SIP listeners the node runs; fewer bound
+	// (one is being started again) is not ready.
+	sipListeners int
 
 	// FirstCredentials holds the credentials made at first start (nil after).
 	FirstCredentials *store.Credentials
@@ -158,7 +161,7 @@ func (s *Server) Store() *store.Store { return s.store }
 func (s *Server) API() *api.Server { return s.api }
 
 func (s *Server) checkReady(ctx context.Context) error {
-	if !s.ready.Load() || !s.sip.Ready() {
+	if !s.ready.Load() || !s.sip.Ready() || len(s.sip.Listeners()) < s.sipListeners {
 		return errors.New("listeners are not up")
 	}
 	return s.store.Ping(ctx)
@@ -191,14 +194,20 @@ func (s *Server) Run(ctx context.Context, ready func(httpAddr net.Addr)) error {
 	}
 	listenCtx, stopListening := context.WithCancel(context.Background())
 	defer stopListening()
-	exits := make(chan listenerExit, 4)
-	running := 0
-	start := func(what string, f func() error) {
-		running++
-		go func() { exits <- listenerExit{what, f()} }()
-	}
-	start("http", func() error {
-		if err := s.http.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+	g := newListenerGroup(s.log)
+	httpAddr, first := ln.Addr().String(), ln
+	g.start("http", func() error {
+		// A restart binds the address the first listener had.
+		l := first
+		first = nil
+		if l == nil {
+			nl, err := net.Listen("tcp", httpAddr)
+			if err != nil {
+				return err
+			}
+			l = netutil.LimitListener(nl, maxConns)
+		}
+		if err := s.http.Serve(l); !errors.Is(err, http.ErrServerClosed) {
 			return err
 		}
 		return nil
@@ -218,46 +227,34 @@ func (s *Server) Run(ctx context.Context, ready func(httpAddr net.Addr)) error {
 		stop := context.AfterFunc(listenCtx, func() { ps.Close() })
 		defer stop()
 		s.log.Info("pprof listening", "addr", pl.Addr().String())
-		start("pprof", func() error {
+		g.start("pprof", func() error {
 			if err := ps.Serve(pl); !errors.Is(err, http.ErrServerClosed) {
 				return err
 			}
 			return nil
 		})
 	}
-	start("sip udp", func() error { return s.sip.ListenAndServe(listenCtx, "udp", sipAddr) })
-	start("sip tcp", func() error { return s.sip.ListenAndServe(listenCtx, "tcp", sipAddr) })
+	s.sipListeners = 2
+	g.start("sip udp", func() error { return s.sip.ListenAndServe(listenCtx, "udp", sipAddr) })
+	g.start("sip tcp", func() error { return s.sip.ListenAndServe(listenCtx, "tcp", sipAddr) })
 	if s.cfg.TLSCert != "" {
 		cert, err := tls.LoadX509KeyPair(s.cfg.TLSCert, s.cfg.TLSKey)
 		if err != nil {
 			ln.Close()
 			return fmt.Errorf("--tls-cert/--tls-key: %w", err)
 		}
-		start("sip tls", func() error {
+		s.sipListeners++
+		g.start("sip tls", func() error {
 			return s.sip.ListenAndServeTLS(listenCtx, s.cfg.SIPTLSAddr, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
 		})
 	}
-	// Wait until every SIP listener is bound (or one failed).
-	want := running - 1
-	if s.cfg.PprofAddr != "" {
-		want--
-	}
-	for deadline := time.Now().Add(10 * time.Second); len(s.sip.Listeners()) < want; {
-		select {
-		case e := <-exits:
-			running--
-			stopListening()
-			s.http.Close()
-			drain(exits, running)
-			return fmt.Errorf("%s: %w", e.what, orStopped(e.err))
-		case <-time.After(5 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			stopListening()
-			s.http.Close()
-			drain(exits, running)
-			return errors.New("SIP listeners did not come up")
-		}
+	// Wait until every SIP listener is bound: one that cannot bind (an
+	// address in use) fails the start.
+	if err := g.waitUp(func() bool { return len(s.sip.Listeners()) >= s.sipListeners }, 10*time.Second); err != nil {
+		stopListening()
+		s.http.Close()
+		g.drain()
+		return err
 	}
 	s.ready.Store(true)
 	regs := trunkops.StartRegistrations(listenCtx, s.store, s.sip, s.cfg.Logger)
@@ -279,13 +276,8 @@ func (s *Server) Run(ctx context.Context, ready func(httpAddr net.Addr)) error {
 	if ready != nil {
 		ready(ln.Addr())
 	}
-	var failed error
-	select {
-	case <-ctx.Done():
-	case e := <-exits:
-		running--
-		failed = fmt.Errorf("%s: %w", e.what, orStopped(e.err))
-	}
+	// From here a listener that ends is started again; only ctx stops the node.
+	g.supervise(ctx)
 	s.ready.Store(false)
 	s.log.Info("shutting down")
 	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -303,28 +295,8 @@ func (s *Server) Run(ctx context.Context, ready func(httpAddr net.Addr)) error {
 	if err := s.http.Shutdown(shutCtx); err != nil {
 		s.log.Warn("http shutdown", "err", err)
 	}
-	drain(exits, running)
-	return failed
-}
-
-// listenerExit is how a listener's serve loop ended.
-type listenerExit struct {
-	what string
-	err  error
-}
-
-// drain waits for the n serve loops still running to return.
-func drain(exits chan listenerExit, n int) {
-	for ; n > 0; n-- {
-		<-exits
-	}
-}
-
-func orStopped(err error) error {
-	if err == nil {
-		return errors.New("stopped")
-	}
-	return err
+	g.drain()
+	return nil
 }
 
 // closeModules runs after the engine's calls are gone (deferred in Run).
