@@ -320,8 +320,9 @@ type fakeOutbound struct {
 	answer []byte
 }
 
-func (l *fakeOutbound) CallID() string    { return l.callID }
-func (l *fakeOutbound) AnswerSDP() []byte { return l.answer }
+func (l *fakeOutbound) CallID() string         { return l.callID }
+func (l *fakeOutbound) AnswerSDP() []byte      { return l.answer }
+func (l *fakeOutbound) Source() netip.AddrPort { return netip.MustParseAddrPort("127.0.0.1:5090") }
 
 // fakeDialer answers every INVITE at once (or refuses it with refuse) and
 // records the requests.

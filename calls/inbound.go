@@ -154,6 +154,7 @@ func (c *Call) runInbound(sipCtx context.Context) {
 		return
 	}
 	c.localSDP = answer
+	leg.AllowSource(c.invite.Source.Addr())
 	c.startDTMF()
 	doc, err := c.fetch(c.initiateTarget(), &bxml.InitiateEvent{})
 	if err != nil {

@@ -3,6 +3,7 @@ package calls
 import (
 	"context"
 	"errors"
+	"net/netip"
 
 	"github.com/wasmvoice/wasmvoice/callflow"
 	"github.com/wasmvoice/wasmvoice/sip"
@@ -39,9 +40,11 @@ var _ InboundLeg = (*sip.InboundCall)(nil)
 // OutboundLeg is a leg the engine dialled and the callee answered.
 type OutboundLeg interface {
 	Leg
-	// CallID is the leg's SIP Call-ID; AnswerSDP the callee's SDP answer.
+	// CallID is the leg's SIP Call-ID; AnswerSDP the callee's SDP answer;
+	// Source the address the answer came from.
 	CallID() string
 	AnswerSDP() []byte
+	Source() netip.AddrPort
 }
 
 // Dialer places outbound legs (SIPDialer over the node's sip.Server).

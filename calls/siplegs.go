@@ -2,6 +2,7 @@ package calls
 
 import (
 	"context"
+	"net/netip"
 
 	"github.com/wasmvoice/wasmvoice/sip"
 )
@@ -24,3 +25,9 @@ func (d SIPDialer) Dial(ctx context.Context, r sip.DialRequest) (OutboundLeg, er
 type sipOutbound struct{ *sip.OutboundCall }
 
 func (o sipOutbound) CallID() string { return o.OutboundCall.CallID }
+
+// Source is where the callee's answer came from (zero when unknown).
+func (o sipOutbound) Source() netip.AddrPort {
+	ap, _ := netip.ParseAddrPort(o.Response.Source())
+	return ap
+}

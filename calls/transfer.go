@@ -60,6 +60,7 @@ func (c *Call) dialLeg(ctx context.Context, name, uri, from, displayName string)
 		leg.Close()
 		return nil, err
 	}
+	leg.AllowSource(out.Source().Addr())
 	if err := leg.SetAnswer(out.AnswerSDP()); err != nil {
 		leg.Close()
 		hctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

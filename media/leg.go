@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // legState is the negotiated media of a leg: an immutable snapshot swapped
@@ -41,6 +42,7 @@ type Leg struct {
 	rtcpRemote  atomic.Pointer[netip.AddrPort]
 	rtpLatched  atomic.Bool
 	rtcpLatched atomic.Bool
+	signal      atomic.Pointer[signalSource] // set by AllowSource
 	rxPackets   atomic.Uint64
 
 	// txMu serialises encryption with the tx SRTP contexts and their
@@ -174,6 +176,27 @@ func (l *Leg) close() error {
 		return fmt.Errorf("media: closing leg %s: %w", l.name, err)
 	}
 	return nil
+}
+
+// NATWindow is how long after AllowSource media from the signalling source's
+// IP may latch a leg whose description names another address.
+const NATWindow = 10 * time.Second
+
+// signalSource is the IP a call's signalling came from, and until when it
+// may latch the leg.
+type signalSource struct {
+	ip    netip.Addr
+	until time.Time
+}
+
+// AllowSource lets media from ip (the address the call's SIP signalling
+// came from) latch the leg for the next NATWindow, for peers behind a NAT
+// whose description names a private address. Without it only the
+// description's own address may.
+func (l *Leg) AllowSource(ip netip.Addr) {
+	if ip.IsValid() {
+		l.signal.Store(&signalSource{ip: ip.Unmap(), until: time.Now().Add(NATWindow)})
+	}
 }
 
 // setRemote points the leg at the address of a new description (l.mu

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"time"
 
 	"github.com/pion/rtp"
 	"github.com/wasmvoice/wasmvoice/media/g711"
@@ -73,19 +74,37 @@ func (l *Leg) readRTP() {
 	}
 }
 
-// accept implements symmetric RTP latching: the first authentic packet fixes
-// the remote address; later packets from anywhere else are dropped.
+// accept implements symmetric RTP latching with a source check: the first
+// authentic packet from an address the call names fixes the remote address;
+// later packets from anywhere else are dropped. Before latching, remote holds
+// the address of the remote description, and only its IP (any port: a NAT
+// may change the port) or, for the first NATWindow after AllowSource, the
+// IP the call's signalling came from (a NAT that put a private address in
+// the description) may latch. A sprayer across the port range gets nothing.
 func (l *Leg) accept(src netip.AddrPort, remote *atomicAddr, latched *atomicBool) bool {
 	src = netip.AddrPortFrom(src.Addr().Unmap(), src.Port())
 	if latched.Load() {
 		r := remote.Load()
 		return r != nil && *r == src
 	}
+	if !l.mayLatch(src.Addr(), remote.Load()) {
+		return false
+	}
 	a := src // only the latching packet allocates
 	remote.Store(&a)
 	latched.Store(true)
 	l.log.Debug("remote latched", "addr", src)
 	return true
+}
+
+// mayLatch reports whether a packet from ip may latch a leg whose remote
+// description names described.
+func (l *Leg) mayLatch(ip netip.Addr, described *netip.AddrPort) bool {
+	if described != nil && described.Addr().Unmap() == ip {
+		return true
+	}
+	sig := l.signal.Load()
+	return sig != nil && sig.ip == ip && time.Now().Before(sig.until)
 }
 
 // rtpPayload returns the payload of a parsed packet without padding, or nil
