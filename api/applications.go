@@ -32,6 +32,7 @@ type VoiceApplication struct {
 	ModuleEvents                []string  `json:"moduleEvents" doc:"Event kinds the module answers: call (the call events, answered with BXML), sip.inbound (each INVITE to the application, before the call exists), sip.outbound (each INVITE sent for its calls). Empty means all three."`
 	ModuleMemoryPages           int       `json:"moduleMemoryPages" doc:"Guest memory cap in 64 KiB pages; 0 is the node default. Clamped to the node maximum."`
 	ModuleTimeoutMs             int       `json:"moduleTimeoutMs" doc:"Time limit per event in milliseconds; 0 is the node default. Clamped to the node maximum."`
+	MaxConcurrentCalls          int       `json:"maxConcurrentCalls" doc:"Cap on the application's calls up at once (further INVITEs get 503 with Retry-After, createCall 429); 0 is the node default (--max-calls-per-application)."`
 	CreatedTime                 time.Time `json:"createdTime"`
 	LastModifiedTime            time.Time `json:"lastModifiedTime"`
 }
@@ -66,6 +67,7 @@ type VoiceApplicationFields struct {
 	ModuleEvents                *[]string `json:"moduleEvents,omitempty" maxItems:"3" doc:"Replaces the list of event kinds the module answers: call, sip.inbound, sip.outbound; empty means all three."`
 	ModuleMemoryPages           *int      `json:"moduleMemoryPages,omitempty" minimum:"0" maximum:"65536" doc:"Guest memory cap in 64 KiB pages (0: node default), clamped to the node maximum."`
 	ModuleTimeoutMs             *int      `json:"moduleTimeoutMs,omitempty" minimum:"0" maximum:"60000" doc:"Time limit per event in ms (0: node default), clamped to the node maximum."`
+	MaxConcurrentCalls          *int      `json:"maxConcurrentCalls,omitempty" minimum:"0" maximum:"100000" doc:"Cap on the application's calls up at once; 0 takes the node default."`
 }
 
 func (f VoiceApplicationFields) patch() store.ApplicationPatch {
@@ -86,6 +88,7 @@ func (f VoiceApplicationFields) patch() store.ApplicationPatch {
 			ModuleID: f.ModuleID, ModuleEvents: f.ModuleEvents,
 			ModuleMemoryPages: f.ModuleMemoryPages, ModuleTimeoutMS: f.ModuleTimeoutMs,
 		},
+		MaxConcurrentCalls: f.MaxConcurrentCalls,
 	}
 }
 
@@ -216,7 +219,7 @@ func (s *Server) toVoiceApplication(a store.Application, sipPassword string) Voi
 		AllowedSourceIPs: nonNilStrings(a.AllowedSourceIPs), AllowedRegions: nonNilStrings(a.AllowedRegions),
 		CreatedTime: a.CreatedAt, LastModifiedTime: a.UpdatedAt,
 		ModuleID: a.ModuleID, ModuleEvents: nonNilStrings(a.ModuleEvents),
-		ModuleMemoryPages: a.ModuleMemoryPages, ModuleTimeoutMs: a.ModuleTimeoutMS,
+		ModuleMemoryPages: a.ModuleMemoryPages, ModuleTimeoutMs: a.ModuleTimeoutMS, MaxConcurrentCalls: a.MaxConcurrentCalls,
 	}
 	if uri := a.SIPURI(s.cfg.SIPDomain); uri != "" {
 		v.SIPURI = &uri

@@ -34,6 +34,10 @@ type Calls interface {
 // ErrCallNotActive is returned by Calls for a call that is not live.
 var ErrCallNotActive = errors.New("call is not active")
 
+// ErrCallCapacity is returned by Calls.CreateCall when a concurrent-call cap
+// (of the application, of the account) is reached: 429 with Retry-After.
+var ErrCallCapacity = errors.New("too many concurrent calls")
+
 // CreateCallRequest is the createCall body, as in the Voice API.
 type CreateCallRequest struct {
 	To                   string   `json:"to" maxLength:"1024" example:"sip:alice@sip.example.com" doc:"A SIP URI (sip: or sips:), or an E.164 number routed through a SIP trunk."`
@@ -153,7 +157,7 @@ func registerCalls(s *Server) {
 	huma.Register(s.api, huma.Operation{
 		OperationID: "createCall", Method: http.MethodPost, Path: base, Summary: "Create a call",
 		Description: "Places an outbound call. When the callee answers, the answer callback goes to answerUrl and its BXML runs.",
-		Tags:        tags, Security: bearerBasic, Errors: errs, DefaultStatus: http.StatusCreated, MaxBodyBytes: 64 << 10,
+		Tags:        tags, Security: bearerBasic, Errors: append(errs, http.StatusTooManyRequests), DefaultStatus: http.StatusCreated, MaxBodyBytes: 64 << 10,
 	}, func(ctx context.Context, in *struct {
 		AccountPath
 		Body CreateCallRequest
@@ -304,6 +308,8 @@ func (s *Server) callError(ctx context.Context, err error) error {
 		return validationProblem(err)
 	case errors.Is(err, ErrCallNotActive), errors.Is(err, store.ErrNotFound):
 		return huma.Error404NotFound(err.Error())
+	case errors.Is(err, ErrCallCapacity):
+		return &retryAfter{huma.NewError(http.StatusTooManyRequests, err.Error()), 5 * time.Second}
 	}
 	return s.internal(ctx, err)
 }

@@ -66,6 +66,8 @@ type Call struct {
 	disconnectURL, disconnectMethod string
 	cbUser, cbPass                  string
 
+	capacity capacityKeys // slots taken under the engine's caps
+
 	digits     chan rune
 	stopDTMF   func()
 	gatherStop context.CancelFunc

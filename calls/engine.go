@@ -43,9 +43,11 @@ type Engine struct {
 	baseURL   string // of the Voice API, for callUrl and mediaUrl
 	sipDomain string
 	dataDir   string
+	limits    Limits
 
 	mu    sync.Mutex
 	calls map[string]*Call
+	load  map[string]int // live calls per capacity key (capacity.go)
 	wg    sync.WaitGroup
 }
 
@@ -67,7 +69,9 @@ type Config struct {
 	BaseURL   string
 	SIPDomain string // host of the caller-ID URIs of outbound legs
 	DataDir   string // recordings go under <DataDir>/recordings
-	Logger    *slog.Logger
+	// Limits cap concurrent calls (zero: none).
+	Limits Limits
+	Logger *slog.Logger
 }
 
 // New makes an engine.
@@ -78,7 +82,7 @@ func New(cfg Config) *Engine {
 	return &Engine{
 		store: cfg.Store, media: cfg.Media, source: cfg.Source, hooks: cfg.Hooks, trunks: cfg.Trunks, dialer: cfg.Dialer,
 		log: cfg.Logger.With("caller", "engine"), baseURL: cfg.BaseURL, sipDomain: cfg.SIPDomain, dataDir: cfg.DataDir,
-		calls: make(map[string]*Call),
+		limits: cfg.Limits, calls: make(map[string]*Call), load: make(map[string]int),
 	}
 }
 
@@ -109,6 +113,7 @@ func (e *Engine) add(c *Call) bool {
 func (e *Engine) remove(c *Call) {
 	e.mu.Lock()
 	delete(e.calls, c.id)
+	e.releaseLocked(c)
 	e.mu.Unlock()
 	callsLive.Dec()
 	e.wg.Done()

@@ -37,7 +37,7 @@ type bed struct {
 	app    store.Application
 }
 
-func newBed(t *testing.T) *bed {
+func newBed(t *testing.T, limits ...Limits) *bed {
 	t.Helper()
 	ctx := context.Background()
 	st, err := store.Open(ctx, t.TempDir())
@@ -63,6 +63,9 @@ func newBed(t *testing.T) *bed {
 		dialer: &fakeDialer{t: t}, acct: acct.ID, app: app}
 	b.e = New(Config{Store: st, Media: m, Source: b.source, Hooks: b.hooks, Trunks: b.trunks, Dialer: b.dialer,
 		BaseURL: "http://api.test", SIPDomain: "sip.test", DataDir: t.TempDir(), Logger: slog.New(slog.DiscardHandler)})
+	if len(limits) > 0 {
+		b.e.limits = limits[0]
+	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
@@ -77,11 +80,17 @@ func newBed(t *testing.T) *bed {
 // and returns the leg and a channel closed when the engine is done with it.
 func (b *bed) invite(leg *fakeInbound) <-chan struct{} {
 	b.t.Helper()
+	return b.inviteFrom(leg, netip.MustParseAddrPort("127.0.0.1:5062"))
+}
+
+// inviteFrom is invite from the source address src.
+func (b *bed) inviteFrom(leg *fakeInbound, src netip.AddrPort) <-chan struct{} {
+	b.t.Helper()
 	req := sipgo.NewRequest(sipgo.INVITE, sipgo.Uri{User: b.app.ID, Host: "sip.test"})
 	req.AppendHeader(&sipgo.FromHeader{Address: sipgo.Uri{User: "+15550001111", Host: "caller.test"}, Params: sipgo.NewParams()})
 	req.AppendHeader(&sipgo.ToHeader{Address: sipgo.Uri{User: b.app.ID, Host: "sip.test"}, Params: sipgo.NewParams()})
 	req.SetBody(peerSDP(b.t))
-	inv := Invite{Invite: callflow.Invite{Request: req, Source: netip.MustParseAddrPort("127.0.0.1:5062")},
+	inv := Invite{Invite: callflow.Invite{Request: req, Source: src},
 		ApplicationID: b.app.ID, CallID: "sip-call-1"}
 	done := make(chan struct{})
 	go func() {
@@ -275,6 +284,7 @@ type fakeInbound struct {
 	progressed int
 	rejected   int // the status, 0 when not rejected
 	reason     string
+	rejectHdrs []sip.Header
 	answered   chan struct{}
 }
 
@@ -299,9 +309,9 @@ func (l *fakeInbound) Progress([]byte) error {
 	return nil
 }
 
-func (l *fakeInbound) Reject(status int, reason string) error {
+func (l *fakeInbound) Reject(status int, reason string, headers ...sip.Header) error {
 	l.mu.Lock()
-	l.rejected, l.reason = status, reason
+	l.rejected, l.reason, l.rejectHdrs = status, reason, headers
 	l.mu.Unlock()
 	l.end(sip.EndRejected)
 	return nil

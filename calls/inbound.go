@@ -55,7 +55,15 @@ func (e *Engine) handleInbound(ctx context.Context, leg InboundLeg, inv Invite) 
 	if !c.sipInboundHook(ctx) {
 		return
 	}
+	if err := e.admit(c, inv.Source.Addr().Unmap()); err != nil {
+		c.logf(slog.LevelWarn, "engine", "call refused: %v", err)
+		leg.Reject(503, "Service Unavailable", capacityHeaders()...)
+		return
+	}
 	if !e.add(c) {
+		e.mu.Lock()
+		e.releaseLocked(c)
+		e.mu.Unlock()
 		leg.Reject(503, "Service Unavailable")
 		return
 	}

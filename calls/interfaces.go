@@ -32,7 +32,7 @@ type InboundLeg interface {
 	// media); Reject sends a final error response.
 	Answer(ctx context.Context, sdp []byte) error
 	Progress(sdp []byte) error
-	Reject(status int, reason string) error
+	Reject(status int, reason string, headers ...sip.Header) error
 }
 
 var _ InboundLeg = (*sip.InboundCall)(nil)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -85,9 +86,15 @@ func (e *Engine) CreateCall(ctx context.Context, accountID string, r CallRequest
 	if timeout <= 0 {
 		timeout = DefaultCallTimeout
 	}
+	if err := e.admit(c, netip.Addr{}); err != nil {
+		return store.CallRecord{}, err
+	}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	if !e.add(c) {
 		c.cancel()
+		e.mu.Lock()
+		e.releaseLocked(c)
+		e.mu.Unlock()
 		return store.CallRecord{}, errors.New("server is shutting down")
 	}
 	go func() {

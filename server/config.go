@@ -76,11 +76,22 @@ type Config struct {
 	SIPStream sip.StreamLimits
 	// HTTPMaxConns caps concurrent connections of the API (0: 1024).
 	HTTPMaxConns int
+	// MaxCallsPerApplication (the default of applications that set none),
+	// MaxCallsPerAccount and MaxCallsPerSource cap concurrent calls; SIP
+	// trunks (trusted sources) are not capped per source. 0 means no cap.
+	MaxCallsPerApplication, MaxCallsPerAccount, MaxCallsPerSource int
 	Logger       *slog.Logger
 }
 
 // DefaultHTTPMaxConns is the API's connection cap when none is set.
 const DefaultHTTPMaxConns = 1024
+
+// Defaults of the concurrent-call caps (flags --max-calls-per-*).
+const (
+	DefaultMaxCallsPerApplication = 500
+	DefaultMaxCallsPerAccount     = 1000
+	DefaultMaxCallsPerSource      = 100
+)
 
 // Validate checks the settings and says which one is wrong.
 func (c Config) Validate() error {

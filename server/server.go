@@ -130,6 +130,8 @@ func (s *Server) build(ctx context.Context) error {
 	s.engine = calls.New(calls.Config{
 		Store: s.store, Media: s.media, Source: mux, Hooks: mux, Trunks: s.trunks,
 		BaseURL: cfg.PublicURL, SIPDomain: cfg.SIPDomain, DataDir: cfg.DataDir, Logger: cfg.Logger,
+		Limits: calls.Limits{PerApplication: cfg.MaxCallsPerApplication, PerAccount: cfg.MaxCallsPerAccount,
+			PerSource: cfg.MaxCallsPerSource, Exempt: s.sipGuard.Trusted},
 	})
 	s.sip, err = sip.NewServer(sip.Config{
 		Domain: cfg.SIPDomain, Region: cfg.Region, AdvertisedHost: ip.String(), NonceKey: nonceKey,

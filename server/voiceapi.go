@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/wasmvoice/wasmvoice/api"
@@ -26,7 +27,7 @@ var (
 )
 
 func (v voiceAPI) CreateCall(ctx context.Context, accountID string, r api.CreateCallRequest) (store.CallRecord, error) {
-	return v.engine.CreateCall(ctx, accountID, calls.CallRequest{
+	rec, err := v.engine.CreateCall(ctx, accountID, calls.CallRequest{
 		ApplicationID: r.ApplicationID, To: r.To, From: r.From, DisplayName: deref(r.DisplayName), Tag: r.Tag,
 		AnswerURL: r.AnswerURL, AnswerMethod: deref(r.AnswerMethod),
 		AnswerFallbackURL: deref(r.AnswerFallbackURL), AnswerFallbackMethod: deref(r.AnswerFallbackMethod),
@@ -35,6 +36,10 @@ func (v voiceAPI) CreateCall(ctx context.Context, accountID string, r api.Create
 		DisconnectURL: deref(r.DisconnectURL), DisconnectMethod: deref(r.DisconnectMethod),
 		CallTimeout: seconds(r.CallTimeout), CallbackTimeout: seconds(r.CallbackTimeout),
 	})
+	if errors.Is(err, calls.ErrCapacity) {
+		return rec, fmt.Errorf("%w: %s", api.ErrCallCapacity, strings.TrimPrefix(err.Error(), calls.ErrCapacity.Error()+": "))
+	}
+	return rec, err
 }
 
 func deref(p *string) string {

@@ -157,22 +157,27 @@ func (c *InboundCall) Answer(ctx context.Context, sdp []byte) error {
 	}
 }
 
-// Reject answers the INVITE with a final error response (status 300-699).
-func (c *InboundCall) Reject(status int, reason string) error {
+// Reject answers the INVITE with a final error response (status 300-699),
+// with extra headers (a Retry-After with 503, say).
+func (c *InboundCall) Reject(status int, reason string, headers ...Header) error {
 	if status < 300 || status > 699 {
 		return fmt.Errorf("sip: reject status %d out of range", status)
 	}
-	return c.reject(status, reason, EndRejected)
+	return c.reject(status, reason, EndRejected, headers...)
 }
 
-func (c *InboundCall) reject(status int, reason string, why EndReason) error {
+func (c *InboundCall) reject(status int, reason string, why EndReason, headers ...Header) error {
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
 	if c.isFinal() || c.answered.Load() {
 		return ErrCallEnded
 	}
 	c.setPending(why)
-	err := c.session.Respond(status, reason, nil)
+	hs := make([]sip.Header, 0, len(headers))
+	for _, h := range headers {
+		hs = append(hs, sip.NewHeader(h.Name, h.Value))
+	}
+	err := c.session.Respond(status, reason, nil, hs...)
 	c.markFinal()
 	c.finish(why)
 	if err != nil {

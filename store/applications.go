@@ -30,7 +30,10 @@ type Application struct {
 	AllowedSourceIPs            []string // canonical IPv4 CIDRs
 	AllowedRegions              []string
 	ModuleBinding
-	CreatedAt time.Time
+	// MaxConcurrentCalls caps the application's live calls; 0 is the node
+	// default.
+	MaxConcurrentCalls int
+	CreatedAt          time.Time
 	UpdatedAt time.Time
 }
 
@@ -65,6 +68,7 @@ type applicationRow struct {
 	ModuleEvents                string    `db:"module_events"`
 	ModuleMemoryPages           int64     `db:"module_memory_pages"`
 	ModuleTimeoutMS             int64     `db:"module_timeout_ms"`
+	MaxConcurrentCalls          int64     `db:"max_concurrent_calls"`
 	CreatedAt                   time.Time `db:"created_at"`
 	UpdatedAt                   time.Time `db:"updated_at"`
 }
@@ -73,7 +77,7 @@ const applicationColumns = `id, account_id, name, call_initiated_callback_url, c
 	call_initiated_fallback_url, call_initiated_fallback_method, call_status_callback_url,
 	call_status_callback_method, callback_username, callback_password_sealed, inbound_sip_enabled,
 	password_auth_enabled, sip_ha1_md5, sip_ha1_sha256, allowed_source_ips, allowed_regions,
-	module_id, module_events, module_memory_pages, module_timeout_ms, created_at, updated_at`
+	module_id, module_events, module_memory_pages, module_timeout_ms, max_concurrent_calls, created_at, updated_at`
 
 func (s *Store) toRow(a Application) (applicationRow, error) {
 	sealed, err := s.sealer.seal(a.CallbackPassword)
@@ -103,7 +107,7 @@ func (s *Store) toRow(a Application) (applicationRow, error) {
 		AllowedSourceIPs: string(ips), AllowedRegions: string(regions),
 		ModuleID: a.ModuleID, ModuleEvents: string(events),
 		ModuleMemoryPages: int64(a.ModuleMemoryPages), ModuleTimeoutMS: int64(a.ModuleTimeoutMS),
-		CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt,
+		MaxConcurrentCalls: int64(a.MaxConcurrentCalls), CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt,
 	}, nil
 }
 
@@ -119,7 +123,7 @@ func (s *Store) fromRow(r applicationRow) (Application, error) {
 		CallStatusCallbackURL: r.CallStatusCallbackURL, CallStatusCallbackMethod: r.CallStatusCallbackMethod,
 		CallbackUsername: r.CallbackUsername, CallbackPassword: pw,
 		InboundSIPEnabled: r.InboundSIPEnabled, PasswordAuthEnabled: r.PasswordAuthEnabled,
-		SIPHA1MD5: r.SIPHA1MD5, SIPHA1SHA256: r.SIPHA1SHA256,
+		SIPHA1MD5: r.SIPHA1MD5, SIPHA1SHA256: r.SIPHA1SHA256, MaxConcurrentCalls: int(r.MaxConcurrentCalls),
 		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
 	}
 	a.ModuleID, a.ModuleMemoryPages, a.ModuleTimeoutMS = r.ModuleID, int(r.ModuleMemoryPages), int(r.ModuleTimeoutMS)
@@ -158,7 +162,7 @@ func (s *Store) CreateApplication(ctx context.Context, a Application) (Applicati
 		:call_initiated_fallback_url, :call_initiated_fallback_method, :call_status_callback_url,
 		:call_status_callback_method, :callback_username, :callback_password_sealed, :inbound_sip_enabled,
 		:password_auth_enabled, :sip_ha1_md5, :sip_ha1_sha256, :allowed_source_ips, :allowed_regions,
-		:module_id, :module_events, :module_memory_pages, :module_timeout_ms, :created_at, :updated_at)`, row)
+		:module_id, :module_events, :module_memory_pages, :module_timeout_ms, :max_concurrent_calls, :created_at, :updated_at)`, row)
 	if err != nil {
 		if isForeignKeyViolation(err) {
 			return Application{}, fmt.Errorf("create application: account %s: %w", a.AccountID, ErrNotFound)
@@ -187,7 +191,7 @@ func (s *Store) UpdateApplication(ctx context.Context, a Application) (Applicati
 		sip_ha1_md5 = :sip_ha1_md5, sip_ha1_sha256 = :sip_ha1_sha256,
 		allowed_source_ips = :allowed_source_ips, allowed_regions = :allowed_regions,
 		module_id = :module_id, module_events = :module_events, module_memory_pages = :module_memory_pages,
-		module_timeout_ms = :module_timeout_ms, updated_at = :updated_at
+		module_timeout_ms = :module_timeout_ms, max_concurrent_calls = :max_concurrent_calls, updated_at = :updated_at
 		WHERE id = :id AND account_id = :account_id`, row)
 	if err != nil {
 		return Application{}, fmt.Errorf("update application %s: %w", a.ID, err)

@@ -48,13 +48,23 @@ type ApplicationPatch struct {
 	AllowedSourceIPs            *[]string
 	AllowedRegions              *[]string
 	Module                      ModuleBindingPatch
+	MaxConcurrentCalls          *int
 }
+
+// MaxApplicationCalls bounds an application's maxConcurrentCalls.
+const MaxApplicationCalls = 100_000
 
 // Apply changes a by p under the rules of the Inbound SIP URI guide. It
 // returns the newly generated SIP password when p enables password auth
 // (shown to the caller once, never stored), and leaves a untouched on error.
 func (p ApplicationPatch) Apply(a *Application, sipDomain string) (sipPassword string, err error) {
 	n := *a
+	if p.MaxConcurrentCalls != nil {
+		if v := *p.MaxConcurrentCalls; v < 0 || v > MaxApplicationCalls {
+			return "", invalid("maxConcurrentCalls", v, "must be between 0 (the node default) and %d", MaxApplicationCalls)
+		}
+		n.MaxConcurrentCalls = *p.MaxConcurrentCalls
+	}
 	if p.Name != nil {
 		if strings.TrimSpace(*p.Name) == "" {
 			return "", invalid("applicationName", *p.Name, "must not be empty")

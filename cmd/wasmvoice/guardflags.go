@@ -17,6 +17,7 @@ import (
 func guardFlags(f flags, cfg *server.Config) func() error {
 	var trusted string
 	var floodLimit, authLimit, targetLimit, maxConns, maxPerIP, maxMsg, httpConns string
+	var callsApp, callsAcct, callsSrc string
 	var floodWindow, banTime, idle, message, handshake string
 	f.str(&trusted, "sip-trusted-cidrs", "", "comma-separated CIDRs never rate-limited or banned (SIP and API); trunk addresses are trusted as well")
 	f.str(&floodLimit, "sip-flood-limit", strconv.Itoa(guard.DefaultFloodLimit), "SIP requests one source may send per --sip-flood-window before it is banned (0: off)")
@@ -31,6 +32,9 @@ func guardFlags(f flags, cfg *server.Config) func() error {
 	f.str(&handshake, "sip-tls-handshake-timeout", sip.DefaultHandshakeTimeout.String(), "close a SIP TLS connection without a finished handshake after this")
 	f.str(&maxMsg, "sip-max-message-bytes", strconv.Itoa(sip.DefaultMaxMessageBytes), "largest SIP message over TCP/TLS (larger ones are answered 513)")
 	f.str(&httpConns, "http-max-connections", strconv.Itoa(server.DefaultHTTPMaxConns), "concurrent connections of the HTTP API")
+	f.str(&callsApp, "max-calls-per-application", strconv.Itoa(server.DefaultMaxCallsPerApplication), "concurrent calls of an application that sets no maxConcurrentCalls (0: no cap)")
+	f.str(&callsAcct, "max-calls-per-account", strconv.Itoa(server.DefaultMaxCallsPerAccount), "concurrent calls of an account (0: no cap)")
+	f.str(&callsSrc, "max-calls-per-source", strconv.Itoa(server.DefaultMaxCallsPerSource), "concurrent inbound calls from one IP address; trunks and --sip-trusted-cidrs are not capped (0: no cap)")
 	return func() error {
 		for _, c := range strings.Split(trusted, ",") {
 			if c = strings.TrimSpace(c); c == "" {
@@ -59,6 +63,9 @@ func guardFlags(f flags, cfg *server.Config) func() error {
 			{"--sip-max-connections-per-ip", maxPerIP, &cfg.SIPStream.MaxConnsPerIP, 1},
 			{"--sip-max-message-bytes", maxMsg, &cfg.SIPStream.MaxMessageBytes, 1024},
 			{"--http-max-connections", httpConns, &cfg.HTTPMaxConns, 1},
+			{"--max-calls-per-application", callsApp, &cfg.MaxCallsPerApplication, 0},
+			{"--max-calls-per-account", callsAcct, &cfg.MaxCallsPerAccount, 0},
+			{"--max-calls-per-source", callsSrc, &cfg.MaxCallsPerSource, 0},
 		}
 		for _, i := range ints {
 			n, err := strconv.Atoi(i.in)

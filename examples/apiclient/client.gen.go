@@ -1560,6 +1560,9 @@ type VoiceApplication struct {
 	InboundSipCallsEnabled bool      `json:"inboundSipCallsEnabled"`
 	LastModifiedTime       time.Time `json:"lastModifiedTime"`
 
+	// MaxConcurrentCalls Cap on the application's calls up at once (further INVITEs get 503 with Retry-After, createCall 429); 0 is the node default (--max-calls-per-application).
+	MaxConcurrentCalls int64 `json:"maxConcurrentCalls"`
+
 	// ModuleEvents Event kinds the module answers: call (the call events, answered with BXML), sip.inbound (each INVITE to the application, before the call exists), sip.outbound (each INVITE sent for its calls). Empty means all three.
 	ModuleEvents *[]string `json:"moduleEvents"`
 
@@ -1624,6 +1627,9 @@ type VoiceApplicationCreate struct {
 	// InboundSipCallsEnabled Enabling needs passwordAuthEnabled: true or a non-empty allowedSourceIps. Disabling clears the URI, the password and both lists.
 	InboundSipCallsEnabled *bool `json:"inboundSipCallsEnabled,omitempty"`
 
+	// MaxConcurrentCalls Cap on the application's calls up at once; 0 takes the node default.
+	MaxConcurrentCalls *int64 `json:"maxConcurrentCalls,omitempty"`
+
 	// ModuleEvents Replaces the list of event kinds the module answers: call, sip.inbound, sip.outbound; empty means all three.
 	ModuleEvents *[]string `json:"moduleEvents,omitempty"`
 
@@ -1680,6 +1686,9 @@ type VoiceApplicationPatch struct {
 
 	// InboundSipCallsEnabled Enabling needs passwordAuthEnabled: true or a non-empty allowedSourceIps. Disabling clears the URI, the password and both lists.
 	InboundSipCallsEnabled *bool `json:"inboundSipCallsEnabled,omitempty"`
+
+	// MaxConcurrentCalls Cap on the application's calls up at once; 0 takes the node default.
+	MaxConcurrentCalls *int64 `json:"maxConcurrentCalls,omitempty"`
 
 	// ModuleEvents Replaces the list of event kinds the module answers: call, sip.inbound, sip.outbound; empty means all three.
 	ModuleEvents *[]string `json:"moduleEvents,omitempty"`
@@ -5408,6 +5417,8 @@ type CreateCallHTTPResponse struct {
 	ApplicationproblemJSON404 *ErrorModel
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *ErrorModel
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *ErrorModel
 	// Headers201 the parsed response headers for an HTTP 201 response
@@ -5442,6 +5453,11 @@ func (r CreateCallHTTPResponse) GetApplicationproblemJSON404() *ErrorModel {
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
 func (r CreateCallHTTPResponse) GetApplicationproblemJSON422() *ErrorModel {
 	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r CreateCallHTTPResponse) GetApplicationproblemJSON429() *ErrorModel {
+	return r.ApplicationproblemJSON429
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -8737,6 +8753,13 @@ func ParseCreateCallHTTPResponse(rsp *http.Response) (*CreateCallHTTPResponse, e
 			return nil, err
 		}
 		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest ErrorModel
