@@ -68,6 +68,7 @@ func (e *Engine) handleInbound(ctx context.Context, leg InboundLeg, inv Invite) 
 		return
 	}
 	defer e.remove(c)
+	e.journal(c)
 	c.runInbound(ctx)
 }
 

@@ -97,6 +97,7 @@ func (e *Engine) CreateCall(ctx context.Context, accountID string, r CallRequest
 		e.mu.Unlock()
 		return store.CallRecord{}, errors.New("server is shutting down")
 	}
+	e.journal(c)
 	go func() {
 		defer e.remove(c)
 		c.runOutbound(r, answer, timeout)

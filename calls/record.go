@@ -31,16 +31,40 @@ func (c *Call) mediaURL(recID string) string {
 	return c.e.baseURL + "/api/v2/accounts/" + c.app.AccountID + "/calls/" + c.id + "/recordings/" + recID + "/media"
 }
 
+// recordingRecord is a recording of this call as the store keeps it.
+func (c *Call) recordingRecord(id, path string, channels int, start time.Time) store.RecordingRecord {
+	info := c.snapshotInfo()
+	return store.RecordingRecord{
+		ID: id, AccountID: c.app.AccountID, ApplicationID: c.app.ID, CallID: c.id, ParentCallID: info.ParentCallID,
+		Direction: info.Direction, From: info.From, To: info.To, Channels: channels, FileFormat: "wav",
+		Status: "partial", FilePath: path, StartTime: start,
+	}
+}
+
+// journalRecording notes that a recording began, so a crash before it is
+// indexed leaves it recoverable (Engine.Recover).
+func (c *Call) journalRecording(id, path string, channels int, start time.Time) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := c.e.store.JournalRecording(ctx, c.recordingRecord(id, path, channels, start)); err != nil {
+		c.logf(slog.LevelWarn, "media", "recording %s is not journaled (a crash would lose its index): %v", id, err)
+	}
+}
+
+// forgetRecording drops the journal row of a recording that failed.
+func (c *Call) forgetRecording(id string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := c.e.store.ForgetLiveRecording(ctx, id); err != nil {
+		c.logf(slog.LevelWarn, "media", "%v", err)
+	}
+}
+
 // indexRecording stores a finished recording and returns what BXML reports.
 func (c *Call) indexRecording(id string, start time.Time, res media.RecordResult) (bxml.Recording, error) {
 	end := start.Add(res.Duration)
-	info := c.snapshotInfo()
-	rec := store.RecordingRecord{
-		ID: id, AccountID: c.app.AccountID, ApplicationID: c.app.ID, CallID: c.id, ParentCallID: info.ParentCallID,
-		Direction: info.Direction, From: info.From, To: info.To, Channels: res.Channels, FileFormat: "wav",
-		Status: "complete", FilePath: res.Path, SizeBytes: res.Size, DurationMS: res.Duration.Milliseconds(),
-		StartTime: start, EndTime: end,
-	}
+	rec := c.recordingRecord(id, res.Path, res.Channels, start)
+	rec.Status, rec.SizeBytes, rec.DurationMS, rec.EndTime = "complete", res.Size, res.Duration.Milliseconds(), end
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := c.e.store.CreateRecording(ctx, rec); err != nil {
@@ -73,11 +97,13 @@ func (c *Call) Record(ctx context.Context, r *bxml.Record) (bxml.Recording, erro
 		c.logf(slog.LevelWarn, "media", "fileFormat mp3 is recorded as wav")
 	}
 	start := time.Now().UTC()
+	c.journalRecording(id, path, 1, start)
 	res, err := c.leg.Record(ctx, path, media.RecordOptions{
 		Channels: 1, MaxDuration: time.Duration(r.MaxDuration * float64(time.Second)),
 		TerminatingDigits: r.TerminatingDigits, SilenceTimeout: time.Duration(r.SilenceTimeout * float64(time.Second)),
 	})
 	if err != nil {
+		c.forgetRecording(id)
 		return bxml.Recording{}, fmt.Errorf("record: %w", err)
 	}
 	rec, err := c.indexRecording(id, start, res)
@@ -112,12 +138,15 @@ func (c *Call) StartRecording(ctx context.Context, r *bxml.StartRecording) error
 	if r.MultiChannel {
 		ch = 2
 	}
+	start := time.Now().UTC()
+	c.journalRecording(id, path, ch, start)
 	rec, err := c.leg.StartRecording(path, media.RecordOptions{Channels: ch})
 	if err != nil {
+		c.forgetRecording(id)
 		return fmt.Errorf("start recording: %w", err)
 	}
 	c.mu.Lock()
-	c.recording = &activeRecording{id: id, start: time.Now().UTC(), rec: rec, target: r.RecordingAvailableTarget()}
+	c.recording = &activeRecording{id: id, start: start, rec: rec, target: r.RecordingAvailableTarget()}
 	c.mu.Unlock()
 	return nil
 }
@@ -132,6 +161,7 @@ func (c *Call) StopRecording(context.Context) error {
 	}
 	res, err := ar.rec.Stop()
 	if err != nil {
+		c.forgetRecording(ar.id)
 		return fmt.Errorf("stop recording: %w", err)
 	}
 	rec, err := c.indexRecording(ar.id, ar.start, res)

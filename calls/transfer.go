@@ -173,6 +173,7 @@ func (c *Call) runTransferLeg(ctx context.Context, b *Call, opts *bxml.TargetOpt
 		b.hangupUnregistered()
 		return res, errors.New("transfer: server shutting down")
 	}
+	c.e.journal(b)
 	b.ctx, b.cancel = context.WithCancel(ctx)
 	bDone := make(chan struct{})
 	go func() {

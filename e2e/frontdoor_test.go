@@ -14,6 +14,7 @@ type scenario struct {
 	HoldMillis  int
 	Method      string
 	ToTag       bool
+	Extra       string // header lines added to INVITEs (short_call.xml)
 }
 
 func TestOptionsKeepalive(t *testing.T) {

@@ -29,6 +29,38 @@ type server struct {
 	secret  string
 	token   string
 	logPath string
+	data    string   // data directory
+	rtp     string   // RTP port range
+	wrap    []string // command the binary runs under (prlimit ...), if any
+	extra   []string // extra flags
+	proc    *process // the running process
+}
+
+// process is one run of the binary.
+type process struct {
+	cmd    *exec.Cmd
+	exited chan error
+	killed bool // by the test (kill -9): its exit is not a failure
+}
+
+// pid is the running process's ID.
+func (s *server) pid() int { return s.proc.cmd.Process.Pid }
+
+// kill9 kills the process as a crash would, and waits for it.
+func (s *server) kill9() {
+	s.t.Helper()
+	s.proc.killed = true
+	s.proc.cmd.Process.Kill()
+	<-s.proc.exited
+}
+
+// restart starts the binary again on the same data directory and ports.
+func (s *server) restart() {
+	s.t.Helper()
+	if err := s.start(); err != nil {
+		s.t.Fatalf("restart: %v\n%s", err, s.logTail(40))
+	}
+	s.token = s.getToken()
 }
 
 // rtpBase hands each server of this run its own RTP range, away from the
@@ -56,6 +88,13 @@ func rtpRange() string {
 // is stopped with SIGTERM when the test ends.
 func startServer(t *testing.T, extraArgs ...string) *server {
 	t.Helper()
+	return startWrapped(t, nil, extraArgs...)
+}
+
+// startWrapped is startServer with the binary run under wrap (a command
+// prefix such as prlimit --nofile=256).
+func startWrapped(t *testing.T, wrap []string, extraArgs ...string) *server {
+	t.Helper()
 	dir := t.TempDir()
 	data := filepath.Join(dir, "data")
 	out, err := exec.Command(wasmvoiceBin, "credentials", "create", "--data-dir", data, "--json").Output()
@@ -71,11 +110,11 @@ func startServer(t *testing.T, extraArgs ...string) *server {
 		t.Fatalf("credentials JSON %q: %v", out, err)
 	}
 	s := &server{t: t, account: creds.AccountID, id: creds.ClientID, secret: creds.ClientSecret,
-		logPath: filepath.Join(dir, "server.log")}
+		logPath: filepath.Join(dir, "server.log"), data: data, wrap: wrap, extra: extraArgs, rtp: rtpRange()}
 	// The ports are probed free and bound by the server a moment later;
 	// another process of a parallel test run may take one in between.
 	for attempt := 1; ; attempt++ {
-		err := s.launch(data, extraArgs)
+		err := s.launch()
 		if err == nil {
 			break
 		}
@@ -91,32 +130,40 @@ func startServer(t *testing.T, extraArgs ...string) *server {
 
 // launch starts the binary on free ports and waits for /readyz; an error
 // means the process exited or never became ready (and is gone).
-func (s *server) launch(data string, extraArgs []string) error {
-	t := s.t
-	httpPort, sipPort := testenv.FreeTCPPort(t), testenv.FreeSIPPort(t)
+func (s *server) launch() error {
+	httpPort, sipPort := testenv.FreeTCPPort(s.t), testenv.FreeSIPPort(s.t)
 	s.api = fmt.Sprintf("http://127.0.0.1:%d", httpPort)
 	s.sip = fmt.Sprintf("127.0.0.1:%d", sipPort)
-	logf, err := os.Create(s.logPath)
+	return s.start()
+}
+
+// start runs the binary on the server's ports and waits for /readyz.
+func (s *server) start() error {
+	t := s.t
+	logf, err := os.OpenFile(s.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(wasmvoiceBin,
-		"--data-dir", data,
-		"--http-addr", fmt.Sprintf("127.0.0.1:%d", httpPort),
+	args := append(append([]string{}, s.wrap...), wasmvoiceBin,
+		"--data-dir", s.data,
+		"--http-addr", strings.TrimPrefix(s.api, "http://"),
 		"--sip-addr", s.sip,
 		"--sip-domain", "127.0.0.1",
 		"--media-ip", "127.0.0.1",
-		"--rtp-ports", rtpRange(),
+		"--rtp-ports", s.rtp,
 		// sipp and baresip answer the first challenge only, and sipp knows MD5 only.
 		"--sip-digest-algorithms", "MD5,SHA-256",
 		"--log-level", "debug")
-	cmd.Args = append(cmd.Args, extraArgs...)
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Args = append(cmd.Args, s.extra...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait(); logf.Close() }()
+	p := &process{cmd: cmd, exited: exited}
+	s.proc = p
 	// Generous: under a parallel test run of the whole repository the
 	// machine's two cores are shared with compilers and other servers.
 	deadline := time.Now().Add(60 * time.Second)
@@ -140,6 +187,9 @@ func (s *server) launch(data string, extraArgs []string) error {
 		}
 	}
 	t.Cleanup(func() {
+		if p.killed {
+			return // the test killed it and waited for it
+		}
 		cmd.Process.Signal(syscall.SIGTERM)
 		select {
 		case err := <-exited:

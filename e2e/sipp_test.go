@@ -117,3 +117,40 @@ func (r *sippRun) wait(t *testing.T, timeout time.Duration) bool {
 		}
 	}
 }
+
+// runStats waits for sipp started with statsArgs to exit (a non-zero exit is
+// not a failure here: some calls may fail by design) and returns how many
+// calls succeeded and failed, from sipp's statistics file.
+func (r *sippRun) runStats(t *testing.T, timeout time.Duration) (ok, failed int) {
+	t.Helper()
+	select {
+	case err := <-r.done:
+		r.done <- err // for the cleanup
+	case <-time.After(timeout):
+		r.cmd.Process.Kill()
+		t.Fatalf("sipp %s did not finish within %s", r.name, timeout)
+	}
+	b, err := os.ReadFile(filepath.Join(r.dir, "stats.csv"))
+	if err != nil {
+		t.Fatalf("sipp %s statistics: %v\n%s", r.name, err, lastLines(r.out.String(), 20))
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) < 2 {
+		t.Fatalf("sipp %s statistics: %q", r.name, b)
+	}
+	head, last := strings.Split(lines[0], ";"), strings.Split(lines[len(lines)-1], ";")
+	col := func(name string) int {
+		for i, h := range head {
+			if h == name && i < len(last) {
+				n, _ := strconv.Atoi(last[i])
+				return n
+			}
+		}
+		t.Fatalf("sipp statistics lack %s", name)
+		return 0
+	}
+	return col("SuccessfulCall(C)"), col("FailedCall(C)")
+}
+
+// statsArgs makes sipp write the statistics runStats reads.
+func statsArgs() []string { return []string{"-trace_stat", "-stf", "stats.csv", "-fd", "1"} }

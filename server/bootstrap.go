@@ -83,7 +83,8 @@ func CreateCredentials(ctx context.Context, st *store.Store, account string) (st
 		if err != nil {
 			return store.Credentials{}, err
 		}
-		if err := st.SetAccountFeatures(ctx, a.ID, []string{store.FeatureSIP}); err != nil {
+		// The node's first account, as at first start.
+		if err := st.SetAccountFeatures(ctx, a.ID, []string{store.FeatureSIP, store.FeatureAdmin}); err != nil {
 			return store.Credentials{}, err
 		}
 		account = a.ID

@@ -62,6 +62,8 @@ type Config struct {
 	WasmTimeout, WasmMaxTimeout     time.Duration
 	WasmMaxModuleBytes              int
 	WasmWarm, WasmMaxInstances      int
+	// WasmCompileConcurrency bounds modules compiled at once (0: 1).
+	WasmCompileConcurrency int
 	// WasmCacheDir holds compiled modules across restarts (default
 	// <data-dir>/wasm-cache).
 	WasmCacheDir string
@@ -80,7 +82,7 @@ type Config struct {
 	// MaxCallsPerAccount and MaxCallsPerSource cap concurrent calls; SIP
 	// trunks (trusted sources) are not capped per source. 0 means no cap.
 	MaxCallsPerApplication, MaxCallsPerAccount, MaxCallsPerSource int
-	Logger       *slog.Logger
+	Logger                                                        *slog.Logger
 }
 
 // DefaultHTTPMaxConns is the API's connection cap when none is set.

@@ -194,6 +194,11 @@ func (s *Server) Run(ctx context.Context, ready func(httpAddr net.Addr)) error {
 		ln.Close()
 		return err
 	}
+	// Calls a crash interrupted are settled before new ones come in.
+	if _, err := s.engine.Recover(ctx); err != nil {
+		ln.Close()
+		return fmt.Errorf("crash recovery: %w", err)
+	}
 	listenCtx, stopListening := context.WithCancel(context.Background())
 	defer stopListening()
 	g := newListenerGroup(s.log)
@@ -263,7 +268,7 @@ func (s *Server) Run(ctx context.Context, ready func(httpAddr net.Addr)) error {
 	s.regs.Store(regs)
 	var background sync.WaitGroup // owned here; listenCtx stops them
 	for _, f := range []func(context.Context){
-		s.sipGuard.Run, s.httpGuard.Run,
+		s.sipGuard.Run, s.httpGuard.Run, s.heartbeat,
 		func(ctx context.Context) { s.trunks.KeepTrusted(ctx, s.cfg.TrustedCIDRs, s.sipGuard.SetTrusted) },
 	} {
 		background.Add(1)
@@ -307,5 +312,22 @@ func (s *Server) closeModules() {
 	defer cancel()
 	if err := s.modules.Close(ctx); err != nil {
 		s.log.Warn("close wasm host", "err", err)
+	}
+}
+
+// heartbeat records every store.AliveEvery that the node runs: after a
+// crash, it bounds when the interrupted calls ended.
+func (s *Server) heartbeat(ctx context.Context) {
+	t := time.NewTicker(store.AliveEvery)
+	defer t.Stop()
+	for {
+		if err := s.store.SetAlive(ctx, time.Now()); err != nil && ctx.Err() == nil {
+			s.log.Warn("heartbeat", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
 	}
 }

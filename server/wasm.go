@@ -33,11 +33,12 @@ func (c Config) wasmConfig(st *store.Store, log *slog.Logger) wasmhost.Config {
 		cache = filepath.Join(c.DataDir, "wasm-cache")
 	}
 	return wasmhost.Config{
-		CacheDir:       cache,
-		Defaults:       wasmhost.Limits{MemoryPages: uint32(c.WasmMemoryMiB) * 16, Timeout: c.WasmTimeout},
-		Max:            wasmhost.Limits{MemoryPages: uint32(maxMem) * 16, Timeout: maxTimeout},
-		MaxModuleBytes: c.WasmMaxModuleBytes,
-		KV:             store.AppKV{Store: st},
-		Logger:         log,
+		CacheDir:              cache,
+		Defaults:              wasmhost.Limits{MemoryPages: uint32(c.WasmMemoryMiB) * 16, Timeout: c.WasmTimeout},
+		Max:                   wasmhost.Limits{MemoryPages: uint32(maxMem) * 16, Timeout: maxTimeout},
+		MaxModuleBytes:        c.WasmMaxModuleBytes,
+		MaxConcurrentCompiles: c.WasmCompileConcurrency,
+		KV:                    store.AppKV{Store: st},
+		Logger:                log,
 	}
 }

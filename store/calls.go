@@ -147,7 +147,7 @@ func (s *Store) saveCallStmts(c CallRecord, trace []SIPMessage, log []LogEntry) 
 	if c.LastUpdate.IsZero() {
 		c.LastUpdate = time.Now()
 	}
-	stmts := make([]callStmt, 0, 3+(len(trace)+rowsPerInsert-1)/rowsPerInsert+(len(log)+rowsPerInsert-1)/rowsPerInsert)
+	stmts := make([]callStmt, 0, 4+(len(trace)+rowsPerInsert-1)/rowsPerInsert+(len(log)+rowsPerInsert-1)/rowsPerInsert)
 	stmts = append(stmts, callStmt{query: s.rebind(upsertCallQuery), args: []any{
 		c.ID, c.AccountID, c.ApplicationID, c.ParentCallID, c.Direction, c.From, c.To, c.State,
 		c.SIPCallID, c.Tag, string(vars), optTime(c.EnqueuedTime), c.StartTime.UTC(), optTime(c.AnswerTime),
@@ -158,6 +158,7 @@ func (s *Store) saveCallStmts(c CallRecord, trace []SIPMessage, log []LogEntry) 
 		m := trace[i]
 		return append(args, c.ID, i, m.At.UTC(), m.Direction, m.Transport, m.LocalAddr, m.RemoteAddr, m.Message)
 	})
+	stmts = append(stmts, callStmt{what: " journal", query: s.rebind("DELETE FROM live_calls WHERE call_id = ?"), args: []any{c.ID}})
 	stmts = append(stmts, callStmt{what: " log", query: s.rebind("DELETE FROM call_log WHERE call_id = ?"), args: []any{c.ID}})
 	stmts = insertRows(stmts, " log", s.rebind, logInsertPrefix, len(log), 6, func(i int, args []any) []any {
 		l := log[i]

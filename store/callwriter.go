@@ -97,6 +97,12 @@ func (w *callWriter) enqueue(ctx context.Context, p *pendingCall) error {
 	}
 }
 
+// enqueueNoWait hands p to the writer without waiting for its commit (the
+// journal's rows); it waits only for room in the queue.
+func (w *callWriter) enqueueNoWait(p *pendingCall) error {
+	return w.enqueue(context.Background(), p)
+}
+
 // close stops taking records, writes those already queued, and returns
 // once the writer goroutine is gone.
 func (w *callWriter) close() {

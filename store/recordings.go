@@ -32,10 +32,21 @@ const recordingColumns = `id, account_id, application_id, call_id, parent_call_i
 // CreateRecording indexes a finished recording.
 func (s *Store) CreateRecording(ctx context.Context, r RecordingRecord) error {
 	r.StartTime, r.EndTime = r.StartTime.UTC(), r.EndTime.UTC()
-	_, err := s.db.NamedExecContext(ctx, `INSERT INTO recordings (`+recordingColumns+`) VALUES (
-		:id, :account_id, :application_id, :call_id, :parent_call_id, :direction, :from_addr, :to_addr,
-		:channels, :file_format, :status, :file_path, :size_bytes, :duration_ms, :start_time, :end_time)`, r)
+	tx, err := s.db.BeginTxx(ctx, nil)
 	if err != nil {
+		return fmt.Errorf("create recording %s: %w", r.ID, err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.NamedExecContext(ctx, `INSERT INTO recordings (`+recordingColumns+`) VALUES (
+		:id, :account_id, :application_id, :call_id, :parent_call_id, :direction, :from_addr, :to_addr,
+		:channels, :file_format, :status, :file_path, :size_bytes, :duration_ms, :start_time, :end_time)`, r); err != nil {
+		return fmt.Errorf("create recording %s: %w", r.ID, err)
+	}
+	// Indexed: no longer in the journal of live recordings.
+	if _, err := tx.ExecContext(ctx, s.rebind("DELETE FROM live_recordings WHERE recording_id = ?"), r.ID); err != nil {
+		return fmt.Errorf("create recording %s: %w", r.ID, err)
+	}
+	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("create recording %s: %w", r.ID, err)
 	}
 	return nil

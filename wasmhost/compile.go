@@ -53,12 +53,30 @@ func (h *Host) Compile(ctx context.Context, wasm []byte) (*Module, error) {
 	if len(wasm) > h.cfg.MaxModuleBytes {
 		return nil, reject(ErrModuleTooLarge, "%d bytes, the limit is %d", len(wasm), h.cfg.MaxModuleBytes)
 	}
-	imports, err := scanImports(wasm)
+	secs, err := splitSections(wasm)
+	if err == nil {
+		err = checkShape(secs)
+	}
+	switch {
+	case errors.Is(err, errMalformed):
+		return nil, reject(ErrNotWasm, "%v", err)
+	case err != nil:
+		return nil, reject(ErrUnsupportedModule, "%v", err)
+	}
+	imports, err := sectionImports(secs)
 	if err != nil {
 		return nil, reject(ErrNotWasm, "%v", err)
 	}
 	if err := h.checkImportNames(imports); err != nil {
 		return nil, err
+	}
+	// One compile at a time (by default): the check above is cheap, what
+	// follows takes memory in proportion to the module.
+	select {
+	case h.compiles <- struct{}{}:
+		defer func() { <-h.compiles }()
+	case <-ctx.Done():
+		return nil, fmt.Errorf("wasmhost: waiting to compile: %w", ctx.Err())
 	}
 	code, err := instrument(wasm)
 	switch {

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wasmvoice/wasmvoice/sdk"
 )
@@ -107,6 +108,64 @@ func TestCompileRejects(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Junk shaped like a module (a valid header and then zeros, millions of
+// tiny sections, a function declaring billions of locals) is refused from
+// its raw bytes, before wazero allocates anything for it.
+func TestCompileRefusesAbsurdShapes(t *testing.T) {
+	header := []byte("\x00asm\x01\x00\x00\x00")
+	tinySections := append([]byte{}, header...)
+	for range 100_000 {
+		tinySections = append(tinySections, 0x00, 0x01, 0x00) // custom section, empty name
+	}
+	manyLocals := append(append([]byte{}, header...),
+		0x0a, 0x09, // code section, 9 bytes
+		0x01,                         // one body
+		0x07,                         // of 7 bytes
+		0x01,                         // one run of locals
+		0xff, 0xff, 0xff, 0xff, 0x0f, // 2^32-1 of them
+		0x7f) // i32
+	manyFuncs := append(append([]byte{}, header...), 0x03, 0x05, 0xff, 0xff, 0xff, 0xff, 0x0f)
+	tests := []struct {
+		name   string
+		wasm   []byte
+		kind   error
+		detail string
+	}{
+		{"header and zeros", append(append([]byte{}, header...), make([]byte, 31<<20)...), ErrUnsupportedModule, "too many sections"},
+		{"header and a few zeros", append(append([]byte{}, header...), make([]byte, 8)...), ErrNotWasm, "custom section without a name"},
+		{"100,000 tiny sections", tinySections, ErrUnsupportedModule, "too many sections"},
+		{"billions of locals", manyLocals, ErrUnsupportedModule, "locals"},
+		{"billions of functions", manyFuncs, ErrUnsupportedModule, "function section"},
+	}
+	h := newTestHost(t, Config{})
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := h.Compile(context.Background(), tt.wasm)
+			if !errors.Is(err, tt.kind) || !strings.Contains(err.Error(), tt.detail) {
+				t.Fatalf("err = %v, want %v mentioning %q", err, tt.kind, tt.detail)
+			}
+		})
+	}
+}
+
+// Compiles run one at a time: a second waits for the first, and gives up
+// when its context ends.
+func TestCompilesOneAtATime(t *testing.T) {
+	h := newTestHost(t, Config{})
+	h.compiles <- struct{}{} // a compile in progress
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := h.Compile(ctx, guest(t, "basic")); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("compile while another runs: %v", err)
+	}
+	<-h.compiles
+	m, err := h.Compile(context.Background(), guest(t, "basic"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Close(context.Background())
 }
 
 func TestCompileTooLarge(t *testing.T) {

@@ -25,8 +25,11 @@ type Config struct {
 	// MaxModuleBytes caps an uploaded module (default 32 MiB).
 	MaxModuleBytes int
 	// KV backs kv_get/kv_set (default: a MemKV).
-	KV     KV
-	Logger *slog.Logger
+	KV KV
+	// MaxConcurrentCompiles bounds the uploads compiled at once, so
+	// parallel uploads cannot stack their compile memory (default 1).
+	MaxConcurrentCompiles int
+	Logger                *slog.Logger
 }
 
 // DefaultMaxModuleBytes caps uploads unless configured.
@@ -40,6 +43,7 @@ type Host struct {
 	runtime  wazero.Runtime
 	cache    wazero.CompilationCache
 	wasiDefs map[string]api.FunctionDefinition
+	compiles chan struct{} // a slot per compile allowed at once
 }
 
 // New starts a runtime. The compiler engine is used where wazero supports
@@ -62,7 +66,10 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	h := &Host{cfg: cfg, log: cfg.Logger.With("caller", "wasmhost")}
+	if cfg.MaxConcurrentCompiles <= 0 {
+		cfg.MaxConcurrentCompiles = 1
+	}
+	h := &Host{cfg: cfg, log: cfg.Logger.With("caller", "wasmhost"), compiles: make(chan struct{}, cfg.MaxConcurrentCompiles)}
 
 	var err error
 	if cfg.CacheDir != "" {

@@ -20,7 +20,10 @@ func (i wasmImport) kindName() string {
 	return fmt.Sprintf("kind %d", i.Kind)
 }
 
-var errMalformed = errors.New("malformed module")
+var (
+	errMalformed       = errors.New("malformed module")
+	errTooManySections = errors.New("too many sections")
+)
 
 // scanImports reads the import section of a binary module. wazero's
 // CompiledModule lists imported functions and memories only; this sees
@@ -31,6 +34,11 @@ func scanImports(b []byte) ([]wasmImport, error) {
 	if err != nil {
 		return nil, err
 	}
+	return sectionImports(secs)
+}
+
+// sectionImports parses the import section among secs.
+func sectionImports(secs []section) ([]wasmImport, error) {
 	for _, s := range secs {
 		if s.id == 2 {
 			return parseImportSection(s.body)
@@ -57,6 +65,9 @@ func splitSections(b []byte) ([]section, error) {
 	r := &reader{b: b[8:]}
 	var secs []section
 	for len(r.b) > 0 {
+		if len(secs) == maxSections {
+			return nil, fmt.Errorf("%w: more than %d", errTooManySections, maxSections)
+		}
 		id := r.byte()
 		size := r.u32()
 		if r.err != nil || uint64(size) > uint64(len(r.b)) {

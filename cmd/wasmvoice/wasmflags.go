@@ -11,7 +11,7 @@ import (
 // wasmFlags registers the Wasm call-handler flags; the returned function
 // parses them into cfg after f.Parse.
 func wasmFlags(f flags, cfg *server.Config) func() error {
-	var mem, maxMem, timeout, maxTimeout, maxBytes, warm, maxInst string
+	var mem, maxMem, timeout, maxTimeout, maxBytes, warm, maxInst, compiles string
 	f.str(&mem, "wasm-memory-mib", "16", "default guest memory cap in MiB for applications that set none")
 	f.str(&maxMem, "wasm-max-memory-mib", strconv.Itoa(server.DefaultWasmMaxMemoryMiB), "node maximum guest memory in MiB; application limits are clamped to it")
 	f.str(&timeout, "wasm-timeout", "50ms", "default time limit per Wasm event")
@@ -19,6 +19,7 @@ func wasmFlags(f flags, cfg *server.Config) func() error {
 	f.str(&maxBytes, "wasm-max-module-bytes", strconv.Itoa(32<<20), "largest module accepted at upload, in bytes")
 	f.str(&warm, "wasm-warm", strconv.Itoa(server.DefaultWasmWarm), "idle warm instances kept per application")
 	f.str(&maxInst, "wasm-max-instances", strconv.Itoa(server.DefaultWasmMaxInstances), "live instances per application (concurrent events)")
+	f.str(&compiles, "wasm-compile-concurrency", "1", "modules compiled at once (uploads and first use); more wait")
 	return func() error {
 		ints := []struct {
 			name string
@@ -30,6 +31,7 @@ func wasmFlags(f flags, cfg *server.Config) func() error {
 			{"--wasm-max-module-bytes", maxBytes, &cfg.WasmMaxModuleBytes},
 			{"--wasm-warm", warm, &cfg.WasmWarm},
 			{"--wasm-max-instances", maxInst, &cfg.WasmMaxInstances},
+			{"--wasm-compile-concurrency", compiles, &cfg.WasmCompileConcurrency},
 		}
 		for _, i := range ints {
 			n, err := strconv.Atoi(i.in)

@@ -21,9 +21,13 @@ type Writer struct {
 	buf      []byte
 }
 
+// writeBuffer is small on purpose: a process that dies mid-recording loses
+// what was buffered (a quarter second of 8 kHz mono), not seconds of it.
+const writeBuffer = 4 << 10
+
 // NewWriter writes a provisional header and returns a Writer.
 func NewWriter(ws io.WriteSeeker, sampleRate, channels int) (*Writer, error) {
-	w := &Writer{ws: ws, bw: bufio.NewWriterSize(ws, 32<<10), rate: sampleRate, channels: channels}
+	w := &Writer{ws: ws, bw: bufio.NewWriterSize(ws, writeBuffer), rate: sampleRate, channels: channels}
 	if _, err := w.bw.Write(header(sampleRate, channels, 0)); err != nil {
 		return nil, fmt.Errorf("wav: writing header: %w", err)
 	}

@@ -1,0 +1,86 @@
+package calls
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/wasmvoice/wasmvoice/bxml"
+	"github.com/wasmvoice/wasmvoice/media/wav"
+	"github.com/wasmvoice/wasmvoice/store"
+)
+
+// A call and its recording left in the journal (the node died while they
+// were up) are settled by the next engine on the same store: the call is
+// stored as disconnected with cause error and its disconnect callback goes
+// out; the recording is repaired and indexed.
+func TestRecoverAfterCrash(t *testing.T) {
+	b := newBed(t)
+	b.source.answer(bxml.EventInitiate, `<Response><StartRecording/><Pause duration="30"/></Response>`)
+	leg := newFakeInbound()
+	b.invite(leg)
+	callID := b.source.wait(t, bxml.EventInitiate).Event.(*bxml.InitiateEvent).CallID
+	waitClosed(t, leg.answered, "answer")
+	ctx := context.Background()
+	var recs []store.RecordingRecord
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		lives, err := b.store.LiveCalls(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs, err = b.store.LiveRecordings(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(lives) == 1 && lives[0].Record.ID == callID && len(recs) == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("journal: %d calls, %d recordings", len(lives), len(recs))
+		}
+	}
+	time.Sleep(300 * time.Millisecond) // some audio on disk
+	if err := b.store.SetAlive(ctx, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+
+	// The node "crashes": another engine starts on the same store.
+	src := newFakeSource()
+	e2 := New(Config{Store: b.store, Media: b.e.media, Source: src, BaseURL: "http://api.test", DataDir: b.e.dataDir, Logger: slog.New(slog.DiscardHandler)})
+	got, err := e2.Recover(ctx)
+	if err != nil || got.Calls != 1 || got.Recordings != 1 {
+		t.Fatalf("Recover = %+v, %v", got, err)
+	}
+	disc := src.wait(t, bxml.EventDisconnect)
+	ev := disc.Event.(*bxml.DisconnectEvent)
+	if ev.CallID != callID || ev.Cause != bxml.CauseError || ev.ErrorMessage != crashMessage || disc.Target.URL != "http://app.test/status" {
+		t.Errorf("disconnect %+v to %s", ev, disc.Target.URL)
+	}
+	rec, err := b.store.Call(ctx, b.acct, callID)
+	if err != nil || rec.State != stateDisconnected || rec.DisconnectCause != bxml.CauseError || rec.EndTime.Before(rec.StartTime) {
+		t.Fatalf("record %+v, %v", rec, err)
+	}
+	r, err := b.store.Recording(ctx, b.acct, callID, recs[0].ID)
+	if err != nil || r.Status != "complete" {
+		t.Fatalf("recording %+v, %v", r, err)
+	}
+	data, err := os.ReadFile(r.FilePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, err := wav.Decode(bytes.NewReader(data)); err != nil || int64(len(data)) != r.SizeBytes || a.Channels != 1 {
+		t.Fatalf("recovered file: %d bytes (index says %d), %v", len(data), r.SizeBytes, err)
+	}
+	if lives, _ := b.store.LiveCalls(ctx); len(lives) != 0 {
+		t.Fatalf("journal still holds %d calls", len(lives))
+	}
+	if again, err := e2.Recover(ctx); err != nil || again.Calls != 0 || again.Recordings != 0 {
+		t.Fatalf("second Recover = %+v, %v", again, err)
+	}
+	ctx2, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	e2.Shutdown(ctx2)
+}
