@@ -12,8 +12,9 @@ import (
 
 // Datagrams are checked before sipgo parses them (the costly part): a banned
 // or flooding source's packets are dropped, and so are those of known SIP
-// scanners, all without an answer. TCP and TLS connections are checked per
-// message by their streamConn.
+// scanners, all without an answer; a malformed request is answered here
+// (sanitize). TCP and TLS connections are checked per message by their
+// streamConn.
 
 // scannerAgents are User-Agent values of the tools that sweep the internet
 // for open SIP ports and weak passwords; no real phone sends them.
@@ -33,16 +34,13 @@ func (s *Server) readFilter(props sip.TransportReadProps, data []byte) ([]byte, 
 	ip, _ := netip.AddrFromSlice(ua.IP)
 	ip = ip.Unmap()
 	g := s.cfg.Guard
-	if g == nil {
-		return data, nil
-	}
 	if len(data) <= 4 && len(bytes.Trim(data, "\r\n")) == 0 {
 		return data, nil // keep-alive
 	}
-	if !g.Allow(ip) {
+	if g != nil && !g.Allow(ip) {
 		return nil, nil
 	}
-	if isScanner(data) {
+	if g != nil && isScanner(data) {
 		g.Drop(guard.ReasonScanner)
 		g.Ban(ip, 0)
 		if ok, n := s.rejectLogs.Allow(); ok {
@@ -50,7 +48,46 @@ func (s *Server) readFilter(props sip.TransportReadProps, data []byte) ([]byte, 
 		}
 		return nil, nil
 	}
+	data, v := sanitize(data, true)
+	if v.status != 0 {
+		s.refuseRaw(data, v, "UDP", ua.String(), func(resp []byte) {
+			if c, ok := s.udpConns.Load(props.LocalAddr.String()); ok {
+				_, _ = c.(*net.UDPConn).WriteToUDP(resp, ua)
+			}
+		})
+		return nil, nil
+	}
 	return data, nil
+}
+
+// refuseRaw answers a request that sanitize refused (when an answer is
+// possible: never to a response or an ACK), counts and logs it.
+func (s *Server) refuseRaw(msg []byte, v sanity, transport, source string, send func([]byte)) {
+	metricRejections.WithLabelValues(sanityLabel(v.status)).Inc()
+	if ok, n := s.rejectLogs.Allow(); ok {
+		s.log.Info("sip request refused", "status", v.status, "reason", v.reason, "transport", transport, "source", source, "suppressed", n)
+	}
+	head, _, _ := cutHeader(msg)
+	var extra []string
+	if v.unsupported != "" {
+		extra = append(extra, "Unsupported: "+guard.Truncate(v.unsupported, maxLoggedURI))
+	}
+	if resp := errorResponse(head, v.status, reasonPhrase(v.status), extra...); resp != nil {
+		send(resp)
+	}
+}
+
+// sanityLabel is the rejections metric's label for a sanitize verdict.
+func sanityLabel(status int) string {
+	switch status {
+	case 416:
+		return reasonUnsupportedScheme
+	case 420:
+		return reasonBadExtension
+	case 505:
+		return reasonVersion
+	}
+	return reasonMalformed
 }
 
 // isScanner reports whether a message's User-Agent names a scanner.

@@ -7,170 +7,147 @@ import (
 	"time"
 )
 
-// framer follows SIP message boundaries on a stream connection (RFC 3261
+// framer cuts a stream connection's bytes into SIP messages (RFC 3261
 // §18.3: a header section up to an empty line, then Content-Length bytes of
 // body), so the connection can time a message from its first byte, count
-// messages for the flood guard, refuse one too large, and keep bytes that
-// cannot start a message (a peer's trailing junk) away from sipgo's stream
-// parser, which would close the connection before answering the message
-// before them.
+// messages for the flood guard, refuse one too large, check each whole
+// message before sipgo sees it (sanitize), and keep bytes that cannot start
+// a message (a peer's trailing junk) away from sipgo's stream parser, which
+// would close the connection before answering the message before them.
 type framer struct {
-	max   int // largest message (header section + body)
-	state frameState
+	max   int       // largest message (header section + body)
 	start time.Time // first byte of the current message
-
-	line   []byte // idle: the start line so far, held back until complete
-	tail   []byte // head: the last bytes of the header section (CRLFCRLF across reads)
-	header []byte // head: the header section, kept for Content-Length (bounded by max)
-	body   int    // body: bytes still to come
-	junk   int    // bytes dropped since the last message
+	msg   []byte    // the message so far: start line, header section, body
+	head  int       // length of the header section with its empty line; 0 while unknown
+	need  int       // total length of the message once head is known
+	junk  int       // bytes dropped since the last message
 }
 
-type frameState uint8
-
-const (
-	frameIdle frameState = iota // between messages (CRLF keep-alives pass)
-	frameHead                   // in the header section
-	frameBody                   // in the body
-)
+// frame is a piece of the stream for sipgo: a whole message, or the CRLFs
+// of a keep-alive.
+type frame struct {
+	data      []byte
+	keepalive bool
+}
 
 var (
 	// errMessageTooLarge: a message past the size limit; the connection
 	// answers 513 (when the header section is known) and closes.
 	errMessageTooLarge = errors.New("sip message too large")
+	// errBadLength: a Content-Length that is not one number; 400, close.
+	errBadLength = errors.New("malformed content-length")
 	// errJunk: more bytes that cannot start a message than any peer sends.
 	errJunk = errors.New("bytes that are not SIP")
 )
 
-// maxStartLine bounds a start line held back while it is checked.
+// maxStartLine bounds a start line read while it is checked.
 const maxStartLine = 8 << 10
 
-// feed takes bytes read at now and appends to out what sipgo may parse. It
-// reports how many messages began in data; the header section of a message
-// too large comes back with errMessageTooLarge.
-func (f *framer) feed(out, data []byte, now time.Time) ([]byte, int, error) {
-	started := 0
+// feed takes bytes read at now and appends the frames they complete.
+func (f *framer) feed(out []frame, data []byte, now time.Time) ([]frame, error) {
 	for len(data) > 0 {
-		switch f.state {
-		case frameIdle:
-			// Keep-alive CRLFs between messages go to sipgo (it answers a
+		if len(f.msg) == 0 {
+			// Between messages: keep-alive CRLFs go to sipgo (it answers a
 			// double CRLF ping with a pong).
-			if len(f.line) == 0 {
-				i := 0
-				for i < len(data) && (data[i] == '\r' || data[i] == '\n') {
-					i++
-				}
-				out = append(out, data[:i]...)
+			i := 0
+			for i < len(data) && (data[i] == '\r' || data[i] == '\n') {
+				i++
+			}
+			if i > 0 {
+				out = append(out, frame{data: append([]byte(nil), data[:i]...), keepalive: true})
 				data = data[i:]
-				if len(data) == 0 {
-					return out, started, nil
-				}
-				f.start = now
-			}
-			nl := bytes.IndexByte(data, '\n')
-			if nl < 0 {
-				if len(f.line)+len(data) > maxStartLine {
-					return out, started, errJunk
-				}
-				f.line = append(f.line, data...)
-				return out, started, nil
-			}
-			f.line = append(f.line, data[:nl+1]...)
-			data = data[nl+1:]
-			if !plausibleStartLine(f.line) {
-				f.junk += len(f.line)
-				f.line = f.line[:0]
-				if f.junk > f.max {
-					return out, started, errJunk
-				}
 				continue
 			}
-			started++
-			f.junk = 0
-			out = append(out, f.line...)
-			f.state, f.header, f.tail = frameHead, append(f.header[:0], f.line...), f.tail[:0]
-			f.line = f.line[:0]
-		case frameHead:
-			// The header section ends at the first CRLFCRLF, which may
-			// span reads.
-			end := headerEnd(f.tail, data)
+			f.start = now
+		}
+		if f.head == 0 {
+			// The start line must look like SIP before anything else of the
+			// message is kept.
+			if nl := bytes.IndexByte(f.msg, '\n'); nl < 0 {
+				take := data
+				if i := bytes.IndexByte(data, '\n'); i >= 0 {
+					take = data[:i+1]
+				}
+				if len(f.msg)+len(take) > maxStartLine {
+					return out, errJunk
+				}
+				f.msg = append(f.msg, take...)
+				data = data[len(take):]
+				if take[len(take)-1] != '\n' {
+					continue
+				}
+				if !plausibleStartLine(f.msg) {
+					f.junk += len(f.msg)
+					f.msg = f.msg[:0]
+					if f.junk > f.max {
+						return out, errJunk
+					}
+					continue
+				}
+			}
+			// The header section ends at the first empty line, which may
+			// span reads: look again from just before the new bytes.
+			from := max(0, len(f.msg)-3)
 			take := data
-			if end >= 0 {
-				take = data[:end]
+			if len(f.msg)+len(take) > f.max {
+				take = take[:f.max-len(f.msg)+1]
 			}
-			if len(f.header)+len(take) > f.max {
-				return out, started, errMessageTooLarge
-			}
-			f.header = append(f.header, take...)
-			out = append(out, take...)
+			f.msg = append(f.msg, take...)
 			data = data[len(take):]
+			end := bytes.Index(f.msg[from:], []byte("\r\n\r\n"))
 			if end < 0 {
-				f.tail = lastBytes(f.tail, take, 3)
+				if len(f.msg) > f.max {
+					return out, errMessageTooLarge
+				}
 				continue
 			}
-			n, ok := contentLength(f.header)
-			if !ok || len(f.header)+n > f.max {
-				return out, started, errMessageTooLarge
+			f.head = from + end + 4
+			n, ok := contentLength(f.msg[:f.head])
+			if !ok {
+				return out, errBadLength
 			}
-			f.body = n
-			f.state = frameBody
-			if n == 0 {
-				f.state = frameIdle
+			if f.head+n > f.max {
+				return out, errMessageTooLarge
 			}
-		case frameBody:
-			n := min(f.body, len(data))
-			out = append(out, data[:n]...)
+			f.need = f.head + n
+			// Bytes past the message go back to the stream.
+			if extra := len(f.msg) - f.need; extra > 0 {
+				data = append(append([]byte(nil), f.msg[f.need:]...), data...)
+				f.msg = f.msg[:f.need]
+			}
+		} else {
+			n := min(f.need-len(f.msg), len(data))
+			f.msg = append(f.msg, data[:n]...)
 			data = data[n:]
-			f.body -= n
-			if f.body == 0 {
-				f.state = frameIdle
-			}
+		}
+		if f.head > 0 && len(f.msg) == f.need {
+			out = append(out, frame{data: f.msg})
+			f.msg, f.head, f.need, f.junk = nil, 0, 0, 0
 		}
 	}
-	return out, started, nil
+	return out, nil
 }
 
 // inMessage reports whether part of a message has arrived and the rest not.
-func (f *framer) inMessage() bool { return f.state != frameIdle || len(f.line) > 0 }
+func (f *framer) inMessage() bool { return len(f.msg) > 0 }
 
-// headerEnd returns how many bytes of data complete the header section (the
-// empty line included), given the last bytes before data, or -1.
-func headerEnd(tail, data []byte) int {
-	const term = "\r\n\r\n"
-	// A terminator may span the reads: join the tail (at most 3 bytes) with
-	// the first bytes of data. One found there ends within data's first 3
-	// bytes, before any found in data alone.
-	var joint [6]byte
-	j := copy(joint[:], tail)
-	j += copy(joint[j:], data[:min(len(data), 3)])
-	if i := bytes.Index(joint[:j], []byte(term)); i >= 0 && i+len(term) > len(tail) {
-		return i + len(term) - len(tail)
+// header is the header section of the message being received (for a 513).
+func (f *framer) header() []byte {
+	if f.head > 0 {
+		return f.msg[:f.head]
 	}
-	if i := bytes.Index(data, []byte(term)); i >= 0 {
-		return i + len(term)
-	}
-	return -1
-}
-
-func lastBytes(prev, data []byte, n int) []byte {
-	prev = append(prev, data[max(0, len(data)-n):]...)
-	return append(prev[:0], prev[max(0, len(prev)-n):]...)
+	return f.msg
 }
 
 // contentLength reads Content-Length (or its compact form l) from a header
 // section. A stream message without one has no body (RFC 3261 §18.3 makes it
 // mandatory; sipgo reads its absence as 0 too). ok is false for a value that
-// is not a number or for two different values.
+// is not a number, or two values.
 func contentLength(header []byte) (n int, ok bool) {
 	found := false
 	for len(header) > 0 {
-		nl := bytes.IndexByte(header, '\n')
-		line := header
-		if nl >= 0 {
-			line, header = header[:nl], header[nl+1:]
-		} else {
-			header = nil
-		}
+		var line []byte
+		line, header, _ = bytes.Cut(header, []byte("\n"))
 		colon := bytes.IndexByte(line, ':')
 		if colon < 0 {
 			continue
@@ -180,7 +157,7 @@ func contentLength(header []byte) (n int, ok bool) {
 			continue
 		}
 		v, err := strconv.Atoi(string(bytes.TrimSpace(line[colon+1:])))
-		if err != nil || v < 0 || (found && v != n) {
+		if err != nil || v < 0 || found {
 			return 0, false
 		}
 		n, found = v, true
@@ -189,10 +166,8 @@ func contentLength(header []byte) (n int, ok bool) {
 }
 
 // plausibleStartLine reports whether line can begin a SIP message: a
-// response ("SIP/2.0 200 ...") or a request ("METHOD uri SIP/x.y"). The
-// check is loose on purpose: sipgo parses and the front door answers a
-// malformed start line with 400; this only keeps junk away from the stream
-// parser.
+// response ("SIP/2.0 200 ...") or a request ("METHOD uri SIP/x.y", loosely:
+// sanitize answers a malformed one with 400). Anything else is junk.
 func plausibleStartLine(line []byte) bool {
 	line = bytes.TrimRight(line, "\r\n")
 	if bytes.HasPrefix(line, []byte("SIP/")) {
@@ -207,7 +182,8 @@ func plausibleStartLine(line []byte) bool {
 			return false
 		}
 	}
-	return bytes.Contains(line[sp:], []byte(" SIP/"))
+	return bytes.Contains(line[sp:], []byte("sip:")) || bytes.Contains(line[sp:], []byte(" SIP/")) ||
+		bytes.Contains(line[sp:], []byte(":"))
 }
 
 // isTokenChar: RFC 3261 token characters.
@@ -217,37 +193,4 @@ func isTokenChar(c byte) bool {
 		return true
 	}
 	return bytes.IndexByte([]byte("-.!%*_+`'~"), c) >= 0
-}
-
-// tooLargeResponse builds the 513 answer to a message whose header section
-// is known, copying the headers a response needs (RFC 3261 §8.2.6.2), or nil
-// when the section does not look like a request.
-func tooLargeResponse(header []byte) []byte {
-	first, rest, _ := bytes.Cut(header, []byte("\n"))
-	if bytes.HasPrefix(first, []byte("SIP/")) {
-		return nil // never answer a response
-	}
-	var b bytes.Buffer
-	b.WriteString("SIP/2.0 513 Message Too Large\r\n")
-	copied := 0
-	for len(rest) > 0 {
-		var line []byte
-		line, rest, _ = bytes.Cut(rest, []byte("\n"))
-		line = bytes.TrimRight(line, "\r")
-		colon := bytes.IndexByte(line, ':')
-		if colon < 0 {
-			continue
-		}
-		switch string(bytes.ToLower(bytes.TrimSpace(line[:colon]))) {
-		case "via", "v", "from", "f", "to", "t", "call-id", "i", "cseq":
-			b.Write(line)
-			b.WriteString("\r\n")
-			copied++
-		}
-	}
-	if copied < 5 {
-		return nil
-	}
-	b.WriteString("Content-Length: 0\r\n\r\n")
-	return b.Bytes()
 }

@@ -12,21 +12,25 @@ const frameMsg1 = "INVITE sip:a@example.com SIP/2.0\r\nVia: SIP/2.0/TCP 192.0.2.
 	"To: <sip:a@example.com>\r\nCall-ID: f1\r\nCSeq: 1 INVITE\r\nContent-Length: 4\r\n\r\nv=0\n"
 const frameMsg2 = "OPTIONS sip:a@example.com SIP/2.0\r\nl: 0\r\n\r\n"
 
-// feedAll runs data through a framer in chunks of n bytes.
+// feedAll runs data through a framer in chunks of n bytes and returns what
+// it passes on and how many messages.
 func feedAll(t *testing.T, f *framer, data string, n int) (string, int, error) {
 	t.Helper()
 	var out []byte
-	started := 0
+	msgs := 0
 	for i := 0; i < len(data); i += n {
-		var k int
-		var err error
-		out, k, err = f.feed(out, []byte(data[i:min(i+n, len(data))]), time.Now())
-		started += k
+		frames, err := f.feed(nil, []byte(data[i:min(i+n, len(data))]), time.Now())
+		for _, fr := range frames {
+			out = append(out, fr.data...)
+			if !fr.keepalive {
+				msgs++
+			}
+		}
 		if err != nil {
-			return string(out), started, err
+			return string(out), msgs, err
 		}
 	}
-	return string(out), started, nil
+	return string(out), msgs, nil
 }
 
 // Messages pass unchanged whatever the read boundaries; keep-alive CRLFs
@@ -68,7 +72,7 @@ func TestFramerTooLarge(t *testing.T) {
 	if _, _, err := feedAll(t, f, big, 100); !errors.Is(err, errMessageTooLarge) {
 		t.Fatalf("large body: %v", err)
 	}
-	resp := tooLargeResponse(f.header)
+	resp := errorResponse(f.header(), 513, "Message Too Large")
 	for _, want := range []string{"SIP/2.0 513 Message Too Large\r\n", "Via: SIP/2.0/TCP 192.0.2.1;branch=z9hG4bK1\r\n", "Call-ID: f1\r\n", "CSeq: 1 INVITE\r\n", "Content-Length: 0\r\n\r\n"} {
 		if !bytes.Contains(resp, []byte(want)) {
 			t.Fatalf("513 lacks %q:\n%s", want, resp)
@@ -79,10 +83,10 @@ func TestFramerTooLarge(t *testing.T) {
 		t.Fatalf("large header: %v", err)
 	}
 	f = &framer{max: 4096}
-	if _, _, err := feedAll(t, f, "OPTIONS sip:a SIP/2.0\r\nContent-Length: 3\r\nContent-Length: 5\r\n\r\n", 50); !errors.Is(err, errMessageTooLarge) {
+	if _, _, err := feedAll(t, f, "OPTIONS sip:a SIP/2.0\r\nContent-Length: 3\r\nContent-Length: 5\r\n\r\n", 50); !errors.Is(err, errBadLength) {
 		t.Fatalf("two Content-Lengths: %v", err)
 	}
-	if resp := tooLargeResponse([]byte("SIP/2.0 200 OK\r\nVia: x\r\n")); resp != nil {
+	if resp := errorResponse([]byte("SIP/2.0 200 OK\r\nVia: x\r\n"), 513, "Message Too Large"); resp != nil {
 		t.Fatal("a response to a response")
 	}
 }
@@ -95,7 +99,8 @@ func TestPlausibleStartLine(t *testing.T) {
 		"GET / HTTP/1.1\r\n":                      false,
 		"\x16\x03\x01\x02\x00\r\n":                false,
 		"INVITE\r\n":                              false,
-		"IN VITE sip:a SIP/2.0\r\n":               true, // sipgo answers 400
+		"IN VITE sip:a SIP/2.0\r\n":               true, // sanitize answers 400
+		"INVITE sip:alan@example.com\r\n":         true, // no version: 400 too
 		"INV<ITE sip:a SIP/2.0\r\n":               false,
 		"OPTIONS nobody:opaque SIP/2.0\r\n":       true,
 		"OPTIONS sip:remote@example.com SIP/7.0 ": true,
@@ -114,19 +119,27 @@ func FuzzFramer(f *testing.F) {
 			n = len(data) + 1
 		}
 		fr := &framer{max: 1 << 12}
-		var out []byte
+		out := 0
 		total := 0
 		for i := 0; i < len(data); i += n {
-			var err error
 			chunk := data[i:min(i+n, len(data))]
 			total += len(chunk)
-			if out, _, err = fr.feed(out, chunk, time.Now()); err != nil {
+			frames, err := fr.feed(nil, chunk, time.Now())
+			for _, f := range frames {
+				out += len(f.data)
+				if !f.keepalive {
+					if _, v := sanitize(f.data, false); v.status == 0 && len(f.data) > fr.max {
+						t.Fatalf("a %d-byte message passed", len(f.data))
+					}
+				}
+			}
+			if err != nil {
 				return
 			}
 		}
 		// The framer passes bytes in order and never invents any.
-		if len(out) > total {
-			t.Fatalf("%d bytes out of %d in", len(out), total)
+		if out > total {
+			t.Fatalf("%d bytes out of %d in", out, total)
 		}
 	})
 }

@@ -150,7 +150,8 @@ func TestReadFilter(t *testing.T) {
 	props := func(ip string) sip.TransportReadProps {
 		return sip.TransportReadProps{Transport: "UDP", RemoteAddr: &net.UDPAddr{IP: net.ParseIP(ip), Port: 5060}}
 	}
-	msg := []byte("OPTIONS sip:x SIP/2.0\r\nUser-Agent: Linphone 5.1\r\n\r\n")
+	msg := []byte("OPTIONS sip:x@example.com SIP/2.0\r\nVia: SIP/2.0/UDP 198.51.100.1;branch=z9hG4bK1\r\n" +
+		"From: <sip:a@example.com>;tag=1\r\nTo: <sip:x@example.com>\r\nCall-ID: 1\r\nCSeq: 1 OPTIONS\r\nUser-Agent: Linphone 5.1\r\n\r\n")
 	if out, err := s.readFilter(props("198.51.100.1"), msg); err != nil || len(out) == 0 {
 		t.Fatal("a plain datagram was dropped")
 	}

@@ -33,6 +33,9 @@ func (s *Server) ListenAndServe(ctx context.Context, network, addr string) error
 		} else if got < udpReadBuffer {
 			s.log.Warn("UDP receive buffer smaller than asked (raise net.core.rmem_max)", "addr", conn.LocalAddr().String(), "bytes", got, "want", udpReadBuffer)
 		}
+		key := conn.LocalAddr().String()
+		s.udpConns.Store(key, conn)
+		defer s.udpConns.Delete(key)
 		return s.serve(ctx, "udp", conn, conn.LocalAddr(), func() error { return s.srv.ServeUDP(conn) })
 	case "tcp", "tcp4", "tcp6":
 		laddr, err := net.ResolveTCPAddr(network, addr)

@@ -66,6 +66,10 @@ type Server struct {
 	inbound  sync.Map // dialog ID -> *InboundCall
 	outbound sync.Map // dialog ID -> *OutboundCall
 
+	// udpConns are the UDP listeners by local address, for answers the read
+	// filter sends itself.
+	udpConns sync.Map // string -> *net.UDPConn
+
 	// rejectLogs samples the log lines of refused requests and connections,
 	// so a flood cannot flood the log (the counts stay in metrics).
 	rejectLogs *guard.Sampler
@@ -301,6 +305,14 @@ func reasonPhrase(status int) string {
 	switch status {
 	case sip.StatusBadRequest:
 		return "Bad Request"
+	case 416:
+		return "Unsupported URI Scheme"
+	case 420:
+		return "Bad Extension"
+	case 505:
+		return "Version Not Supported"
+	case 513:
+		return "Message Too Large"
 	case sip.StatusForbidden:
 		return "Forbidden"
 	case sip.StatusNotFound:

@@ -211,7 +211,9 @@ type streamConn struct {
 
 	mu      sync.Mutex // one reader (sipgo's loop); held across a read
 	frame   framer
+	frames  []frame
 	raw     []byte
+	pending []byte    // bytes for sipgo not yet read
 	lastMsg time.Time // end of the last read that left the framer idle
 	closed  atomic.Bool
 }
@@ -237,13 +239,14 @@ func (c *streamConn) deadline(now time.Time) time.Time {
 	return c.accepted.Add(lim.IdleTimeout)
 }
 
-// Read returns the bytes sipgo may parse. A timeout or a refused message
-// ends the connection as an EOF, so sipgo closes it quietly; the reason is
-// in metrics and (sampled) in the log.
+// Read returns the bytes sipgo may parse: whole messages that passed
+// sanitize, and keep-alives. A timeout or a refused connection ends as an
+// EOF, so sipgo closes it quietly; the reason is in metrics and (sampled) in
+// the log.
 func (c *streamConn) Read(b []byte) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for {
+	for len(c.pending) == 0 {
 		now := time.Now()
 		d := c.deadline(now)
 		var err error
@@ -255,26 +258,17 @@ func (c *streamConn) Read(b []byte) (int, error) {
 		if err != nil {
 			return 0, err
 		}
-		// What the framer passes fits in b: the start line it may still
-		// hold back is added in front of what is read now. Reads are small
-		// (most messages fit one), so an idle connection holds little.
-		room := min(len(b)-len(c.frame.line), streamReadSize)
-		if room <= 0 {
-			return 0, c.refuse(errJunk)
-		}
+		// Reads are small (most messages fit one), so an idle connection
+		// holds little.
 		if c.raw == nil {
 			c.raw = make([]byte, streamReadSize)
 		}
-		n, err := c.conn().Read(c.raw[:room])
+		n, err := c.conn().Read(c.raw)
 		if n > 0 {
-			out, started, ferr := c.frame.feed(b[:0], c.raw[:n], time.Now())
-			if ferr == nil && started > 0 && c.l.srv.cfg.Guard != nil {
-				for range started {
-					if !c.l.srv.cfg.Guard.Allow(c.ip) {
-						ferr = errBanned
-						break
-					}
-				}
+			frames, ferr := c.frame.feed(c.frames[:0], c.raw[:n], time.Now())
+			c.frames = frames
+			if ferr == nil {
+				ferr = c.take(frames)
 			}
 			if ferr != nil {
 				return 0, c.refuse(ferr)
@@ -282,14 +276,9 @@ func (c *streamConn) Read(b []byte) (int, error) {
 			if !c.frame.inMessage() {
 				c.lastMsg = time.Now()
 			}
-			if len(out) > 0 {
-				return len(out), nil
-			}
-			if err == nil {
-				continue // only junk or a start line still held back
-			}
+			clear(c.frames)
 		}
-		if err != nil {
+		if err != nil && len(c.pending) == 0 {
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() {
 				return 0, c.refuse(c.timeoutReason())
@@ -297,6 +286,37 @@ func (c *streamConn) Read(b []byte) (int, error) {
 			return 0, err
 		}
 	}
+	n := copy(b, c.pending)
+	c.pending = c.pending[n:]
+	if len(c.pending) == 0 {
+		c.pending = nil
+	}
+	return n, nil
+}
+
+// take queues the frames sipgo may parse: keep-alives, and messages that the
+// flood guard lets through and sanitize passes (those it refuses are
+// answered here and dropped; the connection goes on).
+func (c *streamConn) take(frames []frame) error {
+	for _, f := range frames {
+		if f.keepalive {
+			c.pending = append(c.pending, f.data...)
+			continue
+		}
+		if g := c.l.srv.cfg.Guard; g != nil && !g.Allow(c.ip) {
+			return errBanned
+		}
+		msg, v := sanitize(f.data, false)
+		if v.status != 0 {
+			c.l.srv.refuseRaw(msg, v, c.l.network, c.ip.String(), func(resp []byte) {
+				_ = c.conn().SetWriteDeadline(time.Now().Add(c.l.limits.MessageTimeout))
+				_, _ = c.conn().Write(resp)
+			})
+			continue
+		}
+		c.pending = append(c.pending, msg...)
+	}
+	return nil
 }
 
 var errBanned = errors.New("source banned")
@@ -323,9 +343,13 @@ func (c *streamConn) refuse(err error) error {
 	switch {
 	case errors.As(err, &te):
 		reason = string(te)
-	case errors.Is(err, errMessageTooLarge):
+	case errors.Is(err, errMessageTooLarge), errors.Is(err, errBadLength):
+		status, phrase := 513, "Message Too Large"
 		reason = "message_too_large"
-		if resp := tooLargeResponse(c.frame.header); resp != nil {
+		if errors.Is(err, errBadLength) {
+			status, phrase, reason = 400, "Bad Request", "bad_content_length"
+		}
+		if resp := errorResponse(c.frame.header(), status, phrase); resp != nil {
 			_ = c.conn().SetWriteDeadline(time.Now().Add(time.Second))
 			_, _ = c.conn().Write(resp)
 		}
