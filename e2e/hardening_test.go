@@ -110,9 +110,10 @@ func TestIdleConnectionsPastFDLimit(t *testing.T) {
 }
 
 // One source flooding the SIP port is banned within 2 s; a second source's
-// calls go on (at least 99% complete).
+// calls go on (at least 99% complete); what the flood makes the node log at
+// info level stays bounded (sampled, truncated refusal lines).
 func TestFloodBannedWhileCallsSucceed(t *testing.T) {
-	s := startServer(t)
+	s := startServer(t, "--log-level", "info")
 	appID, pw, _ := shortCallApp(t, s, `<Response><Pause duration="5"/></Response>`)
 	const calls = 100
 	uac := startSipp(t, "short_call.xml", scenario{HoldMillis: 200}, s.sip,
@@ -124,15 +125,17 @@ func TestFloodBannedWhileCallsSucceed(t *testing.T) {
 	}
 	defer flooder.Close()
 	target, _ := net.ResolveUDPAddr("udp4", s.sip)
-	var sent atomic.Int64
+	var sent, sentBytes atomic.Int64
 	start := time.Now()
 	flooded := testenv.Go(t, func(ctx context.Context) error {
 		for i := 0; i < 300_000 && time.Since(start) < 4*time.Second && ctx.Err() == nil; i++ {
-			msg := fmt.Sprintf("OPTIONS sip:%s@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.2:%d;branch=z9hG4bK-flood%d\r\n"+
-				"From: <sip:f@127.0.0.2>;tag=%d\r\nTo: <sip:%s@127.0.0.1>\r\nCall-ID: flood-%d\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n",
-				appID, flooder.LocalAddr().(*net.UDPAddr).Port, i, i, appID, i)
+			method := [...]string{"OPTIONS", "INVITE", "REGISTER"}[i%3]
+			msg := fmt.Sprintf("%s sip:%s@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.2:%d;branch=z9hG4bK-flood%d\r\n"+
+				"From: <sip:f@127.0.0.2>;tag=%d\r\nTo: <sip:%s@127.0.0.1>\r\nCall-ID: flood-%d\r\nCSeq: 1 %s\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n",
+				method, appID, flooder.LocalAddr().(*net.UDPAddr).Port, i, i, appID, i, method)
 			if _, err := flooder.WriteToUDP([]byte(msg), target); err == nil {
 				sent.Add(1)
+				sentBytes.Add(int64(len(msg)))
 			}
 		}
 		return nil
@@ -157,13 +160,26 @@ func TestFloodBannedWhileCallsSucceed(t *testing.T) {
 	}
 	<-flooded
 	ok, failed := uac.runStats(t, 60*time.Second)
-	t.Logf("flood: %d OPTIONS in %v from 127.0.0.2, banned after %v; calls from 127.0.0.1: %d ok, %d failed",
+	t.Logf("flood: %d OPTIONS, INVITE and REGISTER in %v from 127.0.0.2, banned after %v; calls from 127.0.0.1: %d ok, %d failed",
 		sent.Load(), time.Since(start).Round(time.Millisecond), bannedAfter, ok, failed)
 	if bannedAfter == 0 || bannedAfter > 2*time.Second {
 		t.Errorf("the flooding source was banned after %v, want within 2 s", bannedAfter)
 	}
 	if ok+failed != calls || ok*100 < calls*99 {
 		t.Errorf("%d of %d calls completed during the flood (%d failed), want at least 99%%", ok, calls, failed)
+	}
+	logged := 0
+	for _, line := range strings.SplitAfter(readLog(t, s), "\n") {
+		if strings.Contains(line, "127.0.0.2") {
+			logged += len(line)
+		}
+	}
+	t.Logf("log: %d bytes about the flooder for %d bytes sent (%.6f log bytes per attacker byte)",
+		logged, sentBytes.Load(), float64(logged)/float64(max(1, sentBytes.Load())))
+	// The refusal log is sampled (20 lines a second at most) and truncated;
+	// a banned source is not logged at all.
+	if logged > 256<<10 {
+		t.Errorf("%d log bytes about the flooder, want at most 256 KiB", logged)
 	}
 }
 
@@ -360,4 +376,3 @@ func TestModuleUploadMemory(t *testing.T) {
 		t.Fatalf("real module: HTTP %d", code)
 	}
 }
-

@@ -9,6 +9,7 @@ package guard
 
 import (
 	"context"
+	"log/slog"
 	"net/netip"
 	"sort"
 	"sync"
@@ -64,6 +65,9 @@ type Config struct {
 	// are not counted until old ones expire.
 	MaxTracked int
 	Clock      Clock
+	// Logger, when set, gets a line per ban (at most 20 a second: spoofed
+	// UDP sources can make many).
+	Logger *slog.Logger
 }
 
 func (c *Config) defaults() {
@@ -116,6 +120,7 @@ type Guard struct {
 	}
 	tmu     sync.Mutex
 	targets map[string]*target
+	banLogs *Sampler
 }
 
 // source is what the guard knows of one address.
@@ -180,7 +185,7 @@ func (w *window) idle(now time.Time, span time.Duration) bool {
 // New returns a guard with cfg's budgets.
 func New(cfg Config) *Guard {
 	cfg.defaults()
-	g := &Guard{cfg: cfg, targets: map[string]*target{}}
+	g := &Guard{cfg: cfg, targets: map[string]*target{}, banLogs: NewSampler(20, time.Second)}
 	for i := range g.sources {
 		g.sources[i].m = map[netip.Addr]*source{}
 	}
@@ -266,7 +271,7 @@ func (g *Guard) Allow(a netip.Addr) bool {
 		sh.mu.Unlock()
 		return true
 	}
-	g.banLocked(s, now, ReasonFlood, g.cfg.BanTime)
+	g.banLocked(a, s, now, ReasonFlood, g.cfg.BanTime)
 	sh.mu.Unlock()
 	drops.WithLabelValues(g.cfg.Zone, ReasonFlood).Inc()
 	return false
@@ -288,12 +293,15 @@ func (g *Guard) Drop(reason string) { drops.WithLabelValues(g.cfg.Zone, reason).
 
 // banLocked bans s. The banned-sources gauge counts entries whose
 // bannedUntil is set; Sweep clears it (and decrements) once it has passed.
-func (g *Guard) banLocked(s *source, now time.Time, reason string, d time.Duration) {
+func (g *Guard) banLocked(a netip.Addr, s *source, now time.Time, reason string, d time.Duration) {
 	if s.bannedUntil.IsZero() {
 		banned.WithLabelValues(g.cfg.Zone).Inc()
 	}
 	if !now.Before(s.bannedUntil) {
 		bans.WithLabelValues(g.cfg.Zone, reason).Inc()
+		if ok, n := g.banLogs.Allow(); ok && g.cfg.Logger != nil {
+			g.cfg.Logger.Info("source banned", "zone", g.cfg.Zone, "source", a.String(), "reason", reason, "for", d, "suppressed", n)
+		}
 	}
 	s.bannedAt, s.bannedUntil, s.banReason, s.dropped = now, now.Add(d), reason, 0
 }
@@ -323,7 +331,7 @@ func (g *Guard) AuthFailed(a netip.Addr, target string) (banned bool) {
 		return false
 	}
 	if s.auth.add(now, g.cfg.AuthWindow) > g.cfg.AuthLimit {
-		g.banLocked(s, now, ReasonAuth, g.cfg.BanTime)
+		g.banLocked(a, s, now, ReasonAuth, g.cfg.BanTime)
 		return true
 	}
 	return false
@@ -377,7 +385,7 @@ func (g *Guard) Ban(a netip.Addr, d time.Duration) {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	if s := g.lookup(sh.m, a); s != nil {
-		g.banLocked(s, g.cfg.Clock.Now(), ReasonManual, d)
+		g.banLocked(a, s, g.cfg.Clock.Now(), ReasonManual, d)
 	}
 }
 

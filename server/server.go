@@ -121,8 +121,8 @@ func (s *Server) build(ctx context.Context) error {
 	s.modules = callflow.NewModules(callflow.ModulesConfig{Host: host, Store: s.store,
 		Warm: cfg.WasmWarm, MaxInstances: cfg.WasmMaxInstances, Logger: cfg.Logger})
 	sg, hg := cfg.SIPGuard, cfg.HTTPGuard
-	sg.Zone, sg.Trusted = "sip", cfg.TrustedCIDRs
-	hg.Zone, hg.Trusted, hg.FloodLimit = "http", cfg.TrustedCIDRs, -1
+	sg.Zone, sg.Trusted, sg.Logger = "sip", cfg.TrustedCIDRs, cfg.Logger
+	hg.Zone, hg.Trusted, hg.FloodLimit, hg.Logger = "http", cfg.TrustedCIDRs, -1, cfg.Logger
 	s.sipGuard, s.httpGuard = guard.New(sg), guard.New(hg)
 	s.webhook = callflow.NewWebhook(callflow.WithLogger(cfg.Logger))
 	mux := callflow.NewMux(s.webhook, s.modules)

@@ -34,7 +34,7 @@ type Application struct {
 	// default.
 	MaxConcurrentCalls int
 	CreatedAt          time.Time
-	UpdatedAt time.Time
+	UpdatedAt          time.Time
 }
 
 // SIPURI is the application's Inbound SIP URI, or "" while inbound SIP calls
