@@ -23,11 +23,53 @@ type sanity struct {
 	unsupported string // the Unsupported header of a 420
 }
 
-// singleValued are the headers a request may carry once (with their compact
-// forms).
-var singleValued = map[string]string{
-	"from": "from", "f": "from", "to": "to", "t": "to", "call-id": "call-id", "i": "call-id",
-	"cseq": "cseq", "max-forwards": "max-forwards", "content-length": "content-length", "l": "content-length",
+// The headers sanitize looks at. Via, Contact and Require may come more than
+// once; the others only once.
+const (
+	hVia = iota
+	hContact
+	hRequire
+	hFrom
+	hTo
+	hCallID
+	hCSeq
+	hMaxForwards
+	hContentLength
+	numTracked
+)
+
+var trackedNames = [numTracked]string{"via", "contact", "require", "from", "to", "call-id", "cseq", "max-forwards", "content-length"}
+
+// trackedHeaders maps lower-case names, compact forms too, to the above.
+var trackedHeaders = map[string]int{
+	"via": hVia, "v": hVia, "contact": hContact, "m": hContact, "require": hRequire,
+	"from": hFrom, "f": hFrom, "to": hTo, "t": hTo, "call-id": hCallID, "i": hCallID,
+	"cseq": hCSeq, "max-forwards": hMaxForwards, "content-length": hContentLength, "l": hContentLength,
+}
+
+// lower appends the ASCII lower case of b to dst.
+func lower(dst, b []byte) []byte {
+	for _, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		dst = append(dst, c)
+	}
+	return dst
+}
+
+// atoi reads a non-empty run of decimal digits (at most 10).
+func atoi(b []byte) (n int, ok bool) {
+	if len(b) == 0 || len(b) > 10 {
+		return 0, false
+	}
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, true
 }
 
 // sanitize checks msg (a whole request or response, as read) and returns the
@@ -54,11 +96,12 @@ func sanitize(msg []byte, datagram bool) ([]byte, sanity) {
 		head = unfolded
 		_, rest, _ = bytes.Cut(head, []byte("\n"))
 	}
-	seen := map[string]int{}
+	var seen [numTracked]int
 	var cseq, clen, maxfwd []byte
 	var require [][]byte
 	topVia := -1 // offset in head of the end of the first Via value
 	loose := false
+	var nameBuf [24]byte
 	for off := len(head) - len(rest); len(rest) > 0; {
 		l, next, _ := bytes.Cut(rest, []byte("\n"))
 		lineStart := off
@@ -69,71 +112,76 @@ func sanitize(msg []byte, datagram bool) ([]byte, sanity) {
 		if colon <= 0 {
 			continue
 		}
-		name := string(bytes.ToLower(bytes.TrimSpace(l[:colon])))
-		value := bytes.TrimSpace(l[colon+1:])
-		if canon, ok := singleValued[name]; ok {
-			if seen[canon]++; seen[canon] > 1 {
-				return msg, sanity{status: 400, reason: "multiple " + canon}
-			}
-			name = canon
+		raw := bytes.TrimSpace(l[:colon])
+		if len(raw) > len(nameBuf) {
+			continue // no header we check has a name that long
 		}
-		switch name {
-		case "via", "v":
-			seen["via"]++
-			if !bytes.HasPrefix(bytes.ToUpper(value), []byte("SIP")) || !checkParams(value) {
+		h, ok := trackedHeaders[string(lower(nameBuf[:0], raw))]
+		if !ok {
+			continue
+		}
+		if seen[h]++; seen[h] > 1 && h != hVia && h != hContact && h != hRequire {
+			return msg, sanity{status: 400, reason: "multiple " + trackedNames[h]}
+		}
+		value := bytes.TrimSpace(l[colon+1:])
+		switch h {
+		case hVia:
+			if len(value) < 3 || !bytes.EqualFold(value[:3], []byte("SIP")) || !checkParams(value) {
 				return msg, sanity{status: 400, reason: "malformed via"}
 			}
 			if topVia < 0 {
 				topVia = lineStart + len(bytes.TrimRight(l, " \t"))
-				if i := indexOutsideQuotes(value, ','); i >= 0 {
-					topVia -= len(value) - i
+				if bytes.IndexByte(value, ',') >= 0 {
+					if i := indexOutsideQuotes(value, ','); i >= 0 {
+						topVia -= len(value) - i
+					}
 				}
 			}
 			if !loose {
 				_, loose = tightValue(nil, value, true, false)
 			}
-		case "contact", "m":
+		case hContact:
 			if !bytes.Equal(value, []byte("*")) && !checkParams(value) {
 				return msg, sanity{status: 400, reason: "malformed contact"}
 			}
 			if !loose {
 				_, loose = tightValue(nil, value, false, false)
 			}
-		case "from", "to":
+		case hFrom, hTo:
 			if len(value) == 0 || !checkNameAddr(value) {
-				return msg, sanity{status: 400, reason: "malformed " + name}
+				return msg, sanity{status: 400, reason: "malformed " + trackedNames[h]}
 			}
 			if !loose {
 				_, loose = tightValue(nil, value, false, false)
 			}
-		case "call-id":
+		case hCallID:
 			if len(value) == 0 {
 				return msg, sanity{status: 400, reason: "malformed call-id"}
 			}
-		case "cseq":
+		case hCSeq:
 			cseq = value
-		case "content-length":
+		case hContentLength:
 			clen = value
-		case "max-forwards":
+		case hMaxForwards:
 			maxfwd = value
-		case "require":
+		case hRequire:
 			require = append(require, value)
 		}
 	}
-	for _, h := range [...]string{"via", "from", "to", "call-id", "cseq"} {
+	for _, h := range [...]int{hVia, hFrom, hTo, hCallID, hCSeq} {
 		if seen[h] == 0 {
-			return msg, sanity{status: 400, reason: "missing " + h}
+			return msg, sanity{status: 400, reason: "missing " + trackedNames[h]}
 		}
 	}
 	num, cm, ok := bytes.Cut(bytes.TrimSpace(cseq), []byte(" "))
-	if n, err := strconv.ParseUint(string(num), 10, 32); !ok || err != nil || n > 1<<31-1 {
+	if n, isNum := atoi(num); !ok || !isNum || n > 1<<31-1 {
 		return msg, sanity{status: 400, reason: "malformed cseq"}
 	}
 	if !bytes.Equal(bytes.TrimSpace(cm), method) {
 		return msg, sanity{status: 400, reason: "cseq method mismatch"}
 	}
 	if maxfwd != nil {
-		if n, err := strconv.Atoi(string(maxfwd)); err != nil || n < 0 || n > 255 {
+		if n, isNum := atoi(maxfwd); !isNum || n > 255 {
 			return msg, sanity{status: 400, reason: "malformed max-forwards"}
 		}
 	}
@@ -143,9 +191,9 @@ func sanitize(msg []byte, datagram bool) ([]byte, sanity) {
 		return msg, sanity{status: 400, reason: "missing content-length"}
 	}
 	if clen != nil {
-		n, err := strconv.Atoi(string(clen))
+		n, isNum := atoi(clen)
 		switch {
-		case err != nil || n < 0:
+		case !isNum || n > 1<<31:
 			return msg, sanity{status: 400, reason: "malformed content-length"}
 		case datagram && n > len(body):
 			return msg, sanity{status: 400, reason: "content-length past the datagram"}
@@ -211,6 +259,9 @@ func looseKind(name []byte) int {
 // '/' in a Via) outside quotes and <...>; changed says some was found. With
 // write false it only looks, and stops at the first.
 func tightValue(dst, v []byte, via, write bool) (out []byte, changed bool) {
+	if !write && bytes.IndexByte(v, ' ') < 0 && bytes.IndexByte(v, '\t') < 0 {
+		return dst, false
+	}
 	sep := func(b byte) bool { return b == ';' || b == '=' || (via && b == '/') }
 	var sc valueScanner
 	for i := 0; i < len(v); i++ {
@@ -272,33 +323,30 @@ func cutHeader(msg []byte) (head, body []byte, found bool) {
 // spaces, a token method, a URI of a scheme the node serves (416 for
 // others), version 2.0 (505 for others).
 func checkRequestLine(line []byte) ([]byte, sanity) {
-	parts := bytes.Split(line, []byte(" "))
-	if len(parts) != 3 || len(parts[0]) == 0 || len(parts[1]) == 0 || len(parts[2]) == 0 {
+	method, rest, ok1 := bytes.Cut(line, []byte(" "))
+	uri, ver, ok2 := bytes.Cut(rest, []byte(" "))
+	if !ok1 || !ok2 || len(method) == 0 || len(uri) == 0 || len(ver) == 0 || bytes.IndexByte(ver, ' ') >= 0 {
 		return nil, sanity{status: 400, reason: "malformed request line"}
 	}
-	for _, c := range parts[0] {
+	for _, c := range method {
 		if !isTokenChar(c) {
 			return nil, sanity{status: 400, reason: "malformed method"}
 		}
 	}
-	ver := parts[2]
 	if !bytes.HasPrefix(ver, []byte("SIP/")) {
 		return nil, sanity{status: 400, reason: "malformed version"}
 	}
 	if !bytes.Equal(ver, []byte("SIP/2.0")) {
 		return nil, sanity{status: 505, reason: "version not supported"}
 	}
-	uri := parts[1]
 	scheme, _, ok := bytes.Cut(uri, []byte(":"))
 	if !ok || len(scheme) == 0 || uri[0] == '<' {
 		return nil, sanity{status: 400, reason: "malformed request-uri"}
 	}
-	switch string(bytes.ToLower(scheme)) {
-	case "sip", "sips", "tel":
-	default:
+	if !bytes.EqualFold(scheme, []byte("sip")) && !bytes.EqualFold(scheme, []byte("sips")) && !bytes.EqualFold(scheme, []byte("tel")) {
 		return nil, sanity{status: 416, reason: "unsupported uri scheme"}
 	}
-	return parts[0], sanity{}
+	return method, sanity{}
 }
 
 // folded reports whether a header section has continuation lines.
@@ -417,7 +465,12 @@ func checkParams(v []byte) bool {
 // hasBranch reports whether the top Via (ending at end in head) has a branch.
 func hasBranch(head []byte, end int) bool {
 	start := bytes.LastIndexByte(head[:end], '\n') + 1
-	return bytes.Contains(bytes.ToLower(head[start:end]), []byte(";branch="))
+	if bytes.Contains(head[start:end], []byte(";branch=")) {
+		return true
+	}
+	via := bytes.ToLower(head[start:end])
+	via, _ = tightValue(nil, via, true, true) // "; branch = x", "BRANCH"
+	return bytes.Contains(via, []byte(";branch="))
 }
 
 // addBranch gives the top Via of an RFC 2543 request (ending at offset end)
