@@ -33,7 +33,7 @@ MEM_CALLS=${MEM_CALLS:-500}         # live calls for the memory figure
 LOAD_CPU=${LOAD_CPU:-0}
 SERVER_CPU=${SERVER_CPU:-1}
 PROFILE=${PROFILE:-1}               # CPU-profile one extra webhook call-setup run
-RAMP=${RAMP:-"200 300 400 500 600 800"}  # call-setup rates tried for the highest clean one
+RAMP=${RAMP-"200 300 400 500 600 800"}  # call-setup rates tried for the highest clean one ("": skip)
 RAMP_DURATION=${RAMP_DURATION:-10}  # seconds per ramp step
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -131,7 +131,8 @@ account=$(echo "$creds" | jget '["accountId"]')
 GOMAXPROCS=1 taskset -c "$SERVER_CPU" "$work/wasmvoice" --data-dir "$work/data" \
 	--http-addr 127.0.0.1:"$http_port" --sip-addr 127.0.0.1:"$sip_port" --sip-domain 127.0.0.1 \
 	--media-ip 127.0.0.1 --rtp-ports 30000-39998 --sip-digest-algorithms MD5 \
-	--pprof-addr 127.0.0.1:"$pprof_port" --log-level warn >"$work/server.log" 2>&1 &
+	--pprof-addr 127.0.0.1:"$pprof_port" --log-level warn \
+	--sip-trusted-cidrs 127.0.0.0/8 >"$work/server.log" 2>&1 &
 wv=$!; pids+=("$wv")
 api=http://127.0.0.1:$http_port
 for _ in $(seq 100); do curl -sf "$api/readyz" >/dev/null && break; sleep 0.1; done
