@@ -72,6 +72,11 @@ func newBed(t *testing.T, limits ...Limits) *bed {
 		if err := b.e.Shutdown(ctx); err != nil {
 			t.Errorf("engine shutdown: %v", err)
 		}
+		// Every path a test took (refusals, hang-ups, failures) gave
+		// back its media ports.
+		if n := m.Pool().InUse(); n != 0 {
+			t.Errorf("%d media ports still taken after every call ended", n)
+		}
 	})
 	return b
 }

@@ -37,39 +37,53 @@ func (e *Engine) HandleInvite(ctx context.Context, in *sip.InboundCall) {
 }
 
 // handleInbound runs the call that leg (the SIP side of inv) starts; ctx
-// ends with the leg.
+// ends with the leg. The call's goroutine rests in runInbound for the whole
+// call: the set-up (with its large frame) returns first, so the stack the
+// call keeps stays small (8 KiB instead of 16 with 500 calls up).
 func (e *Engine) handleInbound(ctx context.Context, leg InboundLeg, inv Invite) {
+	c := e.startInbound(ctx, leg, &inv)
+	if c == nil {
+		return
+	}
+	defer e.remove(c)
+	c.runInbound(ctx)
+}
+
+// startInbound makes the call and takes its slots, or refuses the INVITE
+// (nil).
+//
+//go:noinline
+func (e *Engine) startInbound(ctx context.Context, leg InboundLeg, inv *Invite) *Call {
 	app, err := e.store.ApplicationByID(ctx, inv.ApplicationID)
 	if err != nil {
 		e.log.Error("inbound call: application vanished", "application_id", inv.ApplicationID, "err", err)
 		leg.Reject(480, "Temporarily Unavailable")
-		return
+		return nil
 	}
 	c := newCall(e, app, "inbound")
 	c.sipIn = leg
-	c.invite = inv
+	c.invite = *inv
 	c.info.From = sipdest.UserPart(inv.Request.From().Address.String())
 	c.info.To = inv.Request.Recipient.String()
 	c.sipCallID = inv.CallID
 	c.applyTrunkInbound(ctx)
 	if !c.sipInboundHook(ctx) {
-		return
+		return nil
 	}
 	if err := e.admit(c, inv.Source.Addr().Unmap()); err != nil {
 		c.logf(slog.LevelWarn, "engine", "call refused: %v", err)
 		leg.Reject(503, "Service Unavailable", capacityHeaders()...)
-		return
+		return nil
 	}
 	if !e.add(c) {
 		e.mu.Lock()
 		e.releaseLocked(c)
 		e.mu.Unlock()
 		leg.Reject(503, "Service Unavailable")
-		return
+		return nil
 	}
-	defer e.remove(c)
 	e.journal(c)
-	c.runInbound(ctx)
+	return c
 }
 
 // applyTrunkInbound prepares a call from a trunk to an attached number: its

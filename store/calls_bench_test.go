@@ -53,7 +53,14 @@ func BenchmarkSaveCall(b *testing.B) {
 
 // BenchmarkSaveCallParallel is SaveCall as the engine calls it under load:
 // many calls ending at once, each waiting for its own record to be saved.
-func BenchmarkSaveCallParallel(b *testing.B) {
+func BenchmarkSaveCallParallel(b *testing.B) { benchSaveCalls(b, false) }
+
+// BenchmarkJournaledCallParallel is the same with the crash-recovery
+// journal: each call's row written as it begins and removed as it is saved.
+// The difference to BenchmarkSaveCallParallel is the journal's cost per call.
+func BenchmarkJournaledCallParallel(b *testing.B) { benchSaveCalls(b, true) }
+
+func benchSaveCalls(b *testing.B, journal bool) {
 	ctx := context.Background()
 	s, err := Open(ctx, b.TempDir())
 	if err != nil {
@@ -70,6 +77,12 @@ func BenchmarkSaveCallParallel(b *testing.B) {
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			c, trace, log := benchCall(int(n.Add(1)), acct.ID)
+			if journal {
+				if err := s.JournalCall(LiveCall{Record: c}); err != nil {
+					b.Error(err)
+					return
+				}
+			}
 			if err := s.SaveCall(ctx, c, trace, log); err != nil {
 				b.Error(err)
 				return

@@ -35,6 +35,11 @@ SERVER_CPU=${SERVER_CPU:-1}
 PROFILE=${PROFILE:-1}               # CPU-profile one extra webhook call-setup run
 RAMP=${RAMP-"200 300 400 500 600 800"}  # call-setup rates tried for the highest clean one ("": skip)
 RAMP_DURATION=${RAMP_DURATION:-10}  # seconds per ramp step
+MEMORY_ONLY=${MEMORY_ONLY:-0}       # 1: load 4 only (its goroutine and heap profiles kept)
+# The load generators' address is trusted, as a trunk's would be (the flood
+# guard would ban sipp, the per-source cap stop the memory load). Builds
+# older than the flag need WV_ARGS="".
+WV_ARGS=${WV_ARGS-"--sip-trusted-cidrs 127.0.0.0/8"}
 
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -132,7 +137,7 @@ GOMAXPROCS=1 taskset -c "$SERVER_CPU" "$work/wasmvoice" --data-dir "$work/data" 
 	--http-addr 127.0.0.1:"$http_port" --sip-addr 127.0.0.1:"$sip_port" --sip-domain 127.0.0.1 \
 	--media-ip 127.0.0.1 --rtp-ports 30000-39998 --sip-digest-algorithms MD5 \
 	--pprof-addr 127.0.0.1:"$pprof_port" --log-level warn \
-	--sip-trusted-cidrs 127.0.0.0/8 >"$work/server.log" 2>&1 &
+	$WV_ARGS >"$work/server.log" 2>&1 &
 wv=$!; pids+=("$wv")
 api=http://127.0.0.1:$http_port
 for _ in $(seq 100); do curl -sf "$api/readyz" >/dev/null && break; sleep 0.1; done
@@ -178,10 +183,20 @@ mem=$!
 for _ in $(seq 600); do [ -s "$work/mem.ready" ] || ! kill -0 "$mem" 2>/dev/null && break; sleep 0.1; done
 sleep 2
 mem_live=$(metric wasmvoice_media_sessions_active); mem_rss1=$(rss_kb "$wv"); mem_heap1=$(gc_live)
-mem_goroutines=$(metric go_goroutines)
+mem_goroutines=$(metric go_goroutines); mem_stack1=$(metric go_memstats_stack_inuse_bytes)
+curl -sf -o "$work/mem-goroutines.txt" "http://127.0.0.1:$pprof_port/debug/pprof/goroutine?debug=1"
+curl -sf -o "$work/mem-heap.pb.gz" "http://127.0.0.1:$pprof_port/debug/pprof/heap"
 wait "$mem" || log "rtpload (memory) failed: $(tail -3 "$work/mem.log")"
 sleep 2 # every call ended: what is left is the server without calls
-mem_heap0=$(gc_live); mem_goroutines0=$(metric go_goroutines)
+mem_heap0=$(gc_live); mem_goroutines0=$(metric go_goroutines); mem_stack0=$(metric go_memstats_stack_inuse_bytes)
+if [ "$MEMORY_ONLY" = 1 ]; then
+	echo "memory: $MEM_CALLS calls, live media sessions $mem_live, goroutines $mem_goroutines ($mem_goroutines0 without calls)"
+	printf '   per live call: %.1f KiB live Go heap + stacks (%.1f KiB stacks); %.1f KiB RSS; profiles in %s (mem-goroutines.txt, mem-heap.pb.gz)\n' \
+		"$(awk -v a="$mem_heap0" -v b="$mem_heap1" -v n="$mem_live" 'BEGIN {print (n ? (b - a) / 1024 / n : 0)}')" \
+		"$(awk -v a="$mem_stack0" -v b="$mem_stack1" -v n="$mem_live" 'BEGIN {print (n ? (b - a) / 1024 / n : 0)}')" \
+		"$(awk -v a="$mem_rss0" -v b="$mem_rss1" -v n="$mem_live" 'BEGIN {print (n ? (b - a) / n : 0)}')" "$work"
+	trap - EXIT; cleanup; exit 0
+fi
 
 read -r hook_id hook_pw < <(app "$answer")
 module_id=$(curl -sf -X POST -H "Authorization: Bearer $token" -H 'Content-Type: application/wasm' \
