@@ -1,6 +1,6 @@
-// Package server is the composition root and the call engine: it opens the
-// store, serves the API, and (as later parts land) runs the SIP front door,
-// the media relay and a Call per live call.
+// Package server is the composition root: it opens the store and wires the
+// API, the SIP front door, the media relay, the call engine (package calls)
+// and the flood guards into one node, and runs their listeners.
 package server
 
 import (

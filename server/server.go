@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -24,6 +25,12 @@ import (
 	"github.com/wasmvoice/wasmvoice/store"
 	"github.com/wasmvoice/wasmvoice/trunkops"
 	"github.com/wasmvoice/wasmvoice/wasmhost"
+)
+
+// Node settings kept in the store, generated at first start.
+const (
+	settingTokenKey = "api_token_key"
+	settingNonceKey = "sip_nonce_key"
 )
 
 // Server is one running node.
@@ -65,7 +72,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, store: st}
-	if s.FirstCredentials, err = FirstStart(ctx, st); err != nil {
+	if s.FirstCredentials, err = st.FirstStart(ctx); err != nil {
 		st.Close()
 		return nil, fmt.Errorf("first start: %w", err)
 	}
@@ -89,17 +96,19 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 // door and API.
 func (s *Server) build(ctx context.Context) error {
 	cfg := s.cfg
-	tokenKey, err := loadKey(ctx, s.store, settingTokenKey)
+	tokenKey, err := s.store.Key(ctx, settingTokenKey)
 	if err != nil {
 		return err
 	}
-	nonceKey, err := loadKey(ctx, s.store, settingNonceKey)
+	nonceKey, err := s.store.Key(ctx, settingNonceKey)
 	if err != nil {
 		return err
 	}
-	ip, err := mediaAddr(cfg.MediaIP)
-	if err != nil {
-		return err
+	ip := media.OutboundIP()
+	if cfg.MediaIP != "" {
+		if ip, err = netip.ParseAddr(cfg.MediaIP); err != nil {
+			return fmt.Errorf("--media-ip %q: %w", cfg.MediaIP, err)
+		}
 	}
 	lo, hi, err := ParsePortRange(cfg.RTPPorts)
 	if err != nil {
@@ -189,7 +198,7 @@ func (s *Server) Run(ctx context.Context, ready func(httpAddr net.Addr)) error {
 		s.engine.SetBaseURL(u)
 		s.api.SetPublicURL(u)
 	}
-	sipAddr, err := sharedPort(s.cfg.SIPAddr)
+	sipAddr, err := sip.SharedPort(s.cfg.SIPAddr)
 	if err != nil {
 		ln.Close()
 		return err

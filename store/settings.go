@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"fmt"
 )
 
@@ -27,4 +29,24 @@ func (s *Store) Setting(ctx context.Context, name string, generate func() (strin
 		return "", fmt.Errorf("read setting %s: %w", name, err)
 	}
 	return v, nil
+}
+
+// Key returns the random 32-byte key kept as setting name (the API's token
+// key, the SIP nonce key), generating it the first time.
+func (s *Store) Key(ctx context.Context, name string) ([]byte, error) {
+	v, err := s.Setting(ctx, name, func() (string, error) {
+		b := make([]byte, 32)
+		if _, err := rand.Read(b); err != nil {
+			return "", err
+		}
+		return base64.StdEncoding.EncodeToString(b), nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	b, err := base64.StdEncoding.DecodeString(v)
+	if err != nil || len(b) < 16 {
+		return nil, fmt.Errorf("setting %s is corrupt", name)
+	}
+	return b, nil
 }

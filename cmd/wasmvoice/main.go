@@ -175,7 +175,7 @@ func credentialsCreate(ctx context.Context, args []string, stdout, stderr io.Wri
 		return err
 	}
 	defer st.Close()
-	c, err := server.CreateCredentials(ctx, st, account)
+	c, err := st.CreateCredentials(ctx, account)
 	if err != nil {
 		return err
 	}

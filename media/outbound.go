@@ -1,0 +1,22 @@
+package media
+
+import (
+	"net"
+	"net/netip"
+)
+
+// OutboundIP guesses the address peers can reach this node on: the source
+// address the kernel picks for a public destination. Connecting a UDP socket
+// sends nothing; with no route at all it falls back to loopback.
+func OutboundIP() netip.Addr {
+	c, err := net.Dial("udp4", "192.0.2.1:9") // TEST-NET-1: never contacted
+	if err != nil {
+		return netip.MustParseAddr("127.0.0.1")
+	}
+	defer c.Close()
+	ap, err := netip.ParseAddrPort(c.LocalAddr().String())
+	if err != nil {
+		return netip.MustParseAddr("127.0.0.1")
+	}
+	return ap.Addr()
+}
