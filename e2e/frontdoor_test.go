@@ -15,6 +15,7 @@ type scenario struct {
 	Method      string
 	ToTag       bool
 	Extra       string // header lines added to INVITEs (short_call.xml)
+	Header      string // a header the final response must carry (auth_reject.xml)
 }
 
 func TestOptionsKeepalive(t *testing.T) {

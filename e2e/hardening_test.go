@@ -183,6 +183,38 @@ func TestFloodBannedWhileCallsSucceed(t *testing.T) {
 	}
 }
 
+// An application at its maxConcurrentCalls refuses the next INVITE with 503
+// and Retry-After, and createCall with 429; once its calls end it takes
+// calls again.
+func TestCallCapOverTheWire(t *testing.T) {
+	s := startServer(t)
+	h := newHook(t, func(path string, _ map[string]any) string {
+		if path == "/initiate" {
+			return `<Response><Pause duration="30"/></Response>`
+		}
+		return ""
+	})
+	appID, pw := s.app(map[string]any{"callInitiatedCallbackUrl": h.url("/initiate"), "callStatusCallbackUrl": h.url("/status"), "maxConcurrentCalls": 2},
+		map[string]any{"inboundSipCallsEnabled": true, "passwordAuthEnabled": true})
+	held := startSipp(t, "short_call.xml", scenario{HoldMillis: 4000}, s.sip, "-s", appID, "-au", appID, "-ap", pw, "-m", "2", "-l", "2")
+	deadline := time.Now().Add(30 * time.Second)
+	for s.metric("wasmvoice_calls_live") < 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the two held calls did not come up: %s", s.logTail(20))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	startSipp(t, "auth_reject.xml", scenario{Expect: 503, ToUser: appID, Header: "Retry-After"}, s.sip,
+		"-s", appID, "-au", appID, "-ap", pw).wait(t, 30*time.Second)
+	var problem map[string]any
+	body := map[string]any{"from": "+15550001111", "to": "sip:nobody@127.0.0.1:9", "applicationId": appID, "answerUrl": h.url("/answer")}
+	if code := s.call("POST", "/api/v2/accounts/"+s.account+"/calls", body, &problem); code != 429 {
+		t.Errorf("createCall at the cap: HTTP %d %v, want 429", code, problem)
+	}
+	held.wait(t, 30*time.Second)
+	startSipp(t, "short_call.xml", scenario{HoldMillis: 200}, s.sip, "-s", appID, "-au", appID, "-ap", pw).wait(t, 30*time.Second)
+}
+
 // A sprayer sending to every RTP port of the node before and during a
 // call receives none of the call's audio.
 func TestRTPSprayerGetsNothing(t *testing.T) {
