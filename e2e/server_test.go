@@ -64,20 +64,22 @@ func (s *server) restart() {
 	s.token = s.getToken()
 }
 
-// rtpBase hands each server of this run its own RTP range, away from the
-// ranges the server package's in-process tests use (41000 and up).
+// rtpBase hands each server of this run its own RTP range: 30000-32767,
+// below the kernel's ephemeral ports (a sprayer test sends to every port of
+// a range; other processes' sockets must not be there) and apart from the
+// other packages' test ranges (see server/harness_test.go).
 var rtpBase = struct {
 	sync.Mutex
 	next int
-}{next: 52000}
+}{next: 30000}
 
 // rtpRange hands each server its own RTP ports, wrapping around (with
 // -count=3 more servers start than fit) when the earlier ones have stopped.
 func rtpRange() string {
 	rtpBase.Lock()
 	defer rtpBase.Unlock()
-	if rtpBase.next+200 > 60000 {
-		rtpBase.next = 52000
+	if rtpBase.next+200 > 32768 {
+		rtpBase.next = 30000
 	}
 	lo := rtpBase.next
 	rtpBase.next += 200

@@ -44,23 +44,31 @@ func testLogger(t testing.TB) *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
+// Test RTP ranges stay out of the kernel's ephemeral range (32768-60999),
+// where other processes' client sockets land, and apart per package: media
+// 10000-29999, e2e 30000-32767, calls 61000-61999, this package 62000-65399.
 var portBase = struct {
 	sync.Mutex
 	next int
-}{next: 41000}
+}{next: 62000}
 
-// rtpRange hands each node its own RTP ports, so parallel nodes never
-// collide. The ranges wrap around below the e2e package's (-count=3 starts
-// more nodes than fit), by when the node that had a range has stopped.
-func rtpRange() string {
+// rtpPorts hands each node its own RTP ports, so parallel nodes never
+// collide. The ranges wrap around (-count=3 starts more nodes than fit), by
+// when the node that had a range has stopped.
+func rtpPorts() (lo, hi int) {
 	portBase.Lock()
 	defer portBase.Unlock()
-	if portBase.next+400 > 52000 {
-		portBase.next = 41000
+	if portBase.next+200 > 65400 {
+		portBase.next = 62000
 	}
-	lo := portBase.next
-	portBase.next += 400
-	return fmt.Sprintf("%d-%d", lo, lo+398)
+	lo = portBase.next
+	portBase.next += 200
+	return lo, lo + 198
+}
+
+func rtpRange() string {
+	lo, hi := rtpPorts()
+	return fmt.Sprintf("%d-%d", lo, hi)
 }
 
 func startNode(t *testing.T, mods ...func(*Config)) *node {

@@ -63,7 +63,8 @@ type srtpCall struct {
 
 func newSRTPPeer(t *testing.T, cert tls.Certificate) *srtpPeer {
 	t.Helper()
-	mm, err := media.NewManager(media.Config{AdvertisedIP: netip.MustParseAddr("127.0.0.1"), BindIP: netip.MustParseAddr("127.0.0.1"), PortMin: 0, PortMax: 0, Logger: testLogger(t)})
+	lo, hi := rtpPorts()
+	mm, err := media.NewManager(media.Config{AdvertisedIP: netip.MustParseAddr("127.0.0.1"), BindIP: netip.MustParseAddr("127.0.0.1"), PortMin: lo, PortMax: hi, Logger: testLogger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

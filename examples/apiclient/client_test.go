@@ -40,7 +40,7 @@ func TestGeneratedClientProvisionsAnApplication(t *testing.T) {
 	defer cancel()
 	srv, err := server.New(ctx, server.Config{
 		DataDir: t.TempDir(), HTTPAddr: "127.0.0.1:0", SIPAddr: "127.0.0.1:0", SIPDomain: "sip.example.test",
-		Region: "US", RTPPorts: "40000-40100", Logger: slog.New(slog.DiscardHandler),
+		Region: "US", RTPPorts: "65400-65500", Logger: slog.New(slog.DiscardHandler),
 	})
 	if err != nil {
 		t.Fatal(err)
