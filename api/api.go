@@ -8,7 +8,9 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"net/http"
+	"strconv"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
@@ -20,13 +22,23 @@ import (
 	"github.com/wasmvoice/wasmvoice/wasmhost"
 )
 
+func init() {
+	// JSON field names are matched exactly, as the document spells them:
+	// encoding/json would take callInitiatedCallbackURL for
+	// callInitiatedCallbackUrl, and a client's typo would pass unnoticed.
+	huma.ValidateStrictCasing = true
+}
+
 // Version is the API document's version.
 const Version = "1.0.0"
 
 // Config is what the API needs from the node.
 type Config struct {
 	Store     *store.Store
-	SIPDomain string // host of every sipUri
+	SIPDomain string // host of every sipUri and the digest realm
+	// SIPPort is the port of the node's SIP listener, shown in sipUri
+	// unless it is 5060 (0: not shown).
+	SIPPort int
 	TokenKey  []byte // HMAC key for access tokens (node setting, generated at first start)
 	// Calls is the call engine behind the Voice API's call routes; nil
 	// serves the routes without one (no call is ever live, createCall fails).
@@ -138,6 +150,19 @@ func (noEngine) LiveCalls(string) []store.CallRecord                  { return n
 func (noEngine) HangupCall(string, string) error                      { return ErrCallNotActive }
 func (noEngine) RedirectCall(string, string, bxml.Target) error       { return ErrCallNotActive }
 func (noEngine) ReplaceCallBXML(string, string, *bxml.Document) error { return ErrCallNotActive }
+
+// SetSIPPort sets the SIP port sipUri shows when it is only known once the
+// listener is bound.
+func (s *Server) SetSIPPort(p int) { s.cfg.SIPPort = p }
+
+// sipHost is the host part of every sipUri: the domain, and the port when
+// it is not SIP's default.
+func (s *Server) sipHost() string {
+	if s.cfg.SIPPort == 0 || s.cfg.SIPPort == 5060 {
+		return s.cfg.SIPDomain
+	}
+	return net.JoinHostPort(s.cfg.SIPDomain, strconv.Itoa(s.cfg.SIPPort))
+}
 
 // SetPublicURL sets the base URL of callUrl and mediaUrl when it is only
 // known once the HTTP listener is bound. Call it before serving.

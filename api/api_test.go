@@ -297,6 +297,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 	}{
 		{"malformed JSON", "PATCH", path, `{"applicationName":`, 400, ""},
 		{"unknown field", "PATCH", path, `{"applicationName":"x","colour":"red"}`, 422, "colour"},
+		{"field in another case", "PATCH", path, `{"callInitiatedCallbackURL":"https://example.com/x"}`, 422, "callInitiatedCallbackURL"},
 		{"wrong type", "PATCH", path, `{"applicationName":42}`, 422, "applicationName"},
 		{"wrong enum", "PATCH", path, `{"callInitiatedMethod":"PUT"}`, 422, "callInitiatedMethod"},
 		{"too many IPs", "PATCH", path, `{"inboundSipCallsEnabled":true,"allowedSourceIps":[` + strings.Repeat(`"8.8.8.8/32",`, 25) + `"8.8.4.4/32"]}`, 422, "allowedSourceIps"},
@@ -315,6 +316,29 @@ func TestBadInputChangesNothing(t *testing.T) {
 	e.call("GET", path, nil, &got)
 	if got.Data.ApplicationName != "keep" || got.Data.CallInitiatedMethod != "POST" || got.Data.InboundSIPCallsEnabled {
 		t.Fatalf("bad input changed data: %+v", got.Data)
+	}
+}
+
+// A refusal names the field the request sent, with the value it sent.
+func TestRefusalEchoesTheValueSent(t *testing.T) {
+	e := newEnv(t)
+	var created Envelope[VoiceApplication]
+	e.call("POST", e.apps(), map[string]any{"applicationName": "pw"}, &created)
+	path := e.apps() + "/" + created.Data.ApplicationID
+	if c := e.call("PATCH", path, map[string]any{"inboundSipCallsEnabled": true, "passwordAuthEnabled": true}, nil); c != 200 {
+		t.Fatalf("enable: %d", c)
+	}
+	var raw map[string]any
+	if c := e.call("PATCH", path, map[string]any{"passwordAuthEnabled": false}, &raw); c != 400 {
+		t.Fatalf("password off without a source list: %d %v", c, raw)
+	}
+	errs, _ := raw["errors"].([]any)
+	if len(errs) != 1 {
+		t.Fatalf("errors: %v", raw)
+	}
+	d := errs[0].(map[string]any)
+	if d["location"] != "body.passwordAuthEnabled" || d["value"] != false {
+		t.Fatalf("refusal names %v = %v, want body.passwordAuthEnabled = false", d["location"], d["value"])
 	}
 }
 

@@ -29,7 +29,7 @@ type VoiceApplication struct {
 	AllowedSourceIPs            []string  `json:"allowedSourceIps" example:"[\"203.0.113.0/24\"]" doc:"Public IPv4 CIDRs calls may come from; empty means any."`
 	AllowedRegions              []string  `json:"allowedRegions" example:"[\"US\",\"EU\"]" doc:"Regions whose nodes accept the application's SIP calls."`
 	ModuleID                    string    `json:"moduleId" doc:"The Wasm module (of this account) that answers the events in moduleEvents; empty when none. The callback URLs stay the fallback when the module fails."`
-	ModuleEvents                []string  `json:"moduleEvents" doc:"Event kinds the module answers: call (the call events, answered with BXML), sip.inbound (each INVITE to the application, before the call exists), sip.outbound (each INVITE sent for its calls). Empty means all three."`
+	ModuleEvents                []string  `json:"moduleEvents" doc:"Event kinds the module answers, as in force: call (the call events, answered with BXML), sip.inbound (each INVITE to the application, before the call exists), sip.outbound (each INVITE sent for its calls). All three when the application set none; empty without a module."`
 	ModuleMemoryPages           int       `json:"moduleMemoryPages" doc:"Guest memory cap in 64 KiB pages; 0 is the node default. Clamped to the node maximum."`
 	ModuleTimeoutMs             int       `json:"moduleTimeoutMs" doc:"Time limit per event in milliseconds; 0 is the node default. Clamped to the node maximum."`
 	MaxConcurrentCalls          int       `json:"maxConcurrentCalls" doc:"Cap on the application's calls up at once (further INVITEs get 503 with Retry-After, createCall 429); 0 is the node default (--max-calls-per-application)."`
@@ -218,10 +218,10 @@ func (s *Server) toVoiceApplication(a store.Application, sipPassword string) Voi
 		SIPAuthPassword:  sipPassword,
 		AllowedSourceIPs: nonNilStrings(a.AllowedSourceIPs), AllowedRegions: nonNilStrings(a.AllowedRegions),
 		CreatedTime: a.CreatedAt, LastModifiedTime: a.UpdatedAt,
-		ModuleID: a.ModuleID, ModuleEvents: nonNilStrings(a.ModuleEvents),
+		ModuleID: a.ModuleID, ModuleEvents: a.EventsInForce(),
 		ModuleMemoryPages: a.ModuleMemoryPages, ModuleTimeoutMs: a.ModuleTimeoutMS, MaxConcurrentCalls: a.MaxConcurrentCalls,
 	}
-	if uri := a.SIPURI(s.cfg.SIPDomain); uri != "" {
+	if uri := a.SIPURI(s.sipHost()); uri != "" {
 		v.SIPURI = &uri
 	}
 	return v
@@ -253,6 +253,6 @@ func (s *Server) lookupError(ctx context.Context, err error, what string) error 
 }
 
 func (s *Server) internal(ctx context.Context, err error) error {
-	s.log.ErrorContext(ctx, "api error", "err", err, "request_id", RequestID(ctx))
+	s.log.ErrorContext(ctx, "api error", "error", err, "requestId", RequestID(ctx))
 	return huma.Error500InternalServerError("internal error (request " + RequestID(ctx) + ")")
 }

@@ -84,7 +84,7 @@ func (s *Server) authenticate(ctx context.Context, header string, basicOK, apiKe
 				return Principal{}, http.StatusUnauthorized, "unknown or revoked API key"
 			}
 			if err != nil {
-				s.log.ErrorContext(ctx, "verify api key", "err", err)
+				s.log.ErrorContext(ctx, "verify api key", "error", err)
 				return Principal{}, http.StatusInternalServerError, "credentials could not be checked"
 			}
 			return Principal{AccountID: k.AccountID, ClientID: k.ID}, 0, ""
@@ -111,7 +111,7 @@ func (s *Server) authenticate(ctx context.Context, header string, basicOK, apiKe
 			return Principal{}, http.StatusUnauthorized, "unknown client or wrong secret"
 		}
 		if err != nil {
-			s.log.ErrorContext(ctx, "verify client", "err", err)
+			s.log.ErrorContext(ctx, "verify client", "error", err)
 			return Principal{}, http.StatusInternalServerError, "credentials could not be checked"
 		}
 		return Principal{AccountID: acct, ClientID: id}, 0, ""

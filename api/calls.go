@@ -437,7 +437,7 @@ func registerRecordings(s *Server, base string, errs []int) {
 			return nil, s.lookupError(ctx, err, "recording "+in.RecordingID)
 		}
 		if err := os.Remove(r.FilePath); err != nil && !errors.Is(err, os.ErrNotExist) {
-			s.log.WarnContext(ctx, "remove recording file", "path", r.FilePath, "err", err)
+			s.log.WarnContext(ctx, "remove recording file", "path", r.FilePath, "error", err)
 		}
 		return nil, nil
 	})

@@ -99,7 +99,7 @@ func registerModules(s *Server) {
 		}
 		meta := m.Meta()
 		if err := m.Close(ctx); err != nil {
-			s.log.WarnContext(ctx, "close validated module", "err", err)
+			s.log.WarnContext(ctx, "close validated module", "error", err)
 		}
 		info, err := s.cfg.Store.CreateModule(ctx, store.ModuleInfo{
 			AccountID: in.AccountID, Name: name, ABIVersion: meta.ABIVersion, Exports: meta.Exports,

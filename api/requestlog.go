@@ -78,7 +78,7 @@ func withRequestLog(log *slog.Logger, next http.Handler) http.Handler {
 			level = slog.LevelDebug
 		}
 		log.LogAttrs(r.Context(), level, "http request",
-			slog.String("request_id", id), slog.String("method", r.Method), slog.String("path", r.URL.Path),
+			slog.String("requestId", id), slog.String("method", r.Method), slog.String("path", r.URL.Path),
 			slog.Int("status", sw.status), slog.Duration("duration", d), slog.String("remote", r.RemoteAddr))
 	})
 }

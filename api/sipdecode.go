@@ -28,7 +28,7 @@ func (s *Server) requireSIPFeature(ctx huma.Context, next func(huma.Context)) {
 			huma.WriteErr(s.api, ctx, http.StatusUnauthorized, "the account of these credentials no longer exists")
 			return
 		}
-		s.log.ErrorContext(ctx.Context(), "load account", "err", err, "request_id", RequestID(ctx.Context()))
+		s.log.ErrorContext(ctx.Context(), "load account", "error", err, "requestId", RequestID(ctx.Context()))
 		huma.WriteErr(s.api, ctx, http.StatusInternalServerError, "internal error (request "+RequestID(ctx.Context())+")")
 		return
 	}

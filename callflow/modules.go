@@ -125,7 +125,7 @@ func (m *Modules) pool(ctx context.Context, app store.Application) (*wasmhost.Po
 			return nil, "", fmt.Errorf("compile module %s: %w", info.ID, err)
 		}
 		m.mods[info.ID] = mod
-		m.log.Info("module compiled", "module_id", info.ID, "name", info.Name, "compile_time", mod.Meta().CompileTime)
+		m.log.Info("module compiled", "moduleId", info.ID, "name", info.Name, "compileTime", mod.Meta().CompileTime)
 	}
 	name := info.Name + "@" + info.SHA256[:12]
 	p, err := m.host.NewPool(ctx, mod, wasmhost.PoolConfig{
@@ -142,7 +142,7 @@ func (m *Modules) closePool(p appPool) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := p.pool.Close(ctx); err != nil {
-		m.log.Warn("close pool", "module", p.name, "err", err)
+		m.log.Warn("close pool", "module", p.name, "error", err)
 	}
 }
 
@@ -158,7 +158,7 @@ func (m *Modules) Close(ctx context.Context) error {
 	}
 	for _, mod := range mods {
 		if err := mod.Close(ctx); err != nil {
-			m.log.Warn("close module", "err", err)
+			m.log.Warn("close module", "error", err)
 		}
 	}
 	return m.host.Close(ctx)

@@ -173,11 +173,11 @@ func (w *Webhook) Fetch(ctx context.Context, req Request) (Reply, error) {
 		var bad *BXMLError
 		if errors.As(err, &bad) {
 			requests.WithLabelValues("invalid_bxml").Inc()
-			w.log.WarnContext(ctx, "callback answered invalid BXML", "event", typ, "url", u.Redacted(), "err", err)
+			w.log.WarnContext(ctx, "callback answered invalid BXML", "event", typ, "url", u.Redacted(), "error", err)
 			return Reply{}, err
 		}
 		requests.WithLabelValues(failureLabel(status, err)).Inc()
-		w.log.WarnContext(ctx, "callback attempt failed", "event", typ, "url", u.Redacted(), "status", status, "fallback", a.fallback, "err", err)
+		w.log.WarnContext(ctx, "callback attempt failed", "event", typ, "url", u.Redacted(), "status", status, "fallback", a.fallback, "error", err)
 		cbErr.Attempts = append(cbErr.Attempts, Attempt{URL: u.Redacted(), Status: status, Err: err})
 		if ctx.Err() != nil {
 			// The call itself is over (hung up): no point in a fallback.

@@ -110,7 +110,7 @@ func newCall(e *Engine, app store.Application, direction string) *Call {
 			CallURL: e.baseURL + "/api/v2/accounts/" + app.AccountID + "/calls/" + id, StartTime: now,
 		},
 	}
-	c.log = e.log.With("call_id", id, "account_id", app.AccountID, "application_id", app.ID)
+	c.log = e.log.With("callId", id, "accountId", app.AccountID, "applicationId", app.ID)
 	return c
 }
 

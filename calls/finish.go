@@ -81,7 +81,11 @@ func (c *Call) finish() {
 	c.mu.Unlock()
 	rec := c.Snapshot()
 	callsEnded.WithLabelValues(rec.Direction, rec.DisconnectCause).Inc()
-	c.logf(slog.LevelInfo, "engine", "call ended: %s %s", rec.DisconnectCause, rec.ErrorMessage)
+	if rec.ErrorMessage != "" {
+		c.logf(slog.LevelInfo, "engine", "call ended: %s (%s)", rec.DisconnectCause, rec.ErrorMessage)
+	} else {
+		c.logf(slog.LevelInfo, "engine", "call ended: %s", rec.DisconnectCause)
+	}
 	// Saved before the disconnect callback goes out, so an application
 	// that reads the call's state or log when it gets the callback finds it.
 	c.persist(rec)
@@ -128,7 +132,7 @@ func (c *Call) persist(rec store.CallRecord) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := c.e.store.SaveCall(ctx, rec, trace, logs); err != nil {
-		c.log.Error("save call record", "err", err)
+		c.log.Error("save call record", "error", err)
 	}
 }
 

@@ -56,7 +56,7 @@ func (e *Engine) handleInbound(ctx context.Context, leg InboundLeg, inv Invite) 
 func (e *Engine) startInbound(ctx context.Context, leg InboundLeg, inv *Invite) *Call {
 	app, err := e.store.ApplicationByID(ctx, inv.ApplicationID)
 	if err != nil {
-		e.log.Error("inbound call: application vanished", "application_id", inv.ApplicationID, "err", err)
+		e.log.Error("inbound call: application vanished", "applicationId", inv.ApplicationID, "error", err)
 		leg.Reject(480, "Temporarily Unavailable")
 		return nil
 	}

@@ -114,12 +114,12 @@ func (e *Engine) Recover(ctx context.Context) (Recovery, error) {
 func (e *Engine) sendRecoveredDisconnect(ctx context.Context, rec store.CallRecord, own *store.DisconnectTarget) {
 	app, err := e.store.Application(ctx, rec.AccountID, rec.ApplicationID)
 	if err != nil {
-		e.log.Warn("recovered call: no disconnect callback", "call_id", rec.ID, "err", err)
+		e.log.Warn("recovered call: no disconnect callback", "callId", rec.ID, "error", err)
 		return
 	}
 	c := newCall(e, app, rec.Direction)
 	c.id = rec.ID
-	c.log = e.log.With("call_id", rec.ID, "account_id", app.AccountID, "application_id", app.ID)
+	c.log = e.log.With("callId", rec.ID, "accountId", app.AccountID, "applicationId", app.ID)
 	c.info.CallID, c.info.CallURL = rec.ID, e.baseURL+"/api/v2/accounts/"+app.AccountID+"/calls/"+rec.ID
 	c.info.From, c.info.To, c.info.Tag = rec.From, rec.To, rec.Tag
 	c.info.EnqueuedTime, c.info.StartTime, c.info.AnswerTime, c.info.EndTime = rec.EnqueuedTime, rec.StartTime, rec.AnswerTime, rec.EndTime
@@ -139,7 +139,7 @@ func (e *Engine) recoverRecording(ctx context.Context, r store.RecordingRecord) 
 	}
 	data, err := wav.Repair(r.FilePath, recordingRate, r.Channels)
 	if errors.Is(err, os.ErrNotExist) {
-		e.log.Warn("recovered recording: file gone", "recording_id", r.ID, "path", r.FilePath)
+		e.log.Warn("recovered recording: file gone", "recordingId", r.ID, "path", r.FilePath)
 		return false, e.store.ForgetLiveRecording(ctx, r.ID)
 	}
 	if err != nil {

@@ -295,7 +295,7 @@ func (s *server) app(create, patch map[string]any) (id, password string) {
 	if code := s.call("PATCH", base+"/"+id, patch, &out); code != 200 {
 		s.t.Fatalf("enable inbound SIP: HTTP %d", code)
 	}
-	if want := "sip:" + id + "@127.0.0.1"; out.Data.SIPURI != want {
+	if want := "sip:" + id + "@" + s.sip; out.Data.SIPURI != want { // a port that is not 5060 is shown
 		s.t.Fatalf("sipUri %q, want %q", out.Data.SIPURI, want)
 	}
 	return id, out.Data.SIPAuthPassword

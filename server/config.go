@@ -10,6 +10,8 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -22,7 +24,6 @@ import (
 
 // Defaults, chosen so `go run ./cmd/wasmvoice` works on a laptop.
 const (
-	DefaultDataDir   = "./data"
 	DefaultHTTPAddr  = ":8080"
 	DefaultSIPAddr   = "0.0.0.0:5060"
 	DefaultSIPTLS    = "0.0.0.0:5061"
@@ -30,6 +31,20 @@ const (
 	DefaultRegion    = "US"
 	DefaultRTPPorts  = "30000-40000"
 )
+
+// DefaultDataDir is where a node keeps its data when --data-dir is not
+// given: $XDG_DATA_HOME/wasmvoice, else ~/.local/share/wasmvoice, else
+// /var/lib/wasmvoice. Absolute, so the working directory never decides
+// which node starts.
+func DefaultDataDir() string {
+	if d := os.Getenv("XDG_DATA_HOME"); filepath.IsAbs(d) {
+		return filepath.Join(d, "wasmvoice")
+	}
+	if h, err := os.UserHomeDir(); err == nil && filepath.IsAbs(h) {
+		return filepath.Join(h, ".local", "share", "wasmvoice")
+	}
+	return "/var/lib/wasmvoice"
+}
 
 // Config is a node's settings.
 type Config struct {

@@ -10,6 +10,9 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"net/netip"
+	"os"
+	"path/filepath"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -67,7 +70,13 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	st, err := store.Open(ctx, cfg.DataDir)
+	dir, err := filepath.Abs(cfg.DataDir)
+	if err != nil {
+		return nil, fmt.Errorf("--data-dir %q: %w", cfg.DataDir, err)
+	}
+	cfg.DataDir = dir
+	_, statErr := os.Stat(dir)
+	st, err := store.Open(ctx, dir)
 	if err != nil {
 		return nil, err
 	}
@@ -75,6 +84,15 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if s.FirstCredentials, err = st.FirstStart(ctx); err != nil {
 		st.Close()
 		return nil, fmt.Errorf("first start: %w", err)
+	}
+	if s.FirstCredentials != nil {
+		// A node started from another directory than usual looks like a
+		// node that lost every application: say so loudly.
+		msg := "a new node: created an account in an empty data directory"
+		if errors.Is(statErr, os.ErrNotExist) {
+			msg = "a new node: created the data directory and an account in it"
+		}
+		s.log.Warn(msg+"; if this node had applications, stop it and point --data-dir at its directory", "path", dir)
 	}
 	if err := s.build(ctx); err != nil {
 		if s.modules != nil {
@@ -203,6 +221,10 @@ func (s *Server) Run(ctx context.Context, ready func(httpAddr net.Addr)) error {
 		ln.Close()
 		return err
 	}
+	if _, port, err := net.SplitHostPort(sipAddr); err == nil {
+		p, _ := strconv.Atoi(port)
+		s.api.SetSIPPort(p)
+	}
 	// Calls a crash interrupted are settled before new ones come in.
 	if _, err := s.engine.Recover(ctx); err != nil {
 		ln.Close()
@@ -288,7 +310,7 @@ func (s *Server) Run(ctx context.Context, ready func(httpAddr net.Addr)) error {
 	}
 	defer background.Wait()
 	s.log.Info("wasmvoice started", "http", ln.Addr().String(), "sip", fmt.Sprint(s.sip.Listeners()),
-		"sip_domain", s.cfg.SIPDomain, "region", s.cfg.Region, "data_dir", s.cfg.DataDir)
+		"sipDomain", s.cfg.SIPDomain, "region", s.cfg.Region, "dataDir", s.cfg.DataDir)
 	if ready != nil {
 		ready(ln.Addr())
 	}
@@ -301,15 +323,15 @@ func (s *Server) Run(ctx context.Context, ready func(httpAddr net.Addr)) error {
 	// Hang up calls first (their BYEs need the SIP listeners), then stop
 	// listening, then the API.
 	if err := s.engine.Shutdown(shutCtx); err != nil {
-		s.log.Warn("calls did not end in time", "err", err)
+		s.log.Warn("calls did not end in time", "error", err)
 	}
 	regs.Stop(shutCtx) // unregister while the SIP listeners still run
 	stopListening()
 	if err := s.sip.Shutdown(shutCtx); err != nil {
-		s.log.Warn("sip shutdown", "err", err)
+		s.log.Warn("sip shutdown", "error", err)
 	}
 	if err := s.http.Shutdown(shutCtx); err != nil {
-		s.log.Warn("http shutdown", "err", err)
+		s.log.Warn("http shutdown", "error", err)
 	}
 	g.drain()
 	return nil
@@ -320,7 +342,7 @@ func (s *Server) closeModules() {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := s.modules.Close(ctx); err != nil {
-		s.log.Warn("close wasm host", "err", err)
+		s.log.Warn("close wasm host", "error", err)
 	}
 }
 
@@ -331,7 +353,7 @@ func (s *Server) heartbeat(ctx context.Context) {
 	defer t.Stop()
 	for {
 		if err := s.store.SetAlive(ctx, time.Now()); err != nil && ctx.Err() == nil {
-			s.log.Warn("heartbeat", "err", err)
+			s.log.Warn("heartbeat", "error", err)
 		}
 		select {
 		case <-ctx.Done():
@@ -340,3 +362,6 @@ func (s *Server) heartbeat(ctx context.Context) {
 		}
 	}
 }
+
+// DataDir is the node's data directory, absolute.
+func (s *Server) DataDir() string { return s.cfg.DataDir }

@@ -14,6 +14,7 @@ import (
 const (
 	DefaultWasmMaxMemoryMiB = 64
 	DefaultWasmMaxTimeout   = time.Second
+	DefaultWasmTimeout      = 50 * time.Millisecond
 	DefaultWasmWarm         = callflow.DefaultWarm
 	DefaultWasmMaxInstances = callflow.DefaultMaxInstances
 )

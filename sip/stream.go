@@ -118,7 +118,7 @@ func (l *streamListener) Accept() (net.Conn, error) {
 			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
 			streamRefused.WithLabelValues(l.network, "accept_error").Inc()
 			if ok, n := l.srv.rejectLogs.Allow(); ok {
-				l.log.Warn("accept failed; retrying", "error", err, "retry_in", delay, "suppressed", n)
+				l.log.Warn("accept failed; retrying", "error", err, "retryIn", delay, "suppressed", n)
 			}
 			time.Sleep(delay)
 			continue

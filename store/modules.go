@@ -56,6 +56,18 @@ func (b ModuleBinding) Handles(kind string) bool {
 	return len(b.ModuleEvents) == 0 || slices.Contains(b.ModuleEvents, kind)
 }
 
+// EventsInForce are the event kinds the bound module answers: the listed
+// ones, all of ModuleEventKinds when none are listed, none without a module.
+func (b ModuleBinding) EventsInForce() []string {
+	switch {
+	case b.ModuleID == "":
+		return []string{}
+	case len(b.ModuleEvents) == 0:
+		return slices.Clone(ModuleEventKinds)
+	}
+	return slices.Clone(b.ModuleEvents)
+}
+
 // ModuleBindingPatch is a partial change of a ModuleBinding; nil fields stay.
 // Whether ModuleID names a module of the account is checked by the caller,
 // which has the store at hand.

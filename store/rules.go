@@ -185,14 +185,16 @@ func (p ApplicationPatch) applyInboundSIP(n *Application, sipDomain string) (str
 		}
 	}
 	if !n.PasswordAuthEnabled && len(n.AllowedSourceIPs) == 0 {
-		field := "inboundSipCallsEnabled"
-		if !enabling {
-			field = "passwordAuthEnabled"
-			if p.AllowedSourceIPs != nil {
-				field = "allowedSourceIps"
-			}
+		// Name the field the request sent, with the value it sent.
+		field, value := "inboundSipCallsEnabled", any(true)
+		switch {
+		case enabling:
+		case p.AllowedSourceIPs != nil:
+			field, value = "allowedSourceIps", *p.AllowedSourceIPs
+		default:
+			field, value = "passwordAuthEnabled", n.PasswordAuthEnabled
 		}
-		return "", invalid(field, true, "inbound SIP calls need passwordAuthEnabled: true or at least one allowedSourceIps entry")
+		return "", invalid(field, value, "inbound SIP calls need passwordAuthEnabled: true or at least one allowedSourceIps entry")
 	}
 	return password, nil
 }

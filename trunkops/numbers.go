@@ -113,7 +113,7 @@ func (t *Trunks) trunkSources(ctx context.Context, r store.SIPRoute) []netip.Pre
 	defer cancel()
 	ips, err := net.DefaultResolver.LookupNetIP(lctx, "ip", host)
 	if err != nil {
-		t.log.Info("trunk host does not resolve; its calls are refused", "host", host, "configuration", r.Configuration.ID, "err", err)
+		t.log.Info("trunk host does not resolve; its calls are refused", "host", host, "configuration", r.Configuration.ID, "error", err)
 		return nil
 	}
 	ps := make([]netip.Prefix, 0, len(ips))

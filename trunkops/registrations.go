@@ -109,7 +109,7 @@ func (r *Registrations) Sync(ctx context.Context) {
 	routes, err := r.store.RegistrationSIPRoutes(ctx)
 	if err != nil {
 		if ctx.Err() == nil {
-			r.log.Warn("read registration routes", "err", err)
+			r.log.Warn("read registration routes", "error", err)
 		}
 		return
 	}
@@ -157,7 +157,7 @@ func (r *Registrations) Sync(ctx context.Context) {
 	for _, g := range gone {
 		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		if err := g.Close(cctx); err != nil {
-			r.log.Info("unregister", "err", err)
+			r.log.Info("unregister", "error", err)
 		}
 		cancel()
 	}
@@ -174,7 +174,7 @@ func (r *Registrations) closeAll(ctx context.Context) {
 		go func() {
 			defer wg.Done()
 			if err := ent.reg.Close(ctx); err != nil {
-				r.log.Info("unregister", "err", err)
+				r.log.Info("unregister", "error", err)
 			}
 		}()
 	}

@@ -47,7 +47,7 @@ func (t *Trunks) KeepTrusted(ctx context.Context, static []netip.Prefix, set fun
 		addrs, err := t.Addresses(ctx)
 		if err != nil {
 			if ctx.Err() == nil {
-				t.log.Warn("read trunk addresses", "err", err)
+				t.log.Warn("read trunk addresses", "error", err)
 			}
 		} else {
 			set(append(append([]netip.Prefix(nil), static...), addrs...))

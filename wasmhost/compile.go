@@ -95,7 +95,7 @@ func (h *Host) Compile(ctx context.Context, wasm []byte) (*Module, error) {
 	m := &Module{host: h, compiled: compiled}
 	if err := h.validate(ctx, m, imports); err != nil {
 		if cerr := compiled.Close(ctx); cerr != nil {
-			h.log.Warn("close rejected module", "err", cerr)
+			h.log.Warn("close rejected module", "error", cerr)
 		}
 		return nil, err
 	}

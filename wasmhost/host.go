@@ -120,6 +120,6 @@ func (h *Host) Close(ctx context.Context) error {
 
 func (h *Host) closeQuietly(ctx context.Context) {
 	if err := h.Close(ctx); err != nil {
-		h.log.Warn("close runtime", "err", err)
+		h.log.Warn("close runtime", "error", err)
 	}
 }

@@ -220,7 +220,7 @@ func kvGet(ctx context.Context, mod api.Module, stack []uint64) {
 	checkCtx(ctx)
 	switch {
 	case err != nil:
-		cs.logger.WarnContext(ctx, "kv get failed", "err", err)
+		cs.logger.WarnContext(ctx, "kv get failed", "error", err)
 		setI32(stack, sdk.CodeStoreError)
 		return
 	case !found:
@@ -262,7 +262,7 @@ func kvSet(ctx context.Context, mod api.Module, stack []uint64) {
 	// string(key) copies the key out of guest memory.
 	if err := cs.kv.Set(ctx, cs.app, string(key), val); err != nil {
 		checkCtx(ctx)
-		cs.logger.WarnContext(ctx, "kv set failed", "err", err)
+		cs.logger.WarnContext(ctx, "kv set failed", "error", err)
 		setI32(stack, sdk.CodeStoreError)
 		return
 	}

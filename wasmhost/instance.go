@@ -83,7 +83,7 @@ func (h *Host) instantiate(ctx context.Context, m *Module, limits Limits, name s
 		}
 		if err != nil {
 			if cerr := mod.Close(ctx); cerr != nil {
-				inst.idle.Warn("close instance", "err", cerr)
+				inst.idle.Warn("close instance", "error", cerr)
 			}
 		}
 	}
@@ -125,7 +125,7 @@ func (inst *instance) end() {
 
 func (inst *instance) close(ctx context.Context) {
 	if err := inst.mod.Close(ctx); err != nil {
-		inst.idle.Warn("close instance", "err", err)
+		inst.idle.Warn("close instance", "error", err)
 	}
 	instancesLive.Dec()
 	liveInstances.Add(-1)

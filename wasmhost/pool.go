@@ -328,7 +328,7 @@ func (p *Pool) refill(ctx context.Context) {
 				if ctx.Err() != nil {
 					return
 				}
-				p.log.Warn("refill: instance failed to start", "err", err)
+				p.log.Warn("refill: instance failed to start", "error", err)
 				select {
 				case <-ctx.Done():
 					return

@@ -41,6 +41,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		switch args[0] {
 		case "serve":
 			return serve(ctx, args[1:], stdout, stderr)
+		case "version", "--version", "-version":
+			_, err := fmt.Fprintln(stdout, versionString())
+			return err
 		case "openapi":
 			b, err := api.OpenAPIYAML()
 			if err != nil {
@@ -58,34 +61,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return serve(ctx, args, stdout, stderr)
 }
 
-// envName is the environment variable that overrides a flag.
-func envName(flagName string) string {
-	return "WASMVOICE_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
-}
-
-// flags is a FlagSet whose every flag reads its default from WASMVOICE_<NAME>.
-type flags struct{ *flag.FlagSet }
-
-func newFlags(name string, stderr io.Writer) flags {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	return flags{fs}
-}
-
-func (f flags) str(p *string, name, def, usage string) {
-	if v, ok := os.LookupEnv(envName(name)); ok {
-		def = v
-	}
-	f.StringVar(p, name, def, usage+" (env "+envName(name)+")")
-}
-
-func (f flags) boolean(p *bool, name string, def bool, usage string) {
-	if v, ok := os.LookupEnv(envName(name)); ok {
-		def = v == "1" || strings.EqualFold(v, "true")
-	}
-	f.BoolVar(p, name, def, usage+" (env "+envName(name)+")")
-}
-
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var cfg server.Config
 	var logFormat, logLevel string
@@ -94,7 +69,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "Usage: wasmvoice [flags]\n       wasmvoice credentials create [--data-dir D] [--account ID] [--json]\n       wasmvoice openapi\n\nRuns the wasmvoice server. Every flag can also be set with the environment variable shown.\n\nFlags:\n")
 		f.PrintDefaults()
 	}
-	f.str(&cfg.DataDir, "data-dir", server.DefaultDataDir, "directory for the SQLite database, keys and recordings (created)")
+	f.str(&cfg.DataDir, "data-dir", server.DefaultDataDir(), "directory for the SQLite database, keys and recordings (created; default $XDG_DATA_HOME/wasmvoice or ~/.local/share/wasmvoice)")
 	f.str(&cfg.HTTPAddr, "http-addr", server.DefaultHTTPAddr, "address of the HTTP API")
 	f.str(&cfg.SIPAddr, "sip-addr", server.DefaultSIPAddr, "SIP address, UDP and TCP")
 	f.str(&cfg.SIPTLSAddr, "sip-tls-addr", server.DefaultSIPTLS, "SIP over TLS address, used when --tls-cert and --tls-key are set")
@@ -108,20 +83,20 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var digestAlgs string
 	f.str(&digestAlgs, "sip-digest-algorithms", "SHA-256,MD5", "digest algorithms offered in 407 challenges, most preferred first (MD5 first for clients that read only the first challenge)")
 	f.str(&cfg.PprofAddr, "pprof-addr", "", "serve Go profiles (net/http/pprof) on this address, e.g. 127.0.0.1:6060; off when empty")
-	parseWasm := wasmFlags(f, &cfg)
-	parseGuard := guardFlags(f, &cfg)
+	wasmFlags(f, &cfg)
+	finishGuard := guardFlags(f, &cfg)
 	f.str(&logFormat, "log-format", "text", "log format: text or json")
 	f.str(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
-	if err := f.Parse(args); err != nil {
+	var version bool
+	f.BoolVar(&version, "version", false, "print the version and exit")
+	if err := f.parse(args); err != nil {
 		return err
 	}
-	if f.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q (see --help)", f.Arg(0))
-	}
-	if err := parseWasm(); err != nil {
+	if version {
+		_, err := fmt.Fprintln(stdout, versionString())
 		return err
 	}
-	if err := parseGuard(); err != nil {
+	if err := finishGuard(); err != nil {
 		return err
 	}
 	for _, a := range strings.Split(digestAlgs, ",") {
@@ -140,7 +115,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if c := srv.FirstCredentials; c != nil {
-		fmt.Fprintf(stdout, "First start: created an account and an API client.\nSave the secret now: it is not shown again.\n  accountId:    %s\n  clientId:     %s\n  clientSecret: %s\n", c.AccountID, c.ClientID, c.ClientSecret)
+		fmt.Fprintf(stdout, "First start: created an account and an API client in %s.\nSave the secret now: it is not shown again.\n  accountId:    %s\n  clientId:     %s\n  clientSecret: %s\n", srv.DataDir(), c.AccountID, c.ClientID, c.ClientSecret)
 	}
 	return srv.Run(ctx, nil)
 }
@@ -164,10 +139,10 @@ func credentialsCreate(ctx context.Context, args []string, stdout, stderr io.Wri
 	var dataDir, account string
 	var asJSON bool
 	f := newFlags("wasmvoice credentials create", stderr)
-	f.str(&dataDir, "data-dir", server.DefaultDataDir, "data directory of the node")
+	f.str(&dataDir, "data-dir", server.DefaultDataDir(), "data directory of the node")
 	f.StringVar(&account, "account", "", "account to add the client to (created when missing; default: the only account)")
 	f.boolean(&asJSON, "json", false, `print {"accountId":…,"clientId":…,"clientSecret":…}`)
-	if err := f.Parse(args); err != nil {
+	if err := f.parse(args); err != nil {
 		return err
 	}
 	st, err := store.Open(ctx, dataDir)

@@ -8,12 +8,14 @@ import (
 	"net"
 	"net/http"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/wasmvoice/wasmvoice/internal/testenv"
+	"github.com/wasmvoice/wasmvoice/server"
 )
 
 // syncBuffer lets the test read what the server goroutine writes.
@@ -42,13 +44,20 @@ func freeAddr(t *testing.T) string {
 // startServe runs the server as main would and waits until /readyz answers.
 func startServe(t *testing.T, dataDir string, addrOut *string) (stdout *syncBuffer, stop func() error) {
 	t.Helper()
+	stdout, _, stop = startServeLogs(t, dataDir, addrOut)
+	return stdout, stop
+}
+
+// startServeLogs is startServe keeping the log (warnings and up).
+func startServeLogs(t *testing.T, dataDir string, addrOut *string) (stdout, stderr *syncBuffer, stop func() error) {
+	t.Helper()
 	addr := freeAddr(t)
 	*addrOut = addr
 	// The server stops on stop() or at the latest when the test ends.
 	ctx, cancel := context.WithCancel(t.Context())
-	stdout = &syncBuffer{}
+	stdout, stderr = &syncBuffer{}, &syncBuffer{}
 	errc := testenv.Go(t, func(context.Context) error {
-		return run(ctx, []string{"--data-dir", dataDir, "--http-addr", addr, "--sip-addr", "127.0.0.1:0", "--log-level", "error"}, stdout, &syncBuffer{})
+		return run(ctx, []string{"--data-dir", dataDir, "--http-addr", addr, "--sip-addr", "127.0.0.1:0", "--log-level", "warn"}, stdout, stderr)
 	})
 	deadline := time.Now().Add(20 * time.Second)
 	for {
@@ -69,7 +78,7 @@ func startServe(t *testing.T, dataDir string, addrOut *string) (stdout *syncBuff
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	return stdout, func() error { cancel(); return <-errc }
+	return stdout, stderr, func() error { cancel(); return <-errc }
 }
 
 func TestFirstStartPrintsCredentialsOnce(t *testing.T) {
@@ -98,6 +107,64 @@ func TestFirstStartPrintsCredentialsOnce(t *testing.T) {
 	stop2()
 	if strings.Contains(out2.String(), "clientSecret") {
 		t.Fatalf("second start printed credentials again:\n%s", out2)
+	}
+}
+
+// A relative --data-dir is resolved and printed; a start that makes a new
+// node says so loudly, and a restart does not.
+func TestDataDirResolvedAndNewNodeWarned(t *testing.T) {
+	t.Chdir(t.TempDir())
+	var addr string
+	out, logs, stop := startServeLogs(t, "node-data", &addr)
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	abs, _ := filepath.Abs("node-data")
+	if !strings.Contains(out.String(), abs) {
+		t.Errorf("first start does not name %s:\n%s", abs, out)
+	}
+	if !strings.Contains(logs.String(), "created the data directory and an account") {
+		t.Errorf("no warning about the new data directory:\n%s", logs)
+	}
+	_, logs2, stop2 := startServeLogs(t, abs, &addr)
+	stop2()
+	if strings.Contains(logs2.String(), "a new node") {
+		t.Errorf("a restart warned of a new node:\n%s", logs2)
+	}
+}
+
+func TestDefaultDataDirIsAbsolute(t *testing.T) {
+	t.Setenv("XDG_DATA_HOME", "/srv/xdg")
+	if d := server.DefaultDataDir(); d != "/srv/xdg/wasmvoice" {
+		t.Errorf("with XDG_DATA_HOME: %s", d)
+	}
+	t.Setenv("XDG_DATA_HOME", "relative") // ignored, as the XDG spec says
+	t.Setenv("HOME", "/home/ann")
+	if d := server.DefaultDataDir(); d != "/home/ann/.local/share/wasmvoice" {
+		t.Errorf("with HOME: %s", d)
+	}
+}
+
+func TestVersionAndTypedFlags(t *testing.T) {
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"--version"}, &out, &bytes.Buffer{}); err != nil || !strings.HasPrefix(out.String(), "wasmvoice ") {
+		t.Fatalf("--version: %v %q", err, out.String())
+	}
+	var help bytes.Buffer
+	_ = run(context.Background(), []string{"--help"}, &bytes.Buffer{}, &help)
+	for _, want := range []string{"-max-calls-per-source int", "-sip-idle-timeout duration", "-sip-domain string"} {
+		if !strings.Contains(help.String(), want) {
+			t.Errorf("--help lacks %q", want)
+		}
+	}
+	for _, bad := range [][]string{{"--max-calls-per-source", "-1"}, {"--sip-idle-timeout", "0s"}, {"--wasm-warm", "x"}} {
+		if err := run(context.Background(), append([]string{"--data-dir", t.TempDir()}, bad...), &bytes.Buffer{}, &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), bad[0][2:]) {
+			t.Errorf("%v: %v", bad, err)
+		}
+	}
+	t.Setenv("WASMVOICE_BAN_TIME", "forever")
+	if err := run(context.Background(), []string{"--data-dir", t.TempDir()}, &bytes.Buffer{}, &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), "WASMVOICE_BAN_TIME") {
+		t.Errorf("a bad environment value: %v", err)
 	}
 }
 

@@ -1563,7 +1563,7 @@ type VoiceApplication struct {
 	// MaxConcurrentCalls Cap on the application's calls up at once (further INVITEs get 503 with Retry-After, createCall 429); 0 is the node default (--max-calls-per-application).
 	MaxConcurrentCalls int64 `json:"maxConcurrentCalls"`
 
-	// ModuleEvents Event kinds the module answers: call (the call events, answered with BXML), sip.inbound (each INVITE to the application, before the call exists), sip.outbound (each INVITE sent for its calls). Empty means all three.
+	// ModuleEvents Event kinds the module answers, as in force: call (the call events, answered with BXML), sip.inbound (each INVITE to the application, before the call exists), sip.outbound (each INVITE sent for its calls). All three when the application set none; empty without a module.
 	ModuleEvents *[]string `json:"moduleEvents"`
 
 	// ModuleId The Wasm module (of this account) that answers the events in moduleEvents; empty when none. The callback URLs stay the fallback when the module fails.

@@ -139,7 +139,7 @@ func run(ctx context.Context, c config, log *slog.Logger) (*result, error) {
 	srv.OnInvite(func(req *sip.Request, tx sip.ServerTransaction) {
 		dlg, err := answers.ReadInvite(req, tx)
 		if err != nil {
-			log.Warn("transfer INVITE", "err", err)
+			log.Warn("transfer INVITE", "error", err)
 			return
 		}
 		remote, err := sdpAddr(req.Body())
@@ -153,7 +153,7 @@ func run(ctx context.Context, c config, log *slog.Logger) (*result, error) {
 			return
 		}
 		if err := dlg.RespondSDP(offer(lg)); err != nil {
-			log.Warn("answer transfer", "err", err)
+			log.Warn("answer transfer", "error", err)
 		}
 	})
 	srv.OnAck(func(req *sip.Request, tx sip.ServerTransaction) { answers.ReadAck(req, tx) })
@@ -198,7 +198,7 @@ func run(ctx context.Context, c config, log *slog.Logger) (*result, error) {
 			defer callsMu.Unlock()
 			if err != nil {
 				failures++
-				log.Warn("call setup", "call", i, "err", err)
+				log.Warn("call setup", "call", i, "error", err)
 				return
 			}
 			calls = append(calls, d)
@@ -232,7 +232,7 @@ func run(ctx context.Context, c config, log *slog.Logger) (*result, error) {
 			byeCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
 			if err := d.Bye(byeCtx); err != nil && !errors.Is(err, context.Canceled) {
-				log.Warn("bye", "err", err)
+				log.Warn("bye", "error", err)
 			}
 			d.Close()
 		}()
