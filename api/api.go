@@ -38,8 +38,11 @@ type Config struct {
 	SIPDomain string // host of every sipUri and the digest realm
 	// SIPPort is the port of the node's SIP listener, shown in sipUri
 	// unless it is 5060 (0: not shown).
-	SIPPort  int
-	TokenKey []byte // HMAC key for access tokens (node setting, generated at first start)
+	SIPPort int
+	// DigestAlgorithms are the node's default digest challenges, shown for
+	// applications that set none.
+	DigestAlgorithms []string
+	TokenKey         []byte // HMAC key for access tokens (node setting, generated at first start)
 	// Calls is the call engine behind the Voice API's call routes; nil
 	// serves the routes without one (no call is ever live, createCall fails).
 	Calls Calls

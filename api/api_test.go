@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -42,7 +43,7 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := New(Config{Store: st, SIPDomain: testDomain, TokenKey: []byte("0123456789abcdef0123456789abcdef"), Logger: slog.New(slog.DiscardHandler)})
+	s := New(Config{Store: st, SIPDomain: testDomain, DigestAlgorithms: []string{"MD5"}, TokenKey: []byte("0123456789abcdef0123456789abcdef"), Logger: slog.New(slog.DiscardHandler)})
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
 	e := &env{t: t, srv: srv, st: st, creds: creds}
@@ -339,6 +340,29 @@ func TestRefusalEchoesTheValueSent(t *testing.T) {
 	d := errs[0].(map[string]any)
 	if d["location"] != "body.passwordAuthEnabled" || d["value"] != false {
 		t.Fatalf("refusal names %v = %v, want body.passwordAuthEnabled = false", d["location"], d["value"])
+	}
+}
+
+// sipDigestAlgorithms reads back what is in force: the node default until
+// the application sets its own.
+func TestDigestAlgorithmsSetting(t *testing.T) {
+	e := newEnv(t)
+	var created Envelope[VoiceApplication]
+	e.call("POST", e.apps(), map[string]any{"applicationName": "alg"}, &created)
+	path := e.apps() + "/" + created.Data.ApplicationID
+	if got := created.Data.SIPDigestAlgorithms; fmt.Sprint(got) != "[MD5]" {
+		t.Errorf("default: %v", got)
+	}
+	var upd Envelope[VoiceApplication]
+	if c := e.call("PATCH", path, map[string]any{"sipDigestAlgorithms": []string{"sha-256", "MD5"}}, &upd); c != 200 || fmt.Sprint(upd.Data.SIPDigestAlgorithms) != "[SHA-256 MD5]" {
+		t.Errorf("set: %d %v", c, upd.Data.SIPDigestAlgorithms)
+	}
+	var p problem
+	if c := e.call("PATCH", path, map[string]any{"sipDigestAlgorithms": []string{"SHA-512"}}, &p); c != 400 || !p.mentions("sipDigestAlgorithms") {
+		t.Errorf("unknown algorithm: %d %+v", c, p)
+	}
+	if c := e.call("PATCH", path, map[string]any{"sipDigestAlgorithms": []string{}}, &upd); c != 200 || fmt.Sprint(upd.Data.SIPDigestAlgorithms) != "[MD5]" {
+		t.Errorf("back to the default: %d %v", c, upd.Data.SIPDigestAlgorithms)
 	}
 }
 

@@ -28,6 +28,7 @@ type VoiceApplication struct {
 	SIPAuthPassword             string    `json:"sipAuthPassword,omitempty" doc:"The SIP digest password, present only in the response that generated it. Digest user name is the applicationId."`
 	AllowedSourceIPs            []string  `json:"allowedSourceIps" example:"[\"203.0.113.0/24\"]" doc:"Public IPv4 CIDRs calls may come from; empty means any."`
 	AllowedRegions              []string  `json:"allowedRegions" example:"[\"US\",\"EU\"]" doc:"Regions whose nodes accept the application's SIP calls."`
+	SIPDigestAlgorithms         []string  `json:"sipDigestAlgorithms" example:"[\"MD5\"]" doc:"Digest algorithms the Inbound SIP URI challenges with, most preferred first, as in force (the node's --sip-digest-algorithms, MD5 by default, unless the application set its own)."`
 	ModuleID                    string    `json:"moduleId" doc:"The Wasm module (of this account) that answers the events in moduleEvents; empty when none. The callback URLs stay the fallback when the module fails."`
 	ModuleEvents                []string  `json:"moduleEvents" doc:"Event kinds the module answers, as in force: call (the call events, answered with BXML), sip.inbound (each INVITE to the application, before the call exists), sip.outbound (each INVITE sent for its calls). All three when the application set none; empty without a module."`
 	ModuleMemoryPages           int       `json:"moduleMemoryPages" doc:"Guest memory cap in 64 KiB pages; 0 is the node default. Clamped to the node maximum."`
@@ -63,6 +64,7 @@ type VoiceApplicationFields struct {
 	PasswordAuthEnabled         *bool     `json:"passwordAuthEnabled,omitempty" doc:"true generates a new SIP password (returned once as sipAuthPassword); sending true again rotates it."`
 	AllowedSourceIPs            *[]string `json:"allowedSourceIps,omitempty" maxItems:"25" example:"[\"203.0.113.0/24\"]" doc:"Replaces the whole list: public IPv4 CIDRs in canonical form."`
 	AllowedRegions              *[]string `json:"allowedRegions,omitempty" example:"[\"US\"]" doc:"Replaces the whole list; known regions: US, EU, ASIA."`
+	SIPDigestAlgorithms         *[]string `json:"sipDigestAlgorithms,omitempty" maxItems:"2" example:"[\"SHA-256\",\"MD5\"]" doc:"Digest algorithms the Inbound SIP URI challenges with, most preferred first: MD5, SHA-256 (RFC 8760). Some clients (baresip 1.x, sipp 3.6) complete MD5 only and fail when any SHA-256 challenge is offered. Empty takes the node default."`
 	ModuleID                    *string   `json:"moduleId,omitempty" maxLength:"64" doc:"Binds a Wasm module of this account (POST /v2/accounts/{accountId}/modules); empty string unbinds."`
 	ModuleEvents                *[]string `json:"moduleEvents,omitempty" maxItems:"3" doc:"Replaces the list of event kinds the module answers: call, sip.inbound, sip.outbound; empty means all three."`
 	ModuleMemoryPages           *int      `json:"moduleMemoryPages,omitempty" minimum:"0" maximum:"65536" doc:"Guest memory cap in 64 KiB pages (0: node default), clamped to the node maximum."`
@@ -84,6 +86,7 @@ func (f VoiceApplicationFields) patch() store.ApplicationPatch {
 		PasswordAuthEnabled:         f.PasswordAuthEnabled,
 		AllowedSourceIPs:            f.AllowedSourceIPs,
 		AllowedRegions:              f.AllowedRegions,
+		SIPDigestAlgorithms:         f.SIPDigestAlgorithms,
 		Module: store.ModuleBindingPatch{
 			ModuleID: f.ModuleID, ModuleEvents: f.ModuleEvents,
 			ModuleMemoryPages: f.ModuleMemoryPages, ModuleTimeoutMS: f.ModuleTimeoutMs,
@@ -218,13 +221,21 @@ func (s *Server) toVoiceApplication(a store.Application, sipPassword string) Voi
 		SIPAuthPassword:  sipPassword,
 		AllowedSourceIPs: nonNilStrings(a.AllowedSourceIPs), AllowedRegions: nonNilStrings(a.AllowedRegions),
 		CreatedTime: a.CreatedAt, LastModifiedTime: a.UpdatedAt,
-		ModuleID: a.ModuleID, ModuleEvents: a.EventsInForce(),
+		ModuleID: a.ModuleID, ModuleEvents: a.EventsInForce(), SIPDigestAlgorithms: s.digestAlgorithms(a),
 		ModuleMemoryPages: a.ModuleMemoryPages, ModuleTimeoutMs: a.ModuleTimeoutMS, MaxConcurrentCalls: a.MaxConcurrentCalls,
 	}
 	if uri := a.SIPURI(s.sipHost()); uri != "" {
 		v.SIPURI = &uri
 	}
 	return v
+}
+
+// digestAlgorithms are the algorithms a's Inbound SIP URI challenges with.
+func (s *Server) digestAlgorithms(a store.Application) []string {
+	if len(a.SIPDigestAlgorithms) > 0 {
+		return a.SIPDigestAlgorithms
+	}
+	return nonNilStrings(s.cfg.DigestAlgorithms)
 }
 
 func nonNilStrings(s []string) []string {

@@ -57,7 +57,7 @@ func TestGeneratedClientEndToEnd(t *testing.T) {
 	if err != nil || got.JSON200 == nil {
 		t.Fatalf("read back: %v %s", err, body(got))
 	}
-	if d := got.JSON200.Data; d.SipUri == nil || *d.SipUri != "sip:"+appID+"@127.0.0.1" || !d.InboundSipCallsEnabled {
+	if d := got.JSON200.Data; d.SipUri == nil || *d.SipUri != "sip:"+appID+"@"+s.sip || !d.InboundSipCallsEnabled {
 		t.Fatalf("application read back: %+v", d)
 	}
 

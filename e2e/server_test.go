@@ -154,8 +154,6 @@ func (s *server) start() error {
 		"--sip-domain", "127.0.0.1",
 		"--media-ip", "127.0.0.1",
 		"--rtp-ports", s.rtp,
-		// sipp and baresip answer the first challenge only, and sipp knows MD5 only.
-		"--sip-digest-algorithms", "MD5,SHA-256",
 		"--log-level", "debug")
 	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Args = append(cmd.Args, s.extra...)

@@ -27,6 +27,9 @@ type Application struct {
 	AllowedSourceIPs []netip.Prefix
 	// AllowedRegions empty means every region.
 	AllowedRegions []string
+	// DigestAlgorithms are the challenges this application sends, most
+	// preferred first; empty is the node's Config.DigestAlgorithms.
+	DigestAlgorithms []string
 }
 
 // Applications looks voice applications up by ID; the store implements it.

@@ -83,7 +83,7 @@ func (s *Server) checkInvite(ctx context.Context, req *sip.Request, now time.Tim
 	if app.PasswordAuth {
 		v, user := s.checkDigest(req, &app, target, src.Addr(), now)
 		if v.status != 0 {
-			v.source, v.target = src, target
+			v.source, v.target, v.app = src, target, app // the challenge is the application's
 			return v
 		}
 		digestUser = user
@@ -116,7 +116,7 @@ func (s *Server) checkDigest(req *sip.Request, app *Application, target string, 
 	if err != nil && !stale {
 		return verdict{status: sip.StatusProxyAuthRequired, reason: reasonBadNonce, challenge: true}, ""
 	}
-	if err := verifyDigest(cred, string(req.Method), &req.Recipient, app, s.cfg.DigestAlgorithms); err != nil {
+	if err := verifyDigest(cred, string(req.Method), &req.Recipient, app, s.digestAlgorithms(app)); err != nil {
 		return verdict{status: sip.StatusUnauthorized, reason: reasonBadCredentials, err: err}, ""
 	}
 	if stale {

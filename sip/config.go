@@ -39,8 +39,11 @@ type Config struct {
 	// first start and kept in the store, so nonces survive a restart.
 	NonceKey []byte
 	// DigestAlgorithms are the challenges sent on 401/407, most preferred
-	// first; default SHA-256 then MD5 (RFC 8760). Clients that read only the
-	// first challenge and know only MD5 (sipp, some old phones) need MD5 first.
+	// first, for applications that set none; default MD5 alone. SHA-256
+	// (RFC 8760) is there to enable per node or per application: some
+	// clients (baresip 1.x on libre) fail the whole authentication when any
+	// challenge names an algorithm they lack, and sipp 3.6 reads only the
+	// first and knows only MD5.
 	DigestAlgorithms []string
 	// NonceTTL is how long a nonce is good for; after that it is stale.
 	NonceTTL time.Duration
@@ -75,7 +78,7 @@ func (c Config) withDefaults() Config {
 		c.AnswerTimeout = DefaultAnswerTimeout
 	}
 	if len(c.DigestAlgorithms) == 0 {
-		c.DigestAlgorithms = []string{algSHA256, algMD5}
+		c.DigestAlgorithms = []string{algMD5}
 	}
 	if c.UserAgent == "" {
 		c.UserAgent = DefaultUserAgent

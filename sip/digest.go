@@ -154,3 +154,7 @@ func HA1(algorithm, username, realm, password string) (string, error) {
 	h.Write([]byte(username + ":" + realm + ":" + password))
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
+
+// DigestAlgorithms are the node's default challenges, for applications that
+// set none.
+func (s *Server) DigestAlgorithms() []string { return slices.Clone(s.cfg.DigestAlgorithms) }

@@ -122,7 +122,10 @@ func testConfig() Config {
 		Region:         "US",
 		AdvertisedHost: "127.0.0.1",
 		NonceKey:       []byte("0123456789abcdef0123456789abcdef"),
-		Logger:         testLogger(),
+		// A node that enabled SHA-256 (the default is MD5 alone: see
+		// TestDigestAlgorithmsPerApplication).
+		DigestAlgorithms: []string{algSHA256, algMD5},
+		Logger:           testLogger(),
 	}
 }
 

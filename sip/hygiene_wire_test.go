@@ -40,7 +40,7 @@ func newUDPPeer(t *testing.T, ip, server string) *udpPeer {
 
 var (
 	finalStatus = regexp.MustCompile(`^SIP/2\.0 ([2-6]\d\d) `)
-	challengeHd = regexp.MustCompile(`(?mi)^Proxy-Authenticate: *(.+?)\r$`)
+	challengeHd = regexp.MustCompile(`(?mi)^(?:Proxy|WWW)-Authenticate: *(.+?)\r$`)
 )
 
 // invite sends an INVITE to user with the Proxy-Authorization auth (if
@@ -164,5 +164,59 @@ func TestDigestHygieneOnTheWire(t *testing.T) {
 	ok := a.invite(appPassword, "")
 	if got := a.invite(appPassword, digestAnswer(t, ok, appPassword, testPassword)); status(got) != 200 {
 		t.Errorf("the right password after all that: %q", got)
+	}
+}
+
+// The node's default challenge is MD5 alone, which every client completes;
+// an application may ask for SHA-256 (RFC 8760) and gets it, first. A
+// request to no application gets the node's challenge.
+func TestDigestAlgorithmsPerApplication(t *testing.T) {
+	apps := testApps(t)
+	const sha = "0b7c1f6e-5a1d-4c2e-9f1a-0000000000aa"
+	apps[sha] = Application{ID: sha, AccountID: "acct-1", InboundEnabled: true, PasswordAuth: true,
+		HA1MD5: mustHA1(t, "MD5", sha, testPassword), HA1SHA256: mustHA1(t, "SHA-256", sha, testPassword),
+		DigestAlgorithms: []string{algSHA256, algMD5}}
+	cfg := testConfig()
+	cfg.DigestAlgorithms = nil // the default
+	srv, err := NewServer(cfg, apps, newTestEngine(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := srv.ListenAndServe(ctx, "udp", "127.0.0.1:0"); err != nil {
+			t.Errorf("listen: %v", err)
+		}
+	}()
+	t.Cleanup(func() { cancel(); srv.Close(); wg.Wait() })
+	p := newUDPPeer(t, "127.0.0.1", waitListeners(t, srv, 1)["udp"])
+	algorithms := func(resp string) []string {
+		var out []string
+		for _, m := range challengeHd.FindAllStringSubmatch(resp, -1) {
+			out = append(out, regexp.MustCompile(`algorithm=([A-Za-z0-9-]+)`).FindStringSubmatch(m[1])[1])
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		user string
+		want string
+	}{
+		{appPassword, "[MD5]"},
+		{sha, "[SHA-256 MD5]"},
+		{"0b7c1f6e-5a1d-4c2e-9f1a-0000000000bb", "[MD5]"}, // no such application
+	} {
+		resp := p.invite(tc.user, "")
+		if got := fmt.Sprint(algorithms(resp)); got != tc.want {
+			t.Errorf("%s: challenged with %s, want %s", tc.user, got, tc.want)
+		}
+	}
+	// Each completes with the first algorithm offered.
+	for _, user := range []string{appPassword, sha} {
+		if got := p.invite(user, digestAnswer(t, p.invite(user, ""), user, testPassword)); status(got) != 200 {
+			t.Errorf("%s: %q", user, got)
+		}
 	}
 }

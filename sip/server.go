@@ -244,6 +244,16 @@ var authFailure = map[string]bool{
 	reasonUnknownNumber: true, reasonInboundDisabled: true, reasonRegion: true, reasonSourceIP: true,
 }
 
+// digestAlgorithms are the algorithms app challenges with and accepts:
+// its own list, else the node's (also for requests to no application, so a
+// challenge tells nothing about whether the application exists).
+func (s *Server) digestAlgorithms(app *Application) []string {
+	if app != nil && len(app.DigestAlgorithms) > 0 {
+		return app.DigestAlgorithms
+	}
+	return s.cfg.DigestAlgorithms
+}
+
 // refuse answers a request the front door turned away, counts and logs it.
 func (s *Server) refuse(req *sip.Request, tx sip.ServerTransaction, v verdict) {
 	metricRejections.WithLabelValues(v.reason).Inc()
@@ -267,6 +277,11 @@ func (s *Server) refuse(req *sip.Request, tx sip.ServerTransaction, v verdict) {
 		if id := req.CallID(); id != nil {
 			attrs = append(attrs, "sipCallId", guard.Truncate(id.Value(), maxLoggedURI))
 		}
+		// Which client failed helps more than anything else in the line
+		// (the digest defaults suit some clients and not others).
+		if ua := req.GetHeader("User-Agent"); ua != nil {
+			attrs = append(attrs, "userAgent", guard.Truncate(ua.Value(), maxLoggedURI))
+		}
 		if v.app.ID != "" {
 			attrs = append(attrs, "applicationId", v.app.ID, "accountId", v.app.AccountID)
 		}
@@ -288,12 +303,12 @@ func (s *Server) refuse(req *sip.Request, tx sip.ServerTransaction, v verdict) {
 	switch v.status {
 	case sip.StatusProxyAuthRequired:
 		nonce := s.nonces.issue(time.Now(), bind)
-		s.respond(req, tx, v.status, "Proxy Authentication Required", challengeHeaders("Proxy-Authenticate", s.cfg.Domain, nonce, v.stale, s.cfg.DigestAlgorithms)...)
+		s.respond(req, tx, v.status, "Proxy Authentication Required", challengeHeaders("Proxy-Authenticate", s.cfg.Domain, nonce, v.stale, s.digestAlgorithms(&v.app))...)
 	case sip.StatusUnauthorized:
 		// RFC 3261 requires a challenge on 401; it is the same for every
 		// reason so the answer tells nothing about the application.
 		nonce := s.nonces.issue(time.Now(), bind)
-		s.respond(req, tx, v.status, "Unauthorized", challengeHeaders("WWW-Authenticate", s.cfg.Domain, nonce, false, s.cfg.DigestAlgorithms)...)
+		s.respond(req, tx, v.status, "Unauthorized", challengeHeaders("WWW-Authenticate", s.cfg.Domain, nonce, false, s.digestAlgorithms(&v.app))...)
 	case sip.StatusMethodNotAllowed:
 		s.respond(req, tx, v.status, "Method Not Allowed", sip.NewHeader("Allow", allowMethods))
 	default:

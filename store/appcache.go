@@ -70,5 +70,6 @@ func (a Application) clone() Application {
 	a.AllowedSourceIPs = slices.Clone(a.AllowedSourceIPs)
 	a.AllowedRegions = slices.Clone(a.AllowedRegions)
 	a.ModuleEvents = slices.Clone(a.ModuleEvents)
+	a.SIPDigestAlgorithms = slices.Clone(a.SIPDigestAlgorithms)
 	return a
 }

@@ -29,6 +29,9 @@ type Application struct {
 	SIPHA1SHA256                string
 	AllowedSourceIPs            []string // canonical IPv4 CIDRs
 	AllowedRegions              []string
+	// SIPDigestAlgorithms are the algorithms the Inbound SIP URI challenges
+	// with, most preferred first; empty is the node default.
+	SIPDigestAlgorithms []string
 	ModuleBinding
 	// MaxConcurrentCalls caps the application's live calls; 0 is the node
 	// default.
@@ -64,6 +67,7 @@ type applicationRow struct {
 	SIPHA1SHA256                string    `db:"sip_ha1_sha256"`
 	AllowedSourceIPs            string    `db:"allowed_source_ips"`
 	AllowedRegions              string    `db:"allowed_regions"`
+	SIPDigestAlgorithms         string    `db:"sip_digest_algorithms"`
 	ModuleID                    string    `db:"module_id"`
 	ModuleEvents                string    `db:"module_events"`
 	ModuleMemoryPages           int64     `db:"module_memory_pages"`
@@ -76,7 +80,7 @@ type applicationRow struct {
 const applicationColumns = `id, account_id, name, call_initiated_callback_url, call_initiated_method,
 	call_initiated_fallback_url, call_initiated_fallback_method, call_status_callback_url,
 	call_status_callback_method, callback_username, callback_password_sealed, inbound_sip_enabled,
-	password_auth_enabled, sip_ha1_md5, sip_ha1_sha256, allowed_source_ips, allowed_regions,
+	password_auth_enabled, sip_ha1_md5, sip_ha1_sha256, allowed_source_ips, allowed_regions, sip_digest_algorithms,
 	module_id, module_events, module_memory_pages, module_timeout_ms, max_concurrent_calls, created_at, updated_at`
 
 func (s *Store) toRow(a Application) (applicationRow, error) {
@@ -96,6 +100,10 @@ func (s *Store) toRow(a Application) (applicationRow, error) {
 	if err != nil {
 		return applicationRow{}, fmt.Errorf("encode moduleEvents: %w", err)
 	}
+	algs, err := json.Marshal(nonNil(a.SIPDigestAlgorithms))
+	if err != nil {
+		return applicationRow{}, fmt.Errorf("encode sipDigestAlgorithms: %w", err)
+	}
 	return applicationRow{
 		ID: a.ID, AccountID: a.AccountID, Name: a.Name,
 		CallInitiatedCallbackURL: a.CallInitiatedCallbackURL, CallInitiatedMethod: a.CallInitiatedMethod,
@@ -104,7 +112,7 @@ func (s *Store) toRow(a Application) (applicationRow, error) {
 		CallbackUsername: a.CallbackUsername, CallbackPasswordSealed: sealed,
 		InboundSIPEnabled: a.InboundSIPEnabled, PasswordAuthEnabled: a.PasswordAuthEnabled,
 		SIPHA1MD5: a.SIPHA1MD5, SIPHA1SHA256: a.SIPHA1SHA256,
-		AllowedSourceIPs: string(ips), AllowedRegions: string(regions),
+		AllowedSourceIPs: string(ips), AllowedRegions: string(regions), SIPDigestAlgorithms: string(algs),
 		ModuleID: a.ModuleID, ModuleEvents: string(events),
 		ModuleMemoryPages: int64(a.ModuleMemoryPages), ModuleTimeoutMS: int64(a.ModuleTimeoutMS),
 		MaxConcurrentCalls: int64(a.MaxConcurrentCalls), CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt,
@@ -136,6 +144,9 @@ func (s *Store) fromRow(r applicationRow) (Application, error) {
 	if err := json.Unmarshal([]byte(r.AllowedRegions), &a.AllowedRegions); err != nil {
 		return Application{}, fmt.Errorf("application %s: allowed_regions: %w", r.ID, err)
 	}
+	if err := json.Unmarshal([]byte(r.SIPDigestAlgorithms), &a.SIPDigestAlgorithms); err != nil {
+		return Application{}, fmt.Errorf("application %s: sip_digest_algorithms: %w", r.ID, err)
+	}
 	return a, nil
 }
 
@@ -161,7 +172,7 @@ func (s *Store) CreateApplication(ctx context.Context, a Application) (Applicati
 		:id, :account_id, :name, :call_initiated_callback_url, :call_initiated_method,
 		:call_initiated_fallback_url, :call_initiated_fallback_method, :call_status_callback_url,
 		:call_status_callback_method, :callback_username, :callback_password_sealed, :inbound_sip_enabled,
-		:password_auth_enabled, :sip_ha1_md5, :sip_ha1_sha256, :allowed_source_ips, :allowed_regions,
+		:password_auth_enabled, :sip_ha1_md5, :sip_ha1_sha256, :allowed_source_ips, :allowed_regions, :sip_digest_algorithms,
 		:module_id, :module_events, :module_memory_pages, :module_timeout_ms, :max_concurrent_calls, :created_at, :updated_at)`, row)
 	if err != nil {
 		if isForeignKeyViolation(err) {
@@ -190,6 +201,7 @@ func (s *Store) UpdateApplication(ctx context.Context, a Application) (Applicati
 		inbound_sip_enabled = :inbound_sip_enabled, password_auth_enabled = :password_auth_enabled,
 		sip_ha1_md5 = :sip_ha1_md5, sip_ha1_sha256 = :sip_ha1_sha256,
 		allowed_source_ips = :allowed_source_ips, allowed_regions = :allowed_regions,
+		sip_digest_algorithms = :sip_digest_algorithms,
 		module_id = :module_id, module_events = :module_events, module_memory_pages = :module_memory_pages,
 		module_timeout_ms = :module_timeout_ms, max_concurrent_calls = :max_concurrent_calls, updated_at = :updated_at
 		WHERE id = :id AND account_id = :account_id`, row)

@@ -32,6 +32,27 @@ func invalid(field string, value any, format string, args ...any) *ValidationErr
 	return &ValidationError{Field: field, Value: value, Reason: fmt.Sprintf(format, args...)}
 }
 
+// DigestAlgorithms are the digest algorithms an Inbound SIP URI may
+// challenge with (both HA1 values are stored for every password).
+var DigestAlgorithms = []string{"MD5", "SHA-256"}
+
+// ValidateDigestAlgorithms checks a list of digest algorithms (known, no
+// repeats; empty means the node default) and returns it canonical.
+func ValidateDigestAlgorithms(algs []string) ([]string, error) {
+	out := []string{}
+	for _, a := range algs {
+		i := slices.IndexFunc(DigestAlgorithms, func(k string) bool { return strings.EqualFold(k, a) })
+		if i < 0 {
+			return nil, invalid("sipDigestAlgorithms", algs, "unknown algorithm %q (known: MD5, SHA-256)", a)
+		}
+		if slices.Contains(out, DigestAlgorithms[i]) {
+			return nil, invalid("sipDigestAlgorithms", algs, "%s is listed twice", DigestAlgorithms[i])
+		}
+		out = append(out, DigestAlgorithms[i])
+	}
+	return out, nil
+}
+
 // ApplicationPatch is a partial change: nil fields stay as they are.
 type ApplicationPatch struct {
 	Name                        *string
@@ -47,6 +68,7 @@ type ApplicationPatch struct {
 	PasswordAuthEnabled         *bool
 	AllowedSourceIPs            *[]string
 	AllowedRegions              *[]string
+	SIPDigestAlgorithms         *[]string
 	Module                      ModuleBindingPatch
 	MaxConcurrentCalls          *int
 }
@@ -64,6 +86,13 @@ func (p ApplicationPatch) Apply(a *Application, sipDomain string) (sipPassword s
 			return "", invalid("maxConcurrentCalls", v, "must be between 0 (the node default) and %d", MaxApplicationCalls)
 		}
 		n.MaxConcurrentCalls = *p.MaxConcurrentCalls
+	}
+	if p.SIPDigestAlgorithms != nil {
+		algs, err := ValidateDigestAlgorithms(*p.SIPDigestAlgorithms)
+		if err != nil {
+			return "", err
+		}
+		n.SIPDigestAlgorithms = algs
 	}
 	if p.Name != nil {
 		if strings.TrimSpace(*p.Name) == "" {

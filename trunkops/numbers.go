@@ -146,7 +146,7 @@ func SIPApplication(app store.Application) (sip.Application, error) {
 	out := sip.Application{
 		ID: app.ID, AccountID: app.AccountID, InboundEnabled: app.InboundSIPEnabled,
 		PasswordAuth: app.PasswordAuthEnabled, HA1MD5: app.SIPHA1MD5, HA1SHA256: app.SIPHA1SHA256,
-		AllowedRegions: app.AllowedRegions,
+		AllowedRegions: app.AllowedRegions, DigestAlgorithms: app.SIPDigestAlgorithms,
 	}
 	for _, c := range app.AllowedSourceIPs {
 		p, err := netip.ParsePrefix(c)

@@ -81,7 +81,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	f.str(&cfg.RTPPorts, "rtp-ports", server.DefaultRTPPorts, "RTP port range min-max (min even; RTCP uses RTP+1)")
 	f.str(&cfg.PublicURL, "public-url", "", "base URL of the API as callbacks show it in callUrl and mediaUrl (default http://<sip domain>:<http port>)")
 	var digestAlgs string
-	f.str(&digestAlgs, "sip-digest-algorithms", "SHA-256,MD5", "digest algorithms offered in 407 challenges, most preferred first (MD5 first for clients that read only the first challenge)")
+	f.str(&digestAlgs, "sip-digest-algorithms", "MD5", "digest algorithms offered in 407 challenges for applications that set no sipDigestAlgorithms, most preferred first: MD5 (every client completes it), SHA-256 (RFC 8760; baresip 1.x fails when it is offered at all)")
 	f.str(&cfg.PprofAddr, "pprof-addr", "", "serve Go profiles (net/http/pprof) on this address, e.g. 127.0.0.1:6060; off when empty")
 	wasmFlags(f, &cfg)
 	finishGuard := guardFlags(f, &cfg)

@@ -1581,6 +1581,11 @@ type VoiceApplication struct {
 	// SipAuthPassword The SIP digest password, present only in the response that generated it. Digest user name is the applicationId.
 	SipAuthPassword *string `json:"sipAuthPassword,omitempty"`
 
+	// SipDigestAlgorithms Digest algorithms the Inbound SIP URI challenges with, most preferred first, as in force (the node's --sip-digest-algorithms, MD5 by default, unless the application set its own).
+	//
+	// Examples: ["MD5"]
+	SipDigestAlgorithms *[]string `json:"sipDigestAlgorithms"`
+
 	// SipUri sip:<applicationId>@<sip domain>; null while inbound SIP calls are disabled.
 	//
 	// Examples: sip:1d3e2f4a-5b6c-4d7e-8f90-a1b2c3d4e5f6@sip.example.com
@@ -1648,6 +1653,11 @@ type VoiceApplicationCreate struct {
 	// PasswordAuthEnabled true generates a new SIP password (returned once as sipAuthPassword); sending true again rotates it.
 	PasswordAuthEnabled *bool `json:"passwordAuthEnabled,omitempty"`
 
+	// SipDigestAlgorithms Digest algorithms the Inbound SIP URI challenges with, most preferred first: MD5, SHA-256 (RFC 8760). Some clients (baresip 1.x, sipp 3.6) complete MD5 only and fail when any SHA-256 challenge is offered. Empty takes the node default.
+	//
+	// Examples: ["SHA-256","MD5"]
+	SipDigestAlgorithms *[]string `json:"sipDigestAlgorithms,omitempty"`
+
 	// Username Basic auth user name sent with callbacks.
 	Username *string `json:"username,omitempty"`
 }
@@ -1707,6 +1717,11 @@ type VoiceApplicationPatch struct {
 
 	// PasswordAuthEnabled true generates a new SIP password (returned once as sipAuthPassword); sending true again rotates it.
 	PasswordAuthEnabled *bool `json:"passwordAuthEnabled,omitempty"`
+
+	// SipDigestAlgorithms Digest algorithms the Inbound SIP URI challenges with, most preferred first: MD5, SHA-256 (RFC 8760). Some clients (baresip 1.x, sipp 3.6) complete MD5 only and fail when any SHA-256 challenge is offered. Empty takes the node default.
+	//
+	// Examples: ["SHA-256","MD5"]
+	SipDigestAlgorithms *[]string `json:"sipDigestAlgorithms,omitempty"`
 
 	// Username Basic auth user name sent with callbacks.
 	Username *string `json:"username,omitempty"`
