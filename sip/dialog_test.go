@@ -4,6 +4,9 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
+	"net"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -350,5 +353,93 @@ func TestConfigValidate(t *testing.T) {
 	}
 	if _, err := NewServer(bad, memApps{}, newTestEngine(true)); err == nil {
 		t.Fatal("NewServer accepted a bad config")
+	}
+}
+
+// An outbound INVITE over UDP, its ACK and the BYE leave from the node's UDP
+// listener: the source port is the one Via and Contact name (a trunk with
+// an address allowlist, or a NAT, sees --sip-addr's port).
+func TestDialLeavesFromTheListener(t *testing.T) {
+	caller := newCaller(t, nil)
+	var listener string
+	for _, l := range caller.Listeners() {
+		if l.Network == "udp" {
+			listener = l.Addr
+		}
+	}
+	uas, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer uas.Close()
+	via := regexp.MustCompile(`(?mi)^Via: SIP/2\.0/UDP [^:;]+:(\d+)`)
+	// read returns the next request and checks where it came from.
+	read := func(method string) (string, *net.UDPAddr) {
+		t.Helper()
+		buf := make([]byte, 65535)
+		_ = uas.SetReadDeadline(time.Now().Add(10 * time.Second))
+		n, src, err := uas.ReadFromUDP(buf)
+		if err != nil {
+			t.Fatalf("waiting for %s: %v", method, err)
+		}
+		msg := string(buf[:n])
+		if !strings.HasPrefix(msg, method+" ") {
+			t.Fatalf("want %s, got %q", method, msg)
+		}
+		if src.String() != listener {
+			t.Errorf("%s came from %s, not the listener %s", method, src, listener)
+		}
+		if m := via.FindStringSubmatch(msg); m == nil || ":"+m[1] != listener[strings.LastIndex(listener, ":"):] {
+			t.Errorf("%s Via names another port than the listener %s: %q", method, listener, m)
+		}
+		return msg, src
+	}
+	// answer sends a final response to req.
+	answer := func(req string, src *net.UDPAddr, body string) {
+		t.Helper()
+		var b strings.Builder
+		b.WriteString("SIP/2.0 200 OK\r\n")
+		for _, line := range strings.Split(req, "\r\n") {
+			switch name, _, _ := strings.Cut(line, ":"); strings.ToLower(name) {
+			case "via", "from", "call-id", "cseq":
+				b.WriteString(line + "\r\n")
+			case "to":
+				b.WriteString(line + ";tag=uas1\r\n")
+			}
+		}
+		b.WriteString("Contact: <sip:uas@" + uas.LocalAddr().String() + ">\r\n")
+		if body != "" {
+			b.WriteString("Content-Type: application/sdp\r\n")
+		}
+		fmt.Fprintf(&b, "Content-Length: %d\r\n\r\n%s", len(body), body)
+		if _, err := uas.WriteToUDP([]byte(b.String()), src); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	type dialed struct {
+		out *OutboundCall
+		err error
+	}
+	done := make(chan dialed, 1)
+	go func() {
+		out, err := caller.Dial(ctx, DialRequest{URI: "sip:uas@" + uas.LocalAddr().String(), SDP: []byte(testSDP)})
+		done <- dialed{out, err}
+	}()
+	inv, src := read("INVITE")
+	answer(inv, src, testSDP)
+	d := <-done
+	if d.err != nil {
+		t.Fatal(d.err)
+	}
+	read("ACK")
+	hung := make(chan error, 1)
+	go func() { hung <- d.out.Hangup(ctx) }()
+	bye, src := read("BYE")
+	answer(bye, src, "")
+	if err := <-hung; err != nil {
+		t.Fatal(err)
 	}
 }

@@ -169,6 +169,7 @@ func (s *Server) Dial(ctx context.Context, r DialRequest) (*OutboundCall, error)
 		req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 	}
 	req.SetBody(r.SDP)
+	s.sendFromListener(req)
 
 	trace := startTrace(string(callID), fromTag, nil)
 	fail := func(err error) (*OutboundCall, error) {

@@ -181,6 +181,7 @@ func (r *Registration) newRequest(expires time.Duration) (*sip.Request, error) {
 	exp := sip.ExpiresHeader(uint32(expires / time.Second))
 	req.AppendHeader(&exp)
 	req.AppendHeader(sip.NewHeader("User-Agent", r.srv.cfg.UserAgent))
+	r.srv.sendFromListener(req)
 	return req, nil
 }
 
