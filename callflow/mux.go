@@ -40,11 +40,22 @@ func (m *Mux) usesModule(call Call, kind string) bool {
 	return m.modules != nil && call != nil && call.Application().Handles(kind)
 }
 
-// Fetch delivers req to the module or the webhook. A module failure falls
-// back to the webhook when req.Target has a URL; otherwise an event whose
-// answer the call runs fails with ErrModuleFailed, and a notification
-// (disconnect, dtmf, ...) is dropped with a line in the call's log.
+// Fetch delivers req to the module or the webhook. An event whose answer
+// the call runs goes to the module, falling back to the webhook when
+// req.Target has a URL, else failing with ErrModuleFailed. A notification
+// (disconnect, recordingAvailable, ...) goes to the module and to its URL
+// when it has one.
 func (m *Mux) Fetch(ctx context.Context, req Request) (Reply, error) {
+	if m.usesModule(req.Call, store.ModuleEventCall) && !req.Event.Type().ExpectsBXML() && !req.Target.IsZero() {
+		// A status callback (disconnect, recordingAvailable, ...) reaches
+		// its URL whoever answers the call's BXML events, as it would
+		// with webhooks alone; the module gets it too.
+		if _, err := m.modules.Fetch(ctx, req); err != nil && ctx.Err() == nil {
+			moduleFailures.WithLabelValues("call", "ignored").Inc()
+			req.Call.Logf(slog.LevelWarn, "module", "%v", err)
+		}
+		return m.webhook.Fetch(ctx, req)
+	}
 	if m.usesModule(req.Call, store.ModuleEventCall) {
 		reply, err := m.modules.Fetch(ctx, req)
 		if err == nil || ctx.Err() != nil {

@@ -181,3 +181,23 @@ func TestModuleVariablesAndLogReachTheCall(t *testing.T) {
 		t.Errorf("guest log line with the module name missing: %+v", log)
 	}
 }
+
+// A call a module answers still sends its status callbacks to
+// callStatusCallbackUrl, as a webhook-driven call does.
+func TestModuleCallSendsStatusCallbacks(t *testing.T) {
+	n := startWasmNode(t)
+	mod := n.module(t, "server/testdata/wasm/faulty")
+	h := newHook(t, func(ev event) string { return "" })
+	appID := n.ipApp(t, map[string]any{"moduleId": mod, "callStatusCallbackUrl": h.url("/status")})
+	alice := newPhone(t, 'A', false)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if out, err := alice.dial(ctx, "sip:"+appID+"@"+n.sip, "", ""); err == nil {
+		out.Hangup(ctx)
+	}
+	rec, _ := n.endedCall(t, appID)
+	ev := h.wait("disconnect", 10*time.Second)
+	if ev.Path != "/status" || ev.Body["callId"] != rec.ID || ev.Body["cause"] != rec.DisconnectCause {
+		t.Errorf("disconnect callback %s %v, call %s cause %s", ev.Path, ev.Body, rec.ID, rec.DisconnectCause)
+	}
+}
