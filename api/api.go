@@ -90,6 +90,7 @@ func New(cfg Config) *Server {
 	registerCallLog(s)
 	registerModules(s)
 	registerBans(s)
+	registerDocs(mux)
 
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -125,6 +126,7 @@ func humaConfig() huma.Config {
 	// The default link transformer adds "$schema" to every body, which would break
 	// wire compatibility with Bandwidth-shaped clients.
 	cfg.CreateHooks = nil
+	cfg.DocsPath = "" // served from the binary instead (docs.go)
 	cfg.Info.Description = "Management and Voice API of wasmvoice, a self-hosted programmable voice server. " +
 		"Voice API paths, fields and callbacks follow Bandwidth's Voice API."
 	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{

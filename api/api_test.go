@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -405,5 +406,48 @@ func TestOpenAPIUpToDate(t *testing.T) {
 	}
 	if !bytes.Equal(have, want) {
 		t.Fatal("openapi.yaml is stale: run `go run ./cmd/wasmvoice openapi > openapi.yaml`")
+	}
+}
+
+// The landing page and the API reference work offline: every asset they
+// name is served by the node itself, none from another host.
+func TestDocsAndLandingPageAreSelfContained(t *testing.T) {
+	e := newEnv(t)
+	ref := regexp.MustCompile(`(?:src|href)="([^"]+)"`)
+	pages := []string{"/", "/docs/"}
+	seen := map[string]bool{}
+	for len(pages) > 0 {
+		p := pages[0]
+		pages = pages[1:]
+		if seen[p] {
+			continue
+		}
+		seen[p] = true
+		resp, err := http.Get(e.srv.URL + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Errorf("GET %s: %d", p, resp.StatusCode)
+			continue
+		}
+		if !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+			continue
+		}
+		for _, m := range ref.FindAllStringSubmatch(string(body), -1) {
+			u := m[1]
+			if !strings.HasPrefix(u, "/") || strings.HasPrefix(u, "//") {
+				t.Errorf("%s names %q, not a path of this node", p, u)
+				continue
+			}
+			pages = append(pages, u)
+		}
+	}
+	for _, want := range []string{"/docs/swagger-ui-bundle.js", "/openapi.yaml", "/docs/LICENSE.txt", "/metrics"} {
+		if !seen[want] {
+			t.Errorf("%s is not linked from / or /docs/", want)
+		}
 	}
 }
