@@ -72,6 +72,9 @@ type Call struct {
 	stopDTMF   func()
 	gatherStop context.CancelFunc
 	recording  *activeRecording
+	// idleLegs ends transfer legs of this call's session on a media
+	// timeout (watchMedia); guarded by mu.
+	idleLegs map[*media.Leg]func(msg string)
 }
 
 var _ callflow.Call = (*Call)(nil)
@@ -185,4 +188,56 @@ func (c *Call) snapshotInfo() bxml.CallInfo {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.info
+}
+
+// watchMedia ends a leg of this call's media session that received no RTP
+// or RTCP for the media timeout (after its answer): the peer vanished
+// without a BYE (crashed phone, dropped NAT binding), and a call left up
+// would hold its slot and ports for good.
+func (c *Call) watchMedia() {
+	go func() {
+		for {
+			select {
+			case l := <-c.sess.Idle():
+				msg := fmt.Sprintf("media timeout: no RTP or RTCP received on the %s leg for %s", l.Name(), c.e.media.IdleTimeout())
+				if end := c.idleEnd(l); end != nil {
+					end(msg)
+				}
+			case <-c.ctx.Done():
+				return
+			}
+		}
+	}()
+}
+
+// idleEnd returns what ends the call leg that owns l: this call, or a
+// transfer leg registered with onIdle.
+func (c *Call) idleEnd(l *media.Leg) func(msg string) {
+	if l == c.leg {
+		return c.mediaTimedOut
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.idleLegs[l]
+}
+
+func (c *Call) mediaTimedOut(msg string) {
+	c.logf(slog.LevelWarn, "media", "%s", msg)
+	c.end(bxml.CauseError, msg)
+}
+
+// onIdle registers end for the transfer leg l until the returned func is
+// called.
+func (c *Call) onIdle(l *media.Leg, end func(msg string)) (remove func()) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.idleLegs == nil {
+		c.idleLegs = map[*media.Leg]func(string){}
+	}
+	c.idleLegs[l] = end
+	return func() {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		delete(c.idleLegs, l)
+	}
 }

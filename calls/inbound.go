@@ -153,6 +153,7 @@ func (c *Call) runInbound(sipCtx context.Context) {
 	c.sess = c.e.media.NewSession(media.SessionOptions{Logger: c.log})
 	c.ownSess = true
 	defer c.finish()
+	c.watchMedia()
 	go func() {
 		// The SIP side ending (BYE, CANCEL, timeout) ends the call.
 		select {

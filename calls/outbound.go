@@ -132,6 +132,7 @@ func (c *Call) runOutbound(r CallRequest, answer bxml.Target, timeout time.Durat
 	c.sess = c.e.media.NewSession(media.SessionOptions{Logger: c.log})
 	c.ownSess = true
 	defer c.finish()
+	c.watchMedia()
 	from := c.fromURI(r.From)
 	dctx, cancel := context.WithTimeout(c.ctx, timeout)
 	b, err := c.dialLeg(dctx, "callee", r.To, from, r.DisplayName)

@@ -180,6 +180,7 @@ func (c *Call) runTransferLeg(ctx context.Context, b *Call, opts *bxml.TargetOpt
 		defer close(bDone)
 		defer c.e.remove(b)
 		defer b.finishLeg(opts.TransferDisconnectTarget())
+		defer c.onIdle(b.leg, b.mediaTimedOut)()
 		go func() {
 			select {
 			case <-b.sipOut.Done():

@@ -37,6 +37,11 @@ func (c *Call) markAnswered() {
 	c.state = stateAnswered
 	c.info.AnswerTime = time.Now().UTC()
 	c.mu.Unlock()
+	if c.leg != nil {
+		// An answered leg sends RTP from now on, silence while nothing
+		// plays, so the peer's RTP timeout never sees a quiet Gather.
+		c.leg.Activate()
+	}
 }
 
 func (c *Call) Speak(ctx context.Context, s *bxml.SpeakSentence) error {

@@ -197,6 +197,11 @@ func (s *server) start() error {
 			if err != nil {
 				t.Errorf("wasmvoice exited with %v\n%s", err, s.logTail(40))
 			}
+			// sipgo warns when a connection is released more often than
+			// taken: outbound UDP once left from sockets of its own.
+			if log, _ := os.ReadFile(s.logPath); bytes.Contains(log, []byte("ref went negative")) {
+				t.Errorf("the server's shutdown logged a connection reference going negative:\n%s", s.logTail(20))
+			}
 		case <-time.After(30 * time.Second):
 			cmd.Process.Kill()
 			<-exited

@@ -136,3 +136,26 @@ func BenchmarkDTMFDetector(b *testing.B) {
 		d.feed(ts, p)
 	}
 }
+
+// benchTick prices one frame of the endpoint's own stream: what the media
+// clock does per leg every 20 ms (header, encoding, the send syscall, the
+// RTCP schedule). The leg is ticked directly, off the clock.
+func benchTick(b *testing.B, play bool) {
+	m := newTestManager(b, nil)
+	s := m.NewSession(SessionOptions{})
+	defer s.Close()
+	p := newPeer(b, false)
+	l := p.answered(b, s, "caller", "0")
+	l.send.live.Store(true) // as Activate, without handing the leg to the clock
+	if play {
+		w := &sendWork{job: &audioJob{src: &toneSource{freqs: []float64{440}, amp: 6000}}, done: make(chan error, 1)}
+		l.send.work.Store(w)
+	}
+	b.SetBytes(172)
+	for b.Loop() {
+		l.tick(0)
+	}
+}
+
+func BenchmarkTickSilence(b *testing.B)  { benchTick(b, false) }
+func BenchmarkTickPlayTone(b *testing.B) { benchTick(b, true) }

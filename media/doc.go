@@ -21,5 +21,8 @@
 //
 // Threading: each leg has two reader goroutines (RTP, RTCP) that do all
 // relaying inline; each session one idle watcher; each recording one writer.
-// Session.Close (or Leg.Close) stops them all before returning.
+// Session.Close (or Leg.Close) stops them all before returning. What the
+// endpoint sends (playback, tones, DTMF, silence, RTCP reports) goes out
+// from the Manager's one media clock goroutine, which runs while any leg
+// needs it.
 package media

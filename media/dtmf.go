@@ -158,63 +158,81 @@ func (l *Leg) SendDTMF(ctx context.Context, digits string, toneDuration, interva
 	if st != nil && !st.neg.hasDTMF {
 		return fmt.Errorf("media: leg %s did not negotiate telephone-event: %w", l.name, ErrCodecUnsupported)
 	}
-	release, err := l.beginSend(ctx)
-	if err != nil {
-		return err
-	}
-	defer release()
-	pt := st.neg.dtmf.PayloadType
-	p := newPacer()
-	payload := make([]byte, 4)
-	samples := func(d time.Duration) uint32 { return uint32(d / (time.Second / sampleRate)) }
-	for _, r := range digits {
-		var pause time.Duration
-		switch r {
-		case 'w':
-			pause = 500 * time.Millisecond
-		case 'W':
-			pause = time.Second
-		}
-		if pause > 0 {
-			if err := sleepFrames(ctx, p, pause); err != nil {
-				return err
-			}
-			l.send.ts += samples(pause)
-			continue
-		}
-		code := byte(strings.IndexRune(dtmfDigits, r))
-		frames := int(toneDuration / frameDuration)
-		if frames < 1 {
-			frames = 1
-		}
-		ts := l.send.ts
-		for i := 0; i < frames; i++ {
-			dur := uint16(min((i+1)*frameSamples, 0xffff))
-			payload[0], payload[1] = code, 10 // volume -10 dBm0
-			binary.BigEndian.PutUint16(payload[2:], dur)
-			l.sendRTP(pt, i == 0, ts, payload)
-			if err := p.wait(ctx, nil); err != nil {
-				return err
-			}
-		}
-		payload[1] |= 0x80 // end bit; sent three times for loss tolerance (RFC 4733 §2.5.1.4)
-		for i := 0; i < 3; i++ {
-			l.sendRTP(pt, false, ts, payload)
-		}
-		l.send.ts += samples(toneDuration)
-		if err := sleepFrames(ctx, p, interval); err != nil {
-			return err
-		}
-		l.send.ts += samples(interval)
-	}
-	return nil
+	return l.perform(ctx, newDTMFJob(digits, toneDuration, interval), PlayOptions{})
 }
 
-func sleepFrames(ctx context.Context, p *pacer, d time.Duration) error {
-	for i := 0; i < int(d/frameDuration); i++ {
-		if err := p.wait(ctx, nil); err != nil {
-			return err
+// dtmfJob sends digits as telephone-events on the media clock. Between
+// digits and during pauses it sends nothing itself, so a live leg's
+// stream carries silence there.
+type dtmfJob struct {
+	digits        []byte
+	tone, gap     int // frames
+	i             int // digit being sent
+	frame         int // frames of it sent so far; then counts the gap
+	ts            uint32
+	pause         int // frames left of a 'w'/'W' pause
+	payload       [4]byte
+	inTone, inGap bool
+}
+
+func newDTMFJob(digits string, toneDuration, interval time.Duration) *dtmfJob {
+	return &dtmfJob{
+		digits: []byte(digits),
+		tone:   max(int(toneDuration/frameDuration), 1),
+		gap:    int(interval / frameDuration),
+	}
+}
+
+func (j *dtmfJob) step(l *Leg, st *legState) (sent, done bool, err error) {
+	if !st.neg.hasDTMF { // renegotiated away mid-way
+		return false, true, fmt.Errorf("media: leg %s did not negotiate telephone-event: %w", l.name, ErrCodecUnsupported)
+	}
+	for {
+		switch {
+		case j.pause > 0:
+			j.pause--
+			return false, false, nil
+		case j.inTone:
+			return j.toneFrame(l, st), false, nil
+		case j.inGap:
+			if j.frame < j.gap {
+				j.frame++
+				return false, false, nil
+			}
+			j.inGap = false
+			j.i++
+		case j.i >= len(j.digits):
+			return false, true, nil
+		default:
+			switch r := j.digits[j.i]; r {
+			case 'w', 'W':
+				j.pause = int(500 * time.Millisecond / frameDuration)
+				if r == 'W' {
+					j.pause *= 2
+				}
+				j.i++
+			default:
+				j.inTone, j.frame, j.ts = true, 0, l.send.ts
+				j.payload = [4]byte{byte(strings.IndexByte(dtmfDigits, r)), 10} // volume -10 dBm0
+			}
 		}
 	}
-	return nil
+}
+
+// toneFrame sends the event's next update; the last one is followed by the
+// end packet, sent three times for loss tolerance (RFC 4733 §2.5.1.4).
+func (j *dtmfJob) toneFrame(l *Leg, st *legState) bool {
+	pt := st.neg.dtmf.PayloadType
+	j.frame++
+	binary.BigEndian.PutUint16(j.payload[2:], uint16(min(j.frame*frameSamples, 0xffff)))
+	l.sendRTP(pt, j.frame == 1, j.ts, j.payload[:])
+	if j.frame < j.tone {
+		return true
+	}
+	j.payload[1] |= 0x80
+	for range 3 {
+		l.sendRTP(pt, false, j.ts, j.payload[:])
+	}
+	j.inTone, j.inGap, j.frame = false, true, 0
+	return true
 }

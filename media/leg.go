@@ -62,9 +62,12 @@ type Leg struct {
 	sdpRTP    netip.AddrPort
 	sdpRTCP   netip.AddrPort
 
-	send sender
-	dtmf dtmfHub
-	taps tapList
+	// clocked says whether the leg is on the media clock (clock.mu).
+	clocked bool
+	send    sender
+	rx      rxStats
+	dtmf    dtmfHub
+	taps    tapList
 }
 
 func newLeg(s *Session, name string) (*Leg, error) {
@@ -98,6 +101,7 @@ func newLeg(s *Session, name string) (*Leg, error) {
 		_, _ = rand.Read(rnd[:])
 		l.sessID = binary.BigEndian.Uint64(rnd[:]) >> 2 // positive when printed as int64
 		l.send.init()
+		l.send.rtcp.due = nextReportTicks(m.cfg.RTCPInterval)
 		l.wg.Add(2)
 		go l.readRTP()
 		go l.readRTCP()
@@ -167,6 +171,9 @@ func (l *Leg) close() error {
 		return nil
 	}
 	l.unbridge()
+	if w := l.send.work.Load(); w != nil {
+		w.finish(ErrClosed)
+	}
 	l.taps.stopAll()
 	err := errors.Join(l.rtp.Close(), l.rtcp.Close())
 	l.wg.Wait()

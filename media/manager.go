@@ -29,6 +29,9 @@ type Config struct {
 	// IdleTimeout is how long a leg may receive no RTP or RTCP before it is
 	// reported on Session.Idle. Negative disables idle detection.
 	IdleTimeout time.Duration
+	// RTCPInterval is the mean interval of the RTCP reports a leg we
+	// terminate sends (0: DefaultRTCPInterval, RFC 3550's 5 s).
+	RTCPInterval time.Duration
 	// ReadBuffer is the SO_RCVBUF size asked for on every socket.
 	ReadBuffer int
 	// HTTPClient fetches http(s) play sources; nil uses a client with a 30 s
@@ -44,11 +47,12 @@ type Config struct {
 // Manager owns the port pool and shared resources (TTS cache, HTTP client)
 // and creates sessions. It is safe for concurrent use.
 type Manager struct {
-	cfg  Config
-	pool *PortPool
-	log  *slog.Logger
-	tts  *TTS
-	http *http.Client
+	cfg   Config
+	pool  *PortPool
+	log   *slog.Logger
+	tts   *TTS
+	http  *http.Client
+	clock clock
 }
 
 // NewManager validates cfg and returns a Manager.
@@ -61,6 +65,9 @@ func NewManager(cfg Config) (*Manager, error) {
 	}
 	if cfg.IdleTimeout == 0 {
 		cfg.IdleTimeout = DefaultIdleTimeout
+	}
+	if cfg.RTCPInterval <= 0 {
+		cfg.RTCPInterval = DefaultRTCPInterval
 	}
 	if cfg.ReadBuffer == 0 {
 		cfg.ReadBuffer = DefaultReadBuffer
@@ -87,6 +94,10 @@ func NewManager(cfg Config) (*Manager, error) {
 
 // Pool returns the manager's port pool (for stats and tests).
 func (m *Manager) Pool() *PortPool { return m.pool }
+
+// IdleTimeout is how long a leg may receive nothing before Session.Idle
+// reports it (negative: never).
+func (m *Manager) IdleTimeout() time.Duration { return m.cfg.IdleTimeout }
 
 // TTS returns the shared text-to-speech engine.
 func (m *Manager) TTS() *TTS { return m.tts }

@@ -36,6 +36,14 @@ var (
 		Name: "wasmvoice_media_idle_legs_total",
 		Help: "Legs reported idle (no media received for the idle timeout).",
 	})
+	metricRTCPSent = promauto.NewCounter(prometheus.CounterOpts{
+		Name: "wasmvoice_media_rtcp_reports_sent_total",
+		Help: "RTCP sender reports sent on legs the endpoint terminates.",
+	})
+	metricRTCPReceived = promauto.NewCounter(prometheus.CounterOpts{
+		Name: "wasmvoice_media_rtcp_reports_received_total",
+		Help: "RTCP sender reports received on legs the endpoint terminates.",
+	})
 	metricDTMF = promauto.NewCounter(prometheus.CounterOpts{
 		Name: "wasmvoice_media_dtmf_received_total",
 		Help: "RFC 4733 DTMF digits detected.",

@@ -49,10 +49,13 @@ type peer struct {
 	key    sdesKey
 	tx, rx *srtp.Context
 	relay  netip.AddrPort
-	ssrc   uint32
-	seq    uint16
-	ts     uint32
-	buf    []byte
+	// rtcp, when set (listenRTCP), is the peer's RTCP socket, named in
+	// its offer with a=rtcp.
+	rtcp *net.UDPConn
+	ssrc uint32
+	seq  uint16
+	ts   uint32
+	buf  []byte
 }
 
 func newPeer(t testing.TB, secure bool) *peer {
@@ -97,6 +100,9 @@ func (p *peer) offer(formats ...string) []byte {
 	}
 	if p.secure {
 		b.WriteString("a=crypto:" + p.key.attribute() + "\r\n")
+	}
+	if p.rtcp != nil {
+		fmt.Fprintf(&b, "a=rtcp:%d\r\n", p.rtcp.LocalAddr().(*net.UDPAddr).Port)
 	}
 	b.WriteString("a=sendrecv\r\n")
 	return []byte(b.String())

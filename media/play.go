@@ -49,45 +49,22 @@ func (l *Leg) PlayPCM(ctx context.Context, pcm []int16, opts PlayOptions) error 
 	return l.transmit(ctx, &pcmSource{pcm: pcm}, opts)
 }
 
-// transmit paces a source out as RTP: marker bit on the first packet,
-// timestamps advancing 160 per packet.
+// transmit plays a source on the media clock: one 20 ms frame per tick,
+// timestamps continuing the leg's stream.
 func (l *Leg) transmit(ctx context.Context, src frameSource, opts PlayOptions) error {
-	var stop <-chan DTMFEvent
-	if opts.StopOnDTMF {
-		ch, cancel := l.SubscribeDTMF()
-		defer cancel()
-		stop = ch
+	return l.perform(ctx, &audioJob{src: src}, opts)
+}
+
+// audioJob sends a frameSource until it runs out.
+type audioJob struct{ src frameSource }
+
+func (j *audioJob) step(l *Leg, st *legState) (sent, done bool, err error) {
+	frame := l.send.frame
+	if !j.src.next(frame) {
+		return false, true, nil
 	}
-	release, err := l.beginSend(ctx)
-	if err != nil {
-		return err
+	if err := l.sendAudio(st, frame); err != nil {
+		return false, true, err
 	}
-	defer release()
-	frame := make([]int16, frameSamples)
-	payload := make([]byte, 0, frameSamples)
-	p := newPacer()
-	first := true
-	for src.next(frame) {
-		if l.closed.Load() {
-			return ErrClosed
-		}
-		if l.peer.Load() != nil {
-			return ErrBridged
-		}
-		st := l.st.Load()
-		var ok bool
-		if payload, ok = encode(payload[:0], st.neg.audio, frame); !ok {
-			return ErrCodecUnsupported
-		}
-		l.sendRTP(st.neg.audio.PayloadType, first, l.send.ts, payload)
-		l.send.ts += frameSamples
-		first = false
-		if l.taps.active() {
-			l.taps.out(frame)
-		}
-		if err := p.wait(ctx, stop); err != nil {
-			return err
-		}
-	}
-	return nil
+	return true, false, nil
 }

@@ -70,6 +70,10 @@ func (l *Leg) readRTP() {
 		}
 		if p := l.peer.Load(); p != nil {
 			p.relayRTP(neg, pkt, &h, payload, pcm[:0])
+		} else {
+			// Reception statistics are for our own reports, which only
+			// legs we terminate send: the relay path does not pay for them.
+			l.rx.rtp(&h, h.PayloadType == neg.audio.PayloadType, time.Now())
 		}
 	}
 }
@@ -190,7 +194,8 @@ func (l *Leg) writeRTP(st *legState, pkt []byte) bool {
 }
 
 // readRTCP relays RTCP between bridged legs (decrypting and re-encrypting
-// across SRTP boundaries). The endpoint does not generate RTCP.
+// across SRTP boundaries); on a leg we terminate it notes the remote's
+// sender reports for our own (rtcp.go).
 func (l *Leg) readRTCP() {
 	defer l.wg.Done()
 	buf := make([]byte, maxPacket)
@@ -225,15 +230,17 @@ func (l *Leg) readRTCP() {
 		l.rxPackets.Add(1)
 		if p := l.peer.Load(); p != nil {
 			p.writeRTCP(pkt)
+		} else {
+			l.rx.rtcp(pkt, time.Now())
 		}
 	}
 }
 
-func (l *Leg) writeRTCP(pkt []byte) {
+func (l *Leg) writeRTCP(pkt []byte) bool {
 	st := l.st.Load()
 	r := l.rtcpRemote.Load()
 	if st == nil || r == nil || r.Addr().IsUnspecified() {
-		return
+		return false
 	}
 	var err error
 	if st.srtp != nil {
@@ -249,7 +256,9 @@ func (l *Leg) writeRTCP(pkt []byte) {
 	}
 	if err != nil {
 		dropSend.Inc()
+		return false
 	}
+	return true
 }
 
 // decode appends the linear samples of a G.711 payload; other codecs yield

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/binary"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/rtp"
@@ -16,16 +17,26 @@ const (
 	sampleRate    = 8000
 )
 
-// sender is the endpoint's own outgoing RTP stream on a leg. One burst
-// (Play, SendDTMF, ...) holds sem at a time; the fields are touched only by
-// the holder.
+// sender is the endpoint's own outgoing RTP stream on a leg: one SSRC whose
+// sequence numbers and timestamps run on from the answer to the end of the
+// call, across verbs and silence. The fields below sem are touched only by
+// the media clock's goroutine.
 type sender struct {
+	// sem admits one piece of work (Play, SendDTMF, ...) at a time.
 	sem  chan struct{}
-	ssrc uint32
-	seq  uint16
-	ts   uint32
-	last time.Time
-	buf  []byte
+	work atomic.Pointer[sendWork]
+	// live is set once the call is answered: from then on the clock sends
+	// silence whenever nothing plays.
+	live atomic.Bool
+
+	ssrc    uint32
+	seq     uint16
+	ts      uint32
+	started bool
+	buf     []byte
+	frame   []int16
+	payload []byte
+	rtcp    rtcpSender
 }
 
 func (s *sender) init() {
@@ -36,49 +47,188 @@ func (s *sender) init() {
 	s.seq = binary.BigEndian.Uint16(b[4:6])
 	s.ts = binary.BigEndian.Uint32(b[6:10])
 	s.buf = make([]byte, 0, maxPacket)
+	s.frame = make([]int16, frameSamples)
+	s.payload = make([]byte, 0, frameSamples)
 }
 
-// beginSend takes the leg's sender for one burst. The timestamp is advanced
-// by the wall-clock gap since the previous burst, so the receiver's clock
-// stays consistent across pauses. The returned release must be called.
-func (l *Leg) beginSend(ctx context.Context) (release func(), err error) {
+// job is what a piece of work sends on one tick. sent reports whether it
+// sent a packet (otherwise the tick sends silence on a live leg); done ends
+// the work with err.
+type job interface {
+	step(l *Leg, st *legState) (sent, done bool, err error)
+}
+
+// sendWork is a job queued on a leg and the channel its caller waits on.
+type sendWork struct {
+	job      job
+	done     chan error // buffered 1
+	finished atomic.Bool
+}
+
+func (w *sendWork) finish(err error) {
+	if w.finished.CompareAndSwap(false, true) {
+		w.done <- err
+	}
+}
+
+// Activate starts the leg's continuous outgoing stream: from now until it
+// closes, every 20 ms the leg sends what plays or, when nothing does,
+// silence in its codec, and an RTCP sender report every few seconds (RFC
+// 3550). Call it when the call is answered; a bridged leg sends nothing of
+// its own (the relay carries the peer's stream).
+func (l *Leg) Activate() {
 	if l.closed.Load() {
-		return nil, ErrClosed
+		return
 	}
-	if l.peer.Load() != nil {
-		return nil, ErrBridged
+	l.send.live.Store(true)
+	l.s.m.clock.add(l)
+}
+
+// wantsClock reports whether the leg still needs the media clock.
+func (l *Leg) wantsClock() bool {
+	return !l.closed.Load() && (l.send.live.Load() || l.send.work.Load() != nil)
+}
+
+// perform queues j on the leg's clock and waits until it is done, ctx ends,
+// or (with opts.StopOnDTMF) the remote sends a digit.
+func (l *Leg) perform(ctx context.Context, j job, opts PlayOptions) error {
+	var stop <-chan DTMFEvent
+	if opts.StopOnDTMF {
+		ch, cancel := l.SubscribeDTMF()
+		defer cancel()
+		stop = ch
 	}
-	st := l.st.Load()
-	if st == nil {
-		return nil, ErrNotNegotiated
+	if err := l.endpointReady(); err != nil {
+		return err
 	}
 	select {
 	case l.send.sem <- struct{}{}:
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return ctx.Err()
 	}
-	if !l.send.last.IsZero() {
-		gap := time.Since(l.send.last)
-		l.send.ts += uint32(gap / (time.Second / sampleRate))
+	defer func() { <-l.send.sem }()
+	w := &sendWork{job: j, done: make(chan error, 1)}
+	l.send.work.Store(w)
+	defer l.send.work.CompareAndSwap(w, nil)
+	if l.closed.Load() {
+		return ErrClosed // close ran before the Store and finished nothing
 	}
-	return func() { <-l.send.sem }, nil
+	l.s.m.clock.add(l)
+	select {
+	case err := <-w.done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	case _, ok := <-stop:
+		if ok {
+			return ErrInterrupted
+		}
+		return ErrClosed
+	}
 }
 
-// sendRTP sends one packet of the endpoint stream (sem held).
+func (l *Leg) endpointReady() error {
+	switch {
+	case l.closed.Load():
+		return ErrClosed
+	case l.peer.Load() != nil:
+		return ErrBridged
+	case l.st.Load() == nil:
+		return ErrNotNegotiated
+	}
+	return nil
+}
+
+// tick sends the leg's frame for one clock tick (clock goroutine only).
+// skipped frames (the clock fell behind) advance the timestamp.
+func (l *Leg) tick(skipped uint32) {
+	s := &l.send
+	s.ts += skipped * frameSamples
+	w := s.work.Load()
+	if err := l.endpointReady(); err != nil {
+		if w != nil {
+			w.finish(err)
+		}
+		// A bridged leg keeps its place on the clock, and its timestamps
+		// keep time, for when it is unbridged.
+		s.ts += frameSamples
+		return
+	}
+	st := l.st.Load()
+	sent := false
+	if w != nil {
+		var done bool
+		var err error
+		sent, done, err = w.job.step(l, st)
+		if done {
+			s.work.CompareAndSwap(w, nil)
+			w.finish(err)
+		}
+	}
+	if !sent && s.live.Load() {
+		l.sendSilence(st)
+	}
+	if s.live.Load() {
+		l.rtcpTick()
+	}
+	s.ts += frameSamples
+}
+
+// sendSilence sends one frame of G.711 silence; other codecs send nothing
+// (the endpoint does not encode them).
+func (l *Leg) sendSilence(st *legState) {
+	c := st.neg.audio
+	var fill byte
+	switch {
+	case c.sameFormat(CodecPCMU):
+		fill = g711.UlawSilence
+	case c.sameFormat(CodecPCMA):
+		fill = g711.AlawSilence
+	default:
+		return
+	}
+	p := l.send.payload[:frameSamples]
+	for i := range p {
+		p[i] = fill
+	}
+	l.sendRTP(c.PayloadType, false, l.send.ts, p)
+}
+
+// sendAudio encodes one frame in the leg's codec and sends it.
+func (l *Leg) sendAudio(st *legState, frame []int16) error {
+	payload, ok := encode(l.send.payload[:0], st.neg.audio, frame)
+	if !ok {
+		return ErrCodecUnsupported
+	}
+	l.sendRTP(st.neg.audio.PayloadType, false, l.send.ts, payload)
+	if l.taps.active() {
+		l.taps.out(frame)
+	}
+	return nil
+}
+
+// sendRTP sends one packet of the endpoint stream (clock goroutine). The
+// stream's first packet carries the marker bit (RFC 3551 §4.1).
 func (l *Leg) sendRTP(pt uint8, marker bool, ts uint32, payload []byte) {
 	st := l.st.Load()
 	if st == nil {
 		return
 	}
-	h := rtp.Header{Version: 2, PayloadType: pt, Marker: marker, SequenceNumber: l.send.seq, Timestamp: ts, SSRC: l.send.ssrc}
-	l.send.seq++
-	n, err := h.MarshalTo(l.send.buf[:cap(l.send.buf)])
+	s := &l.send
+	if !s.started {
+		marker, s.started = true, true
+	}
+	h := rtp.Header{Version: 2, PayloadType: pt, Marker: marker, SequenceNumber: s.seq, Timestamp: ts, SSRC: s.ssrc}
+	s.seq++
+	n, err := h.MarshalTo(s.buf[:cap(s.buf)])
 	if err != nil {
 		return
 	}
-	pkt := append(l.send.buf[:n], payload...)
-	l.writeRTP(st, pkt)
-	l.send.last = time.Now()
+	pkt := append(s.buf[:n], payload...)
+	if l.writeRTP(st, pkt) {
+		s.rtcp.packets++
+		s.rtcp.octets += uint32(len(payload))
+	}
 }
 
 // encode appends the payload for one frame in the leg's codec.
@@ -90,57 +240,4 @@ func encode(dst []byte, c Codec, pcm []int16) ([]byte, bool) {
 		return g711.EncodeAlawBuf(dst, pcm), true
 	}
 	return dst, false
-}
-
-// pacer schedules frames on an absolute 20 ms grid, so timer jitter does not
-// accumulate into drift.
-type pacer struct {
-	start time.Time
-	n     int
-	t     *time.Timer
-}
-
-func newPacer() *pacer {
-	t := time.NewTimer(time.Hour)
-	t.Stop()
-	return &pacer{start: time.Now(), t: t}
-}
-
-// wait blocks until the next frame is due. After a stall of more than a few
-// frames (CPU starvation) it re-anchors instead of sending a burst.
-func (p *pacer) wait(ctx context.Context, stop <-chan DTMFEvent) error {
-	p.n++
-	due := p.start.Add(time.Duration(p.n) * frameDuration)
-	d := time.Until(due)
-	if d < -5*frameDuration {
-		p.start, p.n = time.Now(), 0
-		d = 0
-	}
-	if d <= 0 {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case _, ok := <-stop:
-			if ok {
-				return ErrInterrupted
-			}
-			return ErrClosed
-		default:
-			return nil
-		}
-	}
-	p.t.Reset(d)
-	select {
-	case <-ctx.Done():
-		p.t.Stop()
-		return ctx.Err()
-	case _, ok := <-stop:
-		p.t.Stop()
-		if ok {
-			return ErrInterrupted
-		}
-		return ErrClosed
-	case <-p.t.C:
-		return nil
-	}
 }

@@ -55,8 +55,8 @@ func (s *Session) Legs() []*Leg {
 }
 
 // Idle delivers a leg each time it has received no RTP or RTCP for the
-// manager's IdleTimeout, counted from its negotiation. It is reported again only after media resumed and
-// stopped again. The channel is never closed; select on it with your own
+// manager's IdleTimeout, counted from its answer (Activate). It is
+// reported again only after media resumed and stopped again. The channel is never closed; select on it with your own
 // done signal.
 func (s *Session) Idle() <-chan *Leg { return s.idle }
 
@@ -130,9 +130,9 @@ func (s *Session) watchIdle(timeout time.Duration) {
 			for _, l := range s.Legs() {
 				st, ok := state[l]
 				c := l.rxPackets.Load()
-				// The clock starts at negotiation: a leg still ringing
-				// (no answer yet) has no media to miss.
-				if !ok || l.st.Load() == nil {
+				// The clock starts at the answer (Activate): a leg still
+				// ringing has no media to miss.
+				if !ok || !l.send.live.Load() {
 					state[l] = &seen{count: c, at: now}
 					continue
 				}

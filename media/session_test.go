@@ -44,15 +44,24 @@ func TestIdleLegReported(t *testing.T) {
 	m := newTestManager(t, func(c *Config) { c.IdleTimeout = 150 * time.Millisecond })
 	s := m.NewSession(SessionOptions{})
 	defer s.Close()
+	// The timer starts at the answer: a leg still ringing (negotiated,
+	// not activated) is never reported.
+	ringing := newPeer(t, false).answered(t, s, "ringing", "0")
 	p := newPeer(t, false)
 	l := p.answered(t, s, "caller", "0")
+	l.Activate()
 	select {
 	case got := <-s.Idle():
 		if got != l {
-			t.Fatal("wrong leg reported idle")
+			t.Fatalf("leg %s reported idle, want caller", got.Name())
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("idle leg not reported")
+	}
+	select {
+	case got := <-s.Idle():
+		t.Fatalf("leg %s reported idle again (ringing: %v)", got.Name(), got == ringing)
+	case <-time.After(500 * time.Millisecond):
 	}
 }
 

@@ -58,10 +58,16 @@ type Config struct {
 	Region     string
 	MediaIP    string // advertised in SDP; empty = guessed from the outbound interface
 	RTPPorts   string // "min-max"
-	PublicURL  string // base URL of the API as callbacks show it (callUrl, mediaUrl); empty = derived
+	// MediaTimeout ends an answered call whose peer sent no RTP or RTCP
+	// this long (0: media.DefaultIdleTimeout, 60 s).
+	MediaTimeout time.Duration
+	// RTCPInterval is the mean interval of the RTCP reports on legs the node
+	// terminates (0: RFC 3550's 5 s; tests shorten it).
+	RTCPInterval time.Duration
+	PublicURL    string // base URL of the API as callbacks show it (callUrl, mediaUrl); empty = derived
 	// DigestAlgorithms are offered in 407 challenges, most preferred first
-	// (default SHA-256, MD5). Clients that read only the first challenge and
-	// know only MD5 (sipp, old phones) need MD5 first.
+	// (default MD5, which every client completes; an application may ask
+	// for SHA-256 with sipDigestAlgorithms).
 	DigestAlgorithms []string
 	// PprofAddr, when set, serves net/http/pprof on its own listener (keep
 	// it on loopback: profiles show call data).

@@ -29,10 +29,13 @@ type phone struct {
 	calls  chan *sip.InboundCall
 
 	remote atomic.Pointer[netip.AddrPort]
-	mu     sync.Mutex
-	got    map[byte]int
-	seq    uint16
-	ts     uint32
+	// rtcp, when set (listenRTCP), is named in the phone's SDP.
+	rtcp     *net.UDPConn
+	mu       sync.Mutex
+	got      map[byte]int
+	arrivals []arrival // bounded by maxArrivals
+	seq      uint16
+	ts       uint32
 }
 
 // anyApp lets every INVITE through a phone's front door: a phone has no
@@ -103,8 +106,12 @@ func (p *phone) uri(user string) string { return "sip:" + user + "@" + p.addr }
 
 func (p *phone) sdp() []byte {
 	port := p.rtp.LocalAddr().(*net.UDPAddr).Port
+	rtcp := ""
+	if p.rtcp != nil {
+		rtcp = fmt.Sprintf("a=rtcp:%d\r\n", p.rtcp.LocalAddr().(*net.UDPAddr).Port)
+	}
 	return []byte(fmt.Sprintf("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"+
-		"m=audio %d RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\na=sendrecv\r\n", port))
+		"m=audio %d RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\n%sa=sendrecv\r\n", port, rtcp))
 }
 
 var (
@@ -140,12 +147,18 @@ func (p *phone) readLoop() {
 		if err != nil {
 			return
 		}
+		at := time.Now()
 		var pkt rtp.Packet
-		if pkt.Unmarshal(buf[:n]) != nil || len(pkt.Payload) == 0 || pkt.PayloadType != 0 {
+		if pkt.Unmarshal(buf[:n]) != nil || len(pkt.Payload) == 0 {
 			continue
 		}
 		p.mu.Lock()
-		p.got[pkt.Payload[0]]++
+		if len(p.arrivals) < maxArrivals {
+			p.arrivals = append(p.arrivals, arrival{at: at, Header: pkt.Header})
+		}
+		if pkt.PayloadType == 0 {
+			p.got[pkt.Payload[0]]++
+		}
 		p.mu.Unlock()
 	}
 }

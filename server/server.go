@@ -132,7 +132,8 @@ func (s *Server) build(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	s.media, err = media.NewManager(media.Config{AdvertisedIP: ip, PortMin: lo, PortMax: hi, Logger: cfg.Logger})
+	s.media, err = media.NewManager(media.Config{AdvertisedIP: ip, PortMin: lo, PortMax: hi, IdleTimeout: cfg.MediaTimeout,
+		RTCPInterval: cfg.RTCPInterval, Logger: cfg.Logger})
 	if err != nil {
 		return fmt.Errorf("media: %w", err)
 	}

@@ -115,6 +115,12 @@ func ulawExpand(b byte) int16 {
 	return int16(sign * ((0x80 << exp) + step*m + step/2 - 4*33))
 }
 
+// The codes of a zero sample: what a frame of silence is filled with.
+const (
+	UlawSilence byte = 0xff
+	AlawSilence byte = 0xd5
+)
+
 // DecodeUlaw returns the linear value of a μ-law byte.
 func DecodeUlaw(b byte) int16 { return ulawToLinear[b] }
 

@@ -135,8 +135,8 @@ func TestKnownCodePoints(t *testing.T) {
 			t.Errorf("%s: got %d want %d", tc.name, tc.got, tc.want)
 		}
 	}
-	if EncodeUlaw(0) != 0xFF || EncodeAlaw(0) != 0xD5 {
-		t.Errorf("silence encodes to %#02x/%#02x, want 0xff/0xd5", EncodeUlaw(0), EncodeAlaw(0))
+	if EncodeUlaw(0) != UlawSilence || EncodeAlaw(0) != AlawSilence {
+		t.Errorf("silence encodes to %#02x/%#02x, want %#02x/%#02x", EncodeUlaw(0), EncodeAlaw(0), UlawSilence, AlawSilence)
 	}
 	// A-law → μ-law → A-law is transparent for every A-law code except where
 	// μ-law is coarser (the two loudest segments are equal in both laws).
