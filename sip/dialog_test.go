@@ -1,10 +1,12 @@
 package sip
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"regexp"
 	"strings"
@@ -14,6 +16,8 @@ import (
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/wasmvoice/wasmvoice/internal/testenv"
 )
 
 // newCaller starts a second server used only as the calling side (its Dial
@@ -441,5 +445,94 @@ func TestDialLeavesFromTheListener(t *testing.T) {
 	answer(bye, src, "")
 	if err := <-hung; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A caller over TCP whose Contact names an address we cannot connect to (a
+// phone behind NAT) still gets our BYE: on the connection its INVITE came on
+// (RFC 3261 §18, RFC 5923's reuse). The dialog sends in-dialog requests to
+// the INVITE's source (DialogUA.RewriteContact), and sipgo's pool finds the
+// open connection to it.
+func TestByeReusesTheCallersConnection(t *testing.T) {
+	engine := newTestEngine(true)
+	_, addrs := startServer(t, testConfig(), engine, "tcp")
+	c := dialTCP(t, addrs["tcp"])
+	r := bufio.NewReader(c)
+	local := c.LocalAddr().String()
+	invite := "INVITE sip:" + appIPOnly + "@" + addrs["tcp"] + ";transport=tcp SIP/2.0\r\n" +
+		"Via: SIP/2.0/TCP " + local + ";branch=z9hG4bK-reuse1;rport\r\n" +
+		"From: <sip:caller@127.0.0.1>;tag=caller1\r\nTo: <sip:" + appIPOnly + "@" + testDomain + ">\r\n" +
+		"Call-ID: reuse-1\r\nCSeq: 1 INVITE\r\nMax-Forwards: 70\r\n" +
+		// Port 9 (discard) on a private address: nothing there answers.
+		"Contact: <sip:caller@10.255.255.1:9;transport=tcp>\r\n" +
+		"Content-Type: application/sdp\r\nContent-Length: " + fmt.Sprint(len(testSDP)) + "\r\n\r\n" + testSDP
+	if _, err := c.Write([]byte(invite)); err != nil {
+		t.Fatal(err)
+	}
+	msg := readMessage(t, c, r, "SIP/2.0 200")
+	toTag := regexp.MustCompile(`(?m)^To:.*;tag=([^;\r\n]+)`).FindStringSubmatch(msg)
+	if toTag == nil {
+		t.Fatalf("200 without a To tag:\n%s", msg)
+	}
+	ack := "ACK sip:" + appIPOnly + "@" + addrs["tcp"] + ";transport=tcp SIP/2.0\r\n" +
+		"Via: SIP/2.0/TCP " + local + ";branch=z9hG4bK-reuse2;rport\r\n" +
+		"From: <sip:caller@127.0.0.1>;tag=caller1\r\nTo: <sip:" + appIPOnly + "@" + testDomain + ">;tag=" + toTag[1] + "\r\n" +
+		"Call-ID: reuse-1\r\nCSeq: 1 ACK\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+	if _, err := c.Write([]byte(ack)); err != nil {
+		t.Fatal(err)
+	}
+	call := engine.waitCall(t)
+	hung := testenv.Go(t, func(ctx context.Context) error {
+		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		return call.Hangup(ctx)
+	})
+	bye := readMessage(t, c, r, "BYE ")
+	var ok strings.Builder
+	ok.WriteString("SIP/2.0 200 OK\r\n")
+	for _, h := range []string{"Via", "From", "To", "Call-ID", "CSeq"} {
+		for _, line := range strings.Split(bye, "\r\n") {
+			if strings.HasPrefix(line, h+":") {
+				ok.WriteString(line + "\r\n")
+			}
+		}
+	}
+	ok.WriteString("Content-Length: 0\r\n\r\n")
+	if _, err := c.Write([]byte(ok.String())); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-hung; err != nil {
+		t.Fatalf("hangup: %v", err)
+	}
+}
+
+// readMessage reads SIP messages from a stream until one starts with
+// prefix, and returns it (headers and body).
+func readMessage(t *testing.T, c net.Conn, r *bufio.Reader, prefix string) string {
+	t.Helper()
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for {
+		var head strings.Builder
+		length := 0
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				t.Fatalf("waiting for %q: %v (so far %q)", prefix, err, head.String())
+			}
+			if line == "\r\n" {
+				break
+			}
+			head.WriteString(line)
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.EqualFold(strings.TrimSpace(k), "Content-Length") {
+				fmt.Sscan(strings.TrimSpace(v), &length)
+			}
+		}
+		body := make([]byte, length)
+		if _, err := io.ReadFull(r, body); err != nil {
+			t.Fatal(err)
+		}
+		if msg := head.String(); strings.HasPrefix(msg, prefix) {
+			return msg + "\r\n" + string(body)
+		}
 	}
 }
