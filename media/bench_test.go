@@ -159,3 +159,22 @@ func benchTick(b *testing.B, play bool) {
 
 func BenchmarkTickSilence(b *testing.B)  { benchTick(b, false) }
 func BenchmarkTickPlayTone(b *testing.B) { benchTick(b, true) }
+
+// BenchmarkTickPlayPCM is a tick of Play or Speak: decoded samples encoded.
+func BenchmarkTickPlayPCM(b *testing.B) {
+	m := newTestManager(b, nil)
+	s := m.NewSession(SessionOptions{})
+	defer s.Close()
+	p := newPeer(b, false)
+	l := p.answered(b, s, "caller", "0")
+	l.send.live.Store(true)
+	pcm := sine(8000, 1, 1, 440)
+	b.SetBytes(172)
+	for b.Loop() {
+		src := l.send.work.Load()
+		if src == nil || src.finished.Load() {
+			l.send.work.Store(&sendWork{job: &audioJob{src: &pcmSource{pcm: pcm}}, done: make(chan error, 1)})
+		}
+		l.tick(0)
+	}
+}
