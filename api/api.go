@@ -85,6 +85,7 @@ func New(cfg Config) *Server {
 	s.api.UseMiddleware(s.authMiddleware)
 	registerOAuth(s)
 	registerApplications(s)
+	registerKV(s)
 	registerSIPRouting(s)
 	registerCalls(s)
 	registerCallLog(s)

@@ -11,20 +11,24 @@ import (
 // event types (the "eventType" of a webhook).
 type EventType string
 
-// Event types the call engine sends.
+// Event types the call engine sends: the SIP hooks, and every Bandwidth
+// callback event the engine produces (bxml.EventType lists the same names).
 const (
-	EventSIPInbound       EventType = "sip.inbound"
-	EventSIPOutbound      EventType = "sip.outbound"
-	EventInitiate         EventType = "initiate"
-	EventAnswer           EventType = "answer"
-	EventGather           EventType = "gather"
-	EventRecordComplete   EventType = "recordComplete"
-	EventRecordingReady   EventType = "recordingAvailable"
-	EventTransferAnswer   EventType = "transferAnswer"
-	EventTransferComplete EventType = "transferComplete"
-	EventTransferDisconn  EventType = "transferDisconnect"
-	EventRedirect         EventType = "redirect"
-	EventDisconnect       EventType = "disconnect"
+	EventSIPInbound           EventType = "sip.inbound"
+	EventSIPOutbound          EventType = "sip.outbound"
+	EventInitiate             EventType = "initiate"
+	EventAnswer               EventType = "answer"
+	EventGather               EventType = "gather"
+	EventDTMF                 EventType = "dtmf"
+	EventRecordComplete       EventType = "recordComplete"
+	EventRecordingReady       EventType = "recordingAvailable"
+	EventTransferAnswer       EventType = "transferAnswer"
+	EventTransferComplete     EventType = "transferComplete"
+	EventTransferDisconn      EventType = "transferDisconnect"
+	EventBridgeComplete       EventType = "bridgeComplete"
+	EventBridgeTargetComplete EventType = "bridgeTargetComplete"
+	EventRedirect             EventType = "redirect"
+	EventDisconnect           EventType = "disconnect"
 )
 
 // IsSIP reports whether t is one of the SIP hooks, which are answered with an

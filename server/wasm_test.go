@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"mime/multipart"
 	"net/http"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -71,11 +72,14 @@ func (n *node) module(t *testing.T, pkg string) string {
 	return id
 }
 
-// kvSet writes the application's key-value store as a guest's kv_set would.
+// kvSet writes the application's key-value store as an operator does,
+// through the API, so the examples prove what modules read is what the
+// API wrote.
 func (n *node) kvSet(t *testing.T, appID, key, val string) {
 	t.Helper()
-	if err := (store.AppKV{Store: n.srv.Store()}).Set(context.Background(), appID, key, []byte(val)); err != nil {
-		t.Fatal(err)
+	path := "/v2/accounts/" + n.creds.AccountID + "/voice-applications/" + appID + "/kv/" + url.PathEscape(key)
+	if code := n.call(t, "PUT", path, map[string]string{"value": val}, nil); code != http.StatusOK {
+		t.Fatalf("PUT %s: %d", path, code)
 	}
 }
 

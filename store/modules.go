@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -283,73 +282,6 @@ func (s *Store) DeleteModule(ctx context.Context, accountID, id string) error {
 	}
 	if shared == 0 {
 		os.Remove(s.ModulePath(m.SHA256))
-	}
-	return nil
-}
-
-// DefaultKVMaxKeys caps the keys of one application's key-value store.
-const DefaultKVMaxKeys = 1024
-
-// ErrKVFull is returned by AppKV.Set when a new key would pass MaxKeys.
-var ErrKVFull = errors.New("key-value store full")
-
-// AppKV is the per-application key-value store the Wasm guests' kv_get and
-// kv_set use (it implements wasmhost.KV). Key and value sizes are limited by
-// the host per event; AppKV caps the number of keys per application.
-type AppKV struct {
-	Store   *Store
-	MaxKeys int // 0: DefaultKVMaxKeys
-}
-
-// Get returns the value of key in app's store.
-func (kv AppKV) Get(ctx context.Context, app, key string) ([]byte, bool, error) {
-	var v []byte
-	err := kv.Store.db.GetContext(ctx, &v, kv.Store.rebind("SELECT v FROM app_kv WHERE application_id = ? AND k = ?"), app, []byte(key))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, false, nil
-	}
-	if err != nil {
-		return nil, false, fmt.Errorf("kv get: %w", err)
-	}
-	return v, true, nil
-}
-
-// Set writes key in app's store; a new key past MaxKeys is ErrKVFull.
-func (kv AppKV) Set(ctx context.Context, app, key string, val []byte) error {
-	max := kv.MaxKeys
-	if max <= 0 {
-		max = DefaultKVMaxKeys
-	}
-	if val == nil {
-		val = []byte{}
-	}
-	tx, err := kv.Store.db.BeginTxx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("kv set: %w", err)
-	}
-	defer tx.Rollback()
-	now := time.Now().UTC()
-	res, err := tx.ExecContext(ctx, kv.Store.rebind("UPDATE app_kv SET v = ?, updated_at = ? WHERE application_id = ? AND k = ?"), val, now, app, []byte(key))
-	if err != nil {
-		return fmt.Errorf("kv set: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		var count int
-		if err := tx.GetContext(ctx, &count, kv.Store.rebind("SELECT COUNT(*) FROM app_kv WHERE application_id = ?"), app); err != nil {
-			return fmt.Errorf("kv set: %w", err)
-		}
-		if count >= max {
-			return fmt.Errorf("kv set: application %s has %d keys: %w", app, count, ErrKVFull)
-		}
-		if _, err := tx.ExecContext(ctx, kv.Store.rebind("INSERT INTO app_kv (application_id, k, v, updated_at) VALUES (?, ?, ?, ?)"), app, []byte(key), val, now); err != nil {
-			if isForeignKeyViolation(err) {
-				return fmt.Errorf("kv set: application %s: %w", app, ErrNotFound)
-			}
-			return fmt.Errorf("kv set: %w", err)
-		}
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("kv set: %w", err)
 	}
 	return nil
 }

@@ -73,35 +73,3 @@ func TestModulesBindingAndDelete(t *testing.T) {
 		t.Fatalf("second delete: %v", err)
 	}
 }
-
-func TestAppKV(t *testing.T) {
-	ctx := context.Background()
-	s, err := Open(ctx, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	acct, _ := s.CreateAccount(ctx, "")
-	app, err := s.CreateApplication(ctx, Application{AccountID: acct.ID, Name: "a"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	kv := AppKV{Store: s, MaxKeys: 2}
-	if _, ok, err := kv.Get(ctx, app.ID, "k"); ok || err != nil {
-		t.Fatal(ok, err)
-	}
-	for _, k := range []string{"a", "b", "a"} {
-		if err := kv.Set(ctx, app.ID, k, []byte("v-"+k)); err != nil {
-			t.Fatal(k, err)
-		}
-	}
-	if err := kv.Set(ctx, app.ID, "c", []byte("x")); !errors.Is(err, ErrKVFull) {
-		t.Fatalf("third key: %v", err)
-	}
-	if v, ok, err := kv.Get(ctx, app.ID, "b"); !ok || err != nil || string(v) != "v-b" {
-		t.Fatal(string(v), ok, err)
-	}
-	if err := kv.Set(ctx, "no-such-app", "k", nil); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("unknown app: %v", err)
-	}
-}

@@ -3,6 +3,8 @@ package wasmhost
 import (
 	"fmt"
 	"time"
+
+	"github.com/wasmvoice/wasmvoice/sdk"
 )
 
 // Limits is the manifest of what one module instance may use. A zero field
@@ -27,15 +29,17 @@ type Limits struct {
 	MaxKVOps int
 }
 
-// Defaults.
+// Defaults. The decision and key-value sizes are the SDK's, which the
+// native stand-in and the operators' KV API enforce too, so a value set
+// through one is never refused by another.
 const (
 	DefaultMemoryPages      = 256
 	DefaultTimeout          = 50 * time.Millisecond
-	DefaultMaxDecisionBytes = 64 << 10
+	DefaultMaxDecisionBytes = sdk.DefaultMaxDecisionSize
 	DefaultMaxEventBytes    = 256 << 10
 	DefaultMaxLogBytes      = 16 << 10
-	DefaultMaxKVKeyBytes    = 256
-	DefaultMaxKVValueBytes  = 16 << 10
+	DefaultMaxKVKeyBytes    = sdk.DefaultMaxKVKeyBytes
+	DefaultMaxKVValueBytes  = sdk.DefaultMaxKVValueBytes
 	DefaultMaxKVOps         = 32
 
 	maxLogMessage = 4 << 10

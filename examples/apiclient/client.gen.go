@@ -897,6 +897,28 @@ type EnvelopeError struct {
 	Description string `json:"description"`
 }
 
+// EnvelopeKVEntry defines model for EnvelopeKVEntry.
+type EnvelopeKVEntry struct {
+	Data KVEntry `json:"data"`
+
+	// Errors Always empty on success; errors are RFC 9457 problem responses.
+	Errors *[]EnvelopeError `json:"errors"`
+
+	// Links Related resources.
+	Links *[]Link `json:"links"`
+}
+
+// EnvelopeListKVEntry defines model for EnvelopeListKVEntry.
+type EnvelopeListKVEntry struct {
+	Data *[]KVEntry `json:"data"`
+
+	// Errors Always empty on success; errors are RFC 9457 problem responses.
+	Errors *[]EnvelopeError `json:"errors"`
+
+	// Links Related resources.
+	Links *[]Link `json:"links"`
+}
+
 // EnvelopeListModule defines model for EnvelopeListModule.
 type EnvelopeListModule struct {
 	Data *[]Module `json:"data"`
@@ -993,6 +1015,40 @@ type HeaderMappings struct {
 
 // HeaderMappingsDirection Must match the direction it sits in, when sent.
 type HeaderMappingsDirection string
+
+// KVEntry defines model for KVEntry.
+type KVEntry struct {
+	// Key Examples: sales_uri
+	Key string `json:"key"`
+
+	// KeyBase64 The key's bytes in base64 (RFC 4648, padded), present only when they are not valid UTF-8 (a module may write any bytes); key then shows them with replacement characters. Percent-encode these bytes to address the entry.
+	KeyBase64 *string `json:"keyBase64,omitempty"`
+
+	// Size The value's length in bytes.
+	Size int64 `json:"size"`
+
+	// UpdatedTime When a module or the API last wrote the entry.
+	UpdatedTime time.Time `json:"updatedTime"`
+
+	// Value The value as text; present when its bytes are valid UTF-8.
+	//
+	// Examples: sip:sales@pbx.example.com
+	Value *string `json:"value,omitempty"`
+
+	// ValueBase64 The value's bytes in base64 (RFC 4648, padded); present instead of value when they are not valid UTF-8.
+	ValueBase64 *string `json:"valueBase64,omitempty"`
+}
+
+// KVPut defines model for KVPut.
+type KVPut struct {
+	// Value The value as text (stored as its UTF-8 bytes, which a module reads with KVGet). At most 16384 bytes.
+	//
+	// Examples: sip:sales@pbx.example.com
+	Value *string `json:"value,omitempty"`
+
+	// ValueBase64 The value's bytes in base64 (RFC 4648, padded), for values that are not text. At most 16384 bytes once decoded.
+	ValueBase64 *string `json:"valueBase64,omitempty"`
+}
 
 // Link defines model for Link.
 type Link struct {
@@ -1804,6 +1860,14 @@ type CreateModuleParams struct {
 	ContentType *string `json:"Content-Type,omitempty"`
 }
 
+// ListKVEntriesParams defines parameters for ListKVEntries.
+type ListKVEntriesParams struct {
+	PageSize *int64 `form:"pageSize,omitempty" json:"pageSize,omitempty"`
+
+	// PageToken From the previous page's next link.
+	PageToken *string `form:"pageToken,omitempty" json:"pageToken,omitempty"`
+}
+
 // CreateTokenFormdataRequestBody defines body for CreateToken for application/x-www-form-urlencoded ContentType.
 type CreateTokenFormdataRequestBody CreateTokenFormdataBody
 
@@ -1839,6 +1903,9 @@ type CreateVoiceApplicationJSONRequestBody = VoiceApplicationCreate
 
 // UpdateVoiceApplicationJSONRequestBody defines body for UpdateVoiceApplication for application/json ContentType.
 type UpdateVoiceApplicationJSONRequestBody = VoiceApplicationPatch
+
+// PutKVEntryJSONRequestBody defines body for PutKVEntry for application/json ContentType.
+type PutKVEntryJSONRequestBody = KVPut
 
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
@@ -2261,6 +2328,41 @@ type ClientInterface interface {
 	//
 	// Corresponds with PATCH /v2/accounts/{accountId}/voice-applications/{applicationId} (the `UpdateVoiceApplication` operationId).
 	UpdateVoiceApplication(ctx context.Context, accountId string, applicationId string, body UpdateVoiceApplicationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListKVEntries List an application's key-value entries
+	//
+	// Entries in key order (bytewise), pageSize at a time; when more follow, links has an entry with rel "next" whose href fetches the next page.
+	//
+	// Corresponds with GET /v2/accounts/{accountId}/voice-applications/{applicationId}/kv (the `ListKVEntries` operationId).
+	ListKVEntries(ctx context.Context, accountId string, applicationId string, params *ListKVEntriesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteKVEntry Delete a key-value entry
+	//
+	// Corresponds with DELETE /v2/accounts/{accountId}/voice-applications/{applicationId}/kv/{key} (the `DeleteKVEntry` operationId).
+	DeleteKVEntry(ctx context.Context, accountId string, applicationId string, key string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetKVEntry Get a key-value entry
+	//
+	// Corresponds with GET /v2/accounts/{accountId}/voice-applications/{applicationId}/kv/{key} (the `GetKVEntry` operationId).
+	GetKVEntry(ctx context.Context, accountId string, applicationId string, key string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PutKVEntryWithBody Set a key-value entry
+	//
+	// Creates or replaces the entry. The application's modules read it with KVGet from their next event on. An application holds at most 1024 keys: a new key past that gets 409.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /v2/accounts/{accountId}/voice-applications/{applicationId}/kv/{key} (the `PutKVEntry` operationId).
+	PutKVEntryWithBody(ctx context.Context, accountId string, applicationId string, key string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PutKVEntry Set a key-value entry
+	//
+	// Creates or replaces the entry. The application's modules read it with KVGet from their next event on. An application holds at most 1024 keys: a new key past that gets 409.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /v2/accounts/{accountId}/voice-applications/{applicationId}/kv/{key} (the `PutKVEntry` operationId).
+	PutKVEntry(ctx context.Context, accountId string, applicationId string, key string, body PutKVEntryJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
 // ListBans List banned sources
@@ -3061,6 +3163,91 @@ func (c *Client) UpdateVoiceApplicationWithBody(ctx context.Context, accountId s
 // Corresponds with PATCH /v2/accounts/{accountId}/voice-applications/{applicationId} (the `UpdateVoiceApplication` operationId).
 func (c *Client) UpdateVoiceApplication(ctx context.Context, accountId string, applicationId string, body UpdateVoiceApplicationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUpdateVoiceApplicationRequest(c.Server, accountId, applicationId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListKVEntries List an application's key-value entries
+//
+// Entries in key order (bytewise), pageSize at a time; when more follow, links has an entry with rel "next" whose href fetches the next page.
+//
+// Corresponds with GET /v2/accounts/{accountId}/voice-applications/{applicationId}/kv (the `ListKVEntries` operationId).
+func (c *Client) ListKVEntries(ctx context.Context, accountId string, applicationId string, params *ListKVEntriesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListKVEntriesRequest(c.Server, accountId, applicationId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteKVEntry Delete a key-value entry
+//
+// Corresponds with DELETE /v2/accounts/{accountId}/voice-applications/{applicationId}/kv/{key} (the `DeleteKVEntry` operationId).
+func (c *Client) DeleteKVEntry(ctx context.Context, accountId string, applicationId string, key string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteKVEntryRequest(c.Server, accountId, applicationId, key)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetKVEntry Get a key-value entry
+//
+// Corresponds with GET /v2/accounts/{accountId}/voice-applications/{applicationId}/kv/{key} (the `GetKVEntry` operationId).
+func (c *Client) GetKVEntry(ctx context.Context, accountId string, applicationId string, key string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetKVEntryRequest(c.Server, accountId, applicationId, key)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PutKVEntryWithBody Set a key-value entry
+//
+// Creates or replaces the entry. The application's modules read it with KVGet from their next event on. An application holds at most 1024 keys: a new key past that gets 409.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /v2/accounts/{accountId}/voice-applications/{applicationId}/kv/{key} (the `PutKVEntry` operationId).
+func (c *Client) PutKVEntryWithBody(ctx context.Context, accountId string, applicationId string, key string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutKVEntryRequestWithBody(c.Server, accountId, applicationId, key, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PutKVEntry Set a key-value entry
+//
+// Creates or replaces the entry. The application's modules read it with KVGet from their next event on. An application holds at most 1024 keys: a new key past that gets 409.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /v2/accounts/{accountId}/voice-applications/{applicationId}/kv/{key} (the `PutKVEntry` operationId).
+func (c *Client) PutKVEntry(ctx context.Context, accountId string, applicationId string, key string, body PutKVEntryJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutKVEntryRequest(c.Server, accountId, applicationId, key, body)
 	if err != nil {
 		return nil, err
 	}
@@ -4668,6 +4855,243 @@ func NewUpdateVoiceApplicationRequestWithBody(server string, accountId string, a
 	return req, nil
 }
 
+// NewListKVEntriesRequest constructs an http.Request for the ListKVEntries method
+func NewListKVEntriesRequest(server string, accountId string, applicationId string, params *ListKVEntriesParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "accountId", accountId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "applicationId", applicationId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v2/accounts/%s/voice-applications/%s/kv", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "pageSize", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageToken != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "pageToken", *params.PageToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewDeleteKVEntryRequest constructs an http.Request for the DeleteKVEntry method
+func NewDeleteKVEntryRequest(server string, accountId string, applicationId string, key string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "accountId", accountId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "applicationId", applicationId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam2 string
+
+	pathParam2, err = runtime.StyleParamWithOptions("simple", false, "key", key, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v2/accounts/%s/voice-applications/%s/kv/%s", pathParam0, pathParam1, pathParam2)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetKVEntryRequest constructs an http.Request for the GetKVEntry method
+func NewGetKVEntryRequest(server string, accountId string, applicationId string, key string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "accountId", accountId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "applicationId", applicationId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam2 string
+
+	pathParam2, err = runtime.StyleParamWithOptions("simple", false, "key", key, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v2/accounts/%s/voice-applications/%s/kv/%s", pathParam0, pathParam1, pathParam2)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewPutKVEntryRequest calls the generic PutKVEntry builder with application/json body
+func NewPutKVEntryRequest(server string, accountId string, applicationId string, key string, body PutKVEntryJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPutKVEntryRequestWithBody(server, accountId, applicationId, key, "application/json", bodyReader)
+}
+
+// NewPutKVEntryRequestWithBody constructs an http.Request for the PutKVEntry method, with any body, and a specified content type
+func NewPutKVEntryRequestWithBody(server string, accountId string, applicationId string, key string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "accountId", accountId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "applicationId", applicationId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam2 string
+
+	pathParam2, err = runtime.StyleParamWithOptions("simple", false, "key", key, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v2/accounts/%s/voice-applications/%s/kv/%s", pathParam0, pathParam1, pathParam2)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 func (c *Client) applyEditors(ctx context.Context, req *http.Request, additionalEditors []RequestEditorFn) error {
 	for _, r := range c.RequestEditors {
 		if err := r(ctx, req); err != nil {
@@ -5099,6 +5523,47 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PATCH /v2/accounts/{accountId}/voice-applications/{applicationId} (the `UpdateVoiceApplication` operationId).
 	UpdateVoiceApplicationWithResponse(ctx context.Context, accountId string, applicationId string, body UpdateVoiceApplicationJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateVoiceApplicationHTTPResponse, error)
+
+	// ListKVEntriesWithResponse List an application's key-value entries
+	//
+	// Entries in key order (bytewise), pageSize at a time; when more follow, links has an entry with rel "next" whose href fetches the next page.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v2/accounts/{accountId}/voice-applications/{applicationId}/kv (the `ListKVEntries` operationId).
+	ListKVEntriesWithResponse(ctx context.Context, accountId string, applicationId string, params *ListKVEntriesParams, reqEditors ...RequestEditorFn) (*ListKVEntriesHTTPResponse, error)
+
+	// DeleteKVEntryWithResponse Delete a key-value entry
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v2/accounts/{accountId}/voice-applications/{applicationId}/kv/{key} (the `DeleteKVEntry` operationId).
+	DeleteKVEntryWithResponse(ctx context.Context, accountId string, applicationId string, key string, reqEditors ...RequestEditorFn) (*DeleteKVEntryHTTPResponse, error)
+
+	// GetKVEntryWithResponse Get a key-value entry
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v2/accounts/{accountId}/voice-applications/{applicationId}/kv/{key} (the `GetKVEntry` operationId).
+	GetKVEntryWithResponse(ctx context.Context, accountId string, applicationId string, key string, reqEditors ...RequestEditorFn) (*GetKVEntryHTTPResponse, error)
+
+	// PutKVEntryWithBodyWithResponse Set a key-value entry
+	//
+	// Creates or replaces the entry. The application's modules read it with KVGet from their next event on. An application holds at most 1024 keys: a new key past that gets 409.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v2/accounts/{accountId}/voice-applications/{applicationId}/kv/{key} (the `PutKVEntry` operationId).
+	PutKVEntryWithBodyWithResponse(ctx context.Context, accountId string, applicationId string, key string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutKVEntryHTTPResponse, error)
+
+	// PutKVEntryWithResponse Set a key-value entry
+	//
+	// Creates or replaces the entry. The application's modules read it with KVGet from their next event on. An application holds at most 1024 keys: a new key past that gets 409.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v2/accounts/{accountId}/voice-applications/{applicationId}/kv/{key} (the `PutKVEntry` operationId).
+	PutKVEntryWithResponse(ctx context.Context, accountId string, applicationId string, key string, body PutKVEntryJSONRequestBody, reqEditors ...RequestEditorFn) (*PutKVEntryHTTPResponse, error)
 }
 
 type ListBansHTTPResponse struct {
@@ -7783,6 +8248,338 @@ func (r UpdateVoiceApplicationHTTPResponse) ContentType() string {
 	return ""
 }
 
+type ListKVEntriesHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *EnvelopeListKVEntry
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *ErrorModel
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ErrorModel
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListKVEntriesHTTPResponse) GetJSON200() *EnvelopeListKVEntry {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListKVEntriesHTTPResponse) GetApplicationproblemJSON400() *ErrorModel {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListKVEntriesHTTPResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListKVEntriesHTTPResponse) GetApplicationproblemJSON403() *ErrorModel {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListKVEntriesHTTPResponse) GetApplicationproblemJSON404() *ErrorModel {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ListKVEntriesHTTPResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListKVEntriesHTTPResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ListKVEntriesHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListKVEntriesHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListKVEntriesHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListKVEntriesHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeleteKVEntryHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *ErrorModel
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ErrorModel
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DeleteKVEntryHTTPResponse) GetApplicationproblemJSON400() *ErrorModel {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DeleteKVEntryHTTPResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DeleteKVEntryHTTPResponse) GetApplicationproblemJSON403() *ErrorModel {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DeleteKVEntryHTTPResponse) GetApplicationproblemJSON404() *ErrorModel {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r DeleteKVEntryHTTPResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r DeleteKVEntryHTTPResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteKVEntryHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteKVEntryHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteKVEntryHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteKVEntryHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetKVEntryHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *EnvelopeKVEntry
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *ErrorModel
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ErrorModel
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetKVEntryHTTPResponse) GetJSON200() *EnvelopeKVEntry {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetKVEntryHTTPResponse) GetApplicationproblemJSON400() *ErrorModel {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetKVEntryHTTPResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetKVEntryHTTPResponse) GetApplicationproblemJSON403() *ErrorModel {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetKVEntryHTTPResponse) GetApplicationproblemJSON404() *ErrorModel {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r GetKVEntryHTTPResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetKVEntryHTTPResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetKVEntryHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetKVEntryHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetKVEntryHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetKVEntryHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PutKVEntryHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *EnvelopeKVEntry
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *ErrorModel
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ErrorModel
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *ErrorModel
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PutKVEntryHTTPResponse) GetJSON200() *EnvelopeKVEntry {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r PutKVEntryHTTPResponse) GetApplicationproblemJSON400() *ErrorModel {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r PutKVEntryHTTPResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r PutKVEntryHTTPResponse) GetApplicationproblemJSON403() *ErrorModel {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r PutKVEntryHTTPResponse) GetApplicationproblemJSON404() *ErrorModel {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r PutKVEntryHTTPResponse) GetApplicationproblemJSON409() *ErrorModel {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r PutKVEntryHTTPResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r PutKVEntryHTTPResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r PutKVEntryHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PutKVEntryHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PutKVEntryHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PutKVEntryHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListBansWithResponse List banned sources
 //
 // Sources the flood guard drops or refuses now, oldest ban first. Needs an account with the admin feature (the node's first account).
@@ -8445,6 +9242,77 @@ func (c *ClientWithResponses) UpdateVoiceApplicationWithResponse(ctx context.Con
 		return nil, err
 	}
 	return ParseUpdateVoiceApplicationHTTPResponse(rsp)
+}
+
+// ListKVEntriesWithResponse List an application's key-value entries
+//
+// Entries in key order (bytewise), pageSize at a time; when more follow, links has an entry with rel "next" whose href fetches the next page.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v2/accounts/{accountId}/voice-applications/{applicationId}/kv (the `ListKVEntries` operationId).
+func (c *ClientWithResponses) ListKVEntriesWithResponse(ctx context.Context, accountId string, applicationId string, params *ListKVEntriesParams, reqEditors ...RequestEditorFn) (*ListKVEntriesHTTPResponse, error) {
+	rsp, err := c.ListKVEntries(ctx, accountId, applicationId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListKVEntriesHTTPResponse(rsp)
+}
+
+// DeleteKVEntryWithResponse Delete a key-value entry
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v2/accounts/{accountId}/voice-applications/{applicationId}/kv/{key} (the `DeleteKVEntry` operationId).
+func (c *ClientWithResponses) DeleteKVEntryWithResponse(ctx context.Context, accountId string, applicationId string, key string, reqEditors ...RequestEditorFn) (*DeleteKVEntryHTTPResponse, error) {
+	rsp, err := c.DeleteKVEntry(ctx, accountId, applicationId, key, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteKVEntryHTTPResponse(rsp)
+}
+
+// GetKVEntryWithResponse Get a key-value entry
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v2/accounts/{accountId}/voice-applications/{applicationId}/kv/{key} (the `GetKVEntry` operationId).
+func (c *ClientWithResponses) GetKVEntryWithResponse(ctx context.Context, accountId string, applicationId string, key string, reqEditors ...RequestEditorFn) (*GetKVEntryHTTPResponse, error) {
+	rsp, err := c.GetKVEntry(ctx, accountId, applicationId, key, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetKVEntryHTTPResponse(rsp)
+}
+
+// PutKVEntryWithBodyWithResponse Set a key-value entry
+//
+// Creates or replaces the entry. The application's modules read it with KVGet from their next event on. An application holds at most 1024 keys: a new key past that gets 409.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v2/accounts/{accountId}/voice-applications/{applicationId}/kv/{key} (the `PutKVEntry` operationId).
+func (c *ClientWithResponses) PutKVEntryWithBodyWithResponse(ctx context.Context, accountId string, applicationId string, key string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutKVEntryHTTPResponse, error) {
+	rsp, err := c.PutKVEntryWithBody(ctx, accountId, applicationId, key, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePutKVEntryHTTPResponse(rsp)
+}
+
+// PutKVEntryWithResponse Set a key-value entry
+//
+// Creates or replaces the entry. The application's modules read it with KVGet from their next event on. An application holds at most 1024 keys: a new key past that gets 409.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v2/accounts/{accountId}/voice-applications/{applicationId}/kv/{key} (the `PutKVEntry` operationId).
+func (c *ClientWithResponses) PutKVEntryWithResponse(ctx context.Context, accountId string, applicationId string, key string, body PutKVEntryJSONRequestBody, reqEditors ...RequestEditorFn) (*PutKVEntryHTTPResponse, error) {
+	rsp, err := c.PutKVEntry(ctx, accountId, applicationId, key, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePutKVEntryHTTPResponse(rsp)
 }
 
 // ParseListBansHTTPResponse parses an HTTP response from a ListBansWithResponse call
@@ -10641,6 +11509,281 @@ func ParseUpdateVoiceApplicationHTTPResponse(rsp *http.Response) (*UpdateVoiceAp
 			return nil, err
 		}
 		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListKVEntriesHTTPResponse parses an HTTP response from a ListKVEntriesWithResponse call
+func ParseListKVEntriesHTTPResponse(rsp *http.Response) (*ListKVEntriesHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListKVEntriesHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest EnvelopeListKVEntry
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDeleteKVEntryHTTPResponse parses an HTTP response from a DeleteKVEntryWithResponse call
+func ParseDeleteKVEntryHTTPResponse(rsp *http.Response) (*DeleteKVEntryHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteKVEntryHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetKVEntryHTTPResponse parses an HTTP response from a GetKVEntryWithResponse call
+func ParseGetKVEntryHTTPResponse(rsp *http.Response) (*GetKVEntryHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetKVEntryHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest EnvelopeKVEntry
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePutKVEntryHTTPResponse parses an HTTP response from a PutKVEntryWithResponse call
+func ParsePutKVEntryHTTPResponse(rsp *http.Response) (*PutKVEntryHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PutKVEntryHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest EnvelopeKVEntry
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest ErrorModel

@@ -100,6 +100,17 @@ func TestGeneratedClientProvisionsAnApplication(t *testing.T) {
 	if d.SipUri == nil || !regexp.MustCompile(`^sip:`+id+`@sip\.example\.test:[0-9]+$`).MatchString(*d.SipUri) || !d.InboundSipCallsEnabled || d.SipAuthPassword != nil {
 		t.Fatalf("read back: %+v", d)
 	}
+	// The application's key-value store, which its Wasm modules read; the
+	// client percent-encodes the key's slash.
+	uri := "sip:sales@pbx.example.com"
+	put, err := c.PutKVEntryWithResponse(ctx, creds.AccountID, id, "menu/sales_uri", KVPut{Value: &uri}, bearer)
+	if err != nil || put.JSON200 == nil {
+		t.Fatalf("put kv: %v %s", err, put.Body)
+	}
+	kv, err := c.GetKVEntryWithResponse(ctx, creds.AccountID, id, "menu/sales_uri", bearer)
+	if err != nil || kv.JSON200 == nil || kv.JSON200.Data.Value == nil || *kv.JSON200.Data.Value != uri || kv.JSON200.Data.Key != "menu/sales_uri" {
+		t.Fatalf("get kv: %v %s", err, kv.Body)
+	}
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
