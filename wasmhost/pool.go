@@ -99,7 +99,7 @@ func (h *Host) NewPool(ctx context.Context, m *Module, cfg PoolConfig) (*Pool, e
 		mod:    m,
 		cfg:    cfg,
 		limits: limits,
-		log:    cfg.Logger.With("caller", "wasmhost.Pool", "module", cfg.Name, "app", cfg.App),
+		log:    cfg.Logger.With("caller", "wasmhost.Pool", "module", cfg.Name, "applicationId", cfg.App),
 		slots:  make(chan struct{}, cfg.MaxInstances),
 		wake:   make(chan struct{}, 1),
 		avail:  make(chan struct{}, 1),

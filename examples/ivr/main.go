@@ -16,7 +16,9 @@ import (
 const DefaultSalesURI = "sip:sales@127.0.0.1:5070"
 
 // The callback URLs below only ask the engine for the event: with a module
-// they come back here; with a webhook fallback they resolve against it.
+// they come back here as that event. A relative URL resolves against the
+// last document a webhook served, so on a call this module answered from
+// the start a webhook fallback needs absolute URLs (sdk/README.md).
 const menu = `<Response><Gather gatherUrl="gather" maxDigits="1" firstDigitTimeout="10">` +
 	`<SpeakSentence>Press 1 for sales. Press 2 to leave a message.</SpeakSentence></Gather>` +
 	`<SpeakSentence>Goodbye.</SpeakSentence><Hangup/></Response>`
