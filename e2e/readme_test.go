@@ -133,9 +133,8 @@ func TestReadme(t *testing.T) {
 	if !strings.Contains(script, "sipp -sf examples/sipp/uac-digest.xml") {
 		t.Fatalf("the README's Calls section no longer calls with examples/sipp/uac-digest.xml:\n%s", script)
 	}
-	// The README's sipp uses its default ports (SIP 5060 and up, RTP 6000):
-	// one README run on this machine at a time.
-	lockMachineWide(t, "wasmvoice-e2e-readme.lock", 5*time.Minute)
+	// The README's sipp runs on its default ports (SIP 5060, RTP 6000): sipp
+	// moves to the next free ones when another process holds them.
 
 	var run *readmeRun
 	for attempt := 1; ; attempt++ {
@@ -284,32 +283,6 @@ func groupAlive(pgid int) int {
 		}
 	}
 	return n
-}
-
-// lockMachineWide holds an exclusive lock on a file in the temp directory
-// until the test ends, waiting up to wait for another process's test to
-// release it.
-func lockMachineWide(t *testing.T, name string, wait time.Duration) {
-	t.Helper()
-	f, err := os.OpenFile(filepath.Join(os.TempDir(), name), os.O_CREATE|os.O_RDWR, 0o666)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { f.Close() }) // closing releases the lock
-	deadline := time.Now().Add(wait)
-	for {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			return
-		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) {
-			t.Fatalf("lock %s: %v", f.Name(), err)
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("lock %s still held by another test run after %v", f.Name(), wait)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
 }
 
 // speechLevel is the RMS (16-bit samples) that the loudest second of a
