@@ -120,11 +120,12 @@ func (r *readmeRun) output() string {
 // bash with -euo pipefail, from the repository root, against the binary the
 // harness built: credentials, server and example webhook, token,
 // application, Inbound SIP URI and its password, then the sipp call with the
-// shipped scenario. The test only chooses where things listen, through the
-// variables the README reads (WASMVOICE_*, WEBHOOK), and then checks what
-// the call did through the API: answered, DTMF gathered, hung up by the
-// application, and the greeting reached sipp (which echoed it into the
-// call's recording).
+// shipped scenario. The test only chooses where things listen and keep
+// their data, through variables the README and the binary read (WEBHOOK;
+// WASMVOICE_HTTP_ADDR, _SIP_ADDR, _RTP_PORTS, _DATA_DIR, and _MEDIA_IP to
+// stay on loopback), and then checks what the call did through the API:
+// answered, DTMF gathered, hung up by the application, and the greeting
+// reached sipp (which echoed it into the call's recording).
 func TestReadme(t *testing.T) {
 	for _, tool := range []string{"bash", "curl", "go", "sipp", "espeak-ng"} {
 		testenv.LookTool(t, tool)
