@@ -34,7 +34,10 @@ type server struct {
 	rtp     string   // RTP port range
 	wrap    []string // command the binary runs under (prlimit ...), if any
 	extra   []string // extra flags
-	proc    *process // the running process
+	// defaults: started with the binary's default flags, but for the data
+	// directory, the addresses and the RTP range (startDefaultServer).
+	defaults bool
+	proc     *process // the running process
 }
 
 // process is one run of the binary.
@@ -98,6 +101,20 @@ func startServer(t *testing.T, extraArgs ...string) *server {
 // prefix such as prlimit --nofile=256).
 func startWrapped(t *testing.T, wrap []string, extraArgs ...string) *server {
 	t.Helper()
+	return launchServer(t, wrap, false, extraArgs...)
+}
+
+// startDefaultServer is startServer with the binary's default flags, as a
+// user's first start has them: only the data directory, the addresses (free
+// ports on 127.0.0.1, media too) and an RTP range of its own are given. The
+// SIP domain is the default, localhost.
+func startDefaultServer(t *testing.T) *server {
+	t.Helper()
+	return launchServer(t, nil, true)
+}
+
+func launchServer(t *testing.T, wrap []string, defaults bool, extraArgs ...string) *server {
+	t.Helper()
 	dir := t.TempDir()
 	data := filepath.Join(dir, "data")
 	out, err := exec.Command(wasmvoiceBin, "credentials", "create", "--data-dir", data, "--json").Output()
@@ -113,7 +130,7 @@ func startWrapped(t *testing.T, wrap []string, extraArgs ...string) *server {
 		t.Fatalf("credentials JSON %q: %v", out, err)
 	}
 	s := &server{t: t, account: creds.AccountID, id: creds.ClientID, secret: creds.ClientSecret,
-		logPath: filepath.Join(dir, "server.log"), data: data, wrap: wrap, extra: extraArgs, rtp: rtpRange()}
+		logPath: filepath.Join(dir, "server.log"), data: data, wrap: wrap, extra: extraArgs, rtp: rtpRange(), defaults: defaults}
 	// The ports are probed free and bound by the server a moment later;
 	// another process of a parallel test run may take one in between.
 	for attempt := 1; ; attempt++ {
@@ -151,10 +168,11 @@ func (s *server) start() error {
 		"--data-dir", s.data,
 		"--http-addr", strings.TrimPrefix(s.api, "http://"),
 		"--sip-addr", s.sip,
-		"--sip-domain", "127.0.0.1",
-		"--media-ip", "127.0.0.1",
-		"--rtp-ports", s.rtp,
-		"--log-level", "debug")
+		"--media-ip", "127.0.0.1", // tests keep to loopback
+		"--rtp-ports", s.rtp)
+	if !s.defaults {
+		args = append(args, "--sip-domain", "127.0.0.1", "--log-level", "debug")
+	}
 	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Args = append(cmd.Args, s.extra...)
 	cmd.Stdout, cmd.Stderr = logf, logf
@@ -298,7 +316,11 @@ func (s *server) app(create, patch map[string]any) (id, password string) {
 	if code := s.call("PATCH", base+"/"+id, patch, &out); code != 200 {
 		s.t.Fatalf("enable inbound SIP: HTTP %d", code)
 	}
-	if want := "sip:" + id + "@" + s.sip; out.Data.SIPURI != want { // a port that is not 5060 is shown
+	host := s.sip
+	if s.defaults {
+		host = "localhost:" + s.sip[strings.LastIndexByte(s.sip, ':')+1:]
+	}
+	if want := "sip:" + id + "@" + host; out.Data.SIPURI != want { // a port that is not 5060 is shown
 		s.t.Fatalf("sipUri %q, want %q", out.Data.SIPURI, want)
 	}
 	return id, out.Data.SIPAuthPassword

@@ -40,8 +40,16 @@ const maxSippAttempts = 5
 // is taken, so wait restarts it on fresh ports in that case.
 func startSipp(t *testing.T, scenario string, data any, target string, args ...string) *sippRun {
 	t.Helper()
+	return startSippFile(t, filepath.Join("sipp", scenario), data, target, args...)
+}
+
+// startSippFile is startSipp with the scenario at path (relative to e2e/),
+// such as the README's under examples/sipp.
+func startSippFile(t *testing.T, path string, data any, target string, args ...string) *sippRun {
+	t.Helper()
+	scenario := filepath.Base(path)
 	r := &sippRun{t: t, bin: testenv.LookTool(t, "sipp"), name: scenario, dir: t.TempDir(), args: args, target: target}
-	tmpl, err := template.ParseFiles(filepath.Join("sipp", scenario))
+	tmpl, err := template.ParseFiles(path)
 	if err != nil {
 		t.Fatal(err)
 	}
