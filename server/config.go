@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/wasmvoice/wasmvoice/guard"
+	"github.com/wasmvoice/wasmvoice/media"
 	"github.com/wasmvoice/wasmvoice/sip"
 	"github.com/wasmvoice/wasmvoice/store"
 )
@@ -56,7 +57,7 @@ type Config struct {
 	TLSKey     string
 	SIPDomain  string // host of every sipUri and the digest realm
 	Region     string
-	MediaIP    string // advertised in SDP; empty = guessed from the outbound interface
+	MediaIP    string // advertised in Via, Contact and SDP; empty = the SIP listener's IP if it has one, else the outbound interface's
 	RTPPorts   string // "min-max"
 	// MediaTimeout ends an answered call whose peer sent no RTP or RTCP
 	// this long (0: media.DefaultIdleTimeout, 60 s).
@@ -149,6 +150,26 @@ func (c Config) Validate() error {
 		return fmt.Errorf("--rtp-ports: %w", err)
 	}
 	return nil
+}
+
+// advertisedIP is the address Via, Contact and SDP name: --media-ip, else
+// the SIP listener's own IP when it is bound to one (a node on
+// 127.0.0.1:5060 must not send peers to another interface), else the
+// address of the outbound interface.
+func (c *Config) advertisedIP() (netip.Addr, error) {
+	if c.MediaIP != "" {
+		ip, err := netip.ParseAddr(c.MediaIP)
+		if err != nil {
+			return ip, fmt.Errorf("--media-ip %q: %w", c.MediaIP, err)
+		}
+		return ip, nil
+	}
+	if host, _, err := net.SplitHostPort(c.SIPAddr); err == nil {
+		if ip, err := netip.ParseAddr(host); err == nil && !ip.IsUnspecified() {
+			return ip.Unmap(), nil
+		}
+	}
+	return media.OutboundIP(), nil
 }
 
 // ParsePortRange parses "min-max": an even first port, so RTP stays even and

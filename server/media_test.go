@@ -215,3 +215,31 @@ func TestMediaTimeoutEndsDeadLegs(t *testing.T) {
 		close(quiet)
 	})
 }
+
+// A node bound to one address (here 127.0.0.1) and started without
+// --media-ip names that address in Contact and SDP, not the outbound
+// interface's, where nothing of it listens.
+func TestAdvertisesTheSIPListenersAddress(t *testing.T) {
+	n := startNode(t, func(c *Config) { c.MediaIP = "" })
+	caller := newPhone(t, 'C', false)
+	h := newHook(t, func(ev event) string { return `<Response><Pause duration="5"/></Response>` })
+	appID := n.ipApp(t, map[string]any{"callInitiatedCallbackUrl": h.url("/initiate")})
+	out := dialApp(t, n, caller, appID)
+	defer out.Hangup(context.Background())
+	if !strings.Contains(string(out.AnswerSDP()), "c=IN IP4 127.0.0.1\r\n") {
+		t.Errorf("answer SDP does not name 127.0.0.1:\n%s", out.AnswerSDP())
+	}
+	var contact string
+	for _, e := range out.Trace().Entries() {
+		if strings.HasPrefix(e.Message, "SIP/2.0 200") {
+			for _, line := range strings.Split(e.Message, "\r\n") {
+				if strings.HasPrefix(line, "Contact:") {
+					contact = line
+				}
+			}
+		}
+	}
+	if !strings.Contains(contact, "@127.0.0.1:") && !strings.Contains(contact, "sip:127.0.0.1:") {
+		t.Errorf("200 OK Contact %q does not name 127.0.0.1", contact)
+	}
+}

@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
-	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -122,11 +121,9 @@ func (s *Server) build(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	ip := media.OutboundIP()
-	if cfg.MediaIP != "" {
-		if ip, err = netip.ParseAddr(cfg.MediaIP); err != nil {
-			return fmt.Errorf("--media-ip %q: %w", cfg.MediaIP, err)
-		}
+	ip, err := cfg.advertisedIP()
+	if err != nil {
+		return err
 	}
 	lo, hi, err := ParsePortRange(cfg.RTPPorts)
 	if err != nil {

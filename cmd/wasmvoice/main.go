@@ -78,7 +78,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	f.str(&cfg.TLSKey, "tls-key", "", "PEM private key for SIP over TLS")
 	f.str(&cfg.SIPDomain, "sip-domain", server.DefaultSIPDomain, "SIP domain: the host of every sipUri and the digest realm")
 	f.str(&cfg.Region, "region", server.DefaultRegion, "this node's region (US, EU or ASIA), checked against each application's allowedRegions")
-	f.str(&cfg.MediaIP, "media-ip", "", "media IP advertised in SDP (default: the address of the outbound interface)")
+	f.str(&cfg.MediaIP, "media-ip", "", "IP advertised in SDP, Via and Contact (default: the IP of --sip-addr when it names one, else the address of the outbound interface)")
 	f.str(&cfg.RTPPorts, "rtp-ports", server.DefaultRTPPorts, "RTP port range min-max (min even; RTCP uses RTP+1)")
 	f.duration(&cfg.MediaTimeout, "media-timeout", media.DefaultIdleTimeout, "end an answered call whose peer sent no RTP or RTCP this long (cause error, a media timeout message)")
 	f.str(&cfg.PublicURL, "public-url", "", "base URL of the API as callbacks show it in callUrl and mediaUrl (default http://<sip domain>:<http port>)")
