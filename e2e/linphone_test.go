@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"os"
@@ -158,7 +159,7 @@ func (w *lineLog) Write(p []byte) (int, error) {
 	w.partial = append(w.partial, p...)
 	added := false
 	for {
-		i := strings.IndexByte(string(w.partial), '\n')
+		i := bytes.IndexByte(w.partial, '\n')
 		if i < 0 {
 			break
 		}
