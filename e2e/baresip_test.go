@@ -3,11 +3,10 @@ package e2e
 import (
 	"bufio"
 	"bytes"
-	"encoding/binary"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"math"
 	"net"
 	"os"
 	"os/exec"
@@ -33,7 +32,11 @@ type baresip struct {
 	mu     sync.Mutex
 }
 
-func startBaresip(t *testing.T, appID, password, sipAddr string) *baresip {
+var _ softphone = (*baresip)(nil)
+
+// startBaresip starts baresip with examples/softphones/baresip/config made
+// headless (baresipHeadless) and account as its accounts file.
+func startBaresip(t *testing.T, account string) *baresip {
 	t.Helper()
 	bin := testenv.LookTool(t, "baresip")
 	dir := t.TempDir()
@@ -41,74 +44,84 @@ func startBaresip(t *testing.T, appID, password, sipAddr string) *baresip {
 	if err := os.WriteFile(mic, toneWAV(8000, 440, 20*time.Second), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	ctrl := fmt.Sprintf("127.0.0.1:%d", testenv.FreeTCPPort(t))
-	config := strings.Join([]string{
-		"poll_method epoll",
-		fmt.Sprintf("sip_listen 127.0.0.1:%d", testenv.FreeSIPPort(t)),
-		"audio_source aufile," + mic,
+	if err := os.WriteFile(filepath.Join(dir, "accounts"), []byte(account), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	config := recipe(t, "softphones/baresip/config", recipeValues{})
+	b := &baresip{t: t, dir: dir, events: make(chan map[string]any, 64), log: &bytes.Buffer{}}
+	output := func() string {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		return b.log.String()
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("baresip output (last lines):\n%s", lastLines(output(), 40))
+		}
+	})
+	var ctrl string
+	startPeer(t, "baresip", func() *exec.Cmd {
+		// baresip binds the SIP port for UDP and TCP and the next one for
+		// TLS; a port taken meanwhile makes startPeer start it again.
+		ctrl = fmt.Sprintf("127.0.0.1:%d", testenv.FreeTCPPort(t))
+		headless := baresipHeadless(config, dir, mic, ctrl, testenv.FreeSIPPort(t))
+		if err := os.WriteFile(filepath.Join(dir, "config"), []byte(headless), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		b.mu.Lock()
+		b.log.Reset()
+		b.mu.Unlock()
+		// -n: the loopback interface's address is the one baresip puts in
+		// its SDP, so it sends and hears media on 127.0.0.1 only.
+		cmd := exec.Command(bin, "-4", "-n", "127.0.0.1", "-f", dir, "-v")
+		cmd.Stdout, cmd.Stderr = &lockedWriter{b: b.log, mu: &b.mu}, &lockedWriter{b: b.log, mu: &b.mu}
+		return cmd
+	}, func() bool {
+		c, err := net.Dial("tcp", ctrl)
+		if err == nil {
+			b.conn = c
+		}
+		return err == nil
+	}, output)
+	testenv.Go(t, func(ctx context.Context) error {
+		stop := context.AfterFunc(ctx, func() { b.conn.Close() })
+		defer stop()
+		b.read(ctx)
+		return nil
+	})
+	return b
+}
+
+// baresipHeadless turns the recipe's config into a test's: the sound card
+// (the audio_* lines, alsa.so) and the keyboard (stdio.so) make way for a
+// WAV file as microphone (aufile), a recorder of what is heard (sndfile) and
+// the JSON control socket (ctrl_tcp), and SIP listens on loopback. Every
+// other line is the recipe's.
+func baresipHeadless(config, dir, mic, ctrl string, sipPort int) string {
+	var out []string
+	for _, line := range strings.Split(config, "\n") {
+		f := strings.Fields(line)
+		if len(f) > 0 && (strings.HasPrefix(f[0], "audio_") ||
+			len(f) > 1 && f[0] == "module" && (f[1] == "alsa.so" || f[1] == "stdio.so")) {
+			continue
+		}
+		out = append(out, line)
+	}
+	return strings.Join(append(out,
+		fmt.Sprintf("sip_listen 127.0.0.1:%d", sipPort),
+		"audio_source aufile,"+mic,
 		// No sound card: the played audio goes into an unconnected bridge;
 		// sndfile has already saved it by then.
 		"audio_player aubridge,nowhere",
 		"audio_alert aubridge,nowhere",
-		"snd_path " + dir,
-		"ctrl_tcp_listen " + ctrl,
+		"snd_path "+dir,
+		"ctrl_tcp_listen "+ctrl,
 		"rtp_ports 20000-29998",
-		"module_path /usr/lib/baresip/modules",
-		"module g711.so",
 		"module aufile.so",
 		"module aubridge.so",
 		"module sndfile.so",
-		"module_app account.so",
-		"module_app menu.so",
 		"module_app ctrl_tcp.so",
-		"",
-	}, "\n")
-	account := fmt.Sprintf("<sip:%s@%s>;auth_pass=%s;regint=0\n", appID, sipAddr, password)
-	if err := os.WriteFile(filepath.Join(dir, "config"), []byte(config), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "accounts"), []byte(account), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	b := &baresip{t: t, dir: dir, events: make(chan map[string]any, 64), log: &bytes.Buffer{}}
-	cmd := exec.Command(bin, "-4", "-n", "127.0.0.1", "-f", dir, "-v")
-	cmd.Stdout, cmd.Stderr = &lockedWriter{b: b.log, mu: &b.mu}, &lockedWriter{b: b.log, mu: &b.mu}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	reading := make(chan struct{})
-	t.Cleanup(func() {
-		if b.conn != nil {
-			b.conn.Close()
-			<-reading // read ends with the connection
-		}
-		cmd.Process.Kill()
-		<-exited
-		if t.Failed() {
-			b.mu.Lock()
-			t.Logf("baresip output (last lines):\n%s", lastLines(b.log.String(), 40))
-			b.mu.Unlock()
-		}
-	})
-	deadline := time.Now().Add(15 * time.Second)
-	for b.conn == nil {
-		c, err := net.Dial("tcp", ctrl)
-		if err == nil {
-			b.conn = c
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("baresip ctrl_tcp did not listen on %s: %v", ctrl, err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	go func() {
-		defer close(reading)
-		b.read()
-	}()
-	return b
+		""), "\n")
 }
 
 type lockedWriter struct {
@@ -124,7 +137,7 @@ func (w *lockedWriter) Write(p []byte) (int, error) {
 
 // read decodes ctrl_tcp's netstrings ("len:json,") until the connection
 // closes; events go to b.events, command responses are dropped.
-func (b *baresip) read() {
+func (b *baresip) read(ctx context.Context) {
 	defer close(b.events)
 	r := bufio.NewReader(b.conn)
 	for {
@@ -142,7 +155,11 @@ func (b *baresip) read() {
 		}
 		var m map[string]any
 		if json.Unmarshal(msg[:n], &m) == nil && m["event"] == true {
-			b.events <- m
+			select {
+			case b.events <- m:
+			case <-ctx.Done():
+				return
+			}
 		}
 	}
 }
@@ -175,166 +192,35 @@ func (b *baresip) waitEvent(typ string, timeout time.Duration) (map[string]any, 
 	}
 }
 
+func (b *baresip) dial(uri string) { b.command("dial", uri) }
+
+func (b *baresip) waitConnected(timeout time.Duration) bool {
+	_, ok := b.waitEvent("CALL_ESTABLISHED", timeout)
+	return ok
+}
+
+func (b *baresip) waitClosed(timeout time.Duration) bool {
+	_, ok := b.waitEvent("CALL_CLOSED", timeout)
+	return ok
+}
+
+func (b *baresip) sendDTMF(digit byte) { b.command("sndcode", string(digit)) }
+
+func (b *baresip) hangup() { b.command("hangup", "") }
+
 // heard returns the received audio recorded so far: sndfile writes what
-// the decoder produced (the far end's audio) to dump-*-dec.wav, 16-bit mono.
-func (b *baresip) heard() []byte {
+// the decoder produced (the far end's audio) to dump-*-dec.wav.
+func (b *baresip) heard() (pcm []byte, rate int) {
 	files, _ := filepath.Glob(filepath.Join(b.dir, "dump-*-dec.wav"))
-	var best []byte
+	rate = 8000
 	for _, f := range files {
 		data, err := os.ReadFile(f)
-		if err != nil || len(data) <= 44 {
+		if err != nil {
 			continue
 		}
-		if pcm := data[44:]; rms(pcm) > rms(best) {
-			best = pcm
+		if p, r := wavPCM(data); rms(p) > rms(pcm) {
+			pcm, rate = p, r
 		}
 	}
-	return best
-}
-
-// heardRMS is the RMS level of the received audio recorded so far
-// (silence is 0).
-func (b *baresip) heardRMS() float64 { return rms(b.heard()) }
-
-// toneShare is the share of pcm's power at freq (Goertzel): about 1 for a
-// pure tone of that frequency, near 0 for speech. It tells the server's
-// speech from baresip's own microphone tone coming back.
-func toneShare(pcm []byte, rate, freq int) float64 {
-	n := len(pcm) / 2
-	if n == 0 {
-		return 0
-	}
-	coeff := 2 * math.Cos(2*math.Pi*float64(freq)/float64(rate))
-	var s1, s2, energy float64
-	for i := range n {
-		x := float64(int16(binary.LittleEndian.Uint16(pcm[2*i:])))
-		energy += x * x
-		s1, s2 = x+coeff*s1-s2, s1
-	}
-	if energy == 0 {
-		return 0
-	}
-	power := s1*s1 + s2*s2 - coeff*s1*s2
-	return 2 * power / (float64(n) * energy)
-}
-
-func rms(pcm []byte) float64 {
-	n := len(pcm) / 2
-	if n == 0 {
-		return 0
-	}
-	var sum float64
-	for i := range n {
-		v := float64(int16(binary.LittleEndian.Uint16(pcm[2*i:])))
-		sum += v * v
-	}
-	return math.Sqrt(sum / float64(n))
-}
-
-// toneWAV is a mono 16-bit PCM WAV file of a sine tone.
-func toneWAV(rate, freq int, d time.Duration) []byte {
-	n := int(d.Seconds() * float64(rate))
-	var b bytes.Buffer
-	w := func(v any) { binary.Write(&b, binary.LittleEndian, v) }
-	b.WriteString("RIFF")
-	w(uint32(36 + 2*n))
-	b.WriteString("WAVEfmt ")
-	w(uint32(16))
-	w(uint16(1)) // PCM
-	w(uint16(1)) // mono
-	w(uint32(rate))
-	w(uint32(2 * rate))
-	w(uint16(2))
-	w(uint16(16))
-	b.WriteString("data")
-	w(uint32(2 * n))
-	for i := range n {
-		w(int16(8000 * math.Sin(2*math.Pi*float64(freq)*float64(i)/float64(rate))))
-	}
-	return b.Bytes()
-}
-
-// baresip calls the application's SIP URI with digest credentials, hears
-// the application's text-to-speech, presses 1 and # (RFC 2833), which the
-// webhook's Gather collects, and hangs up.
-func TestBaresipSoftphone(t *testing.T) {
-	testenv.LookTool(t, "espeak-ng")
-	// The default digest challenge (MD5 alone) is one baresip 1.0 (libre)
-	// completes: it gives up on the whole 407 when any challenge names an
-	// algorithm it lacks (SHA-256).
-	s := startServer(t)
-	hook := newHook(t, func(path string, _ map[string]any) string {
-		switch path {
-		case "/initiate":
-			return `<Response><Gather gatherUrl="/gather" terminatingDigits="#" maxDigits="5" firstDigitTimeout="30">` +
-				`<SpeakSentence>Welcome to wasmvoice. Please press one, then pound. Welcome to wasmvoice.</SpeakSentence>` +
-				`</Gather></Response>`
-		case "/gather":
-			return `<Response><SpeakSentence>Thank you.</SpeakSentence><Pause duration="30"/></Response>`
-		}
-		return ""
-	})
-	appID, pw := s.app(map[string]any{"callInitiatedCallbackUrl": hook.url("/initiate"), "callStatusCallbackUrl": hook.url("/status")},
-		map[string]any{"inboundSipCallsEnabled": true, "passwordAuthEnabled": true})
-	var callID string
-	s.traceOnFailure(&callID)
-
-	phone := startBaresip(t, appID, pw, s.sip)
-	phone.command("dial", "sip:"+appID+"@"+s.sip)
-	if _, ok := phone.waitEvent("CALL_ESTABLISHED", 30*time.Second); !ok {
-		t.Fatal("baresip: no CALL_ESTABLISHED")
-	}
-	if initiate, ok := hook.wait("initiate", 5*time.Second); ok {
-		callID, _ = initiate["callId"].(string)
-	}
-	// The prompt is playing when the recorded audio stops being silent.
-	heard := false
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
-		if phone.heardRMS() > 100 {
-			heard = true
-			break
-		}
-	}
-	if !heard {
-		t.Errorf("baresip heard only silence (RMS %.1f)", phone.heardRMS())
-	}
-	// What it heard is the prompt, not its own 440 Hz microphone tone.
-	share := toneShare(phone.heard(), 8000, 440)
-	if share > 0.5 {
-		t.Errorf("received audio is mostly baresip's own 440 Hz tone (share %.2f), not speech", share)
-	}
-	t.Logf("received audio RMS %.0f (16-bit full scale 32767), 440 Hz share %.3f", phone.heardRMS(), share)
-	phone.command("sndcode", "1")
-	time.Sleep(500 * time.Millisecond) // let the first digit's event end before the next
-	phone.command("sndcode", "#")
-	gather, ok := hook.wait("gather", 20*time.Second)
-	if !ok {
-		t.Fatalf("no gather callback; got %v", hook.types())
-	}
-	if gather["digits"] != "1" || gather["terminatingDigit"] != "#" {
-		t.Errorf("gather: %v", gather)
-	}
-	phone.command("hangup", "")
-	if _, ok := phone.waitEvent("CALL_CLOSED", 20*time.Second); !ok {
-		t.Error("baresip: no CALL_CLOSED after hangup")
-	}
-	disc, ok := hook.wait("disconnect", 20*time.Second)
-	if !ok {
-		t.Fatalf("no disconnect callback; got %v", hook.types())
-	}
-	if disc["cause"] != "hangup" {
-		t.Errorf("disconnect: %v", disc)
-	}
-}
-
-// The check that tells speech from a returned microphone tone.
-func TestToneShare(t *testing.T) {
-	tone := toneWAV(8000, 440, time.Second)[44:]
-	if s := toneShare(tone, 8000, 440); s < 0.9 {
-		t.Errorf("440 Hz tone: share %.3f, want about 1", s)
-	}
-	other := toneWAV(8000, 1000, time.Second)[44:]
-	if s := toneShare(other, 8000, 440); s > 0.05 {
-		t.Errorf("1000 Hz tone: share %.3f, want about 0", s)
-	}
+	return pcm, rate
 }

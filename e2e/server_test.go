@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -25,6 +26,7 @@ type server struct {
 	t       *testing.T
 	api     string // http://127.0.0.1:port
 	sip     string // 127.0.0.1:port, UDP and TCP
+	domain  string // --sip-domain: the host of every sipUri
 	account string
 	id      string // API client ID
 	secret  string
@@ -34,8 +36,7 @@ type server struct {
 	rtp     string   // RTP port range
 	wrap    []string // command the binary runs under (prlimit ...), if any
 	extra   []string // extra flags
-	// defaults: started with the binary's default flags, but for the data
-	// directory, the addresses and the RTP range (startDefaultServer).
+	// defaults: the binary runs with its default flags (startDefaultServer).
 	defaults bool
 	proc     *process // the running process
 }
@@ -101,19 +102,22 @@ func startServer(t *testing.T, extraArgs ...string) *server {
 // prefix such as prlimit --nofile=256).
 func startWrapped(t *testing.T, wrap []string, extraArgs ...string) *server {
 	t.Helper()
-	return launchServer(t, wrap, false, extraArgs...)
+	return launchServer(t, &server{wrap: wrap, extra: extraArgs, domain: "127.0.0.1"})
 }
 
-// startDefaultServer is startServer with the binary's default flags, as a
-// user's first start has them: only the data directory, the addresses (free
-// ports on 127.0.0.1, media too) and an RTP range of its own are given. The
-// SIP domain is the default, localhost.
+// startDefaultServer starts the binary as a user does, with its default
+// flags: only the data directory, the ports (on the default hosts: SIP and
+// HTTP on every interface) and the RTP range are given. So the SIP domain is
+// localhost and the media address the outbound interface's, as on a
+// laptop, and the log level is info.
 func startDefaultServer(t *testing.T) *server {
 	t.Helper()
-	return launchServer(t, nil, true)
+	return launchServer(t, &server{defaults: true, domain: "localhost"})
 }
 
-func launchServer(t *testing.T, wrap []string, defaults bool, extraArgs ...string) *server {
+// launchServer creates API credentials in a fresh data dir for s, starts it
+// and fetches a token.
+func launchServer(t *testing.T, s *server) *server {
 	t.Helper()
 	dir := t.TempDir()
 	data := filepath.Join(dir, "data")
@@ -129,8 +133,8 @@ func launchServer(t *testing.T, wrap []string, defaults bool, extraArgs ...strin
 	if err := json.Unmarshal(out, &creds); err != nil {
 		t.Fatalf("credentials JSON %q: %v", out, err)
 	}
-	s := &server{t: t, account: creds.AccountID, id: creds.ClientID, secret: creds.ClientSecret,
-		logPath: filepath.Join(dir, "server.log"), data: data, wrap: wrap, extra: extraArgs, rtp: rtpRange(), defaults: defaults}
+	s.t, s.account, s.id, s.secret = t, creds.AccountID, creds.ClientID, creds.ClientSecret
+	s.logPath, s.data, s.rtp = filepath.Join(dir, "server.log"), data, rtpRange()
 	// The ports are probed free and bound by the server a moment later;
 	// another process of a parallel test run may take one in between.
 	for attempt := 1; ; attempt++ {
@@ -168,10 +172,17 @@ func (s *server) start() error {
 		"--data-dir", s.data,
 		"--http-addr", strings.TrimPrefix(s.api, "http://"),
 		"--sip-addr", s.sip,
-		"--media-ip", "127.0.0.1", // tests keep to loopback
-		"--rtp-ports", s.rtp)
-	if !s.defaults {
-		args = append(args, "--sip-domain", "127.0.0.1", "--log-level", "debug")
+		"--sip-domain", s.domain,
+		"--media-ip", "127.0.0.1",
+		"--rtp-ports", s.rtp,
+		"--log-level", "debug")
+	if s.defaults {
+		_, httpPort, _ := net.SplitHostPort(strings.TrimPrefix(s.api, "http://"))
+		args = []string{wasmvoiceBin,
+			"--data-dir", s.data,
+			"--http-addr", ":" + httpPort, // the default is :8080
+			"--sip-addr", "0.0.0.0:" + s.sipPort(), // the default is 0.0.0.0:5060
+			"--rtp-ports", s.rtp}
 	}
 	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Args = append(cmd.Args, s.extra...)
@@ -316,33 +327,51 @@ func (s *server) app(create, patch map[string]any) (id, password string) {
 	if code := s.call("PATCH", base+"/"+id, patch, &out); code != 200 {
 		s.t.Fatalf("enable inbound SIP: HTTP %d", code)
 	}
-	host := s.sip
-	if s.defaults {
-		host = "localhost:" + s.sip[strings.LastIndexByte(s.sip, ':')+1:]
-	}
-	if want := "sip:" + id + "@" + host; out.Data.SIPURI != want { // a port that is not 5060 is shown
+	if want := s.sipURI(id); out.Data.SIPURI != want { // a port that is not 5060 is shown
 		s.t.Fatalf("sipUri %q, want %q", out.Data.SIPURI, want)
 	}
 	return id, out.Data.SIPAuthPassword
+}
+
+// sipPort is the port of the SIP listener.
+func (s *server) sipPort() string {
+	_, port, _ := net.SplitHostPort(s.sip)
+	return port
+}
+
+// sipURI is the application's Inbound SIP URI as the API shows it.
+func (s *server) sipURI(appID string) string {
+	return "sip:" + appID + "@" + s.domain + ":" + s.sipPort()
+}
+
+// traceMessage is one SIP message of a call's trace.
+type traceMessage struct {
+	Time      string `json:"time"`
+	Direction string `json:"direction"` // in or out
+	Message   string `json:"message"`
+}
+
+// sipTrace returns the SIP trace of a call from the call log API and the
+// HTTP status (the log exists once the call has ended).
+func (s *server) sipTrace(callID string) ([]traceMessage, int) {
+	s.t.Helper()
+	var log struct {
+		SIPTrace []traceMessage `json:"sipTrace"`
+	}
+	code := s.call("GET", "/api/v2/accounts/"+s.account+"/calls/"+callID+"/log", nil, &log)
+	return log.SIPTrace, code
 }
 
 // callTrace returns the SIP trace of a call from the call log API, one
 // message after the other, for failure messages.
 func (s *server) callTrace(callID string) string {
 	s.t.Helper()
-	var log struct {
-		SIPTrace []struct {
-			Time      string `json:"time"`
-			Direction string `json:"direction"`
-			Message   string `json:"message"`
-		} `json:"sipTrace"`
-	}
-	code := s.call("GET", "/api/v2/accounts/"+s.account+"/calls/"+callID+"/log", nil, &log)
+	trace, code := s.sipTrace(callID)
 	if code != 200 {
 		return fmt.Sprintf("(call log of %s: HTTP %d)", callID, code)
 	}
 	var b strings.Builder
-	for _, m := range log.SIPTrace {
+	for _, m := range trace {
 		fmt.Fprintf(&b, "--- %s %s\n%s\n", m.Time, m.Direction, strings.TrimRight(m.Message, "\r\n"))
 	}
 	return b.String()

@@ -118,3 +118,55 @@ func TestSignallingSourceLatchesBehindNAT(t *testing.T) {
 		t.Fatal("the signalling source may latch after the window")
 	}
 }
+
+// A phone on the node's own machine describes and signals from loopback but
+// sends from the node's advertised address (the kernel's source for a local
+// destination): that address counts as loopback, but only when it is one of
+// this host's (a NAT's public address is not), and no other address does.
+func TestSameHostPhoneLatches(t *testing.T) {
+	advertised := netip.MustParseAddr("192.0.2.2")
+	loopback := netip.MustParseAddr("127.0.0.1")
+	for _, tc := range []struct {
+		name            string
+		advertisedLocal bool
+		described       string // the offer's c= address
+		signal          netip.Addr
+		from            netip.Addr
+		want            bool
+	}{
+		{"from the advertised address, loopback described", true, "127.0.0.1", netip.Addr{}, advertised, true},
+		{"from the advertised address, loopback signalling", true, "10.1.2.3", loopback, advertised, true},
+		{"from the advertised address, a remote peer", true, "10.1.2.3", netip.MustParseAddr("198.51.100.7"), advertised, false},
+		{"advertised address not this host's", false, "127.0.0.1", loopback, advertised, false},
+		{"another loopback address", true, "127.0.0.1", loopback, netip.MustParseAddr("127.0.0.2"), false},
+		{"the described address itself", true, "127.0.0.1", netip.Addr{}, loopback, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := newTestManager(t, func(c *Config) { c.AdvertisedIP = advertised })
+			m.advertisedLocal = tc.advertisedLocal
+			s := m.NewSession(SessionOptions{})
+			defer s.Close()
+			l, err := s.NewLeg("caller")
+			if err != nil {
+				t.Fatal(err)
+			}
+			offer := strings.ReplaceAll(string(newPeer(t, false).offer("0")), "127.0.0.1", tc.described)
+			if _, err := l.Answer([]byte(offer), AnswerOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			l.AllowSource(tc.signal)
+			if got := l.mayLatch(tc.from, l.rtpRemote.Load()); got != tc.want {
+				t.Errorf("a packet from %v may latch: %v, want %v", tc.from, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestIsHostAddress(t *testing.T) {
+	if !isHostAddress(netip.MustParseAddr("127.0.0.1")) {
+		t.Error("127.0.0.1 is not a host address")
+	}
+	if isHostAddress(netip.MustParseAddr("203.0.113.254")) { // TEST-NET-3
+		t.Error("203.0.113.254 is a host address")
+	}
+}

@@ -53,6 +53,9 @@ type Manager struct {
 	tts   *TTS
 	http  *http.Client
 	clock clock
+	// advertisedLocal: cfg.AdvertisedIP is an address of this host (not a
+	// NAT's public address), so a packet from it comes from this host.
+	advertisedLocal bool
 }
 
 // NewManager validates cfg and returns a Manager.
@@ -87,7 +90,8 @@ func NewManager(cfg Config) (*Manager, error) {
 	if hc == nil {
 		hc = &http.Client{Timeout: 30 * time.Second}
 	}
-	m := &Manager{cfg: cfg, pool: pool, log: log.With("caller", "media"), http: hc}
+	m := &Manager{cfg: cfg, pool: pool, log: log.With("caller", "media"), http: hc,
+		advertisedLocal: isHostAddress(cfg.AdvertisedIP)}
 	m.tts = NewTTS(TTSOptions{CacheEntries: cfg.TTSCacheEntries, CacheBytes: cfg.TTSCacheBytes, Logger: m.log})
 	return m, nil
 }

@@ -20,3 +20,20 @@ func OutboundIP() netip.Addr {
 	}
 	return ap.Addr()
 }
+
+// isHostAddress reports whether ip is assigned to one of this host's
+// interfaces.
+func isHostAddress(ip netip.Addr) bool {
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return false
+	}
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok {
+			if x, ok := netip.AddrFromSlice(n.IP); ok && x.Unmap() == ip.Unmap() {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -103,12 +103,23 @@ func (l *Leg) accept(src netip.AddrPort, remote *atomicAddr, latched *atomicBool
 
 // mayLatch reports whether a packet from ip may latch a leg whose remote
 // description names described.
+//
+// A phone on the node's own machine describes and signals from loopback (it
+// dialled localhost), yet its packets to our advertised address leave from
+// that address: for a local destination the kernel picks the destination
+// itself as the source. So a packet from the advertised address counts as
+// one from loopback, when that address is one of this host's: only this
+// host can send from it, since Linux drops packets from the network that
+// claim a local source address (unless accept_local is set).
 func (l *Leg) mayLatch(ip netip.Addr, described *netip.AddrPort) bool {
-	if described != nil && described.Addr().Unmap() == ip {
+	m := l.s.m
+	sameHost := m.advertisedLocal && ip == m.cfg.AdvertisedIP && !ip.IsLoopback()
+	from := func(a netip.Addr) bool { return a == ip || sameHost && a.IsLoopback() }
+	if described != nil && from(described.Addr().Unmap()) {
 		return true
 	}
 	sig := l.signal.Load()
-	return sig != nil && sig.ip == ip && time.Now().Before(sig.until)
+	return sig != nil && from(sig.ip) && time.Now().Before(sig.until)
 }
 
 // rtpPayload returns the payload of a parsed packet without padding, or nil
