@@ -73,7 +73,7 @@ type Call struct {
 	gatherStop context.CancelFunc
 	recording  *activeRecording
 	// idleLegs ends transfer legs of this call's session on a media
-	// timeout (watchMedia); guarded by mu.
+	// timeout (watch); guarded by mu.
 	idleLegs map[*media.Leg]func(msg string)
 }
 
@@ -190,14 +190,19 @@ func (c *Call) snapshotInfo() bxml.CallInfo {
 	return c.info
 }
 
-// watchMedia ends a leg of this call's media session that received no RTP
-// or RTCP for the media timeout (after its answer): the peer vanished
-// without a BYE (crashed phone, dropped NAT binding), and a call left up
-// would hold its slot and ports for good.
-func (c *Call) watchMedia() {
+// watch is the call's one watcher goroutine. The SIP side ending (BYE,
+// CANCEL, timeout) ends the call. A leg of its media session that received
+// no RTP or RTCP for the media timeout after its answer ends the call leg
+// it belongs to: the peer vanished without a BYE (a crashed phone, a
+// dropped NAT binding), and a call left up would hold its slot and ports
+// for good.
+func (c *Call) watch(sipLeg Leg) {
 	go func() {
 		for {
 			select {
+			case <-sipLeg.Done():
+				c.end(causeFor(sipLeg.EndReason()), "")
+				return
 			case l := <-c.sess.Idle():
 				msg := fmt.Sprintf("media timeout: no RTP or RTCP received on the %s leg for %s", l.Name(), c.e.media.IdleTimeout())
 				if end := c.idleEnd(l); end != nil {

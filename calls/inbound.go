@@ -153,15 +153,7 @@ func (c *Call) runInbound(sipCtx context.Context) {
 	c.sess = c.e.media.NewSession(media.SessionOptions{Logger: c.log})
 	c.ownSess = true
 	defer c.finish()
-	c.watchMedia()
-	go func() {
-		// The SIP side ending (BYE, CANCEL, timeout) ends the call.
-		select {
-		case <-in.Done():
-			c.end(causeFor(in.EndReason()), "")
-		case <-c.ctx.Done():
-		}
-	}()
+	c.watch(in)
 	leg, err := c.sess.NewLeg("caller")
 	if err != nil {
 		c.logf(slog.LevelError, "media", "no media leg: %v", err)

@@ -132,7 +132,6 @@ func (c *Call) runOutbound(r CallRequest, answer bxml.Target, timeout time.Durat
 	c.sess = c.e.media.NewSession(media.SessionOptions{Logger: c.log})
 	c.ownSess = true
 	defer c.finish()
-	c.watchMedia()
 	from := c.fromURI(r.From)
 	dctx, cancel := context.WithTimeout(c.ctx, timeout)
 	b, err := c.dialLeg(dctx, "callee", r.To, from, r.DisplayName)
@@ -145,13 +144,7 @@ func (c *Call) runOutbound(r CallRequest, answer bxml.Target, timeout time.Durat
 	// The dialled leg is this call's own leg: take it over.
 	c.sipOut, c.leg, c.sipCallID = b.sipOut, b.leg, b.sipCallID
 	c.markAnswered()
-	go func() {
-		select {
-		case <-c.sipOut.Done():
-			c.end(causeFor(c.sipOut.EndReason()), "")
-		case <-c.ctx.Done():
-		}
-	}()
+	c.watch(c.sipOut)
 	c.startDTMF()
 	doc, err := c.fetch(answer, &bxml.AnswerEvent{})
 	if err != nil {
