@@ -351,6 +351,27 @@ func (e SIPDirectionInputType) Valid() bool {
 	}
 }
 
+// Defines values for SIPHealthViewStatus.
+const (
+	Healthy     SIPHealthViewStatus = "healthy"
+	Unchecked   SIPHealthViewStatus = "unchecked"
+	Unreachable SIPHealthViewStatus = "unreachable"
+)
+
+// Valid indicates whether the value is a known member of the SIPHealthViewStatus enum.
+func (e SIPHealthViewStatus) Valid() bool {
+	switch e {
+	case Healthy:
+		return true
+	case Unchecked:
+		return true
+	case Unreachable:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for SIPOptionsInputTransport.
 const (
 	SIPOptionsInputTransportTcp SIPOptionsInputTransport = "tcp"
@@ -1341,6 +1362,14 @@ type SIPEnvelopeSIPDetachResult struct {
 	Errors *[]string `json:"errors"`
 }
 
+// SIPEnvelopeSIPHealthView defines model for SIPEnvelopeSIPHealthView.
+type SIPEnvelopeSIPHealthView struct {
+	Data SIPHealthView `json:"data"`
+
+	// Errors null on success; errors are RFC 9457 problem responses.
+	Errors *[]string `json:"errors"`
+}
+
 // SIPEnvelopeSIPNumberList defines model for SIPEnvelopeSIPNumberList.
 type SIPEnvelopeSIPNumberList struct {
 	Data SIPNumberList `json:"data"`
@@ -1370,6 +1399,48 @@ type SIPFailure struct {
 	PhoneNumber string `json:"phone_number"`
 	Reason      string `json:"reason"`
 }
+
+// SIPHealthView defines model for SIPHealthView.
+type SIPHealthView struct {
+	// AverageResponseTimeMs Mean round trip of the answered probes of the last 24 hours.
+	//
+	// Examples: 40.5
+	AverageResponseTimeMs *float64 `json:"average_response_time_ms"`
+
+	// CheckedAt When the last probe ran; null when unchecked.
+	CheckedAt *time.Time `json:"checked_at"`
+
+	// Endpoint The probed SIP URI; null when unchecked.
+	//
+	// Examples: sip:trunk.example.com:5060;transport=udp
+	Endpoint *string `json:"endpoint"`
+
+	// LastError The last failed probe's error, null when none failed in the last 24 hours.
+	LastError   *string    `json:"last_error"`
+	LastErrorAt *time.Time `json:"last_error_at"`
+
+	// PhoneNumber Examples: +14150000000
+	PhoneNumber string `json:"phone_number"`
+
+	// Probes Probes in the last 24 hours.
+	Probes int64 `json:"probes"`
+
+	// ResponseTimeMs Round trip of the last OPTIONS probe; null when unreachable or unchecked.
+	//
+	// Examples: 42
+	ResponseTimeMs *float64 `json:"response_time_ms"`
+
+	// Status unchecked: the number has no outbound endpoint to probe (inbound only).
+	Status SIPHealthViewStatus `json:"status"`
+
+	// UptimePercentage Share of the last 24 hours' probes that got an answer; null when unchecked.
+	//
+	// Examples: 99.3
+	UptimePercentage *float64 `json:"uptime_percentage"`
+}
+
+// SIPHealthViewStatus unchecked: the number has no outbound endpoint to probe (inbound only).
+type SIPHealthViewStatus string
 
 // SIPMessage defines model for SIPMessage.
 type SIPMessage struct {
@@ -1853,6 +1924,12 @@ type ListSipNumbersParams struct {
 	TrunkId *string `form:"trunk_id,omitempty" json:"trunk_id,omitempty"`
 }
 
+// GetSipStatusParams defines parameters for GetSipStatus.
+type GetSipStatusParams struct {
+	// PhoneNumber Required, E.164.
+	PhoneNumber *string `form:"phone_number,omitempty" json:"phone_number,omitempty"`
+}
+
 // CreateModuleParams defines parameters for CreateModule.
 type CreateModuleParams struct {
 	// Name Module name (default: the multipart file name, else "module").
@@ -2184,6 +2261,13 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/sip/parse-destination (the `ParseSipDestination` operationId).
 	ParseSipDestination(ctx context.Context, body ParseSipDestinationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetSipStatus Get trunk health
+	//
+	// The health of the number's outbound trunk endpoint, probed with SIP OPTIONS every minute (--sip-health-interval) and on the spot when the last probe is older: healthy (any final response), unreachable (none within 5 s), or unchecked for an inbound-only number. Uptime and average response time are over the last 24 hours.
+	//
+	// Corresponds with GET /v1/sip/status (the `GetSipStatus` operationId).
+	GetSipStatus(ctx context.Context, params *GetSipStatusParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListSipTrunks List SIP trunks
 	//
@@ -2819,6 +2903,23 @@ func (c *Client) ParseSipDestinationWithBody(ctx context.Context, contentType st
 // Corresponds with POST /v1/sip/parse-destination (the `ParseSipDestination` operationId).
 func (c *Client) ParseSipDestination(ctx context.Context, body ParseSipDestinationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewParseSipDestinationRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetSipStatus Get trunk health
+//
+// The health of the number's outbound trunk endpoint, probed with SIP OPTIONS every minute (--sip-health-interval) and on the spot when the last probe is older: healthy (any final response), unreachable (none within 5 s), or unchecked for an inbound-only number. Uptime and average response time are over the last 24 hours.
+//
+// Corresponds with GET /v1/sip/status (the `GetSipStatus` operationId).
+func (c *Client) GetSipStatus(ctx context.Context, params *GetSipStatusParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetSipStatusRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -4222,6 +4323,60 @@ func NewParseSipDestinationRequestWithBody(server string, contentType string, bo
 	return req, nil
 }
 
+// NewGetSipStatusRequest constructs an http.Request for the GetSipStatus method
+func NewGetSipStatusRequest(server string, params *GetSipStatusParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/sip/status")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.PhoneNumber != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "phone_number", *params.PhoneNumber, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewListSipTrunksRequest constructs an http.Request for the ListSipTrunks method
 func NewListSipTrunksRequest(server string) (*http.Request, error) {
 	var err error
@@ -5361,6 +5516,15 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/sip/parse-destination (the `ParseSipDestination` operationId).
 	ParseSipDestinationWithResponse(ctx context.Context, body ParseSipDestinationJSONRequestBody, reqEditors ...RequestEditorFn) (*ParseSipDestinationHTTPResponse, error)
+
+	// GetSipStatusWithResponse Get trunk health
+	//
+	// The health of the number's outbound trunk endpoint, probed with SIP OPTIONS every minute (--sip-health-interval) and on the spot when the last probe is older: healthy (any final response), unreachable (none within 5 s), or unchecked for an inbound-only number. Uptime and average response time are over the last 24 hours.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/sip/status (the `GetSipStatus` operationId).
+	GetSipStatusWithResponse(ctx context.Context, params *GetSipStatusParams, reqEditors ...RequestEditorFn) (*GetSipStatusHTTPResponse, error)
 
 	// ListSipTrunksWithResponse List SIP trunks
 	//
@@ -7032,6 +7196,89 @@ func (r ParseSipDestinationHTTPResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ParseSipDestinationHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetSipStatusHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SIPEnvelopeSIPHealthView
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *ErrorModel
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ErrorModel
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetSipStatusHTTPResponse) GetJSON200() *SIPEnvelopeSIPHealthView {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetSipStatusHTTPResponse) GetApplicationproblemJSON400() *ErrorModel {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetSipStatusHTTPResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetSipStatusHTTPResponse) GetApplicationproblemJSON403() *ErrorModel {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetSipStatusHTTPResponse) GetApplicationproblemJSON404() *ErrorModel {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r GetSipStatusHTTPResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetSipStatusHTTPResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetSipStatusHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetSipStatusHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetSipStatusHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetSipStatusHTTPResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -8962,6 +9209,21 @@ func (c *ClientWithResponses) ParseSipDestinationWithResponse(ctx context.Contex
 	return ParseParseSipDestinationHTTPResponse(rsp)
 }
 
+// GetSipStatusWithResponse Get trunk health
+//
+// The health of the number's outbound trunk endpoint, probed with SIP OPTIONS every minute (--sip-health-interval) and on the spot when the last probe is older: healthy (any final response), unreachable (none within 5 s), or unchecked for an inbound-only number. Uptime and average response time are over the last 24 hours.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/sip/status (the `GetSipStatus` operationId).
+func (c *ClientWithResponses) GetSipStatusWithResponse(ctx context.Context, params *GetSipStatusParams, reqEditors ...RequestEditorFn) (*GetSipStatusHTTPResponse, error) {
+	rsp, err := c.GetSipStatus(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetSipStatusHTTPResponse(rsp)
+}
+
 // ListSipTrunksWithResponse List SIP trunks
 //
 // Returns a wrapper object for the known response body format(s).
@@ -10522,6 +10784,74 @@ func ParseParseSipDestinationHTTPResponse(rsp *http.Response) (*ParseSipDestinat
 			return nil, err
 		}
 		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetSipStatusHTTPResponse parses an HTTP response from a GetSipStatusWithResponse call
+func ParseGetSipStatusHTTPResponse(rsp *http.Response) (*GetSipStatusHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetSipStatusHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SIPEnvelopeSIPHealthView
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest ErrorModel
