@@ -133,6 +133,7 @@ type Detector struct {
 
 	levels [floorWindow]float64
 	nLevel int
+	prev   int16 // last sample of the previous frame, for the pre-emphasis
 
 	run         time.Duration // current voiced run
 	runStart    time.Time
@@ -166,11 +167,11 @@ func (d *Detector) Feed(now time.Time, pcm []int16) (dec AMDDecision, ok bool) {
 		return d.Check(now)
 	}
 	dur := time.Duration(len(pcm)) * time.Second / sampleRate
-	level := rms(pcm)
+	level := d.emphasized(pcm)
 	floor := d.floor(level)
 	pure, hz := false, 0.0
 	if level >= minLevel {
-		pure, hz = pureTone(pcm, level)
+		pure, hz = pureTone(pcm, rms(pcm))
 	}
 	switch {
 	case pure:
@@ -324,6 +325,24 @@ func (d *Detector) floor(level float64) float64 {
 	d.levels[d.nLevel%floorWindow] = level
 	d.nLevel++
 	return f
+}
+
+// emphasized is the frame's RMS after a first-order pre-emphasis (y[n] =
+// x[n] - 0.9·x[n-1], as speech front ends do): speech keeps its formants
+// (500-3400 Hz), while rumble and brown noise, whose energy is below a few
+// hundred hertz and swings wildly from frame to frame, mostly vanish, so
+// they neither pass the level nor lift the floor in bursts.
+func (d *Detector) emphasized(pcm []int16) float64 {
+	var sum float64
+	prev := float64(d.prev)
+	for _, v := range pcm {
+		x := float64(v)
+		y := x - 0.9*prev
+		sum += y * y
+		prev = x
+	}
+	d.prev = pcm[len(pcm)-1]
+	return math.Sqrt(sum / float64(len(pcm)))
 }
 
 func rms(pcm []int16) float64 {

@@ -16,8 +16,8 @@ func (a audio) silence(d time.Duration) audio {
 	return append(a, make([]int16, samples(d))...)
 }
 
-// speech appends words of voiced syllables: harmonics of a 130 Hz voice
-// under a Hann envelope, 40 ms between syllables and 150 ms between
+// speech appends words of voiced syllables: harmonics of a 130 Hz voice up
+// to 1.5 kHz (where formants put a voice's energy) under a Hann envelope, 40 ms between syllables and 150 ms between
 // words, which is how speech rises and falls in energy.
 func (a audio) speech(d time.Duration) audio {
 	end := len(a) + samples(d)
@@ -27,9 +27,9 @@ func (a audio) speech(d time.Duration) audio {
 			env := 0.5 - 0.5*math.Cos(2*math.Pi*float64(i)/float64(n))
 			var v float64
 			for k := 1; k <= 12; k++ {
-				v += math.Sin(2*math.Pi*130*float64(k)*float64(len(a))/sampleRate) / float64(k)
+				v += math.Sin(2*math.Pi*130*float64(k)*float64(len(a))/sampleRate) / math.Sqrt(float64(k))
 			}
-			a = append(a, int16(4000*env*v))
+			a = append(a, int16(3000*env*v))
 		}
 		gap := 40 * time.Millisecond
 		if syl%3 == 2 {
@@ -51,6 +51,18 @@ func (a audio) noise(rms float64, d time.Duration) audio {
 	r := rand.New(rand.NewPCG(1, 2))
 	for range samples(d) {
 		a = append(a, int16(r.NormFloat64()*rms))
+	}
+	return a
+}
+
+// rumble appends brown noise (integrated white noise): its energy sits
+// below a few hundred hertz and swings from frame to frame like speech's.
+func (a audio) rumble(peak float64, d time.Duration) audio {
+	r := rand.New(rand.NewPCG(3, 4))
+	var y float64
+	for range samples(d) {
+		y = 0.995*y + r.NormFloat64()
+		a = append(a, int16(max(-32768, min(32767, y*peak/30))))
 	}
 	return a
 }
@@ -119,6 +131,8 @@ func TestDetector(t *testing.T) {
 			audio{}, AMDSilence, sec(3), 0, false},
 		{"steady noise is nobody speaking", AMDConfig{SilenceTimeout: sec(4)},
 			audio{}.noise(1500, sec(5)), AMDSilence, sec(4), ms(20), false},
+		{"rumble is nobody speaking", AMDConfig{SilenceTimeout: sec(4)},
+			audio{}.rumble(6000, sec(5)), AMDSilence, sec(4), ms(20), false},
 		{"detectionTimeout before silenceTimeout", AMDConfig{DetectionTimeout: sec(3)},
 			audio{}.silence(sec(4)), AMDTimeout, sec(3), ms(20), false},
 	}
