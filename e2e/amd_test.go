@@ -278,14 +278,20 @@ func amdMeasureSet() []amdSample {
 	return set
 }
 
-// TestMachineDetectionAccuracy measures the detector over a real SIP peer
-// on the labelled set with the Voice API's default parameters, and prints
-// accuracy per class and the time to decision. It takes a few minutes, so
-// it runs on request: WASMVOICE_AMD_MEASURE=1.
+// amdQuick are the samples every run checks: the classes and conditions
+// TestMachineDetectionWithSipp does not (noise, a noisy line, a repeated
+// "Hello?", a beep alone).
+var amdQuick = map[string]bool{"human-twice": true, "human-noisy-1": true, "machine-noisy": true,
+	"beep-only": true, "noise-white-1": true, "noise-brown": true}
+
+// TestMachineDetectionAccuracy runs the detector over a real SIP peer on
+// the labelled set and logs accuracy per class and the time to decision.
+// By default it checks a few samples (amdQuick) with a 3 s silenceTimeout;
+// WASMVOICE_AMD_MEASURE=1 measures the whole set with the Voice API's
+// default parameters (a few minutes) and reports without failing, since a
+// detector is measured by its error rate, not by never erring.
 func TestMachineDetectionAccuracy(t *testing.T) {
-	if os.Getenv("WASMVOICE_AMD_MEASURE") != "1" {
-		t.Skip("set WASMVOICE_AMD_MEASURE=1 to measure answering machine detection")
-	}
+	measure := os.Getenv("WASMVOICE_AMD_MEASURE") == "1"
 	s := startServer(t)
 	dir := t.TempDir()
 	type tally struct {
@@ -295,7 +301,17 @@ func TestMachineDetectionAccuracy(t *testing.T) {
 	classes := map[string]*tally{}
 	var order []string
 	for _, sample := range amdMeasureSet() {
-		res := detect(t, s, sample.render(t, dir), map[string]any{})
+		md := map[string]any{}
+		if !measure {
+			if !amdQuick[sample.name] {
+				continue
+			}
+			md["silenceTimeout"] = 3
+		}
+		res := detect(t, s, sample.render(t, dir), md)
+		if !measure && res.value != sample.want {
+			t.Errorf("%s: detected %q after %v, want %q", sample.name, res.value, res.duration, sample.want)
+		}
 		c := classes[sample.want]
 		if c == nil {
 			c = &tally{}
