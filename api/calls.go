@@ -59,6 +59,8 @@ type CreateCallRequest struct {
 	CallbackTimeout      *float64 `json:"callbackTimeout,omitempty" minimum:"1" maximum:"25" nullable:"true" default:"15"`
 	Priority             *int     `json:"priority,omitempty" minimum:"1" maximum:"5" nullable:"true" default:"5"`
 	Tag                  *string  `json:"tag,omitempty" maxLength:"256" nullable:"true"`
+
+	MachineDetection *MachineDetection `json:"machineDetection,omitempty"`
 }
 
 // CreateCallResponse is the createCall answer.

@@ -186,6 +186,60 @@ func (e HeaderMappingsDirection) Valid() bool {
 	}
 }
 
+// Defines values for MachineDetectionCallbackMethod.
+const (
+	MachineDetectionCallbackMethodGET  MachineDetectionCallbackMethod = "GET"
+	MachineDetectionCallbackMethodPOST MachineDetectionCallbackMethod = "POST"
+)
+
+// Valid indicates whether the value is a known member of the MachineDetectionCallbackMethod enum.
+func (e MachineDetectionCallbackMethod) Valid() bool {
+	switch e {
+	case MachineDetectionCallbackMethodGET:
+		return true
+	case MachineDetectionCallbackMethodPOST:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MachineDetectionFallbackMethod.
+const (
+	MachineDetectionFallbackMethodGET  MachineDetectionFallbackMethod = "GET"
+	MachineDetectionFallbackMethodPOST MachineDetectionFallbackMethod = "POST"
+)
+
+// Valid indicates whether the value is a known member of the MachineDetectionFallbackMethod enum.
+func (e MachineDetectionFallbackMethod) Valid() bool {
+	switch e {
+	case MachineDetectionFallbackMethodGET:
+		return true
+	case MachineDetectionFallbackMethodPOST:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MachineDetectionMode.
+const (
+	Async MachineDetectionMode = "async"
+	Sync  MachineDetectionMode = "sync"
+)
+
+// Valid indicates whether the value is a known member of the MachineDetectionMode enum.
+func (e MachineDetectionMode) Valid() bool {
+	switch e {
+	case Async:
+		return true
+	case Sync:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for OauthErrorError.
 const (
 	InvalidClient        OauthErrorError = "invalid_client"
@@ -861,10 +915,11 @@ type CreateCallRequest struct {
 	// From Caller ID: an E.164 number, a SIP URI, or Restricted, Anonymous, Private, Unavailable.
 	//
 	// Examples: +15555551212
-	From     string  `json:"from"`
-	Password *string `json:"password,omitempty"`
-	Priority *int64  `json:"priority,omitempty"`
-	Tag      *string `json:"tag,omitempty"`
+	From             string            `json:"from"`
+	MachineDetection *MachineDetection `json:"machineDetection,omitempty"`
+	Password         *string           `json:"password,omitempty"`
+	Priority         *int64            `json:"priority,omitempty"`
+	Tag              *string           `json:"tag,omitempty"`
 
 	// To A SIP URI (sip: or sips:), or an E.164 number routed through a SIP trunk.
 	//
@@ -1085,6 +1140,50 @@ type LogEntry struct {
 	Source  string    `json:"source"`
 	Time    time.Time `json:"time"`
 }
+
+// MachineDetection defines model for MachineDetection.
+type MachineDetection struct {
+	CallbackMethod *MachineDetectionCallbackMethod `json:"callbackMethod,omitempty"`
+
+	// CallbackUrl Where machineDetectionComplete goes (async mode); the answerUrl when absent.
+	CallbackUrl *string `json:"callbackUrl,omitempty"`
+
+	// DelayResult Hold an answering-machine result until the greeting is over (its beep, machineSpeechEndThreshold of silence, or detectionTimeout).
+	DelayResult *bool `json:"delayResult,omitempty"`
+
+	// DetectionTimeout Seconds the whole detection may take; no decision by then is the result timeout.
+	DetectionTimeout *float64                        `json:"detectionTimeout,omitempty"`
+	FallbackMethod   *MachineDetectionFallbackMethod `json:"fallbackMethod,omitempty"`
+	FallbackPassword *string                         `json:"fallbackPassword,omitempty"`
+	FallbackUrl      *string                         `json:"fallbackUrl,omitempty"`
+	FallbackUsername *string                         `json:"fallbackUsername,omitempty"`
+
+	// MachineSpeechEndThreshold Seconds of silence after which a machine's greeting is over (delayResult); defaults to speechEndThreshold.
+	MachineSpeechEndThreshold *float64 `json:"machineSpeechEndThreshold,omitempty"`
+
+	// Mode sync: the answer callback waits for the result and carries it as machineDetectionResult. async: the answer callback goes at once; the result follows as a machineDetectionComplete callback.
+	Mode     *MachineDetectionMode `json:"mode,omitempty"`
+	Password *string               `json:"password,omitempty"`
+
+	// SilenceTimeout Seconds without speech before the result is silence.
+	SilenceTimeout *float64 `json:"silenceTimeout,omitempty"`
+
+	// SpeechEndThreshold Seconds of silence after which the callee has finished speaking.
+	SpeechEndThreshold *float64 `json:"speechEndThreshold,omitempty"`
+
+	// SpeechThreshold Seconds of speech from which the callee is an answering machine.
+	SpeechThreshold *float64 `json:"speechThreshold,omitempty"`
+	Username        *string  `json:"username,omitempty"`
+}
+
+// MachineDetectionCallbackMethod defines model for MachineDetection.CallbackMethod.
+type MachineDetectionCallbackMethod string
+
+// MachineDetectionFallbackMethod defines model for MachineDetection.FallbackMethod.
+type MachineDetectionFallbackMethod string
+
+// MachineDetectionMode sync: the answer callback waits for the result and carries it as machineDetectionResult. async: the answer callback goes at once; the result follows as a machineDetectionComplete callback.
+type MachineDetectionMode string
 
 // Module defines model for Module.
 type Module struct {
