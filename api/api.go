@@ -46,6 +46,9 @@ type Config struct {
 	// Calls is the call engine behind the Voice API's call routes; nil
 	// serves the routes without one (no call is ever live, createCall fails).
 	Calls Calls
+	// Recordings pauses and resumes live calls' recordings; nil answers
+	// every call with 404 (no call is live).
+	Recordings RecordingControl
 	// PublicURL is the API's base URL as callUrl and mediaUrl show it.
 	PublicURL string
 	// Ready reports whether the node can take traffic (store reachable, listeners up).
@@ -78,6 +81,9 @@ func New(cfg Config) *Server {
 	}
 	if cfg.Calls == nil {
 		cfg.Calls = noEngine{}
+	}
+	if cfg.Recordings == nil {
+		cfg.Recordings = noEngine{}
 	}
 	mux := http.NewServeMux()
 	s := &Server{cfg: cfg, tokens: tokenSigner{key: cfg.TokenKey}, log: cfg.Logger.With("caller", "api")}
@@ -156,6 +162,7 @@ func (noEngine) LiveCalls(string) []store.CallRecord                  { return n
 func (noEngine) HangupCall(string, string) error                      { return ErrCallNotActive }
 func (noEngine) RedirectCall(string, string, bxml.Target) error       { return ErrCallNotActive }
 func (noEngine) ReplaceCallBXML(string, string, *bxml.Document) error { return ErrCallNotActive }
+func (noEngine) SetRecordingState(string, string, bool) error         { return ErrCallNotActive }
 
 // SetSIPPort sets the SIP port sipUri shows when it is only known once the
 // listener is bound.

@@ -169,7 +169,7 @@ func (s *Server) build(ctx context.Context) error {
 	s.engine.SetDialer(calls.SIPDialer{Server: s.sip})
 	s.api = api.New(api.Config{
 		Store: s.store, SIPDomain: cfg.SIPDomain, DigestAlgorithms: s.sip.DigestAlgorithms(), TokenKey: tokenKey, Logger: cfg.Logger, Ready: s.checkReady,
-		Calls: voiceAPI{engine: s.engine, regs: s.regs.Load}, PublicURL: cfg.PublicURL, Wasm: host, MaxModuleBytes: cfg.WasmMaxModuleBytes,
+		Calls: voiceAPI{engine: s.engine, regs: s.regs.Load}, Recordings: voiceAPI{engine: s.engine}, PublicURL: cfg.PublicURL, Wasm: host, MaxModuleBytes: cfg.WasmMaxModuleBytes,
 		Guard: s.httpGuard, Bans: []api.BanList{s.sipGuard, s.httpGuard},
 	})
 	return nil
