@@ -62,6 +62,11 @@ type Config struct {
 	// MediaTimeout ends an answered call whose peer sent no RTP or RTCP
 	// this long (0: media.DefaultIdleTimeout, 60 s).
 	MediaTimeout time.Duration
+	// RecordingRetention is how long recordings (media and metadata) are
+	// kept, from their start; 0 keeps them for good, which only a Config
+	// built in code does (the flag wants a positive duration, default
+	// storage.DefaultRetention, 30 days).
+	RecordingRetention time.Duration
 	// RTCPInterval is the mean interval of the RTCP reports on legs the node
 	// terminates (0: RFC 3550's 5 s; tests shorten it).
 	RTCPInterval time.Duration
@@ -148,6 +153,9 @@ func (c Config) Validate() error {
 	}
 	if _, _, err := ParsePortRange(c.RTPPorts); err != nil {
 		return fmt.Errorf("--rtp-ports: %w", err)
+	}
+	if c.RecordingRetention < 0 {
+		return fmt.Errorf("--recording-retention %s: want a positive duration", c.RecordingRetention)
 	}
 	return nil
 }

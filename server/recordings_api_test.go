@@ -216,3 +216,33 @@ func decodeMP3(t *testing.T, r io.Reader) (time.Duration, float64) {
 	frames := n / 2
 	return time.Duration(frames) * time.Second / time.Duration(d.SampleRate()), math.Sqrt(sum / float64(max(n, 1)))
 }
+
+// A node with a short --recording-retention deletes a recording, media and
+// metadata, once it is that old.
+func TestRecordingRetention(t *testing.T) {
+	n := startNode(t, func(c *Config) { c.RecordingRetention = 2 * time.Second })
+	caller := newPhone(t, 'T', false)
+	h := newHook(t, func(ev event) string {
+		if ev.Path == "/initiate" {
+			return `<Response><Record recordingAvailableUrl="/available" maxDuration="1"/><Hangup/></Response>`
+		}
+		return ""
+	})
+	appID := n.ipApp(t, map[string]any{"callInitiatedCallbackUrl": h.url("/initiate"), "callStatusCallbackUrl": h.url("/status")})
+	out := dialApp(t, n, caller, appID)
+	waitDone(t, out.Done(), "call")
+	avail := h.wait("recordingAvailable", 10*time.Second)
+	recPath := n.voice("/calls/" + avail.Body["callId"].(string) + "/recordings/" + avail.Body["recordingId"].(string))
+	getRecording(t, n, recPath) // there until it is 2 s old
+	deadline := time.Now().Add(10 * time.Second)
+	for n.call(t, "GET", recPath, nil, nil) != 404 {
+		if time.Now().After(deadline) {
+			t.Fatal("the recording outlived its retention")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	var list []json.RawMessage
+	if code := n.call(t, "GET", n.voice("/recordings"), nil, &list); code != 200 || len(list) != 0 {
+		t.Errorf("listAccountCallRecordings after the sweep: %d, %d recordings", code, len(list))
+	}
+}
