@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"math"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -103,6 +106,12 @@ func TestRecordingMP3PauseAndMetadata(t *testing.T) {
 		t.Errorf("mp3 RMS %.0f: silent, want the 400 Hz tone", rms)
 	}
 
+	// The MP3 is all that is left of the recording on disk.
+	files, _ := filepath.Glob(filepath.Join(n.srv.DataDir(), "recordings", "*", callID, "*"))
+	if len(files) != 1 || filepath.Base(files[0]) != recID+".mp3" {
+		t.Fatalf("recording files %v, want only %s.mp3", files, recID)
+	}
+
 	// The account-wide list and its filters.
 	to, from := meta["to"].(string), meta["from"].(string)
 	for _, c := range []struct {
@@ -133,6 +142,9 @@ func TestRecordingMP3PauseAndMetadata(t *testing.T) {
 	// deleteRecordingMedia: the file goes, the metadata stays.
 	if code := n.call(t, "DELETE", recPath+"/media", nil, nil); code != 204 {
 		t.Fatalf("deleteRecordingMedia: %d", code)
+	}
+	if _, err := os.Stat(files[0]); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("media file after deleteRecordingMedia: %v", err)
 	}
 	meta = getRecording(t, n, recPath)
 	if meta["status"] != "deleted" || meta["mediaUrl"] != nil {
@@ -244,5 +256,40 @@ func TestRecordingRetention(t *testing.T) {
 	var list []json.RawMessage
 	if code := n.call(t, "GET", n.voice("/recordings"), nil, &list); code != 200 || len(list) != 0 {
 		t.Errorf("listAccountCallRecordings after the sweep: %d, %d recordings", code, len(list))
+	}
+}
+
+// A recording on a transfer leg names its parent call and what the leg was
+// placed with, as the transferAnswer callback does.
+func TestTransferLegRecordingMetadata(t *testing.T) {
+	n := startNode(t)
+	alice, bob := newPhone(t, 'A', false), newPhone(t, 'B', true)
+	h := newHook(t, func(ev event) string {
+		switch ev.Path {
+		case "/initiate":
+			return `<Response><Transfer transferCallerId="+15550001111"><SipUri transferAnswerUrl="/ta">` + bob.uri("bob") + `</SipUri></Transfer></Response>`
+		case "/ta":
+			return `<Response><Record recordingAvailableUrl="/available" maxDuration="1"/></Response>`
+		}
+		return ""
+	})
+	appID := n.ipApp(t, map[string]any{"callInitiatedCallbackUrl": h.url("/initiate"), "callStatusCallbackUrl": h.url("/status")})
+	out := dialApp(t, n, alice, appID)
+	parent := h.wait("initiate", 10*time.Second).Body["callId"]
+	ta := h.wait("transferAnswer", 15*time.Second)
+	avail := h.wait("recordingAvailable", 15*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := out.Hangup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	meta := getRecording(t, n, n.voice("/calls/"+avail.Body["callId"].(string)+"/recordings/"+avail.Body["recordingId"].(string)))
+	for _, k := range []string{"callId", "transferCallerId", "transferTo"} {
+		if meta[k] == nil || meta[k] != ta.Body[k] {
+			t.Errorf("recording %s %v, transferAnswer has %v", k, meta[k], ta.Body[k])
+		}
+	}
+	if meta["parentCallId"] != parent {
+		t.Errorf("recording parentCallId %v, want the transferring call %v", meta["parentCallId"], parent)
 	}
 }
