@@ -162,7 +162,6 @@ func (noEngine) LiveCalls(string) []store.CallRecord                  { return n
 func (noEngine) HangupCall(string, string) error                      { return ErrCallNotActive }
 func (noEngine) RedirectCall(string, string, bxml.Target) error       { return ErrCallNotActive }
 func (noEngine) ReplaceCallBXML(string, string, *bxml.Document) error { return ErrCallNotActive }
-func (noEngine) SetRecordingState(string, string, bool) error         { return ErrCallNotActive }
 
 // SetSIPPort sets the SIP port sipUri shows when it is only known once the
 // listener is bound.

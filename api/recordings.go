@@ -22,6 +22,8 @@ type RecordingControl interface {
 	SetRecordingState(accountID, callID string, paused bool) error
 }
 
+func (noEngine) SetRecordingState(string, string, bool) error { return ErrCallNotActive }
+
 // ErrNoActiveRecording is returned by RecordingControl for a live call that
 // has no StartRecording running.
 var ErrNoActiveRecording = errors.New("the call has no recording in progress")

@@ -43,8 +43,8 @@ type Engine struct {
 	baseURL   string // of the Voice API, for callUrl and mediaUrl
 	sipDomain string
 	dataDir   string
-	limits    Limits
 	mp3       *media.MP3Encoder
+	limits    Limits
 
 	mu    sync.Mutex
 	calls map[string]*Call
@@ -86,9 +86,9 @@ func New(cfg Config) *Engine {
 		cfg.MP3 = media.NewMP3Encoder(media.MP3Options{})
 	}
 	return &Engine{
-		store: cfg.Store, media: cfg.Media, source: cfg.Source, hooks: cfg.Hooks, trunks: cfg.Trunks, dialer: cfg.Dialer,
+		store: cfg.Store, mp3: cfg.MP3, media: cfg.Media, source: cfg.Source, hooks: cfg.Hooks, trunks: cfg.Trunks, dialer: cfg.Dialer,
 		log: cfg.Logger.With("caller", "engine"), baseURL: cfg.BaseURL, sipDomain: cfg.SIPDomain, dataDir: cfg.DataDir,
-		limits: cfg.Limits, mp3: cfg.MP3, calls: make(map[string]*Call), load: make(map[string]int),
+		limits: cfg.Limits, calls: make(map[string]*Call), load: make(map[string]int),
 	}
 }
 

@@ -24,7 +24,6 @@ type voiceAPI struct {
 var (
 	_ api.Calls            = voiceAPI{}
 	_ api.SIPRegistrations = voiceAPI{}
-	_ api.RecordingControl = voiceAPI{}
 )
 
 func (v voiceAPI) CreateCall(ctx context.Context, accountID string, r api.CreateCallRequest) (store.CallRecord, error) {
@@ -75,14 +74,6 @@ func (v voiceAPI) RedirectCall(accountID, id string, t bxml.Target) error {
 
 func (v voiceAPI) ReplaceCallBXML(accountID, id string, doc *bxml.Document) error {
 	return notActive(id, v.engine.ReplaceCallBXML(accountID, id, doc))
-}
-
-func (v voiceAPI) SetRecordingState(accountID, id string, paused bool) error {
-	err := v.engine.SetRecordingPaused(accountID, id, paused)
-	if errors.Is(err, calls.ErrNoRecording) {
-		return fmt.Errorf("call %s: %w", id, api.ErrNoActiveRecording)
-	}
-	return notActive(id, err)
 }
 
 // notActive gives a call that is not live the API's error.
