@@ -49,6 +49,9 @@ type Config struct {
 	// Calls is the call engine behind the Voice API's call routes; nil
 	// serves the routes without one (no call is ever live, createCall fails).
 	Calls Calls
+	// Recordings pauses and resumes live calls' recordings; nil answers
+	// every call with 404 (no call is live).
+	Recordings RecordingControl
 	// PublicURL is the API's base URL as callUrl and mediaUrl show it.
 	PublicURL string
 	// Ready reports whether the node can take traffic (store reachable, listeners up).
@@ -81,6 +84,9 @@ func New(cfg Config) *Server {
 	}
 	if cfg.Calls == nil {
 		cfg.Calls = noEngine{}
+	}
+	if cfg.Recordings == nil {
+		cfg.Recordings = noEngine{}
 	}
 	mux := http.NewServeMux()
 	s := &Server{cfg: cfg, tokens: tokenSigner{key: cfg.TokenKey}, log: cfg.Logger.With("caller", "api")}

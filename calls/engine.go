@@ -43,6 +43,7 @@ type Engine struct {
 	baseURL   string // of the Voice API, for callUrl and mediaUrl
 	sipDomain string
 	dataDir   string
+	mp3       *media.MP3Encoder
 	limits    Limits
 
 	mu    sync.Mutex
@@ -69,6 +70,8 @@ type Config struct {
 	BaseURL   string
 	SIPDomain string // host of the caller-ID URIs of outbound legs
 	DataDir   string // recordings go under <DataDir>/recordings
+	// MP3 encodes fileFormat="mp3" recordings (nil: lame from PATH).
+	MP3 *media.MP3Encoder
 	// Limits cap concurrent calls (zero: none).
 	Limits Limits
 	Logger *slog.Logger
@@ -79,8 +82,11 @@ func New(cfg Config) *Engine {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.MP3 == nil {
+		cfg.MP3 = media.NewMP3Encoder(media.MP3Options{})
+	}
 	return &Engine{
-		store: cfg.Store, media: cfg.Media, source: cfg.Source, hooks: cfg.Hooks, trunks: cfg.Trunks, dialer: cfg.Dialer,
+		store: cfg.Store, mp3: cfg.MP3, media: cfg.Media, source: cfg.Source, hooks: cfg.Hooks, trunks: cfg.Trunks, dialer: cfg.Dialer,
 		log: cfg.Logger.With("caller", "engine"), baseURL: cfg.BaseURL, sipDomain: cfg.SIPDomain, dataDir: cfg.DataDir,
 		limits: cfg.Limits, calls: make(map[string]*Call), load: make(map[string]int),
 	}

@@ -65,6 +65,11 @@ type Config struct {
 	// SIPHealthInterval is how often every outbound trunk endpoint gets an
 	// OPTIONS probe (0: trunkops.DefaultHealthInterval, 60 s).
 	SIPHealthInterval time.Duration
+	// RecordingRetention is how long recordings (media and metadata) are
+	// kept, from their start; 0 keeps them for good, which only a Config
+	// built in code does (the flag wants a positive duration, default
+	// storage.DefaultRetention, 30 days).
+	RecordingRetention time.Duration
 	// RTCPInterval is the mean interval of the RTCP reports on legs the node
 	// terminates (0: RFC 3550's 5 s; tests shorten it).
 	RTCPInterval time.Duration
@@ -151,6 +156,9 @@ func (c Config) Validate() error {
 	}
 	if _, _, err := ParsePortRange(c.RTPPorts); err != nil {
 		return fmt.Errorf("--rtp-ports: %w", err)
+	}
+	if c.RecordingRetention < 0 {
+		return fmt.Errorf("--recording-retention %s: want a positive duration", c.RecordingRetention)
 	}
 	return nil
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/wasmvoice/wasmvoice/guard"
 	"github.com/wasmvoice/wasmvoice/media"
 	"github.com/wasmvoice/wasmvoice/sip"
+	"github.com/wasmvoice/wasmvoice/storage"
 	"github.com/wasmvoice/wasmvoice/store"
 	"github.com/wasmvoice/wasmvoice/trunkops"
 	"github.com/wasmvoice/wasmvoice/wasmhost"
@@ -44,6 +45,7 @@ type Server struct {
 	http    *http.Server
 	media   *media.Manager
 	engine  *calls.Engine
+	sweeper *storage.Sweeper // nil: recordings are kept for good
 	sip     *sip.Server
 	webhook *callflow.Webhook
 	modules *callflow.Modules
@@ -153,6 +155,12 @@ func (s *Server) build(ctx context.Context) error {
 	s.webhook = callflow.NewWebhook(callflow.WithLogger(cfg.Logger))
 	mux := callflow.NewMux(s.webhook, s.modules)
 	s.trunks = trunkops.New(s.store, cfg.Logger)
+	if cfg.RecordingRetention > 0 {
+		s.sweeper, err = storage.NewSweeper(s.store, storage.SweepOptions{Retention: cfg.RecordingRetention, Logger: cfg.Logger})
+		if err != nil {
+			return err
+		}
+	}
 	s.engine = calls.New(calls.Config{
 		Store: s.store, Media: s.media, Source: mux, Hooks: mux, Trunks: s.trunks,
 		BaseURL: cfg.PublicURL, SIPDomain: cfg.SIPDomain, DataDir: cfg.DataDir, Logger: cfg.Logger,
@@ -171,7 +179,7 @@ func (s *Server) build(ctx context.Context) error {
 	s.health = trunkops.NewHealth(s.store, s.sip, cfg.SIPHealthInterval, cfg.Logger)
 	s.api = api.New(api.Config{
 		Store: s.store, SIPDomain: cfg.SIPDomain, DigestAlgorithms: s.sip.DigestAlgorithms(), TokenKey: tokenKey, Logger: cfg.Logger, Ready: s.checkReady,
-		Calls: voiceAPI{engine: s.engine, regs: s.regs.Load}, PublicURL: cfg.PublicURL, Wasm: host, MaxModuleBytes: cfg.WasmMaxModuleBytes,
+		Calls: voiceAPI{engine: s.engine, regs: s.regs.Load}, Recordings: voiceAPI{engine: s.engine}, PublicURL: cfg.PublicURL, Wasm: host, MaxModuleBytes: cfg.WasmMaxModuleBytes,
 		Guard: s.httpGuard, Bans: []api.BanList{s.sipGuard, s.httpGuard}, Health: healthAPI{s.health},
 	})
 	return nil
@@ -298,10 +306,14 @@ func (s *Server) Run(ctx context.Context, ready func(httpAddr net.Addr)) error {
 	regs := trunkops.StartRegistrations(listenCtx, s.store, s.sip, s.cfg.Logger)
 	s.regs.Store(regs)
 	var background sync.WaitGroup // owned here; listenCtx stops them
-	for _, f := range []func(context.Context){
+	jobs := []func(context.Context){
 		s.sipGuard.Run, s.httpGuard.Run, s.heartbeat, s.health.Run,
 		func(ctx context.Context) { s.trunks.KeepTrusted(ctx, s.cfg.TrustedCIDRs, s.sipGuard.SetTrusted) },
-	} {
+	}
+	if s.sweeper != nil {
+		jobs = append(jobs, s.sweeper.Run)
+	}
+	for _, f := range jobs {
 		background.Add(1)
 		go func() {
 			defer background.Done()

@@ -240,23 +240,11 @@ func (s *Store) Calls(ctx context.Context, accountID string, f CallFilter) (Call
 	if f.PageSize <= 0 {
 		f.PageSize = 1000
 	}
-	q := "SELECT " + callColumns + " FROM calls WHERE account_id = ?"
-	args := []any{accountID}
-	add := func(cond string, v any) { q += " AND " + cond; args = append(args, v) }
-	if f.To != "" {
-		add("to_addr = ?", f.To)
-	}
-	if f.From != "" {
-		add("from_addr = ?", f.From)
-	}
-	if !f.MinStartTime.IsZero() {
-		add("start_time >= ?", f.MinStartTime.UTC())
-	}
-	if !f.MaxStartTime.IsZero() {
-		add("start_time <= ?", f.MaxStartTime.UTC())
-	}
+	q, args := listFilter("SELECT "+callColumns+" FROM calls WHERE account_id = ?", accountID,
+		RecordingFilter{To: f.To, From: f.From, MinStartTime: f.MinStartTime, MaxStartTime: f.MaxStartTime})
 	if f.DisconnectCause != "" {
-		add("disconnect_cause = ?", f.DisconnectCause)
+		q += " AND disconnect_cause = ?"
+		args = append(args, f.DisconnectCause)
 	}
 	if f.PageToken != "" {
 		t, id, err := decodePageToken(f.PageToken)

@@ -21,6 +21,7 @@ import (
 	"github.com/wasmvoice/wasmvoice/api"
 	"github.com/wasmvoice/wasmvoice/media"
 	"github.com/wasmvoice/wasmvoice/server"
+	"github.com/wasmvoice/wasmvoice/storage"
 	"github.com/wasmvoice/wasmvoice/store"
 	"github.com/wasmvoice/wasmvoice/trunkops"
 )
@@ -83,6 +84,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	f.str(&cfg.RTPPorts, "rtp-ports", server.DefaultRTPPorts, "RTP port range min-max (min even; RTCP uses RTP+1)")
 	f.duration(&cfg.MediaTimeout, "media-timeout", media.DefaultIdleTimeout, "end an answered call whose peer sent no RTP or RTCP this long (cause error, a media timeout message)")
 	f.duration(&cfg.SIPHealthInterval, "sip-health-interval", trunkops.DefaultHealthInterval, "probe every outbound trunk endpoint with SIP OPTIONS this often (GET /v1/sip/status)")
+	f.duration(&cfg.RecordingRetention, "recording-retention", storage.DefaultRetention, "delete recordings (media and metadata) this long after they started (720h is 30 days), swept about hourly with jitter")
 	f.str(&cfg.PublicURL, "public-url", "", "base URL of the API as callbacks show it in callUrl and mediaUrl (default http://<sip domain>:<http port>)")
 	var digestAlgs string
 	f.str(&digestAlgs, "sip-digest-algorithms", "MD5", "digest algorithms offered in 407 challenges for applications that set no sipDigestAlgorithms, most preferred first: MD5 (every client completes it), SHA-256 (RFC 8760; baresip 1.x fails when it is offered at all)")

@@ -543,6 +543,24 @@ func (e SIPUpdateResultDirection) Valid() bool {
 	}
 }
 
+// Defines values for UpdateCallRecordingRequestState.
+const (
+	Paused    UpdateCallRecordingRequestState = "paused"
+	Recording UpdateCallRecordingRequestState = "recording"
+)
+
+// Valid indicates whether the value is a known member of the UpdateCallRecordingRequestState enum.
+func (e UpdateCallRecordingRequestState) Valid() bool {
+	switch e {
+	case Paused:
+		return true
+	case Recording:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for UpdateCallRequestRedirectFallbackMethod.
 const (
 	UpdateCallRequestRedirectFallbackMethodGET  UpdateCallRequestRedirectFallbackMethod = "GET"
@@ -835,27 +853,44 @@ type CallLog struct {
 
 // CallRecording defines model for CallRecording.
 type CallRecording struct {
-	AccountId     string                 `json:"accountId"`
-	ApplicationId string                 `json:"applicationId"`
-	CallId        string                 `json:"callId"`
-	Channels      int64                  `json:"channels"`
-	Direction     CallRecordingDirection `json:"direction"`
+	AccountId     string `json:"accountId"`
+	ApplicationId string `json:"applicationId"`
+	CallId        string `json:"callId"`
+
+	// Channels Examples: 1
+	Channels  int32                  `json:"channels"`
+	Direction CallRecordingDirection `json:"direction"`
 
 	// Duration ISO 8601 duration.
 	//
 	// Examples: PT13.67S
-	Duration     string                  `json:"duration"`
-	EndTime      time.Time               `json:"endTime"`
-	FileFormat   CallRecordingFileFormat `json:"fileFormat"`
-	From         string                  `json:"from"`
-	MediaUrl     string                  `json:"mediaUrl"`
-	ParentCallId *string                 `json:"parentCallId"`
-	RecordingId  string                  `json:"recordingId"`
-	StartTime    time.Time               `json:"startTime"`
+	Duration   string                  `json:"duration"`
+	EndTime    time.Time               `json:"endTime"`
+	FileFormat CallRecordingFileFormat `json:"fileFormat"`
+	From       string                  `json:"from"`
 
-	// Status Examples: complete
+	// MediaUrl Where to download the media; null once it is deleted.
+	MediaUrl *string `json:"mediaUrl"`
+
+	// ParentCallId The call that transferred to this one; absent otherwise.
+	ParentCallId *string `json:"parentCallId,omitempty"`
+	RecordingId  string  `json:"recordingId"`
+
+	// RecordingName The StartRecording recordingName, when it had one.
+	RecordingName *string   `json:"recordingName,omitempty"`
+	StartTime     time.Time `json:"startTime"`
+
+	// Status complete, or deleted once its media is deleted (deleteRecordingMedia).
+	//
+	// Examples: complete
 	Status string `json:"status"`
 	To     string `json:"to"`
+
+	// TransferCallerId On a transfer leg: the caller ID it was placed with.
+	TransferCallerId *string `json:"transferCallerId,omitempty"`
+
+	// TransferTo On a transfer leg: the number or URI it was placed to.
+	TransferTo *string `json:"transferTo,omitempty"`
 }
 
 // CallRecordingDirection defines model for CallRecording.Direction.
@@ -1726,6 +1761,15 @@ type TokenResponse struct {
 	TokenType string `json:"token_type"`
 }
 
+// UpdateCallRecordingRequest defines model for UpdateCallRecordingRequest.
+type UpdateCallRecordingRequest struct {
+	// State Examples: paused
+	State UpdateCallRecordingRequestState `json:"state"`
+}
+
+// UpdateCallRecordingRequestState Examples: paused
+type UpdateCallRecordingRequestState string
+
 // UpdateCallRequest defines model for UpdateCallRequest.
 type UpdateCallRequest struct {
 	FallbackPassword       *string                                  `json:"fallbackPassword,omitempty"`
@@ -2004,6 +2048,21 @@ type ListCallsParams struct {
 	PageToken       *string    `form:"pageToken,omitempty" json:"pageToken,omitempty"`
 }
 
+// ListAccountCallRecordingsParams defines parameters for ListAccountCallRecordings.
+type ListAccountCallRecordingsParams struct {
+	// To Recordings of calls to this number or URI.
+	To *string `form:"to,omitempty" json:"to,omitempty"`
+
+	// From Recordings of calls from this number or URI.
+	From *string `form:"from,omitempty" json:"from,omitempty"`
+
+	// MinStartTime Recordings that started at or after this time (ISO 8601).
+	MinStartTime *time.Time `form:"minStartTime,omitempty" json:"minStartTime,omitempty"`
+
+	// MaxStartTime Recordings that started at or before this time (ISO 8601).
+	MaxStartTime *time.Time `form:"maxStartTime,omitempty" json:"maxStartTime,omitempty"`
+}
+
 // GetSipParams defines parameters for GetSip.
 type GetSipParams struct {
 	// PhoneNumber Required.
@@ -2052,6 +2111,9 @@ type CreateCallJSONRequestBody = CreateCallRequest
 
 // UpdateCallJSONRequestBody defines body for UpdateCall for application/json ContentType.
 type UpdateCallJSONRequestBody = UpdateCallRequest
+
+// UpdateCallRecordingStateJSONRequestBody defines body for UpdateCallRecordingState for application/json ContentType.
+type UpdateCallRecordingStateJSONRequestBody = UpdateCallRecordingRequest
 
 // CreateApiKeyJSONRequestBody defines body for CreateApiKey for application/json ContentType.
 type CreateApiKeyJSONRequestBody = APIKeyCreate
@@ -2253,6 +2315,24 @@ type ClientInterface interface {
 	// Corresponds with GET /api/v2/accounts/{accountId}/calls/{callId}/log (the `GetCallLog` operationId).
 	GetCallLog(ctx context.Context, accountId string, callId string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// UpdateCallRecordingStateWithBody Update recording
+	//
+	// Pauses (paused) or resumes (recording) the live call's StartRecording; the paused time is left out of the file. 404 when the call is not live or has no recording in progress.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /api/v2/accounts/{accountId}/calls/{callId}/recording (the `UpdateCallRecordingState` operationId).
+	UpdateCallRecordingStateWithBody(ctx context.Context, accountId string, callId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateCallRecordingState Update recording
+	//
+	// Pauses (paused) or resumes (recording) the live call's StartRecording; the paused time is left out of the file. 404 when the call is not live or has no recording in progress.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /api/v2/accounts/{accountId}/calls/{callId}/recording (the `UpdateCallRecordingState` operationId).
+	UpdateCallRecordingState(ctx context.Context, accountId string, callId string, body UpdateCallRecordingStateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListCallRecordings Get call recordings
 	//
 	// Corresponds with GET /api/v2/accounts/{accountId}/calls/{callId}/recordings (the `ListCallRecordings` operationId).
@@ -2270,10 +2350,24 @@ type ClientInterface interface {
 	// Corresponds with GET /api/v2/accounts/{accountId}/calls/{callId}/recordings/{recordingId} (the `GetCallRecording` operationId).
 	GetCallRecording(ctx context.Context, accountId string, callId string, recordingId string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// DeleteRecordingMedia Delete recording media
+	//
+	// Deletes the recording's media; its metadata stays, with status deleted and mediaUrl null.
+	//
+	// Corresponds with DELETE /api/v2/accounts/{accountId}/calls/{callId}/recordings/{recordingId}/media (the `DeleteRecordingMedia` operationId).
+	DeleteRecordingMedia(ctx context.Context, accountId string, callId string, recordingId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// DownloadCallRecording Download a recording
 	//
 	// Corresponds with GET /api/v2/accounts/{accountId}/calls/{callId}/recordings/{recordingId}/media (the `DownloadCallRecording` operationId).
 	DownloadCallRecording(ctx context.Context, accountId string, callId string, recordingId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListAccountCallRecordings Get call recordings of the account
+	//
+	// The account's call recordings, newest first, filtered by to, from, minStartTime and maxStartTime; the list is capped at 1000 entries (narrow it with the time filters to reach older ones).
+	//
+	// Corresponds with GET /api/v2/accounts/{accountId}/recordings (the `ListAccountCallRecordings` operationId).
+	ListAccountCallRecordings(ctx context.Context, accountId string, params *ListAccountCallRecordingsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateApiKeyWithBody Create an API key
 	//
@@ -2764,6 +2858,44 @@ func (c *Client) GetCallLog(ctx context.Context, accountId string, callId string
 	return c.Client.Do(req)
 }
 
+// UpdateCallRecordingStateWithBody Update recording
+//
+// Pauses (paused) or resumes (recording) the live call's StartRecording; the paused time is left out of the file. 404 when the call is not live or has no recording in progress.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /api/v2/accounts/{accountId}/calls/{callId}/recording (the `UpdateCallRecordingState` operationId).
+func (c *Client) UpdateCallRecordingStateWithBody(ctx context.Context, accountId string, callId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateCallRecordingStateRequestWithBody(c.Server, accountId, callId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateCallRecordingState Update recording
+//
+// Pauses (paused) or resumes (recording) the live call's StartRecording; the paused time is left out of the file. 404 when the call is not live or has no recording in progress.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /api/v2/accounts/{accountId}/calls/{callId}/recording (the `UpdateCallRecordingState` operationId).
+func (c *Client) UpdateCallRecordingState(ctx context.Context, accountId string, callId string, body UpdateCallRecordingStateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateCallRecordingStateRequest(c.Server, accountId, callId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListCallRecordings Get call recordings
 //
 // Corresponds with GET /api/v2/accounts/{accountId}/calls/{callId}/recordings (the `ListCallRecordings` operationId).
@@ -2811,11 +2943,45 @@ func (c *Client) GetCallRecording(ctx context.Context, accountId string, callId 
 	return c.Client.Do(req)
 }
 
+// DeleteRecordingMedia Delete recording media
+//
+// Deletes the recording's media; its metadata stays, with status deleted and mediaUrl null.
+//
+// Corresponds with DELETE /api/v2/accounts/{accountId}/calls/{callId}/recordings/{recordingId}/media (the `DeleteRecordingMedia` operationId).
+func (c *Client) DeleteRecordingMedia(ctx context.Context, accountId string, callId string, recordingId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteRecordingMediaRequest(c.Server, accountId, callId, recordingId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // DownloadCallRecording Download a recording
 //
 // Corresponds with GET /api/v2/accounts/{accountId}/calls/{callId}/recordings/{recordingId}/media (the `DownloadCallRecording` operationId).
 func (c *Client) DownloadCallRecording(ctx context.Context, accountId string, callId string, recordingId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewDownloadCallRecordingRequest(c.Server, accountId, callId, recordingId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListAccountCallRecordings Get call recordings of the account
+//
+// The account's call recordings, newest first, filtered by to, from, minStartTime and maxStartTime; the list is capped at 1000 entries (narrow it with the time filters to reach older ones).
+//
+// Corresponds with GET /api/v2/accounts/{accountId}/recordings (the `ListAccountCallRecordings` operationId).
+func (c *Client) ListAccountCallRecordings(ctx context.Context, accountId string, params *ListAccountCallRecordingsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListAccountCallRecordingsRequest(c.Server, accountId, params)
 	if err != nil {
 		return nil, err
 	}
@@ -3933,6 +4099,60 @@ func NewGetCallLogRequest(server string, accountId string, callId string) (*http
 	return req, nil
 }
 
+// NewUpdateCallRecordingStateRequest calls the generic UpdateCallRecordingState builder with application/json body
+func NewUpdateCallRecordingStateRequest(server string, accountId string, callId string, body UpdateCallRecordingStateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateCallRecordingStateRequestWithBody(server, accountId, callId, "application/json", bodyReader)
+}
+
+// NewUpdateCallRecordingStateRequestWithBody constructs an http.Request for the UpdateCallRecordingState method, with any body, and a specified content type
+func NewUpdateCallRecordingStateRequestWithBody(server string, accountId string, callId string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "accountId", accountId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "callId", callId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v2/accounts/%s/calls/%s/recording", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewListCallRecordingsRequest constructs an http.Request for the ListCallRecordings method
 func NewListCallRecordingsRequest(server string, accountId string, callId string) (*http.Request, error) {
 	var err error
@@ -4070,6 +4290,54 @@ func NewGetCallRecordingRequest(server string, accountId string, callId string, 
 	return req, nil
 }
 
+// NewDeleteRecordingMediaRequest constructs an http.Request for the DeleteRecordingMedia method
+func NewDeleteRecordingMediaRequest(server string, accountId string, callId string, recordingId string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "accountId", accountId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "callId", callId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam2 string
+
+	pathParam2, err = runtime.StyleParamWithOptions("simple", false, "recordingId", recordingId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v2/accounts/%s/calls/%s/recordings/%s/media", pathParam0, pathParam1, pathParam2)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewDownloadCallRecordingRequest constructs an http.Request for the DownloadCallRecording method
 func NewDownloadCallRecordingRequest(server string, accountId string, callId string, recordingId string) (*http.Request, error) {
 	var err error
@@ -4108,6 +4376,103 @@ func NewDownloadCallRecordingRequest(server string, accountId string, callId str
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListAccountCallRecordingsRequest constructs an http.Request for the ListAccountCallRecordings method
+func NewListAccountCallRecordingsRequest(server string, accountId string, params *ListAccountCallRecordingsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "accountId", accountId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v2/accounts/%s/recordings", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.To != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "to", *params.To, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.From != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "from", *params.From, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.MinStartTime != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "minStartTime", *params.MinStartTime, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.MaxStartTime != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "maxStartTime", *params.MaxStartTime, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
@@ -5496,6 +5861,24 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /api/v2/accounts/{accountId}/calls/{callId}/log (the `GetCallLog` operationId).
 	GetCallLogWithResponse(ctx context.Context, accountId string, callId string, reqEditors ...RequestEditorFn) (*GetCallLogHTTPResponse, error)
 
+	// UpdateCallRecordingStateWithBodyWithResponse Update recording
+	//
+	// Pauses (paused) or resumes (recording) the live call's StartRecording; the paused time is left out of the file. 404 when the call is not live or has no recording in progress.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/v2/accounts/{accountId}/calls/{callId}/recording (the `UpdateCallRecordingState` operationId).
+	UpdateCallRecordingStateWithBodyWithResponse(ctx context.Context, accountId string, callId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateCallRecordingStateHTTPResponse, error)
+
+	// UpdateCallRecordingStateWithResponse Update recording
+	//
+	// Pauses (paused) or resumes (recording) the live call's StartRecording; the paused time is left out of the file. 404 when the call is not live or has no recording in progress.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/v2/accounts/{accountId}/calls/{callId}/recording (the `UpdateCallRecordingState` operationId).
+	UpdateCallRecordingStateWithResponse(ctx context.Context, accountId string, callId string, body UpdateCallRecordingStateJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateCallRecordingStateHTTPResponse, error)
+
 	// ListCallRecordingsWithResponse Get call recordings
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -5519,12 +5902,30 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /api/v2/accounts/{accountId}/calls/{callId}/recordings/{recordingId} (the `GetCallRecording` operationId).
 	GetCallRecordingWithResponse(ctx context.Context, accountId string, callId string, recordingId string, reqEditors ...RequestEditorFn) (*GetCallRecordingHTTPResponse, error)
 
+	// DeleteRecordingMediaWithResponse Delete recording media
+	//
+	// Deletes the recording's media; its metadata stays, with status deleted and mediaUrl null.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /api/v2/accounts/{accountId}/calls/{callId}/recordings/{recordingId}/media (the `DeleteRecordingMedia` operationId).
+	DeleteRecordingMediaWithResponse(ctx context.Context, accountId string, callId string, recordingId string, reqEditors ...RequestEditorFn) (*DeleteRecordingMediaHTTPResponse, error)
+
 	// DownloadCallRecordingWithResponse Download a recording
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /api/v2/accounts/{accountId}/calls/{callId}/recordings/{recordingId}/media (the `DownloadCallRecording` operationId).
 	DownloadCallRecordingWithResponse(ctx context.Context, accountId string, callId string, recordingId string, reqEditors ...RequestEditorFn) (*DownloadCallRecordingHTTPResponse, error)
+
+	// ListAccountCallRecordingsWithResponse Get call recordings of the account
+	//
+	// The account's call recordings, newest first, filtered by to, from, minStartTime and maxStartTime; the list is capped at 1000 entries (narrow it with the time filters to reach older ones).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v2/accounts/{accountId}/recordings (the `ListAccountCallRecordings` operationId).
+	ListAccountCallRecordingsWithResponse(ctx context.Context, accountId string, params *ListAccountCallRecordingsParams, reqEditors ...RequestEditorFn) (*ListAccountCallRecordingsHTTPResponse, error)
 
 	// CreateApiKeyWithBodyWithResponse Create an API key
 	//
@@ -6562,6 +6963,82 @@ func (r GetCallLogHTTPResponse) ContentType() string {
 	return ""
 }
 
+type UpdateCallRecordingStateHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *ErrorModel
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ErrorModel
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r UpdateCallRecordingStateHTTPResponse) GetApplicationproblemJSON400() *ErrorModel {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UpdateCallRecordingStateHTTPResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r UpdateCallRecordingStateHTTPResponse) GetApplicationproblemJSON403() *ErrorModel {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r UpdateCallRecordingStateHTTPResponse) GetApplicationproblemJSON404() *ErrorModel {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r UpdateCallRecordingStateHTTPResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r UpdateCallRecordingStateHTTPResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateCallRecordingStateHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateCallRecordingStateHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateCallRecordingStateHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateCallRecordingStateHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type ListCallRecordingsHTTPResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -6804,6 +7281,82 @@ func (r GetCallRecordingHTTPResponse) ContentType() string {
 	return ""
 }
 
+type DeleteRecordingMediaHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *ErrorModel
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ErrorModel
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DeleteRecordingMediaHTTPResponse) GetApplicationproblemJSON400() *ErrorModel {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DeleteRecordingMediaHTTPResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DeleteRecordingMediaHTTPResponse) GetApplicationproblemJSON403() *ErrorModel {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DeleteRecordingMediaHTTPResponse) GetApplicationproblemJSON404() *ErrorModel {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r DeleteRecordingMediaHTTPResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r DeleteRecordingMediaHTTPResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteRecordingMediaHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteRecordingMediaHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteRecordingMediaHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteRecordingMediaHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type DownloadCallRecordingHTTPResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -6874,6 +7427,89 @@ func (r DownloadCallRecordingHTTPResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r DownloadCallRecordingHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListAccountCallRecordingsHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *[]CallRecording
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *ErrorModel
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ErrorModel
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListAccountCallRecordingsHTTPResponse) GetJSON200() *[]CallRecording {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListAccountCallRecordingsHTTPResponse) GetApplicationproblemJSON400() *ErrorModel {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListAccountCallRecordingsHTTPResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListAccountCallRecordingsHTTPResponse) GetApplicationproblemJSON403() *ErrorModel {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListAccountCallRecordingsHTTPResponse) GetApplicationproblemJSON404() *ErrorModel {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ListAccountCallRecordingsHTTPResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListAccountCallRecordingsHTTPResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ListAccountCallRecordingsHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListAccountCallRecordingsHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListAccountCallRecordingsHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListAccountCallRecordingsHTTPResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -9104,6 +9740,36 @@ func (c *ClientWithResponses) GetCallLogWithResponse(ctx context.Context, accoun
 	return ParseGetCallLogHTTPResponse(rsp)
 }
 
+// UpdateCallRecordingStateWithBodyWithResponse Update recording
+//
+// Pauses (paused) or resumes (recording) the live call's StartRecording; the paused time is left out of the file. 404 when the call is not live or has no recording in progress.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/v2/accounts/{accountId}/calls/{callId}/recording (the `UpdateCallRecordingState` operationId).
+func (c *ClientWithResponses) UpdateCallRecordingStateWithBodyWithResponse(ctx context.Context, accountId string, callId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateCallRecordingStateHTTPResponse, error) {
+	rsp, err := c.UpdateCallRecordingStateWithBody(ctx, accountId, callId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateCallRecordingStateHTTPResponse(rsp)
+}
+
+// UpdateCallRecordingStateWithResponse Update recording
+//
+// Pauses (paused) or resumes (recording) the live call's StartRecording; the paused time is left out of the file. 404 when the call is not live or has no recording in progress.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/v2/accounts/{accountId}/calls/{callId}/recording (the `UpdateCallRecordingState` operationId).
+func (c *ClientWithResponses) UpdateCallRecordingStateWithResponse(ctx context.Context, accountId string, callId string, body UpdateCallRecordingStateJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateCallRecordingStateHTTPResponse, error) {
+	rsp, err := c.UpdateCallRecordingState(ctx, accountId, callId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateCallRecordingStateHTTPResponse(rsp)
+}
+
 // ListCallRecordingsWithResponse Get call recordings
 //
 // Returns a wrapper object for the known response body format(s).
@@ -9145,6 +9811,21 @@ func (c *ClientWithResponses) GetCallRecordingWithResponse(ctx context.Context, 
 	return ParseGetCallRecordingHTTPResponse(rsp)
 }
 
+// DeleteRecordingMediaWithResponse Delete recording media
+//
+// Deletes the recording's media; its metadata stays, with status deleted and mediaUrl null.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /api/v2/accounts/{accountId}/calls/{callId}/recordings/{recordingId}/media (the `DeleteRecordingMedia` operationId).
+func (c *ClientWithResponses) DeleteRecordingMediaWithResponse(ctx context.Context, accountId string, callId string, recordingId string, reqEditors ...RequestEditorFn) (*DeleteRecordingMediaHTTPResponse, error) {
+	rsp, err := c.DeleteRecordingMedia(ctx, accountId, callId, recordingId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteRecordingMediaHTTPResponse(rsp)
+}
+
 // DownloadCallRecordingWithResponse Download a recording
 //
 // Returns a wrapper object for the known response body format(s).
@@ -9156,6 +9837,21 @@ func (c *ClientWithResponses) DownloadCallRecordingWithResponse(ctx context.Cont
 		return nil, err
 	}
 	return ParseDownloadCallRecordingHTTPResponse(rsp)
+}
+
+// ListAccountCallRecordingsWithResponse Get call recordings of the account
+//
+// The account's call recordings, newest first, filtered by to, from, minStartTime and maxStartTime; the list is capped at 1000 entries (narrow it with the time filters to reach older ones).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v2/accounts/{accountId}/recordings (the `ListAccountCallRecordings` operationId).
+func (c *ClientWithResponses) ListAccountCallRecordingsWithResponse(ctx context.Context, accountId string, params *ListAccountCallRecordingsParams, reqEditors ...RequestEditorFn) (*ListAccountCallRecordingsHTTPResponse, error) {
+	rsp, err := c.ListAccountCallRecordings(ctx, accountId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListAccountCallRecordingsHTTPResponse(rsp)
 }
 
 // CreateApiKeyWithBodyWithResponse Create an API key
@@ -10301,6 +10997,70 @@ func ParseGetCallLogHTTPResponse(rsp *http.Response) (*GetCallLogHTTPResponse, e
 	return response, nil
 }
 
+// ParseUpdateCallRecordingStateHTTPResponse parses an HTTP response from a UpdateCallRecordingStateWithResponse call
+func ParseUpdateCallRecordingStateHTTPResponse(rsp *http.Response) (*UpdateCallRecordingStateHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateCallRecordingStateHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseListCallRecordingsHTTPResponse parses an HTTP response from a ListCallRecordingsWithResponse call
 func ParseListCallRecordingsHTTPResponse(rsp *http.Response) (*ListCallRecordingsHTTPResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -10501,6 +11261,70 @@ func ParseGetCallRecordingHTTPResponse(rsp *http.Response) (*GetCallRecordingHTT
 	return response, nil
 }
 
+// ParseDeleteRecordingMediaHTTPResponse parses an HTTP response from a DeleteRecordingMediaWithResponse call
+func ParseDeleteRecordingMediaHTTPResponse(rsp *http.Response) (*DeleteRecordingMediaHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteRecordingMediaHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseDownloadCallRecordingHTTPResponse parses an HTTP response from a DownloadCallRecordingWithResponse call
 func ParseDownloadCallRecordingHTTPResponse(rsp *http.Response) (*DownloadCallRecordingHTTPResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -10517,6 +11341,74 @@ func ParseDownloadCallRecordingHTTPResponse(rsp *http.Response) (*DownloadCallRe
 	switch {
 	case rsp.StatusCode == 200:
 		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListAccountCallRecordingsHTTPResponse parses an HTTP response from a ListAccountCallRecordingsWithResponse call
+func ParseListAccountCallRecordingsHTTPResponse(rsp *http.Response) (*ListAccountCallRecordingsHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListAccountCallRecordingsHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest []CallRecording
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
 		var dest ErrorModel
