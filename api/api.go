@@ -43,6 +43,9 @@ type Config struct {
 	// applications that set none.
 	DigestAlgorithms []string
 	TokenKey         []byte // HMAC key for access tokens (node setting, generated at first start)
+	// Network reports the node's SIP and media addresses (firewall and PBX
+	// setup routes); nil answers 503.
+	Network func() SIPNetwork
 	// Health reports trunk endpoint health (GET /v1/sip/status); nil
 	// answers 503.
 	Health SIPHealth

@@ -405,6 +405,27 @@ func (e SIPDirectionInputType) Valid() bool {
 	}
 }
 
+// Defines values for SIPEndpointViewTransport.
+const (
+	SIPEndpointViewTransportTcp SIPEndpointViewTransport = "tcp"
+	SIPEndpointViewTransportTls SIPEndpointViewTransport = "tls"
+	SIPEndpointViewTransportUdp SIPEndpointViewTransport = "udp"
+)
+
+// Valid indicates whether the value is a known member of the SIPEndpointViewTransport enum.
+func (e SIPEndpointViewTransport) Valid() bool {
+	switch e {
+	case SIPEndpointViewTransportTcp:
+		return true
+	case SIPEndpointViewTransportTls:
+		return true
+	case SIPEndpointViewTransportUdp:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for SIPHealthViewStatus.
 const (
 	Healthy     SIPHealthViewStatus = "healthy"
@@ -486,6 +507,27 @@ func (e SIPOptionsViewTransport) Valid() bool {
 	}
 }
 
+// Defines values for SIPOutboundSetupViewTransport.
+const (
+	SIPOutboundSetupViewTransportTcp SIPOutboundSetupViewTransport = "tcp"
+	SIPOutboundSetupViewTransportTls SIPOutboundSetupViewTransport = "tls"
+	SIPOutboundSetupViewTransportUdp SIPOutboundSetupViewTransport = "udp"
+)
+
+// Valid indicates whether the value is a known member of the SIPOutboundSetupViewTransport enum.
+func (e SIPOutboundSetupViewTransport) Valid() bool {
+	switch e {
+	case SIPOutboundSetupViewTransportTcp:
+		return true
+	case SIPOutboundSetupViewTransportTls:
+		return true
+	case SIPOutboundSetupViewTransportUdp:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for SIPRegistrationViewState.
 const (
 	Failing    SIPRegistrationViewState = "failing"
@@ -501,6 +543,24 @@ func (e SIPRegistrationViewState) Valid() bool {
 	case Pending:
 		return true
 	case Registered:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SIPSetupCredentialsAuthMode.
+const (
+	SIPSetupCredentialsAuthModeIp       SIPSetupCredentialsAuthMode = "ip"
+	SIPSetupCredentialsAuthModeRegister SIPSetupCredentialsAuthMode = "register"
+)
+
+// Valid indicates whether the value is a known member of the SIPSetupCredentialsAuthMode enum.
+func (e SIPSetupCredentialsAuthMode) Valid() bool {
+	switch e {
+	case SIPSetupCredentialsAuthModeIp:
+		return true
+	case SIPSetupCredentialsAuthModeRegister:
 		return true
 	default:
 		return false
@@ -1448,6 +1508,19 @@ type SIPDirectionInputAuthMode string
 // SIPDirectionInputType defines model for SIPDirectionInput.Type.
 type SIPDirectionInputType string
 
+// SIPEndpointView defines model for SIPEndpointView.
+type SIPEndpointView struct {
+	// Ip Examples: 203.0.113.10
+	Ip string `json:"ip"`
+
+	// Port Examples: 5060
+	Port      int64                    `json:"port"`
+	Transport SIPEndpointViewTransport `json:"transport"`
+}
+
+// SIPEndpointViewTransport defines model for SIPEndpointView.Transport.
+type SIPEndpointViewTransport string
+
 // SIPEnvelopeAPIKeyCreated defines model for SIPEnvelopeAPIKeyCreated.
 type SIPEnvelopeAPIKeyCreated struct {
 	Data APIKeyCreated `json:"data"`
@@ -1496,6 +1569,14 @@ type SIPEnvelopeSIPDetachResult struct {
 	Errors *[]string `json:"errors"`
 }
 
+// SIPEnvelopeSIPFirewallView defines model for SIPEnvelopeSIPFirewallView.
+type SIPEnvelopeSIPFirewallView struct {
+	Data SIPFirewallView `json:"data"`
+
+	// Errors null on success; errors are RFC 9457 problem responses.
+	Errors *[]string `json:"errors"`
+}
+
 // SIPEnvelopeSIPHealthView defines model for SIPEnvelopeSIPHealthView.
 type SIPEnvelopeSIPHealthView struct {
 	Data SIPHealthView `json:"data"`
@@ -1507,6 +1588,14 @@ type SIPEnvelopeSIPHealthView struct {
 // SIPEnvelopeSIPNumberList defines model for SIPEnvelopeSIPNumberList.
 type SIPEnvelopeSIPNumberList struct {
 	Data SIPNumberList `json:"data"`
+
+	// Errors null on success; errors are RFC 9457 problem responses.
+	Errors *[]string `json:"errors"`
+}
+
+// SIPEnvelopeSIPOutboundSetupView defines model for SIPEnvelopeSIPOutboundSetupView.
+type SIPEnvelopeSIPOutboundSetupView struct {
+	Data SIPOutboundSetupView `json:"data"`
 
 	// Errors null on success; errors are RFC 9457 problem responses.
 	Errors *[]string `json:"errors"`
@@ -1532,6 +1621,34 @@ type SIPEnvelopeSIPUpdateResult struct {
 type SIPFailure struct {
 	PhoneNumber string `json:"phone_number"`
 	Reason      string `json:"reason"`
+}
+
+// SIPFirewallView defines model for SIPFirewallView.
+type SIPFirewallView struct {
+	// IpAddresses Addresses to allow: the node's signalling and media address.
+	//
+	// Examples: ["203.0.113.10"]
+	IpAddresses *[]string                  `json:"ip_addresses"`
+	Ports       SIPFirewallViewPortsStruct `json:"ports"`
+
+	// Region Examples: US
+	Region string `json:"region"`
+
+	// Signaling Each listener: address, port and transport.
+	Signaling *[]SIPEndpointView `json:"signaling"`
+}
+
+// SIPFirewallViewPortsStruct defines model for SIPFirewallViewPortsStruct.
+type SIPFirewallViewPortsStruct struct {
+	// Rtp The media port range (RTCP on RTP+1).
+	//
+	// Examples: 30000-40000 UDP
+	Rtp string `json:"rtp"`
+
+	// Sip Signalling ports and transports.
+	//
+	// Examples: 5060 UDP, 5060 TCP, 5061 TLS
+	Sip string `json:"sip"`
 }
 
 // SIPHealthView defines model for SIPHealthView.
@@ -1650,6 +1767,26 @@ type SIPOptionsViewAuthMode string
 // SIPOptionsViewTransport defines model for SIPOptionsView.Transport.
 type SIPOptionsViewTransport string
 
+// SIPOutboundSetupView defines model for SIPOutboundSetupView.
+type SIPOutboundSetupView struct {
+	Credentials  SIPSetupCredentials `json:"credentials"`
+	Instructions string              `json:"instructions"`
+
+	// Port Examples: 5061
+	Port int64 `json:"port"`
+
+	// SipServer Host PBXes send calls to (the SIP domain).
+	//
+	// Examples: sip.example.com
+	SipServer string `json:"sip_server"`
+
+	// Transport TLS when the node has a TLS listener, else UDP.
+	Transport SIPOutboundSetupViewTransport `json:"transport"`
+}
+
+// SIPOutboundSetupViewTransport TLS when the node has a TLS listener, else UDP.
+type SIPOutboundSetupViewTransport string
+
 // SIPRegistrationView defines model for SIPRegistrationView.
 type SIPRegistrationView struct {
 	// Error Why the last attempt failed.
@@ -1665,6 +1802,20 @@ type SIPRegistrationView struct {
 
 // SIPRegistrationViewState registered: the PBX holds a binding; failing: the last attempt failed (see error), retried with backoff; pending: the first attempt is under way.
 type SIPRegistrationViewState string
+
+// SIPSetupCredentials defines model for SIPSetupCredentials.
+type SIPSetupCredentials struct {
+	AuthMode SIPSetupCredentialsAuthMode `json:"auth_mode"`
+
+	// Password Redacted: the one-time value is shown when it is set.
+	//
+	// Examples: ********
+	Password string `json:"password"`
+	Username string `json:"username"`
+}
+
+// SIPSetupCredentialsAuthMode defines model for SIPSetupCredentials.AuthMode.
+type SIPSetupCredentialsAuthMode string
 
 // SIPTrunkInput defines model for SIPTrunkInput.
 type SIPTrunkInput struct {
@@ -2082,6 +2233,12 @@ type ListSipNumbersParams struct {
 	TrunkId *string `form:"trunk_id,omitempty" json:"trunk_id,omitempty"`
 }
 
+// GetSipOutboundSetupParams defines parameters for GetSipOutboundSetup.
+type GetSipOutboundSetupParams struct {
+	// PhoneNumber Optional: adds the number's credentials (redacted).
+	PhoneNumber *string `form:"phone_number,omitempty" json:"phone_number,omitempty"`
+}
+
 // GetSipStatusParams defines parameters for GetSipStatus.
 type GetSipStatusParams struct {
 	// PhoneNumber Required, E.164.
@@ -2430,12 +2587,26 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/sip/detach (the `DetachSip` operationId).
 	DetachSip(ctx context.Context, body DetachSipJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetSipFirewallIps Get firewall IPs
+	//
+	// The node's signalling and media addresses and ports, as bound now, for the customer's firewall.
+	//
+	// Corresponds with GET /v1/sip/firewall-ips (the `GetSipFirewallIps` operationId).
+	GetSipFirewallIps(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListSipNumbers List numbers with SIP configuration
 	//
 	// Numbers in ascending order, limit per page; pass next_cursor as cursor for the next page.
 	//
 	// Corresponds with GET /v1/sip/numbers (the `ListSipNumbers` operationId).
 	ListSipNumbers(ctx context.Context, params *ListSipNumbersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetSipOutboundSetup Get outbound setup
+	//
+	// What a PBX needs to send calls to this node: server, port, transport, instructions, and with phone_number the number's register credentials (redacted).
+	//
+	// Corresponds with GET /v1/sip/outbound-setup (the `GetSipOutboundSetup` operationId).
+	GetSipOutboundSetup(ctx context.Context, params *GetSipOutboundSetupParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ParseSipDestinationWithBody Parse a SIP destination
 	//
@@ -3123,6 +3294,23 @@ func (c *Client) DetachSip(ctx context.Context, body DetachSipJSONRequestBody, r
 	return c.Client.Do(req)
 }
 
+// GetSipFirewallIps Get firewall IPs
+//
+// The node's signalling and media addresses and ports, as bound now, for the customer's firewall.
+//
+// Corresponds with GET /v1/sip/firewall-ips (the `GetSipFirewallIps` operationId).
+func (c *Client) GetSipFirewallIps(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetSipFirewallIpsRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListSipNumbers List numbers with SIP configuration
 //
 // Numbers in ascending order, limit per page; pass next_cursor as cursor for the next page.
@@ -3130,6 +3318,23 @@ func (c *Client) DetachSip(ctx context.Context, body DetachSipJSONRequestBody, r
 // Corresponds with GET /v1/sip/numbers (the `ListSipNumbers` operationId).
 func (c *Client) ListSipNumbers(ctx context.Context, params *ListSipNumbersParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListSipNumbersRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetSipOutboundSetup Get outbound setup
+//
+// What a PBX needs to send calls to this node: server, port, transport, instructions, and with phone_number the number's register credentials (redacted).
+//
+// Corresponds with GET /v1/sip/outbound-setup (the `GetSipOutboundSetup` operationId).
+func (c *Client) GetSipOutboundSetup(ctx context.Context, params *GetSipOutboundSetupParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetSipOutboundSetupRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -4669,6 +4874,33 @@ func NewDetachSipRequestWithBody(server string, contentType string, body io.Read
 	return req, nil
 }
 
+// NewGetSipFirewallIpsRequest constructs an http.Request for the GetSipFirewallIps method
+func NewGetSipFirewallIpsRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/sip/firewall-ips")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewListSipNumbersRequest constructs an http.Request for the ListSipNumbers method
 func NewListSipNumbersRequest(server string, params *ListSipNumbersParams) (*http.Request, error) {
 	var err error
@@ -4724,6 +4956,60 @@ func NewListSipNumbersRequest(server string, params *ListSipNumbersParams) (*htt
 		if params.TrunkId != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "trunk_id", *params.TrunkId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetSipOutboundSetupRequest constructs an http.Request for the GetSipOutboundSetup method
+func NewGetSipOutboundSetupRequest(server string, params *GetSipOutboundSetupParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/sip/outbound-setup")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.PhoneNumber != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "phone_number", *params.PhoneNumber, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -5990,6 +6276,15 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/sip/detach (the `DetachSip` operationId).
 	DetachSipWithResponse(ctx context.Context, body DetachSipJSONRequestBody, reqEditors ...RequestEditorFn) (*DetachSipHTTPResponse, error)
 
+	// GetSipFirewallIpsWithResponse Get firewall IPs
+	//
+	// The node's signalling and media addresses and ports, as bound now, for the customer's firewall.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/sip/firewall-ips (the `GetSipFirewallIps` operationId).
+	GetSipFirewallIpsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetSipFirewallIpsHTTPResponse, error)
+
 	// ListSipNumbersWithResponse List numbers with SIP configuration
 	//
 	// Numbers in ascending order, limit per page; pass next_cursor as cursor for the next page.
@@ -5998,6 +6293,15 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1/sip/numbers (the `ListSipNumbers` operationId).
 	ListSipNumbersWithResponse(ctx context.Context, params *ListSipNumbersParams, reqEditors ...RequestEditorFn) (*ListSipNumbersHTTPResponse, error)
+
+	// GetSipOutboundSetupWithResponse Get outbound setup
+	//
+	// What a PBX needs to send calls to this node: server, port, transport, instructions, and with phone_number the number's register credentials (redacted).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/sip/outbound-setup (the `GetSipOutboundSetup` operationId).
+	GetSipOutboundSetupWithResponse(ctx context.Context, params *GetSipOutboundSetupParams, reqEditors ...RequestEditorFn) (*GetSipOutboundSetupHTTPResponse, error)
 
 	// ParseSipDestinationWithBodyWithResponse Parse a SIP destination
 	//
@@ -7792,6 +8096,75 @@ func (r DetachSipHTTPResponse) ContentType() string {
 	return ""
 }
 
+type GetSipFirewallIpsHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SIPEnvelopeSIPFirewallView
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *ErrorModel
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetSipFirewallIpsHTTPResponse) GetJSON200() *SIPEnvelopeSIPFirewallView {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetSipFirewallIpsHTTPResponse) GetApplicationproblemJSON400() *ErrorModel {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetSipFirewallIpsHTTPResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetSipFirewallIpsHTTPResponse) GetApplicationproblemJSON403() *ErrorModel {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetSipFirewallIpsHTTPResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetSipFirewallIpsHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetSipFirewallIpsHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetSipFirewallIpsHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetSipFirewallIpsHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type ListSipNumbersHTTPResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -7862,6 +8235,89 @@ func (r ListSipNumbersHTTPResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ListSipNumbersHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetSipOutboundSetupHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SIPEnvelopeSIPOutboundSetupView
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *ErrorModel
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ErrorModel
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetSipOutboundSetupHTTPResponse) GetJSON200() *SIPEnvelopeSIPOutboundSetupView {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetSipOutboundSetupHTTPResponse) GetApplicationproblemJSON400() *ErrorModel {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetSipOutboundSetupHTTPResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetSipOutboundSetupHTTPResponse) GetApplicationproblemJSON403() *ErrorModel {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetSipOutboundSetupHTTPResponse) GetApplicationproblemJSON404() *ErrorModel {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r GetSipOutboundSetupHTTPResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetSipOutboundSetupHTTPResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetSipOutboundSetupHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetSipOutboundSetupHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetSipOutboundSetupHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetSipOutboundSetupHTTPResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -9959,6 +10415,21 @@ func (c *ClientWithResponses) DetachSipWithResponse(ctx context.Context, body De
 	return ParseDetachSipHTTPResponse(rsp)
 }
 
+// GetSipFirewallIpsWithResponse Get firewall IPs
+//
+// The node's signalling and media addresses and ports, as bound now, for the customer's firewall.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/sip/firewall-ips (the `GetSipFirewallIps` operationId).
+func (c *ClientWithResponses) GetSipFirewallIpsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetSipFirewallIpsHTTPResponse, error) {
+	rsp, err := c.GetSipFirewallIps(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetSipFirewallIpsHTTPResponse(rsp)
+}
+
 // ListSipNumbersWithResponse List numbers with SIP configuration
 //
 // Numbers in ascending order, limit per page; pass next_cursor as cursor for the next page.
@@ -9972,6 +10443,21 @@ func (c *ClientWithResponses) ListSipNumbersWithResponse(ctx context.Context, pa
 		return nil, err
 	}
 	return ParseListSipNumbersHTTPResponse(rsp)
+}
+
+// GetSipOutboundSetupWithResponse Get outbound setup
+//
+// What a PBX needs to send calls to this node: server, port, transport, instructions, and with phone_number the number's register credentials (redacted).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/sip/outbound-setup (the `GetSipOutboundSetup` operationId).
+func (c *ClientWithResponses) GetSipOutboundSetupWithResponse(ctx context.Context, params *GetSipOutboundSetupParams, reqEditors ...RequestEditorFn) (*GetSipOutboundSetupHTTPResponse, error) {
+	rsp, err := c.GetSipOutboundSetup(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetSipOutboundSetupHTTPResponse(rsp)
 }
 
 // ParseSipDestinationWithBodyWithResponse Parse a SIP destination
@@ -11673,6 +12159,60 @@ func ParseDetachSipHTTPResponse(rsp *http.Response) (*DetachSipHTTPResponse, err
 	return response, nil
 }
 
+// ParseGetSipFirewallIpsHTTPResponse parses an HTTP response from a GetSipFirewallIpsWithResponse call
+func ParseGetSipFirewallIpsHTTPResponse(rsp *http.Response) (*GetSipFirewallIpsHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetSipFirewallIpsHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SIPEnvelopeSIPFirewallView
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseListSipNumbersHTTPResponse parses an HTTP response from a ListSipNumbersWithResponse call
 func ParseListSipNumbersHTTPResponse(rsp *http.Response) (*ListSipNumbersHTTPResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -11714,6 +12254,74 @@ func ParseListSipNumbersHTTPResponse(rsp *http.Response) (*ListSipNumbersHTTPRes
 			return nil, err
 		}
 		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetSipOutboundSetupHTTPResponse parses an HTTP response from a GetSipOutboundSetupWithResponse call
+func ParseGetSipOutboundSetupHTTPResponse(rsp *http.Response) (*GetSipOutboundSetupHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetSipOutboundSetupHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SIPEnvelopeSIPOutboundSetupView
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest ErrorModel

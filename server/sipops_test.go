@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -89,5 +90,64 @@ func TestTrunkHealthProbes(t *testing.T) {
 	var out map[string]any
 	if code := n.call(t, "GET", "/v1/sip/status?phone_number=%2B14155550199", nil, &out); code != 404 {
 		t.Errorf("unknown number: HTTP %d %v", code, out)
+	}
+}
+
+// The firewall and PBX setup routes name what the node really listens on.
+func TestFirewallAndOutboundSetup(t *testing.T) {
+	n := startNode(t)
+	_, sipPort, _ := strings.Cut(n.sip, "127.0.0.1:")
+	lo, hi, _ := ParsePortRange(n.srv.cfg.RTPPorts)
+	var out struct {
+		Data struct {
+			IPAddresses []string `json:"ip_addresses"`
+			Ports       struct{ SIP, RTP string }
+			Region      string
+			Signaling   []struct {
+				IP, Transport string
+				Port          int
+			}
+		}
+	}
+	if code := n.call(t, "GET", "/v1/sip/firewall-ips", nil, &out); code != 200 {
+		t.Fatalf("firewall-ips: HTTP %d", code)
+	}
+	d := out.Data
+	if len(d.IPAddresses) != 1 || d.IPAddresses[0] != "127.0.0.1" || d.Region != "US" {
+		t.Errorf("firewall-ips: %+v", d)
+	}
+	if !strings.Contains(d.Ports.SIP, sipPort+" UDP") || d.Ports.RTP != fmt.Sprintf("%d-%d UDP", lo, hi+1) {
+		t.Errorf("ports %+v, want SIP %s UDP and RTP %d-%d", d.Ports, sipPort, lo, hi+1)
+	}
+	if len(d.Signaling) == 0 || d.Signaling[0].Transport != "udp" || strconv.Itoa(d.Signaling[0].Port) != sipPort {
+		t.Errorf("signaling %+v", d.Signaling)
+	}
+
+	n.attachSIP(t, map[string]any{
+		"phone_number": "+14155550180",
+		"directions":   []any{map[string]any{"type": "inbound", "auth_mode": "ip"}},
+	})
+	var setup struct {
+		Data struct {
+			SIPServer    string `json:"sip_server"`
+			Port         int
+			Transport    string
+			Instructions string
+			Credentials  *struct {
+				AuthMode string `json:"auth_mode"`
+				Password string
+			}
+		}
+	}
+	if code := n.call(t, "GET", "/v1/sip/outbound-setup?phone_number=%2B14155550180", nil, &setup); code != 200 {
+		t.Fatalf("outbound-setup: HTTP %d", code)
+	}
+	s := setup.Data
+	if s.SIPServer != "127.0.0.1" || strconv.Itoa(s.Port) != sipPort || s.Transport != "udp" ||
+		s.Credentials == nil || s.Credentials.AuthMode != "ip" || !strings.Contains(s.Instructions, "sip:+14155550180@127.0.0.1:"+sipPort) {
+		t.Errorf("outbound-setup: %+v", s)
+	}
+	if code := n.call(t, "GET", "/v1/sip/outbound-setup?phone_number=%2B14155550181", nil, &setup); code != 404 {
+		t.Errorf("outbound-setup of an unknown number: HTTP %d", code)
 	}
 }
