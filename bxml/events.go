@@ -165,6 +165,8 @@ type InitiateEvent struct {
 	CallEvent
 	Diversion  *Diversion  `json:"diversion,omitempty"`
 	StirShaken *StirShaken `json:"stirShaken,omitempty"`
+	// UUI is the INVITE's User-to-User header (RFC 7433), when it had one.
+	UUI string `json:"uui,omitempty"`
 }
 
 // AnswerEvent is sent when an outbound call is answered; BXML answers it.
@@ -223,16 +225,14 @@ type RecordCompleteEvent struct {
 // BXML reply.
 type RecordingAvailableEvent struct {
 	CallEvent
-	ParentCallID string `json:"parentCallId,omitempty"`
-	RecordingID  string `json:"recordingId"`
-	MediaURL     string `json:"mediaUrl,omitempty"`
-	EnqueuedTime Time   `json:"enqueuedTime,omitzero"`
-	EndTime      Time   `json:"endTime"`
-	Duration     string `json:"duration"`
-	FileFormat   string `json:"fileFormat"`
-	// Channels is a string here: the spec gives recordingAvailableCallback's
-	// channels the "status" schema (type string), unlike recordComplete's.
-	Channels         string `json:"channels"`
+	ParentCallID     string `json:"parentCallId,omitempty"`
+	RecordingID      string `json:"recordingId"`
+	MediaURL         string `json:"mediaUrl,omitempty"`
+	EnqueuedTime     Time   `json:"enqueuedTime,omitzero"`
+	EndTime          Time   `json:"endTime"`
+	Duration         string `json:"duration"`
+	FileFormat       string `json:"fileFormat"`
+	Channels         int    `json:"channels"`
 	Tag              string `json:"tag,omitempty"`
 	Status           string `json:"status"`
 	TransferCallerID string `json:"transferCallerId"`

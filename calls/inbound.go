@@ -172,7 +172,11 @@ func (c *Call) runInbound(sipCtx context.Context) {
 	c.localSDP = answer
 	leg.AllowSource(c.invite.Source.Addr())
 	c.startDTMF()
-	doc, err := c.fetch(c.initiateTarget(), &bxml.InitiateEvent{})
+	ev := &bxml.InitiateEvent{}
+	if h := c.invite.Request.GetHeader("User-to-User"); h != nil {
+		ev.UUI = h.Value()
+	}
+	doc, err := c.fetch(c.initiateTarget(), ev)
 	if err != nil {
 		c.endWithError(err)
 		return

@@ -78,7 +78,7 @@ func (c *Call) indexRecording(id string, start time.Time, res media.RecordResult
 func (c *Call) recordingAvailable(t bxml.Target, r bxml.Recording) {
 	c.notify(t, &bxml.RecordingAvailableEvent{
 		RecordingID: r.ID, MediaURL: r.MediaURL, EndTime: bxml.At(r.EndTime), Duration: isoDuration(r.Duration),
-		FileFormat: r.FileFormat, Channels: strconv.Itoa(r.Channels), Status: "complete",
+		FileFormat: r.FileFormat, Channels: r.Channels, Status: "complete",
 	})
 }
 

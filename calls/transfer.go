@@ -119,6 +119,11 @@ func (c *Call) Transfer(ctx context.Context, t *bxml.Transfer) (bxml.TransferRes
 			if b != nil {
 				b.info.ParentCallID = c.id
 				b.info.TransferCallerID, b.info.TransferTo = sipdest.UserPart(from), tg.Address()
+				// The target's tag is the B-leg's: its transferAnswer and
+				// transferDisconnect carry it, as Bandwidth's do.
+				if o := tg.Options(); o != nil && o.Tag != nil {
+					b.info.Tag = *o.Tag
+				}
 				c.mu.Lock()
 				targets[b] = tg
 				c.mu.Unlock()
