@@ -92,6 +92,7 @@ func New(cfg Config) *Server {
 	registerModules(s)
 	registerBans(s)
 	registerDocs(mux)
+	voiceErrorDocs(s.api) // after every Voice route is registered
 
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -99,7 +100,7 @@ func New(cfg Config) *Server {
 	})
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.Handle("GET /metrics", promhttp.Handler())
-	logged := withRequestLog(s.log, mux)
+	logged := withRequestLog(s.log, withVoiceErrors(mux))
 	s.handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { logged.ServeHTTP(w, withRemoteAddr(r)) })
 	return s
 }

@@ -1579,6 +1579,20 @@ type UpdateCallRequestRedirectMethod string
 // UpdateCallRequestState defines model for UpdateCallRequest.State.
 type UpdateCallRequestState string
 
+// VoiceAPIError defines model for VoiceAPIError.
+type VoiceAPIError struct {
+	// Description Examples: body.to: expected length <= 1024
+	Description string `json:"description"`
+
+	// Id The request's ID (also in the X-Request-Id header).
+	Id *string `json:"id"`
+
+	// Type The kind of error: validation, authentication, authorization, not-found, method-not-allowed, conflict, unsupported-media-type, too-many-requests, internal-server-error.
+	//
+	// Examples: validation
+	Type string `json:"type"`
+}
+
 // VoiceApplication defines model for VoiceApplication.
 type VoiceApplication struct {
 	// AllowedRegions Regions whose nodes accept the application's SIP calls.
@@ -5797,18 +5811,16 @@ type ListCallsHTTPResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *[]CallState
-	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
-	ApplicationproblemJSON400 *ErrorModel
-	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
-	ApplicationproblemJSON401 *ErrorModel
-	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
-	ApplicationproblemJSON403 *ErrorModel
-	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
-	ApplicationproblemJSON404 *ErrorModel
-	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *ErrorModel
-	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
-	ApplicationproblemJSON500 *ErrorModel
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *VoiceAPIError
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *VoiceAPIError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *VoiceAPIError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *VoiceAPIError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *VoiceAPIError
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *ListCallsHTTPResponse200Headers
 }
@@ -5818,34 +5830,29 @@ func (r ListCallsHTTPResponse) GetJSON200() *[]CallState {
 	return r.JSON200
 }
 
-// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
-func (r ListCallsHTTPResponse) GetApplicationproblemJSON400() *ErrorModel {
-	return r.ApplicationproblemJSON400
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListCallsHTTPResponse) GetJSON400() *VoiceAPIError {
+	return r.JSON400
 }
 
-// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
-func (r ListCallsHTTPResponse) GetApplicationproblemJSON401() *ErrorModel {
-	return r.ApplicationproblemJSON401
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListCallsHTTPResponse) GetJSON401() *VoiceAPIError {
+	return r.JSON401
 }
 
-// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
-func (r ListCallsHTTPResponse) GetApplicationproblemJSON403() *ErrorModel {
-	return r.ApplicationproblemJSON403
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListCallsHTTPResponse) GetJSON403() *VoiceAPIError {
+	return r.JSON403
 }
 
-// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
-func (r ListCallsHTTPResponse) GetApplicationproblemJSON404() *ErrorModel {
-	return r.ApplicationproblemJSON404
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ListCallsHTTPResponse) GetJSON404() *VoiceAPIError {
+	return r.JSON404
 }
 
-// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r ListCallsHTTPResponse) GetApplicationproblemJSON422() *ErrorModel {
-	return r.ApplicationproblemJSON422
-}
-
-// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
-func (r ListCallsHTTPResponse) GetApplicationproblemJSON500() *ErrorModel {
-	return r.ApplicationproblemJSON500
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ListCallsHTTPResponse) GetJSON500() *VoiceAPIError {
+	return r.JSON500
 }
 
 // GetBody returns the raw response body bytes
@@ -5887,20 +5894,18 @@ type CreateCallHTTPResponse struct {
 	HTTPResponse *http.Response
 	// JSON201 the response for an HTTP 201 `application/json` response
 	JSON201 *CreateCallResponse
-	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
-	ApplicationproblemJSON400 *ErrorModel
-	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
-	ApplicationproblemJSON401 *ErrorModel
-	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
-	ApplicationproblemJSON403 *ErrorModel
-	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
-	ApplicationproblemJSON404 *ErrorModel
-	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *ErrorModel
-	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
-	ApplicationproblemJSON429 *ErrorModel
-	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
-	ApplicationproblemJSON500 *ErrorModel
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *VoiceAPIError
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *VoiceAPIError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *VoiceAPIError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *VoiceAPIError
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *VoiceAPIError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *VoiceAPIError
 	// Headers201 the parsed response headers for an HTTP 201 response
 	Headers201 *CreateCallHTTPResponse201Headers
 }
@@ -5910,39 +5915,34 @@ func (r CreateCallHTTPResponse) GetJSON201() *CreateCallResponse {
 	return r.JSON201
 }
 
-// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
-func (r CreateCallHTTPResponse) GetApplicationproblemJSON400() *ErrorModel {
-	return r.ApplicationproblemJSON400
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CreateCallHTTPResponse) GetJSON400() *VoiceAPIError {
+	return r.JSON400
 }
 
-// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
-func (r CreateCallHTTPResponse) GetApplicationproblemJSON401() *ErrorModel {
-	return r.ApplicationproblemJSON401
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CreateCallHTTPResponse) GetJSON401() *VoiceAPIError {
+	return r.JSON401
 }
 
-// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
-func (r CreateCallHTTPResponse) GetApplicationproblemJSON403() *ErrorModel {
-	return r.ApplicationproblemJSON403
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r CreateCallHTTPResponse) GetJSON403() *VoiceAPIError {
+	return r.JSON403
 }
 
-// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
-func (r CreateCallHTTPResponse) GetApplicationproblemJSON404() *ErrorModel {
-	return r.ApplicationproblemJSON404
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r CreateCallHTTPResponse) GetJSON404() *VoiceAPIError {
+	return r.JSON404
 }
 
-// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r CreateCallHTTPResponse) GetApplicationproblemJSON422() *ErrorModel {
-	return r.ApplicationproblemJSON422
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r CreateCallHTTPResponse) GetJSON429() *VoiceAPIError {
+	return r.JSON429
 }
 
-// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
-func (r CreateCallHTTPResponse) GetApplicationproblemJSON429() *ErrorModel {
-	return r.ApplicationproblemJSON429
-}
-
-// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
-func (r CreateCallHTTPResponse) GetApplicationproblemJSON500() *ErrorModel {
-	return r.ApplicationproblemJSON500
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r CreateCallHTTPResponse) GetJSON500() *VoiceAPIError {
+	return r.JSON500
 }
 
 // GetBody returns the raw response body bytes
@@ -5979,18 +5979,16 @@ type GetCallStateHTTPResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *CallState
-	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
-	ApplicationproblemJSON400 *ErrorModel
-	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
-	ApplicationproblemJSON401 *ErrorModel
-	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
-	ApplicationproblemJSON403 *ErrorModel
-	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
-	ApplicationproblemJSON404 *ErrorModel
-	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *ErrorModel
-	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
-	ApplicationproblemJSON500 *ErrorModel
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *VoiceAPIError
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *VoiceAPIError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *VoiceAPIError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *VoiceAPIError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *VoiceAPIError
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -5998,34 +5996,29 @@ func (r GetCallStateHTTPResponse) GetJSON200() *CallState {
 	return r.JSON200
 }
 
-// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
-func (r GetCallStateHTTPResponse) GetApplicationproblemJSON400() *ErrorModel {
-	return r.ApplicationproblemJSON400
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetCallStateHTTPResponse) GetJSON400() *VoiceAPIError {
+	return r.JSON400
 }
 
-// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
-func (r GetCallStateHTTPResponse) GetApplicationproblemJSON401() *ErrorModel {
-	return r.ApplicationproblemJSON401
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetCallStateHTTPResponse) GetJSON401() *VoiceAPIError {
+	return r.JSON401
 }
 
-// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
-func (r GetCallStateHTTPResponse) GetApplicationproblemJSON403() *ErrorModel {
-	return r.ApplicationproblemJSON403
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetCallStateHTTPResponse) GetJSON403() *VoiceAPIError {
+	return r.JSON403
 }
 
-// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
-func (r GetCallStateHTTPResponse) GetApplicationproblemJSON404() *ErrorModel {
-	return r.ApplicationproblemJSON404
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetCallStateHTTPResponse) GetJSON404() *VoiceAPIError {
+	return r.JSON404
 }
 
-// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r GetCallStateHTTPResponse) GetApplicationproblemJSON422() *ErrorModel {
-	return r.ApplicationproblemJSON422
-}
-
-// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
-func (r GetCallStateHTTPResponse) GetApplicationproblemJSON500() *ErrorModel {
-	return r.ApplicationproblemJSON500
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GetCallStateHTTPResponse) GetJSON500() *VoiceAPIError {
+	return r.JSON500
 }
 
 // GetBody returns the raw response body bytes
@@ -6060,55 +6053,48 @@ func (r GetCallStateHTTPResponse) ContentType() string {
 type UpdateCallHTTPResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
-	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
-	ApplicationproblemJSON400 *ErrorModel
-	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
-	ApplicationproblemJSON401 *ErrorModel
-	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
-	ApplicationproblemJSON403 *ErrorModel
-	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
-	ApplicationproblemJSON404 *ErrorModel
-	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationproblemJSON409 *ErrorModel
-	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *ErrorModel
-	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
-	ApplicationproblemJSON500 *ErrorModel
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *VoiceAPIError
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *VoiceAPIError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *VoiceAPIError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *VoiceAPIError
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *VoiceAPIError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *VoiceAPIError
 }
 
-// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
-func (r UpdateCallHTTPResponse) GetApplicationproblemJSON400() *ErrorModel {
-	return r.ApplicationproblemJSON400
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r UpdateCallHTTPResponse) GetJSON400() *VoiceAPIError {
+	return r.JSON400
 }
 
-// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
-func (r UpdateCallHTTPResponse) GetApplicationproblemJSON401() *ErrorModel {
-	return r.ApplicationproblemJSON401
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r UpdateCallHTTPResponse) GetJSON401() *VoiceAPIError {
+	return r.JSON401
 }
 
-// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
-func (r UpdateCallHTTPResponse) GetApplicationproblemJSON403() *ErrorModel {
-	return r.ApplicationproblemJSON403
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r UpdateCallHTTPResponse) GetJSON403() *VoiceAPIError {
+	return r.JSON403
 }
 
-// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
-func (r UpdateCallHTTPResponse) GetApplicationproblemJSON404() *ErrorModel {
-	return r.ApplicationproblemJSON404
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r UpdateCallHTTPResponse) GetJSON404() *VoiceAPIError {
+	return r.JSON404
 }
 
-// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r UpdateCallHTTPResponse) GetApplicationproblemJSON409() *ErrorModel {
-	return r.ApplicationproblemJSON409
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r UpdateCallHTTPResponse) GetJSON409() *VoiceAPIError {
+	return r.JSON409
 }
 
-// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r UpdateCallHTTPResponse) GetApplicationproblemJSON422() *ErrorModel {
-	return r.ApplicationproblemJSON422
-}
-
-// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
-func (r UpdateCallHTTPResponse) GetApplicationproblemJSON500() *ErrorModel {
-	return r.ApplicationproblemJSON500
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r UpdateCallHTTPResponse) GetJSON500() *VoiceAPIError {
+	return r.JSON500
 }
 
 // GetBody returns the raw response body bytes
@@ -6143,55 +6129,48 @@ func (r UpdateCallHTTPResponse) ContentType() string {
 type UpdateCallBxmlHTTPResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
-	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
-	ApplicationproblemJSON400 *ErrorModel
-	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
-	ApplicationproblemJSON401 *ErrorModel
-	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
-	ApplicationproblemJSON403 *ErrorModel
-	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
-	ApplicationproblemJSON404 *ErrorModel
-	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationproblemJSON409 *ErrorModel
-	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *ErrorModel
-	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
-	ApplicationproblemJSON500 *ErrorModel
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *VoiceAPIError
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *VoiceAPIError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *VoiceAPIError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *VoiceAPIError
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *VoiceAPIError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *VoiceAPIError
 }
 
-// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
-func (r UpdateCallBxmlHTTPResponse) GetApplicationproblemJSON400() *ErrorModel {
-	return r.ApplicationproblemJSON400
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r UpdateCallBxmlHTTPResponse) GetJSON400() *VoiceAPIError {
+	return r.JSON400
 }
 
-// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
-func (r UpdateCallBxmlHTTPResponse) GetApplicationproblemJSON401() *ErrorModel {
-	return r.ApplicationproblemJSON401
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r UpdateCallBxmlHTTPResponse) GetJSON401() *VoiceAPIError {
+	return r.JSON401
 }
 
-// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
-func (r UpdateCallBxmlHTTPResponse) GetApplicationproblemJSON403() *ErrorModel {
-	return r.ApplicationproblemJSON403
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r UpdateCallBxmlHTTPResponse) GetJSON403() *VoiceAPIError {
+	return r.JSON403
 }
 
-// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
-func (r UpdateCallBxmlHTTPResponse) GetApplicationproblemJSON404() *ErrorModel {
-	return r.ApplicationproblemJSON404
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r UpdateCallBxmlHTTPResponse) GetJSON404() *VoiceAPIError {
+	return r.JSON404
 }
 
-// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r UpdateCallBxmlHTTPResponse) GetApplicationproblemJSON409() *ErrorModel {
-	return r.ApplicationproblemJSON409
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r UpdateCallBxmlHTTPResponse) GetJSON409() *VoiceAPIError {
+	return r.JSON409
 }
 
-// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r UpdateCallBxmlHTTPResponse) GetApplicationproblemJSON422() *ErrorModel {
-	return r.ApplicationproblemJSON422
-}
-
-// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
-func (r UpdateCallBxmlHTTPResponse) GetApplicationproblemJSON500() *ErrorModel {
-	return r.ApplicationproblemJSON500
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r UpdateCallBxmlHTTPResponse) GetJSON500() *VoiceAPIError {
+	return r.JSON500
 }
 
 // GetBody returns the raw response body bytes
@@ -6228,16 +6207,16 @@ type GetCallLogHTTPResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *CallLog
-	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
-	ApplicationproblemJSON401 *ErrorModel
-	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
-	ApplicationproblemJSON403 *ErrorModel
-	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
-	ApplicationproblemJSON404 *ErrorModel
-	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *ErrorModel
-	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
-	ApplicationproblemJSON500 *ErrorModel
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *VoiceAPIError
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *VoiceAPIError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *VoiceAPIError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *VoiceAPIError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *VoiceAPIError
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -6245,29 +6224,29 @@ func (r GetCallLogHTTPResponse) GetJSON200() *CallLog {
 	return r.JSON200
 }
 
-// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
-func (r GetCallLogHTTPResponse) GetApplicationproblemJSON401() *ErrorModel {
-	return r.ApplicationproblemJSON401
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetCallLogHTTPResponse) GetJSON400() *VoiceAPIError {
+	return r.JSON400
 }
 
-// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
-func (r GetCallLogHTTPResponse) GetApplicationproblemJSON403() *ErrorModel {
-	return r.ApplicationproblemJSON403
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetCallLogHTTPResponse) GetJSON401() *VoiceAPIError {
+	return r.JSON401
 }
 
-// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
-func (r GetCallLogHTTPResponse) GetApplicationproblemJSON404() *ErrorModel {
-	return r.ApplicationproblemJSON404
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetCallLogHTTPResponse) GetJSON403() *VoiceAPIError {
+	return r.JSON403
 }
 
-// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r GetCallLogHTTPResponse) GetApplicationproblemJSON422() *ErrorModel {
-	return r.ApplicationproblemJSON422
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetCallLogHTTPResponse) GetJSON404() *VoiceAPIError {
+	return r.JSON404
 }
 
-// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
-func (r GetCallLogHTTPResponse) GetApplicationproblemJSON500() *ErrorModel {
-	return r.ApplicationproblemJSON500
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GetCallLogHTTPResponse) GetJSON500() *VoiceAPIError {
+	return r.JSON500
 }
 
 // GetBody returns the raw response body bytes
@@ -6304,18 +6283,16 @@ type ListCallRecordingsHTTPResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *[]CallRecording
-	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
-	ApplicationproblemJSON400 *ErrorModel
-	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
-	ApplicationproblemJSON401 *ErrorModel
-	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
-	ApplicationproblemJSON403 *ErrorModel
-	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
-	ApplicationproblemJSON404 *ErrorModel
-	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *ErrorModel
-	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
-	ApplicationproblemJSON500 *ErrorModel
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *VoiceAPIError
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *VoiceAPIError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *VoiceAPIError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *VoiceAPIError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *VoiceAPIError
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -6323,34 +6300,29 @@ func (r ListCallRecordingsHTTPResponse) GetJSON200() *[]CallRecording {
 	return r.JSON200
 }
 
-// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
-func (r ListCallRecordingsHTTPResponse) GetApplicationproblemJSON400() *ErrorModel {
-	return r.ApplicationproblemJSON400
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListCallRecordingsHTTPResponse) GetJSON400() *VoiceAPIError {
+	return r.JSON400
 }
 
-// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
-func (r ListCallRecordingsHTTPResponse) GetApplicationproblemJSON401() *ErrorModel {
-	return r.ApplicationproblemJSON401
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListCallRecordingsHTTPResponse) GetJSON401() *VoiceAPIError {
+	return r.JSON401
 }
 
-// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
-func (r ListCallRecordingsHTTPResponse) GetApplicationproblemJSON403() *ErrorModel {
-	return r.ApplicationproblemJSON403
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListCallRecordingsHTTPResponse) GetJSON403() *VoiceAPIError {
+	return r.JSON403
 }
 
-// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
-func (r ListCallRecordingsHTTPResponse) GetApplicationproblemJSON404() *ErrorModel {
-	return r.ApplicationproblemJSON404
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ListCallRecordingsHTTPResponse) GetJSON404() *VoiceAPIError {
+	return r.JSON404
 }
 
-// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r ListCallRecordingsHTTPResponse) GetApplicationproblemJSON422() *ErrorModel {
-	return r.ApplicationproblemJSON422
-}
-
-// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
-func (r ListCallRecordingsHTTPResponse) GetApplicationproblemJSON500() *ErrorModel {
-	return r.ApplicationproblemJSON500
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ListCallRecordingsHTTPResponse) GetJSON500() *VoiceAPIError {
+	return r.JSON500
 }
 
 // GetBody returns the raw response body bytes
@@ -6385,48 +6357,41 @@ func (r ListCallRecordingsHTTPResponse) ContentType() string {
 type DeleteRecordingHTTPResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
-	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
-	ApplicationproblemJSON400 *ErrorModel
-	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
-	ApplicationproblemJSON401 *ErrorModel
-	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
-	ApplicationproblemJSON403 *ErrorModel
-	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
-	ApplicationproblemJSON404 *ErrorModel
-	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *ErrorModel
-	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
-	ApplicationproblemJSON500 *ErrorModel
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *VoiceAPIError
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *VoiceAPIError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *VoiceAPIError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *VoiceAPIError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *VoiceAPIError
 }
 
-// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
-func (r DeleteRecordingHTTPResponse) GetApplicationproblemJSON400() *ErrorModel {
-	return r.ApplicationproblemJSON400
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r DeleteRecordingHTTPResponse) GetJSON400() *VoiceAPIError {
+	return r.JSON400
 }
 
-// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
-func (r DeleteRecordingHTTPResponse) GetApplicationproblemJSON401() *ErrorModel {
-	return r.ApplicationproblemJSON401
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DeleteRecordingHTTPResponse) GetJSON401() *VoiceAPIError {
+	return r.JSON401
 }
 
-// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
-func (r DeleteRecordingHTTPResponse) GetApplicationproblemJSON403() *ErrorModel {
-	return r.ApplicationproblemJSON403
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r DeleteRecordingHTTPResponse) GetJSON403() *VoiceAPIError {
+	return r.JSON403
 }
 
-// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
-func (r DeleteRecordingHTTPResponse) GetApplicationproblemJSON404() *ErrorModel {
-	return r.ApplicationproblemJSON404
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r DeleteRecordingHTTPResponse) GetJSON404() *VoiceAPIError {
+	return r.JSON404
 }
 
-// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r DeleteRecordingHTTPResponse) GetApplicationproblemJSON422() *ErrorModel {
-	return r.ApplicationproblemJSON422
-}
-
-// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
-func (r DeleteRecordingHTTPResponse) GetApplicationproblemJSON500() *ErrorModel {
-	return r.ApplicationproblemJSON500
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r DeleteRecordingHTTPResponse) GetJSON500() *VoiceAPIError {
+	return r.JSON500
 }
 
 // GetBody returns the raw response body bytes
@@ -6463,18 +6428,16 @@ type GetCallRecordingHTTPResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *CallRecording
-	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
-	ApplicationproblemJSON400 *ErrorModel
-	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
-	ApplicationproblemJSON401 *ErrorModel
-	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
-	ApplicationproblemJSON403 *ErrorModel
-	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
-	ApplicationproblemJSON404 *ErrorModel
-	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *ErrorModel
-	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
-	ApplicationproblemJSON500 *ErrorModel
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *VoiceAPIError
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *VoiceAPIError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *VoiceAPIError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *VoiceAPIError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *VoiceAPIError
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -6482,34 +6445,29 @@ func (r GetCallRecordingHTTPResponse) GetJSON200() *CallRecording {
 	return r.JSON200
 }
 
-// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
-func (r GetCallRecordingHTTPResponse) GetApplicationproblemJSON400() *ErrorModel {
-	return r.ApplicationproblemJSON400
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetCallRecordingHTTPResponse) GetJSON400() *VoiceAPIError {
+	return r.JSON400
 }
 
-// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
-func (r GetCallRecordingHTTPResponse) GetApplicationproblemJSON401() *ErrorModel {
-	return r.ApplicationproblemJSON401
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetCallRecordingHTTPResponse) GetJSON401() *VoiceAPIError {
+	return r.JSON401
 }
 
-// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
-func (r GetCallRecordingHTTPResponse) GetApplicationproblemJSON403() *ErrorModel {
-	return r.ApplicationproblemJSON403
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetCallRecordingHTTPResponse) GetJSON403() *VoiceAPIError {
+	return r.JSON403
 }
 
-// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
-func (r GetCallRecordingHTTPResponse) GetApplicationproblemJSON404() *ErrorModel {
-	return r.ApplicationproblemJSON404
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetCallRecordingHTTPResponse) GetJSON404() *VoiceAPIError {
+	return r.JSON404
 }
 
-// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r GetCallRecordingHTTPResponse) GetApplicationproblemJSON422() *ErrorModel {
-	return r.ApplicationproblemJSON422
-}
-
-// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
-func (r GetCallRecordingHTTPResponse) GetApplicationproblemJSON500() *ErrorModel {
-	return r.ApplicationproblemJSON500
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GetCallRecordingHTTPResponse) GetJSON500() *VoiceAPIError {
+	return r.JSON500
 }
 
 // GetBody returns the raw response body bytes
@@ -6544,48 +6502,41 @@ func (r GetCallRecordingHTTPResponse) ContentType() string {
 type DownloadCallRecordingHTTPResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
-	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
-	ApplicationproblemJSON400 *ErrorModel
-	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
-	ApplicationproblemJSON401 *ErrorModel
-	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
-	ApplicationproblemJSON403 *ErrorModel
-	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
-	ApplicationproblemJSON404 *ErrorModel
-	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *ErrorModel
-	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
-	ApplicationproblemJSON500 *ErrorModel
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *VoiceAPIError
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *VoiceAPIError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *VoiceAPIError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *VoiceAPIError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *VoiceAPIError
 }
 
-// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
-func (r DownloadCallRecordingHTTPResponse) GetApplicationproblemJSON400() *ErrorModel {
-	return r.ApplicationproblemJSON400
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r DownloadCallRecordingHTTPResponse) GetJSON400() *VoiceAPIError {
+	return r.JSON400
 }
 
-// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
-func (r DownloadCallRecordingHTTPResponse) GetApplicationproblemJSON401() *ErrorModel {
-	return r.ApplicationproblemJSON401
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DownloadCallRecordingHTTPResponse) GetJSON401() *VoiceAPIError {
+	return r.JSON401
 }
 
-// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
-func (r DownloadCallRecordingHTTPResponse) GetApplicationproblemJSON403() *ErrorModel {
-	return r.ApplicationproblemJSON403
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r DownloadCallRecordingHTTPResponse) GetJSON403() *VoiceAPIError {
+	return r.JSON403
 }
 
-// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
-func (r DownloadCallRecordingHTTPResponse) GetApplicationproblemJSON404() *ErrorModel {
-	return r.ApplicationproblemJSON404
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r DownloadCallRecordingHTTPResponse) GetJSON404() *VoiceAPIError {
+	return r.JSON404
 }
 
-// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r DownloadCallRecordingHTTPResponse) GetApplicationproblemJSON422() *ErrorModel {
-	return r.ApplicationproblemJSON422
-}
-
-// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
-func (r DownloadCallRecordingHTTPResponse) GetApplicationproblemJSON500() *ErrorModel {
-	return r.ApplicationproblemJSON500
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r DownloadCallRecordingHTTPResponse) GetJSON500() *VoiceAPIError {
+	return r.JSON500
 }
 
 // GetBody returns the raw response body bytes
@@ -9522,46 +9473,39 @@ func ParseListCallsHTTPResponse(rsp *http.Response) (*ListCallsHTTPResponse, err
 		response.JSON200 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON400 = &dest
+		response.JSON400 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON401 = &dest
+		response.JSON401 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON403 = &dest
+		response.JSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON404 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest ErrorModel
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON422 = &dest
+		response.JSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON500 = &dest
+		response.JSON500 = &dest
 
 	}
 
@@ -9603,53 +9547,46 @@ func ParseCreateCallHTTPResponse(rsp *http.Response) (*CreateCallHTTPResponse, e
 		response.JSON201 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON400 = &dest
+		response.JSON400 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON401 = &dest
+		response.JSON401 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON403 = &dest
+		response.JSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON404 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest ErrorModel
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON422 = &dest
+		response.JSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON429 = &dest
+		response.JSON429 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON500 = &dest
+		response.JSON500 = &dest
 
 	}
 
@@ -9691,46 +9628,39 @@ func ParseGetCallStateHTTPResponse(rsp *http.Response) (*GetCallStateHTTPRespons
 		response.JSON200 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON400 = &dest
+		response.JSON400 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON401 = &dest
+		response.JSON401 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON403 = &dest
+		response.JSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON404 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest ErrorModel
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON422 = &dest
+		response.JSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON500 = &dest
+		response.JSON500 = &dest
 
 	}
 
@@ -9755,53 +9685,46 @@ func ParseUpdateCallHTTPResponse(rsp *http.Response) (*UpdateCallHTTPResponse, e
 		break // No content-type
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON400 = &dest
+		response.JSON400 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON401 = &dest
+		response.JSON401 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON403 = &dest
+		response.JSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON404 = &dest
+		response.JSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON409 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest ErrorModel
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON422 = &dest
+		response.JSON409 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON500 = &dest
+		response.JSON500 = &dest
 
 	}
 
@@ -9826,53 +9749,46 @@ func ParseUpdateCallBxmlHTTPResponse(rsp *http.Response) (*UpdateCallBxmlHTTPRes
 		break // No content-type
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON400 = &dest
+		response.JSON400 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON401 = &dest
+		response.JSON401 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON403 = &dest
+		response.JSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON404 = &dest
+		response.JSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON409 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest ErrorModel
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON422 = &dest
+		response.JSON409 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON500 = &dest
+		response.JSON500 = &dest
 
 	}
 
@@ -9900,40 +9816,40 @@ func ParseGetCallLogHTTPResponse(rsp *http.Response) (*GetCallLogHTTPResponse, e
 		}
 		response.JSON200 = &dest
 
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest ErrorModel
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON401 = &dest
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest VoiceAPIError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON403 = &dest
+		response.JSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON404 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest ErrorModel
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON422 = &dest
+		response.JSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON500 = &dest
+		response.JSON500 = &dest
 
 	}
 
@@ -9962,46 +9878,39 @@ func ParseListCallRecordingsHTTPResponse(rsp *http.Response) (*ListCallRecording
 		response.JSON200 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON400 = &dest
+		response.JSON400 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON401 = &dest
+		response.JSON401 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON403 = &dest
+		response.JSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON404 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest ErrorModel
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON422 = &dest
+		response.JSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON500 = &dest
+		response.JSON500 = &dest
 
 	}
 
@@ -10026,46 +9935,39 @@ func ParseDeleteRecordingHTTPResponse(rsp *http.Response) (*DeleteRecordingHTTPR
 		break // No content-type
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON400 = &dest
+		response.JSON400 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON401 = &dest
+		response.JSON401 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON403 = &dest
+		response.JSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON404 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest ErrorModel
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON422 = &dest
+		response.JSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON500 = &dest
+		response.JSON500 = &dest
 
 	}
 
@@ -10094,46 +9996,39 @@ func ParseGetCallRecordingHTTPResponse(rsp *http.Response) (*GetCallRecordingHTT
 		response.JSON200 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON400 = &dest
+		response.JSON400 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON401 = &dest
+		response.JSON401 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON403 = &dest
+		response.JSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON404 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest ErrorModel
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON422 = &dest
+		response.JSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON500 = &dest
+		response.JSON500 = &dest
 
 	}
 
@@ -10158,46 +10053,39 @@ func ParseDownloadCallRecordingHTTPResponse(rsp *http.Response) (*DownloadCallRe
 		break // No content-type
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON400 = &dest
+		response.JSON400 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON401 = &dest
+		response.JSON401 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON403 = &dest
+		response.JSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON404 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest ErrorModel
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON422 = &dest
+		response.JSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON500 = &dest
+		response.JSON500 = &dest
 
 	}
 
