@@ -88,6 +88,7 @@ func New(cfg Config) *Server {
 	registerKV(s)
 	registerSIPRouting(s)
 	registerCalls(s)
+	registerStatistics(s)
 	registerCallLog(s)
 	registerModules(s)
 	registerBans(s)
@@ -157,6 +158,8 @@ func (noEngine) LiveCalls(string) []store.CallRecord                  { return n
 func (noEngine) HangupCall(string, string) error                      { return ErrCallNotActive }
 func (noEngine) RedirectCall(string, string, bxml.Target) error       { return ErrCallNotActive }
 func (noEngine) ReplaceCallBXML(string, string, *bxml.Document) error { return ErrCallNotActive }
+func (noEngine) SetCallTag(string, string, string) error              { return ErrCallNotActive }
+func (noEngine) CallQueue(string) (int, int)                          { return 0, 0 }
 
 // SetSIPPort sets the SIP port sipUri shows when it is only known once the
 // listener is bound.

@@ -29,6 +29,11 @@ type CallRequest struct {
 	From          string // an E.164 number, a SIP URI, or Restricted, Anonymous, Private, Unavailable
 	DisplayName   string
 	Tag           *string
+	// Privacy hides the caller ID (From anonymous, Privacy: id; the
+	// number goes in P-Asserted-Identity for the trunk).
+	Privacy bool
+	// UUI is sent as the INVITE's User-to-User header (RFC 7433).
+	UUI string
 
 	AnswerURL, AnswerMethod                 string
 	AnswerFallbackURL, AnswerFallbackMethod string
@@ -134,7 +139,7 @@ func (c *Call) runOutbound(r CallRequest, answer bxml.Target, timeout time.Durat
 	defer c.finish()
 	from := c.fromURI(r.From)
 	dctx, cancel := context.WithTimeout(c.ctx, timeout)
-	b, err := c.dialLeg(dctx, "callee", r.To, from, r.DisplayName)
+	b, err := c.dialLeg(dctx, "callee", r.To, from, r.DisplayName, legOptions{headers: uuiHeaders(r.UUI), privacy: r.Privacy})
 	cancel()
 	if err != nil {
 		c.logf(slog.LevelInfo, "engine", "dial %s: %v", r.To, err)

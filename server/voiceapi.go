@@ -29,6 +29,7 @@ var (
 func (v voiceAPI) CreateCall(ctx context.Context, accountID string, r api.CreateCallRequest) (store.CallRecord, error) {
 	rec, err := v.engine.CreateCall(ctx, accountID, calls.CallRequest{
 		ApplicationID: r.ApplicationID, To: r.To, From: r.From, DisplayName: deref(r.DisplayName), Tag: r.Tag,
+		Privacy: r.Privacy != nil && *r.Privacy, UUI: deref(r.UUI),
 		AnswerURL: r.AnswerURL, AnswerMethod: deref(r.AnswerMethod),
 		AnswerFallbackURL: deref(r.AnswerFallbackURL), AnswerFallbackMethod: deref(r.AnswerFallbackMethod),
 		Username: deref(r.Username), Password: deref(r.Password),
@@ -74,6 +75,14 @@ func (v voiceAPI) RedirectCall(accountID, id string, t bxml.Target) error {
 
 func (v voiceAPI) ReplaceCallBXML(accountID, id string, doc *bxml.Document) error {
 	return notActive(id, v.engine.ReplaceCallBXML(accountID, id, doc))
+}
+
+func (v voiceAPI) SetCallTag(accountID, id, tag string) error {
+	return notActive(id, v.engine.SetCallTag(accountID, id, tag))
+}
+
+func (v voiceAPI) CallQueue(accountID string) (int, int) {
+	return v.engine.QueuedCalls(accountID), v.engine.AccountCallCap()
 }
 
 // notActive gives a call that is not live the API's error.

@@ -719,6 +719,19 @@ type APIKeyCreated struct {
 	Name string `json:"name"`
 }
 
+// AccountStatistics defines model for AccountStatistics.
+type AccountStatistics struct {
+	// CurrentCallQueueSize The account's outbound calls placed and not answered yet (this node dials every call at once, so a call waits only on its callee).
+	//
+	// Examples: 0
+	CurrentCallQueueSize int64 `json:"currentCallQueueSize"`
+
+	// MaxCallQueueSize The most calls the account may have at once (--max-calls-per-account); past it createCall answers 429. 0: no cap.
+	//
+	// Examples: 1000
+	MaxCallQueueSize int64 `json:"maxCallQueueSize"`
+}
+
 // BanListBody defines model for BanListBody.
 type BanListBody struct {
 	Bans *[]BanView `json:"bans"`
@@ -828,22 +841,35 @@ type CreateCallRequest struct {
 	AnswerUrl string `json:"answerUrl"`
 
 	// ApplicationId Examples: 1d3e2f4a-5b6c-4d7e-8f90-a1b2c3d4e5f6
-	ApplicationId    string                             `json:"applicationId"`
-	CallTimeout      *float64                           `json:"callTimeout,omitempty"`
+	ApplicationId string `json:"applicationId"`
+
+	// CallTimeout Seconds the callee may ring before the call ends with cause timeout.
+	CallTimeout *float64 `json:"callTimeout,omitempty"`
+
+	// CallbackTimeout Seconds the answer callback may take.
 	CallbackTimeout  *float64                           `json:"callbackTimeout,omitempty"`
 	DisconnectMethod *CreateCallRequestDisconnectMethod `json:"disconnectMethod,omitempty"`
 	DisconnectUrl    *string                            `json:"disconnectUrl,omitempty"`
-	DisplayName      *string                            `json:"displayName,omitempty"`
-	FallbackPassword *string                            `json:"fallbackPassword,omitempty"`
-	FallbackUsername *string                            `json:"fallbackUsername,omitempty"`
+
+	// DisplayName Display name of the INVITE's From.
+	DisplayName      *string `json:"displayName,omitempty"`
+	FallbackPassword *string `json:"fallbackPassword,omitempty"`
+	FallbackUsername *string `json:"fallbackUsername,omitempty"`
 
 	// From Caller ID: an E.164 number, a SIP URI, or Restricted, Anonymous, Private, Unavailable.
 	//
 	// Examples: +15555551212
 	From     string  `json:"from"`
 	Password *string `json:"password,omitempty"`
-	Priority *int64  `json:"priority,omitempty"`
-	Tag      *string `json:"tag,omitempty"`
+
+	// Priority Queue priority. This node dials every call at once (no queue: past the account's cap createCall answers 429), so there is nothing to order; the value is kept and echoed.
+	Priority *int64 `json:"priority,omitempty"`
+
+	// Privacy Hide the caller ID: the INVITE's From is sip:anonymous@anonymous.invalid (with displayName, else Anonymous) and says Privacy: id; the from number goes in P-Asserted-Identity for the trunk.
+	Privacy *bool `json:"privacy,omitempty"`
+
+	// Tag Sent with every callback of the call until BXML or updateCall changes it.
+	Tag *string `json:"tag,omitempty"`
 
 	// To A SIP URI (sip: or sips:), or an E.164 number routed through a SIP trunk.
 	//
@@ -851,7 +877,7 @@ type CreateCallRequest struct {
 	To       string  `json:"to"`
 	Username *string `json:"username,omitempty"`
 
-	// Uui User-to-User header values (RFC 7433), comma separated.
+	// Uui User-to-User header values (RFC 7433), comma separated, sent as the INVITE's User-to-User header.
 	Uui *string `json:"uui,omitempty"`
 }
 
@@ -1566,8 +1592,10 @@ type UpdateCallRequest struct {
 	RedirectMethod         *UpdateCallRequestRedirectMethod         `json:"redirectMethod,omitempty"`
 	RedirectUrl            *string                                  `json:"redirectUrl,omitempty"`
 	State                  *UpdateCallRequestState                  `json:"state,omitempty"`
-	Tag                    *string                                  `json:"tag,omitempty"`
-	Username               *string                                  `json:"username,omitempty"`
+
+	// Tag Replaces the tag of the call's later callbacks; an empty string clears it.
+	Tag      *string `json:"tag,omitempty"`
+	Username *string `json:"username,omitempty"`
 }
 
 // UpdateCallRequestRedirectFallbackMethod defines model for UpdateCallRequest.RedirectFallbackMethod.
@@ -2059,7 +2087,7 @@ type ClientInterface interface {
 
 	// UpdateCallWithBody Update a call
 	//
-	// state: completed hangs the call up; redirectUrl interrupts its BXML and runs what the redirect callback answers.
+	// tag replaces the call's tag; state: completed hangs the call up (cancels it while an outbound call still rings); redirectUrl interrupts its BXML and runs what the redirect callback answers.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -2068,7 +2096,7 @@ type ClientInterface interface {
 
 	// UpdateCall Update a call
 	//
-	// state: completed hangs the call up; redirectUrl interrupts its BXML and runs what the redirect callback answers.
+	// tag replaces the call's tag; state: completed hangs the call up (cancels it while an outbound call still rings); redirectUrl interrupts its BXML and runs what the redirect callback answers.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -2112,6 +2140,11 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /api/v2/accounts/{accountId}/calls/{callId}/recordings/{recordingId}/media (the `DownloadCallRecording` operationId).
 	DownloadCallRecording(ctx context.Context, accountId string, callId string, recordingId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetStatistics Get account statistics
+	//
+	// Corresponds with GET /api/v2/accounts/{accountId}/statistics (the `GetStatistics` operationId).
+	GetStatistics(ctx context.Context, accountId string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateApiKeyWithBody Create an API key
 	//
@@ -2523,7 +2556,7 @@ func (c *Client) GetCallState(ctx context.Context, accountId string, callId stri
 
 // UpdateCallWithBody Update a call
 //
-// state: completed hangs the call up; redirectUrl interrupts its BXML and runs what the redirect callback answers.
+// tag replaces the call's tag; state: completed hangs the call up (cancels it while an outbound call still rings); redirectUrl interrupts its BXML and runs what the redirect callback answers.
 //
 // Takes any type of body and a specified content type.
 //
@@ -2542,7 +2575,7 @@ func (c *Client) UpdateCallWithBody(ctx context.Context, accountId string, callI
 
 // UpdateCall Update a call
 //
-// state: completed hangs the call up; redirectUrl interrupts its BXML and runs what the redirect callback answers.
+// tag replaces the call's tag; state: completed hangs the call up (cancels it while an outbound call still rings); redirectUrl interrupts its BXML and runs what the redirect callback answers.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -2647,6 +2680,21 @@ func (c *Client) GetCallRecording(ctx context.Context, accountId string, callId 
 // Corresponds with GET /api/v2/accounts/{accountId}/calls/{callId}/recordings/{recordingId}/media (the `DownloadCallRecording` operationId).
 func (c *Client) DownloadCallRecording(ctx context.Context, accountId string, callId string, recordingId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewDownloadCallRecordingRequest(c.Server, accountId, callId, recordingId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetStatistics Get account statistics
+//
+// Corresponds with GET /api/v2/accounts/{accountId}/statistics (the `GetStatistics` operationId).
+func (c *Client) GetStatistics(ctx context.Context, accountId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetStatisticsRequest(c.Server, accountId)
 	if err != nil {
 		return nil, err
 	}
@@ -3915,6 +3963,40 @@ func NewDownloadCallRecordingRequest(server string, accountId string, callId str
 	}
 
 	operationPath := fmt.Sprintf("/api/v2/accounts/%s/calls/%s/recordings/%s/media", pathParam0, pathParam1, pathParam2)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetStatisticsRequest constructs an http.Request for the GetStatistics method
+func NewGetStatisticsRequest(server string, accountId string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "accountId", accountId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v2/accounts/%s/statistics", pathParam0)
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -5222,7 +5304,7 @@ type ClientWithResponsesInterface interface {
 
 	// UpdateCallWithBodyWithResponse Update a call
 	//
-	// state: completed hangs the call up; redirectUrl interrupts its BXML and runs what the redirect callback answers.
+	// tag replaces the call's tag; state: completed hangs the call up (cancels it while an outbound call still rings); redirectUrl interrupts its BXML and runs what the redirect callback answers.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -5231,7 +5313,7 @@ type ClientWithResponsesInterface interface {
 
 	// UpdateCallWithResponse Update a call
 	//
-	// state: completed hangs the call up; redirectUrl interrupts its BXML and runs what the redirect callback answers.
+	// tag replaces the call's tag; state: completed hangs the call up (cancels it while an outbound call still rings); redirectUrl interrupts its BXML and runs what the redirect callback answers.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -5285,6 +5367,13 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /api/v2/accounts/{accountId}/calls/{callId}/recordings/{recordingId}/media (the `DownloadCallRecording` operationId).
 	DownloadCallRecordingWithResponse(ctx context.Context, accountId string, callId string, recordingId string, reqEditors ...RequestEditorFn) (*DownloadCallRecordingHTTPResponse, error)
+
+	// GetStatisticsWithResponse Get account statistics
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v2/accounts/{accountId}/statistics (the `GetStatistics` operationId).
+	GetStatisticsWithResponse(ctx context.Context, accountId string, reqEditors ...RequestEditorFn) (*GetStatisticsHTTPResponse, error)
 
 	// CreateApiKeyWithBodyWithResponse Create an API key
 	//
@@ -6562,6 +6651,82 @@ func (r DownloadCallRecordingHTTPResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r DownloadCallRecordingHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetStatisticsHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AccountStatistics
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *VoiceAPIError
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *VoiceAPIError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *VoiceAPIError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *VoiceAPIError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *VoiceAPIError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetStatisticsHTTPResponse) GetJSON200() *AccountStatistics {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetStatisticsHTTPResponse) GetJSON400() *VoiceAPIError {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetStatisticsHTTPResponse) GetJSON401() *VoiceAPIError {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetStatisticsHTTPResponse) GetJSON403() *VoiceAPIError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetStatisticsHTTPResponse) GetJSON404() *VoiceAPIError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GetStatisticsHTTPResponse) GetJSON500() *VoiceAPIError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetStatisticsHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetStatisticsHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetStatisticsHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetStatisticsHTTPResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -8651,7 +8816,7 @@ func (c *ClientWithResponses) GetCallStateWithResponse(ctx context.Context, acco
 
 // UpdateCallWithBodyWithResponse Update a call
 //
-// state: completed hangs the call up; redirectUrl interrupts its BXML and runs what the redirect callback answers.
+// tag replaces the call's tag; state: completed hangs the call up (cancels it while an outbound call still rings); redirectUrl interrupts its BXML and runs what the redirect callback answers.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -8666,7 +8831,7 @@ func (c *ClientWithResponses) UpdateCallWithBodyWithResponse(ctx context.Context
 
 // UpdateCallWithResponse Update a call
 //
-// state: completed hangs the call up; redirectUrl interrupts its BXML and runs what the redirect callback answers.
+// tag replaces the call's tag; state: completed hangs the call up (cancels it while an outbound call still rings); redirectUrl interrupts its BXML and runs what the redirect callback answers.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -8761,6 +8926,19 @@ func (c *ClientWithResponses) DownloadCallRecordingWithResponse(ctx context.Cont
 		return nil, err
 	}
 	return ParseDownloadCallRecordingHTTPResponse(rsp)
+}
+
+// GetStatisticsWithResponse Get account statistics
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v2/accounts/{accountId}/statistics (the `GetStatistics` operationId).
+func (c *ClientWithResponses) GetStatisticsWithResponse(ctx context.Context, accountId string, reqEditors ...RequestEditorFn) (*GetStatisticsHTTPResponse, error) {
+	rsp, err := c.GetStatistics(ctx, accountId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetStatisticsHTTPResponse(rsp)
 }
 
 // CreateApiKeyWithBodyWithResponse Create an API key
@@ -9681,7 +9859,7 @@ func ParseUpdateCallHTTPResponse(rsp *http.Response) (*UpdateCallHTTPResponse, e
 	}
 
 	switch {
-	case rsp.StatusCode == 204:
+	case rsp.StatusCode == 200:
 		break // No content-type
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
@@ -10051,6 +10229,67 @@ func ParseDownloadCallRecordingHTTPResponse(rsp *http.Response) (*DownloadCallRe
 	switch {
 	case rsp.StatusCode == 200:
 		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest VoiceAPIError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest VoiceAPIError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest VoiceAPIError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest VoiceAPIError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest VoiceAPIError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetStatisticsHTTPResponse parses an HTTP response from a GetStatisticsWithResponse call
+func ParseGetStatisticsHTTPResponse(rsp *http.Response) (*GetStatisticsHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetStatisticsHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AccountStatistics
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
 		var dest VoiceAPIError
