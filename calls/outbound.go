@@ -42,7 +42,7 @@ type CallRequest struct {
 	DisconnectURL, DisconnectMethod         string
 
 	CallTimeout     time.Duration // ringing; 0: DefaultCallTimeout
-	CallbackTimeout time.Duration // per answer callback; 0: the source's default
+	CallbackTimeout time.Duration // per callback of the call; 0: the source's default
 }
 
 // CreateCall validates an outbound call and places it in the background;
@@ -80,7 +80,7 @@ func (e *Engine) CreateCall(ctx context.Context, accountID string, r CallRequest
 		c.info.Tag = *r.Tag
 	}
 	c.disconnectURL, c.disconnectMethod = r.DisconnectURL, orPOST(r.DisconnectMethod)
-	c.cbUser, c.cbPass = r.Username, r.Password
+	c.cbUser, c.cbPass, c.cbTimeout = r.Username, r.Password, r.CallbackTimeout
 	answer := bxml.Target{
 		URL: r.AnswerURL, Method: orPOST(r.AnswerMethod),
 		FallbackURL: r.AnswerFallbackURL, FallbackMethod: orPOST(r.AnswerFallbackMethod),

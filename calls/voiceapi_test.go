@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/wasmvoice/wasmvoice/bxml"
 	"github.com/wasmvoice/wasmvoice/sip"
@@ -16,14 +17,19 @@ func TestCreateCallPrivacyUUIAndTag(t *testing.T) {
 	b.source.answer(bxml.EventAnswer, `<Response><Hangup/></Response>`)
 	tag := "crm-42"
 	_, err := b.e.CreateCall(context.Background(), b.acct, CallRequest{ApplicationID: b.app.ID, To: "sip:bob@x.test", From: "+15550001111",
-		DisplayName: "Support", Privacy: true, UUI: "aGVsbG8;encoding=base64", Tag: &tag, AnswerURL: "http://app.test/answer"})
+		DisplayName: "Support", Privacy: true, UUI: "aGVsbG8;encoding=base64", Tag: &tag, AnswerURL: "http://app.test/answer",
+		CallbackTimeout: 7 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ev := b.source.wait(t, bxml.EventAnswer).Event.(*bxml.AnswerEvent); ev.Tag != tag {
+	answer := b.source.wait(t, bxml.EventAnswer)
+	if ev := answer.Event.(*bxml.AnswerEvent); ev.Tag != tag {
 		t.Errorf("answer tag %q, want %q", ev.Tag, tag)
 	}
-	b.source.wait(t, bxml.EventDisconnect)
+	// callbackTimeout bounds every callback of the call, not only the answer.
+	if disc := b.source.wait(t, bxml.EventDisconnect); answer.Target.Timeout != 7*time.Second || disc.Target.Timeout != 7*time.Second {
+		t.Errorf("callback timeouts %s and %s, want 7s", answer.Target.Timeout, disc.Target.Timeout)
+	}
 	r := b.dialer.requests()
 	if len(r) != 1 {
 		t.Fatalf("%d INVITEs", len(r))
