@@ -39,6 +39,10 @@ type Calls interface {
 // ErrCallNotActive is returned by Calls for a call that is not live.
 var ErrCallNotActive = errors.New("call is not active")
 
+// ErrCallBusy is returned by Calls for a live call that is already being
+// redirected or bridged: 409, as the spec has it.
+var ErrCallBusy = errors.New("call is busy with another change")
+
 // ErrCallCapacity is returned by Calls.CreateCall when a concurrent-call cap
 // (of the application, of the account) is reached: 429 with Retry-After.
 var ErrCallCapacity = errors.New("too many concurrent calls")
@@ -245,6 +249,8 @@ func (s *Server) callError(ctx context.Context, err error) error {
 		return validationProblem(err)
 	case errors.Is(err, ErrCallNotActive), errors.Is(err, store.ErrNotFound):
 		return huma.Error404NotFound(err.Error())
+	case errors.Is(err, ErrCallBusy):
+		return huma.Error409Conflict(err.Error())
 	case errors.Is(err, ErrCallCapacity):
 		return &retryAfter{huma.NewError(http.StatusTooManyRequests, err.Error()), 5 * time.Second}
 	}

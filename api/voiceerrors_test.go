@@ -2,10 +2,13 @@ package api
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/wasmvoice/wasmvoice/bxml"
 )
 
 // TestVoiceErrorsAreVoiceApiError checks that every kind of error on a
@@ -68,4 +71,21 @@ func TestVoiceErrorsAreVoiceApiError(t *testing.T) {
 			t.Errorf("status %d, Content-Type %q", resp.StatusCode, ct)
 		}
 	})
+}
+
+// busyCalls is an engine whose one live call is always being redirected.
+type busyCalls struct{ noEngine }
+
+func (busyCalls) RedirectCall(string, string, bxml.Target) error {
+	return fmt.Errorf("call c-1 is already being redirected: %w", ErrCallBusy)
+}
+
+// A call busy with another redirect is the spec's 409 conflict.
+func TestUpdateCallConflict(t *testing.T) {
+	e := newEnvWith(t, func(c *Config) { c.Calls = busyCalls{} })
+	var got VoiceAPIError
+	code := e.call("POST", "/api/v2/accounts/"+e.creds.AccountID+"/calls/c-1", map[string]any{"redirectUrl": "http://h/r"}, &got)
+	if code != 409 || got.Type != "conflict" || !strings.Contains(got.Description, "already being redirected") {
+		t.Errorf("HTTP %d %+v, want 409 conflict", code, got)
+	}
 }

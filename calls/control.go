@@ -106,7 +106,7 @@ func (c *Call) redirectErr(err error) error {
 	case errors.Is(err, ErrCallEnded):
 		return fmt.Errorf("call %s: %w", c.id, ErrNotLive)
 	case errors.Is(err, ErrBusy):
-		return &store.ValidationError{Field: "callId", Value: c.id, Reason: "the call is already being redirected or bridged; try again"}
+		return fmt.Errorf("call %s: %w", c.id, ErrBusy)
 	}
 	return err
 }

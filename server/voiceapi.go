@@ -85,10 +85,14 @@ func (v voiceAPI) CallQueue(accountID string) (int, int) {
 	return v.engine.QueuedCalls(accountID), v.engine.AccountCallCap()
 }
 
-// notActive gives a call that is not live the API's error.
+// notActive gives a call that is not live, or busy with another change,
+// the API's error.
 func notActive(id string, err error) error {
-	if errors.Is(err, calls.ErrNotLive) {
+	switch {
+	case errors.Is(err, calls.ErrNotLive):
 		return fmt.Errorf("call %s: %w", id, api.ErrCallNotActive)
+	case errors.Is(err, calls.ErrBusy):
+		return fmt.Errorf("call %s is already being redirected or bridged; try again: %w", id, api.ErrCallBusy)
 	}
 	return err
 }
