@@ -82,6 +82,7 @@ func New(cfg Config) *Server {
 	mux := http.NewServeMux()
 	s := &Server{cfg: cfg, tokens: tokenSigner{key: cfg.TokenKey}, log: cfg.Logger.With("caller", "api")}
 	s.api = humago.New(mux, humaConfig())
+	s.api.OpenAPI().OnAddOperation = append(s.api.OpenAPI().OnAddOperation, voiceErrorDocs)
 	s.api.UseMiddleware(s.authMiddleware)
 	registerOAuth(s)
 	registerApplications(s)
@@ -93,7 +94,6 @@ func New(cfg Config) *Server {
 	registerModules(s)
 	registerBans(s)
 	registerDocs(mux)
-	voiceErrorDocs(s.api) // after every Voice route is registered
 
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")

@@ -167,35 +167,28 @@ func errorDescription(contentType string, body []byte, status int) string {
 
 // voiceErrorDocs makes the document say what withVoiceErrors does: every
 // error response of a Voice operation is a VoiceApiError, and Huma's 422 is
-// the spec's 400. Run it after every route is registered.
-func voiceErrorDocs(api huma.API) {
-	oapi := api.OpenAPI()
+// the spec's 400. It runs as each operation is added (OnAddOperation), so
+// Voice routes registered in any order, by any file, are documented alike.
+func voiceErrorDocs(oapi *huma.OpenAPI, op *huma.Operation) {
+	if !strings.HasPrefix(op.Path, voicePrefix) {
+		return
+	}
 	ref := oapi.Components.Schemas.Schema(reflect.TypeFor[VoiceAPIError](), true, "VoiceApiError")
-	for path, item := range oapi.Paths {
-		if !strings.HasPrefix(path, voicePrefix) {
+	if r, ok := op.Responses["422"]; ok {
+		delete(op.Responses, "422")
+		if _, has := op.Responses["400"]; !has {
+			op.Responses["400"] = r
+		}
+	}
+	for code, r := range op.Responses {
+		if code != "default" && (len(code) != 3 || code[0] < '4') {
 			continue
 		}
-		for _, op := range []*huma.Operation{item.Get, item.Post, item.Put, item.Patch, item.Delete} {
-			if op == nil {
-				continue
-			}
-			if r, ok := op.Responses["422"]; ok {
-				delete(op.Responses, "422")
-				if _, has := op.Responses["400"]; !has {
-					op.Responses["400"] = r
-				}
-			}
-			for code, r := range op.Responses {
-				if code != "default" && (len(code) != 3 || code[0] < '4') {
-					continue
-				}
-				n, _ := strconv.Atoi(code)
-				r.Description = http.StatusText(n)
-				if code == "default" {
-					r.Description = "Error"
-				}
-				r.Content = map[string]*huma.MediaType{"application/json": {Schema: ref}}
-			}
+		n, _ := strconv.Atoi(code)
+		r.Description = http.StatusText(n)
+		if code == "default" {
+			r.Description = "Error"
 		}
+		r.Content = map[string]*huma.MediaType{"application/json": {Schema: ref}}
 	}
 }
