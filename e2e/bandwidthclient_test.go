@@ -118,7 +118,10 @@ func TestBandwidthClient(t *testing.T) {
 		t.Fatalf("createCall: %v", err)
 	}
 	answered := created.JSON201.CallId
-	invite, src = uas.read("INVITE", 10*time.Second)
+	first := sipCallID(invite)
+	for sipCallID(invite) == first { // skip a late retransmission of the first INVITE
+		invite, src = uas.read("INVITE", 10*time.Second)
+	}
 	uas.answer(invite, src)
 	if _, ok := h.wait("answer", 10*time.Second); !ok {
 		t.Fatalf("no answer callback: %v", h.types())
@@ -250,9 +253,9 @@ type specCheck struct {
 	t  *testing.T
 	v  validator.Validator
 	mu sync.Mutex
-	// works: operations that answered a 2xx matching the spec; failed: the
-	// operations this test expected to work that did not.
-	works, spec map[string]bool
+	// works is, per operation called, whether it answered a 2xx that fits
+	// the spec.
+	works map[string]bool
 }
 
 func newSpecCheck(t *testing.T) *specCheck {
@@ -269,7 +272,7 @@ func newSpecCheck(t *testing.T) *specCheck {
 	if len(errs) > 0 {
 		t.Fatalf("spec: %v", errs)
 	}
-	return &specCheck{t: t, v: v, works: map[string]bool{}, spec: map[string]bool{}}
+	return &specCheck{t: t, v: v, works: map[string]bool{}}
 }
 
 // op checks one answer of operation op: its status is want (0: any error
@@ -314,7 +317,6 @@ func (c *specCheck) op(op string, want int, resp httpResponse, err error) {
 	defer c.mu.Unlock()
 	if hr.StatusCode < 300 {
 		c.works[op] = c.works[op] || ok
-		c.spec[op] = c.spec[op] || ok
 	} else if _, seen := c.works[op]; !seen {
 		c.works[op] = false
 	}
@@ -396,9 +398,18 @@ func (u *rawUAS) answer(invite string, src *net.UDPAddr) {
 }
 
 var (
-	sdpConn  = regexp.MustCompile(`(?m)^c=IN IP4 ([0-9.]+)`)
-	sdpAudio = regexp.MustCompile(`(?m)^m=audio ([0-9]+) `)
+	callIDHeader = regexp.MustCompile(`(?mi)^(?:Call-ID|i)\s*:\s*(\S+)`)
+	sdpConn      = regexp.MustCompile(`(?m)^c=IN IP4 ([0-9.]+)`)
+	sdpAudio     = regexp.MustCompile(`(?m)^m=audio ([0-9]+) `)
 )
+
+// sipCallID is the Call-ID of a SIP message.
+func sipCallID(msg string) string {
+	if m := callIDHeader.FindStringSubmatch(msg); m != nil {
+		return m[1]
+	}
+	return ""
+}
 
 // sdpAddr is the media address of the SDP in msg.
 func sdpAddr(t *testing.T, msg string) *net.UDPAddr {
