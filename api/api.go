@@ -43,6 +43,9 @@ type Config struct {
 	// applications that set none.
 	DigestAlgorithms []string
 	TokenKey         []byte // HMAC key for access tokens (node setting, generated at first start)
+	// Health reports trunk endpoint health (GET /v1/sip/status); nil
+	// answers 503.
+	Health SIPHealth
 	// Calls is the call engine behind the Voice API's call routes; nil
 	// serves the routes without one (no call is ever live, createCall fails).
 	Calls Calls

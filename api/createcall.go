@@ -34,6 +34,8 @@ type CreateCallRequest struct {
 	CallbackTimeout      *float64 `json:"callbackTimeout,omitempty" minimum:"1" maximum:"25" nullable:"true" default:"15" doc:"Seconds the answer callback may take."`
 	Priority             *int     `json:"priority,omitempty" minimum:"1" maximum:"5" nullable:"true" default:"5" doc:"Queue priority. This node dials every call at once (no queue: past the account's cap createCall answers 429), so there is nothing to order; the value is kept and echoed."`
 	Tag                  *string  `json:"tag,omitempty" maxLength:"4096" nullable:"true" doc:"Sent with every callback of the call until BXML or updateCall changes it."`
+
+	MachineDetection *MachineDetection `json:"machineDetection,omitempty"`
 }
 
 // CreateCallResponse is the createCall answer.

@@ -156,17 +156,9 @@ func registerSIPRouting(s *Server) {
 			PhoneNumber string `query:"phone_number" example:"+14150000000" doc:"Required."`
 			TrunkID     string `query:"trunk_id"`
 		}) (*sipOut[SIPConfigPair], error) {
-			if in.PhoneNumber == "" {
-				return nil, queryProblem("phone_number", "", "required")
-			}
-			acct := principal(ctx).AccountID
-			num, err := s.cfg.Store.ResolveSIPNumber(ctx, acct, in.PhoneNumber)
-			var ve *store.ValidationError
-			if errors.As(err, &ve) {
-				return nil, queryProblem("phone_number", in.PhoneNumber, ve.Reason)
-			}
+			acct, num, err := s.queryNumber(ctx, in.PhoneNumber)
 			if err != nil {
-				return nil, s.internal(ctx, err)
+				return nil, err
 			}
 			cs, err := s.cfg.Store.SIPConfigurations(ctx, acct, num)
 			if err != nil {
@@ -182,6 +174,8 @@ func registerSIPRouting(s *Server) {
 			}
 			return &sipOut[SIPConfigPair]{Body: sipEnvelope(pair)}, nil
 		})
+
+	registerSIPHealth(s, op)
 
 	huma.Register(s.api, op("listSipNumbers", http.MethodGet, "/v1/sip/numbers", "List numbers with SIP configuration",
 		"Numbers in ascending order, limit per page; pass next_cursor as cursor for the next page."),

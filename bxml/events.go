@@ -20,6 +20,8 @@ const (
 	EventDisconnect           EventType = "disconnect"
 	EventBridgeComplete       EventType = "bridgeComplete"
 	EventBridgeTargetComplete EventType = "bridgeTargetComplete"
+
+	EventMachineDetectionComplete EventType = "machineDetectionComplete"
 )
 
 // ExpectsBXML reports whether the application may answer this event with
@@ -28,7 +30,8 @@ const (
 func (t EventType) ExpectsBXML() bool {
 	switch t {
 	case EventInitiate, EventAnswer, EventGather, EventRecordComplete, EventRedirect,
-		EventTransferAnswer, EventTransferComplete, EventBridgeComplete, EventBridgeTargetComplete:
+		EventTransferAnswer, EventTransferComplete, EventBridgeComplete, EventBridgeTargetComplete,
+		EventMachineDetectionComplete:
 		return true
 	}
 	return false
@@ -146,8 +149,9 @@ type StirShaken struct {
 	OriginatingID        string `json:"originatingId,omitempty"`
 }
 
-// MachineDetectionResult is the synchronous answering machine detection
-// result of an answered outbound call.
+// MachineDetectionResult is the answering machine detection result of an
+// answered outbound call: Value is human, answering-machine, silence,
+// timeout or error; Duration how long detection took (ISO 8601).
 type MachineDetectionResult struct {
 	Value    string `json:"value,omitempty"`
 	Duration string `json:"duration,omitempty"`
@@ -337,6 +341,9 @@ func (*TransferDisconnectEvent) Type() EventType   { return EventTransferDisconn
 func (*DisconnectEvent) Type() EventType           { return EventDisconnect }
 func (*BridgeCompleteEvent) Type() EventType       { return EventBridgeComplete }
 func (*BridgeTargetCompleteEvent) Type() EventType { return EventBridgeTargetComplete }
+func (*MachineDetectionCompleteEvent) Type() EventType {
+	return EventMachineDetectionComplete
+}
 
 func (e *InitiateEvent) Fill(in *CallInfo) { e.fill(e.Type(), in) }
 
@@ -441,6 +448,24 @@ func (e *BridgeCompleteEvent) Fill(in *CallInfo) {
 }
 
 func (e *BridgeTargetCompleteEvent) Fill(in *CallInfo) {
+	e.fill(e.Type(), in)
+	setT(&e.EnqueuedTime, in.EnqueuedTime)
+	setT(&e.AnswerTime, in.AnswerTime)
+	setS(&e.Tag, in.Tag)
+}
+
+// MachineDetectionCompleteEvent carries the result of asynchronous answering
+// machine detection (createCall's machineDetection, mode async); BXML
+// answering it replaces what the call runs.
+type MachineDetectionCompleteEvent struct {
+	CallEvent
+	EnqueuedTime           Time                    `json:"enqueuedTime,omitzero"`
+	AnswerTime             Time                    `json:"answerTime,omitzero"`
+	Tag                    string                  `json:"tag,omitempty"`
+	MachineDetectionResult *MachineDetectionResult `json:"machineDetectionResult,omitempty"`
+}
+
+func (e *MachineDetectionCompleteEvent) Fill(in *CallInfo) {
 	e.fill(e.Type(), in)
 	setT(&e.EnqueuedTime, in.EnqueuedTime)
 	setT(&e.AnswerTime, in.AnswerTime)

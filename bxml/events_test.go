@@ -31,6 +31,8 @@ var eventSchemas = map[string]Event{
 	"disconnectCallback":           &DisconnectEvent{},
 	"bridgeCompleteCallback":       &BridgeCompleteEvent{},
 	"bridgeTargetCompleteCallback": &BridgeTargetCompleteEvent{},
+
+	"machineDetectionCompleteCallback": &MachineDetectionCompleteEvent{},
 }
 
 // Deliberate, documented departures from the "optional means omitted" rule

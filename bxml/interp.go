@@ -162,11 +162,11 @@ func Run(ctx context.Context, doc *Document, c Call) (Outcome, error) {
 func runVerb(ctx context.Context, v Verb, c Call) (out Outcome, stop bool, err error) {
 	switch v := v.(type) {
 	case *SpeakSentence:
-		return out, false, answered(ctx, c, func() error { return c.Speak(ctx, v) })
+		return out, false, prompt(ctx, c, func() error { return c.Speak(ctx, v) })
 	case *PlayAudio:
-		return out, false, answered(ctx, c, func() error { return c.Play(ctx, v) })
+		return out, false, prompt(ctx, c, func() error { return c.Play(ctx, v) })
 	case *Pause:
-		return out, false, answered(ctx, c, func() error { return sleep(ctx, seconds(v.Duration)) })
+		return out, false, prompt(ctx, c, func() error { return sleep(ctx, seconds(v.Duration)) })
 	case *Ring:
 		if v.AnswerCall {
 			if err := c.Answer(ctx); err != nil {
@@ -293,6 +293,27 @@ func recordComplete(r Recording) *RecordCompleteEvent {
 		FileFormat:  r.FileFormat,
 		Channels:    r.Channels,
 	}
+}
+
+// EarlyMedia is implemented by a Call that can play prompts before it is
+// answered. Once a <Ring answerCall="false"> sent early media (183 Session
+// Progress with SDP) on a call not answered yet, SpeakSentence, PlayAudio
+// and Pause go out as early media too, so a caller hears an announcement
+// before (or instead of) the answer, as carriers play them; the first verb
+// that needs a two-way call (Gather, Record, Transfer, ...) answers it, and
+// Hangup still rejects it.
+type EarlyMedia interface {
+	// InEarlyMedia reports whether the call sent early media and is not
+	// answered.
+	InEarlyMedia() bool
+}
+
+// prompt plays f, answering the call first unless it is in early media.
+func prompt(ctx context.Context, c Call, f func() error) error {
+	if em, ok := c.(EarlyMedia); ok && em.InEarlyMedia() {
+		return f()
+	}
+	return answered(ctx, c, f)
 }
 
 func answered(ctx context.Context, c Call, f func() error) error {

@@ -47,6 +47,7 @@ type Call struct {
 	logs      []store.LogEntry
 	sipCallID string
 	answered  bool
+	early     bool // a 183 with SDP went out: prompts before the answer are early media
 	localSDP  []byte
 	base      string // URL of the running document, for its relative URLs
 	// interrupt stops the running verb and runs a function on the call's

@@ -43,6 +43,8 @@ type CallRequest struct {
 
 	CallTimeout     time.Duration // ringing; 0: DefaultCallTimeout
 	CallbackTimeout time.Duration // per callback of the call; 0: the source's default
+
+	MachineDetection *MachineDetection // nil: no answering machine detection
 }
 
 // CreateCall validates an outbound call and places it in the background;
@@ -72,6 +74,9 @@ func (e *Engine) CreateCall(ctx context.Context, accountID string, r CallRequest
 		if u.v != "" && !strings.HasPrefix(u.v, "http://") && !strings.HasPrefix(u.v, "https://") {
 			return store.CallRecord{}, &store.ValidationError{Field: u.field, Value: u.v, Reason: "must be an absolute http:// or https:// URL"}
 		}
+	}
+	if err := r.MachineDetection.validate(); err != nil {
+		return store.CallRecord{}, err
 	}
 	c := newCall(e, app, "outbound")
 	c.info.From, c.info.To = r.From, r.To
@@ -151,7 +156,7 @@ func (c *Call) runOutbound(r CallRequest, answer bxml.Target, timeout time.Durat
 	c.markAnswered()
 	c.watch(c.sipOut)
 	c.startDTMF()
-	doc, err := c.fetch(answer, &bxml.AnswerEvent{})
+	doc, err := c.fetch(answer, c.answerEvent(r.MachineDetection, answer))
 	if err != nil {
 		c.endWithError(err)
 		return

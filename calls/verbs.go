@@ -12,7 +12,10 @@ import (
 )
 
 // The Call implements the verbs of the BXML interpreter.
-var _ bxml.Call = (*Call)(nil)
+var (
+	_ bxml.Call       = (*Call)(nil)
+	_ bxml.EarlyMedia = (*Call)(nil)
+)
 
 // Answer sends 200 OK with the media answer the first time a verb needs media.
 func (c *Call) Answer(ctx context.Context) error {
@@ -75,10 +78,14 @@ func (c *Call) Ring(ctx context.Context, d time.Duration) error {
 	answered := c.answered
 	c.mu.Unlock()
 	if !answered && c.sipIn != nil {
-		// Ringback before answer is early media: 183 with our SDP.
+		// Ringback before answer is early media: 183 with our SDP. The
+		// leg is not activated, so it sends only what plays.
 		if err := c.sipIn.Progress(c.localSDP); err != nil {
 			return fmt.Errorf("ring: %w", err)
 		}
+		c.mu.Lock()
+		c.early = true
+		c.mu.Unlock()
 	}
 	rctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
@@ -87,6 +94,14 @@ func (c *Call) Ring(ctx context.Context, d time.Duration) error {
 		return nil // the ring ran its duration
 	}
 	return err
+}
+
+// InEarlyMedia reports whether a Ring sent 183 with SDP and the call is not
+// answered: prompts then play as early media (bxml.EarlyMedia).
+func (c *Call) InEarlyMedia() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.early && !c.answered
 }
 
 func (c *Call) SendDTMF(ctx context.Context, digits string, toneDuration, toneInterval time.Duration) error {

@@ -75,10 +75,12 @@ func (s *server) restart() {
 var rtpBase = struct {
 	sync.Mutex
 	next int
-}{next: 30000}
+}{next: 30000 + os.Getpid()%13*200}
 
 // rtpRange hands each server its own RTP ports, wrapping around (with
 // -count=3 more servers start than fit) when the earlier ones have stopped.
+// Each test process starts at its own place in the range (by PID), so two
+// e2e runs on one machine (two worktrees) rarely pick the same ports.
 func rtpRange() string {
 	rtpBase.Lock()
 	defer rtpBase.Unlock()

@@ -5,11 +5,18 @@ import (
 	"sync/atomic"
 )
 
-// tapList holds the recordings fed by a leg. The packet path reads it with
-// one atomic load; changes copy the slice.
+// tap receives a leg's decoded audio: dir 0 is what the remote sent, 1 what
+// the leg sent it. push runs on the packet path, so it only copies or
+// measures, and never keeps pcm.
+type tap interface {
+	push(dir int, pcm []int16)
+}
+
+// tapList holds the recordings and listeners fed by a leg. The packet path
+// reads it with one atomic load; changes copy the slice.
 type tapList struct {
 	mu sync.Mutex
-	p  atomic.Pointer[[]*Recording]
+	p  atomic.Pointer[[]tap]
 }
 
 func (t *tapList) active() bool {
@@ -35,25 +42,25 @@ func (t *tapList) out(pcm []int16) {
 	}
 }
 
-func (t *tapList) add(r *Recording) {
+func (t *tapList) add(r tap) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	var cur []*Recording
+	var cur []tap
 	if p := t.p.Load(); p != nil {
 		cur = *p
 	}
-	next := append(append([]*Recording(nil), cur...), r)
+	next := append(append([]tap(nil), cur...), r)
 	t.p.Store(&next)
 }
 
-func (t *tapList) remove(r *Recording) {
+func (t *tapList) remove(r tap) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	p := t.p.Load()
 	if p == nil {
 		return
 	}
-	next := make([]*Recording, 0, len(*p))
+	next := make([]tap, 0, len(*p))
 	for _, x := range *p {
 		if x != r {
 			next = append(next, x)
@@ -67,10 +74,38 @@ func (t *tapList) stopAll() {
 	if p == nil {
 		return
 	}
-	for _, r := range *p {
-		r.finish(StopClosed)
+	var recs []*Recording
+	for _, x := range *p {
+		if r, ok := x.(*Recording); ok {
+			r.finish(StopClosed)
+			recs = append(recs, r)
+		}
 	}
-	for _, r := range *p {
+	for _, r := range recs {
 		<-r.done // the file is complete before the leg reports closed
 	}
+}
+
+// listener is a ListenReceived subscription.
+type listener struct{ fn func(pcm []int16) }
+
+func (l *listener) push(dir int, pcm []int16) {
+	if dir == 0 {
+		l.fn(pcm)
+	}
+}
+
+// ListenReceived calls fn with each frame of audio the remote sends, as
+// 8 kHz PCM decoded from G.711, in both modes (bridged or not), until stop.
+// fn runs on the leg's packet path, so an analysis (answering machine
+// detection) costs no goroutine or queue per packet: it must be quick, must
+// not block, and must not keep pcm. ok is false when the leg's codec is not
+// G.711 (audio passed through untouched is never decoded).
+func (l *Leg) ListenReceived(fn func(pcm []int16)) (stop func(), ok bool) {
+	if c, neg := l.Codec(); !neg || !c.isG711() {
+		return func() {}, false
+	}
+	x := &listener{fn: fn}
+	l.taps.add(x)
+	return func() { l.taps.remove(x) }, true
 }

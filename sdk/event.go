@@ -29,6 +29,8 @@ const (
 	EventBridgeTargetComplete EventType = "bridgeTargetComplete"
 	EventRedirect             EventType = "redirect"
 	EventDisconnect           EventType = "disconnect"
+
+	EventMachineDetectionComplete EventType = "machineDetectionComplete"
 )
 
 // IsSIP reports whether t is one of the SIP hooks, which are answered with an

@@ -62,6 +62,9 @@ type Config struct {
 	// MediaTimeout ends an answered call whose peer sent no RTP or RTCP
 	// this long (0: media.DefaultIdleTimeout, 60 s).
 	MediaTimeout time.Duration
+	// SIPHealthInterval is how often every outbound trunk endpoint gets an
+	// OPTIONS probe (0: trunkops.DefaultHealthInterval, 60 s).
+	SIPHealthInterval time.Duration
 	// RTCPInterval is the mean interval of the RTCP reports on legs the node
 	// terminates (0: RFC 3550's 5 s; tests shorten it).
 	RTCPInterval time.Duration

@@ -48,6 +48,7 @@ type Server struct {
 	webhook *callflow.Webhook
 	modules *callflow.Modules
 	trunks  *trunkops.Trunks
+	health  *trunkops.Health
 	// sipGuard and httpGuard drop flooding sources and throttle failed
 	// authentications, per zone.
 	sipGuard, httpGuard *guard.Guard
@@ -167,10 +168,11 @@ func (s *Server) build(ctx context.Context) error {
 		return fmt.Errorf("sip: %w", err)
 	}
 	s.engine.SetDialer(calls.SIPDialer{Server: s.sip})
+	s.health = trunkops.NewHealth(s.store, s.sip, cfg.SIPHealthInterval, cfg.Logger)
 	s.api = api.New(api.Config{
 		Store: s.store, SIPDomain: cfg.SIPDomain, DigestAlgorithms: s.sip.DigestAlgorithms(), TokenKey: tokenKey, Logger: cfg.Logger, Ready: s.checkReady,
 		Calls: voiceAPI{engine: s.engine, regs: s.regs.Load}, PublicURL: cfg.PublicURL, Wasm: host, MaxModuleBytes: cfg.WasmMaxModuleBytes,
-		Guard: s.httpGuard, Bans: []api.BanList{s.sipGuard, s.httpGuard},
+		Guard: s.httpGuard, Bans: []api.BanList{s.sipGuard, s.httpGuard}, Health: healthAPI{s.health},
 	})
 	return nil
 }
@@ -297,7 +299,7 @@ func (s *Server) Run(ctx context.Context, ready func(httpAddr net.Addr)) error {
 	s.regs.Store(regs)
 	var background sync.WaitGroup // owned here; listenCtx stops them
 	for _, f := range []func(context.Context){
-		s.sipGuard.Run, s.httpGuard.Run, s.heartbeat,
+		s.sipGuard.Run, s.httpGuard.Run, s.heartbeat, s.health.Run,
 		func(ctx context.Context) { s.trunks.KeepTrusted(ctx, s.cfg.TrustedCIDRs, s.sipGuard.SetTrusted) },
 	} {
 		background.Add(1)

@@ -36,6 +36,7 @@ func (v voiceAPI) CreateCall(ctx context.Context, accountID string, r api.Create
 		FallbackUsername: deref(r.FallbackUsername), FallbackPassword: deref(r.FallbackPassword),
 		DisconnectURL: deref(r.DisconnectURL), DisconnectMethod: deref(r.DisconnectMethod),
 		CallTimeout: seconds(r.CallTimeout), CallbackTimeout: seconds(r.CallbackTimeout),
+		MachineDetection: machineDetection(r.MachineDetection),
 	})
 	if errors.Is(err, calls.ErrCapacity) {
 		return rec, fmt.Errorf("%w: %s", api.ErrCallCapacity, strings.TrimPrefix(err.Error(), calls.ErrCapacity.Error()+": "))

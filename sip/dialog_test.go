@@ -9,10 +9,12 @@ import (
 	"io"
 	"net"
 	"regexp"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+	"weak"
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
@@ -534,5 +536,34 @@ func readMessage(t *testing.T, c net.Conn, r *bufio.Reader, prefix string) strin
 		if msg := head.String(); strings.HasPrefix(msg, prefix) {
 			return msg + "\r\n" + string(body)
 		}
+	}
+}
+
+// An ended call is not kept alive by its INVITE transaction, which sipgo
+// holds for 32 s after the answer on UDP (RFC 6026 Timer L): at a few
+// hundred calls a second, ended calls with their traces would pile up.
+func TestEndedCallIsNotKeptByItsTransaction(t *testing.T) {
+	engine := newTestEngine(true)
+	_, addrs := startServer(t, testConfig(), engine)
+	caller := newCaller(t, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	out, err := caller.Dial(ctx, DialRequest{URI: "sip:" + appIPOnly + "@" + addrs["udp"], SDP: []byte(testSDP)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	call := engine.waitCall(t)
+	ended := weak.Make(call)
+	if err := out.Hangup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitDone(t, call.Done(), "the inbound call")
+	call = nil
+	for i := 0; i < 100 && ended.Value() != nil; i++ {
+		runtime.GC()
+		time.Sleep(20 * time.Millisecond)
+	}
+	if ended.Value() != nil {
+		t.Fatal("the ended call is still reachable (from the dialog's state callback?)")
 	}
 }

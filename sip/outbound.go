@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"weak"
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
@@ -225,8 +226,11 @@ func (s *Server) Dial(ctx context.Context, r DialRequest) (*OutboundCall, error)
 	c.setLocalSDP(r.SDP)
 	s.outbound.Store(session.ID, c)
 	metricCallsActive.Inc()
+	// Weak, as for inbound calls: the dialog may outlive the call in
+	// sipgo's transactions; s.outbound holds the call until it ends.
+	wc := weak.Make(c)
 	session.OnState(func(st sip.DialogState) {
-		if st == sip.DialogStateEnded {
+		if c := wc.Value(); st == sip.DialogStateEnded && c != nil {
 			c.finish(EndRemoteBye)
 		}
 	})

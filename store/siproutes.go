@@ -122,21 +122,10 @@ func (s *Store) OutboundSIPRoute(ctx context.Context, accountID, number string) 
 // client registers each to its Destination with Register.Username and
 // PBXPassword. Routes without a destination are left out (nowhere to register).
 func (s *Store) RegistrationSIPRoutes(ctx context.Context) ([]SIPRoute, error) {
-	var rows []sipConfigRow
-	err := s.db.SelectContext(ctx, &rows, s.rebind("SELECT "+sipConfigColumns+` FROM sip_configurations
-		WHERE direction = ? AND (auth_mode = ? OR trunk_id IN (SELECT id FROM sip_trunks WHERE auth_mode = ?))
-		ORDER BY account_id, phone_number, route_key`),
+	rs, err := s.routesWhere(ctx, `direction = ? AND (auth_mode = ? OR trunk_id IN (SELECT id FROM sip_trunks WHERE auth_mode = ?))`,
 		string(headermap.Inbound), string(AuthRegister), string(AuthRegister))
 	if err != nil {
 		return nil, fmt.Errorf("registration routes: %w", err)
-	}
-	cs, err := s.configsFromRows(rows)
-	if err != nil {
-		return nil, err
-	}
-	rs, err := s.resolveAll(ctx, cs)
-	if err != nil {
-		return nil, err
 	}
 	out := rs[:0]
 	for _, r := range rs {
@@ -168,4 +157,37 @@ func (s *Store) SIPEndpoints(ctx context.Context) ([]string, error) {
 		hosts = append(hosts, d.Host)
 	}
 	return hosts, nil
+}
+
+// OutboundSIPRoutes returns every outbound route on the node that has a
+// destination (configurations of all accounts, resolved with their trunks):
+// the endpoints the trunk health probes watch.
+func (s *Store) OutboundSIPRoutes(ctx context.Context) ([]SIPRoute, error) {
+	rs, err := s.routesWhere(ctx, "direction = ?", string(headermap.Outbound))
+	if err != nil {
+		return nil, fmt.Errorf("outbound routes: %w", err)
+	}
+	out := rs[:0]
+	for _, r := range rs {
+		if r.HasDestination {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// routesWhere returns the node's configurations matching where, resolved
+// with their trunks, in account, number and route order.
+func (s *Store) routesWhere(ctx context.Context, where string, args ...any) ([]SIPRoute, error) {
+	var rows []sipConfigRow
+	err := s.db.SelectContext(ctx, &rows, s.rebind("SELECT "+sipConfigColumns+" FROM sip_configurations WHERE "+where+
+		" ORDER BY account_id, phone_number, route_key"), args...)
+	if err != nil {
+		return nil, err
+	}
+	cs, err := s.configsFromRows(rows)
+	if err != nil {
+		return nil, err
+	}
+	return s.resolveAll(ctx, cs)
 }

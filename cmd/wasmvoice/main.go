@@ -22,6 +22,7 @@ import (
 	"github.com/wasmvoice/wasmvoice/media"
 	"github.com/wasmvoice/wasmvoice/server"
 	"github.com/wasmvoice/wasmvoice/store"
+	"github.com/wasmvoice/wasmvoice/trunkops"
 )
 
 func main() {
@@ -81,6 +82,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	f.str(&cfg.MediaIP, "media-ip", "", "IP advertised in SDP, Via and Contact (default: the IP of --sip-addr when it names one, else the address of the outbound interface)")
 	f.str(&cfg.RTPPorts, "rtp-ports", server.DefaultRTPPorts, "RTP port range min-max (min even; RTCP uses RTP+1)")
 	f.duration(&cfg.MediaTimeout, "media-timeout", media.DefaultIdleTimeout, "end an answered call whose peer sent no RTP or RTCP this long (cause error, a media timeout message)")
+	f.duration(&cfg.SIPHealthInterval, "sip-health-interval", trunkops.DefaultHealthInterval, "probe every outbound trunk endpoint with SIP OPTIONS this often (GET /v1/sip/status)")
 	f.str(&cfg.PublicURL, "public-url", "", "base URL of the API as callbacks show it in callUrl and mediaUrl (default http://<sip domain>:<http port>)")
 	var digestAlgs string
 	f.str(&digestAlgs, "sip-digest-algorithms", "MD5", "digest algorithms offered in 407 challenges for applications that set no sipDigestAlgorithms, most preferred first: MD5 (every client completes it), SHA-256 (RFC 8760; baresip 1.x fails when it is offered at all)")

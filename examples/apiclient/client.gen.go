@@ -186,6 +186,60 @@ func (e HeaderMappingsDirection) Valid() bool {
 	}
 }
 
+// Defines values for MachineDetectionCallbackMethod.
+const (
+	MachineDetectionCallbackMethodGET  MachineDetectionCallbackMethod = "GET"
+	MachineDetectionCallbackMethodPOST MachineDetectionCallbackMethod = "POST"
+)
+
+// Valid indicates whether the value is a known member of the MachineDetectionCallbackMethod enum.
+func (e MachineDetectionCallbackMethod) Valid() bool {
+	switch e {
+	case MachineDetectionCallbackMethodGET:
+		return true
+	case MachineDetectionCallbackMethodPOST:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MachineDetectionFallbackMethod.
+const (
+	MachineDetectionFallbackMethodGET  MachineDetectionFallbackMethod = "GET"
+	MachineDetectionFallbackMethodPOST MachineDetectionFallbackMethod = "POST"
+)
+
+// Valid indicates whether the value is a known member of the MachineDetectionFallbackMethod enum.
+func (e MachineDetectionFallbackMethod) Valid() bool {
+	switch e {
+	case MachineDetectionFallbackMethodGET:
+		return true
+	case MachineDetectionFallbackMethodPOST:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MachineDetectionMode.
+const (
+	Async MachineDetectionMode = "async"
+	Sync  MachineDetectionMode = "sync"
+)
+
+// Valid indicates whether the value is a known member of the MachineDetectionMode enum.
+func (e MachineDetectionMode) Valid() bool {
+	switch e {
+	case Async:
+		return true
+	case Sync:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for OauthErrorError.
 const (
 	InvalidClient        OauthErrorError = "invalid_client"
@@ -345,6 +399,27 @@ func (e SIPDirectionInputType) Valid() bool {
 	case SIPDirectionInputTypeInbound:
 		return true
 	case SIPDirectionInputTypeOutbound:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SIPHealthViewStatus.
+const (
+	Healthy     SIPHealthViewStatus = "healthy"
+	Unchecked   SIPHealthViewStatus = "unchecked"
+	Unreachable SIPHealthViewStatus = "unreachable"
+)
+
+// Valid indicates whether the value is a known member of the SIPHealthViewStatus enum.
+func (e SIPHealthViewStatus) Valid() bool {
+	switch e {
+	case Healthy:
+		return true
+	case Unchecked:
+		return true
+	case Unreachable:
 		return true
 	default:
 		return false
@@ -859,8 +934,9 @@ type CreateCallRequest struct {
 	// From Caller ID: an E.164 number, a SIP URI, or Restricted, Anonymous, Private, Unavailable.
 	//
 	// Examples: +15555551212
-	From     string  `json:"from"`
-	Password *string `json:"password,omitempty"`
+	From             string            `json:"from"`
+	MachineDetection *MachineDetection `json:"machineDetection,omitempty"`
+	Password         *string           `json:"password,omitempty"`
 
 	// Priority Queue priority. This node dials every call at once (no queue: past the account's cap createCall answers 429), so there is nothing to order; the value is kept and echoed.
 	Priority *int64 `json:"priority,omitempty"`
@@ -1090,6 +1166,50 @@ type LogEntry struct {
 	Source  string    `json:"source"`
 	Time    time.Time `json:"time"`
 }
+
+// MachineDetection defines model for MachineDetection.
+type MachineDetection struct {
+	CallbackMethod *MachineDetectionCallbackMethod `json:"callbackMethod,omitempty"`
+
+	// CallbackUrl Where machineDetectionComplete goes (async mode); the answerUrl when absent.
+	CallbackUrl *string `json:"callbackUrl,omitempty"`
+
+	// DelayResult Hold an answering-machine result until the greeting is over (its beep, machineSpeechEndThreshold of silence, or detectionTimeout).
+	DelayResult *bool `json:"delayResult,omitempty"`
+
+	// DetectionTimeout Seconds the whole detection may take; no decision by then is the result timeout.
+	DetectionTimeout *float64                        `json:"detectionTimeout,omitempty"`
+	FallbackMethod   *MachineDetectionFallbackMethod `json:"fallbackMethod,omitempty"`
+	FallbackPassword *string                         `json:"fallbackPassword,omitempty"`
+	FallbackUrl      *string                         `json:"fallbackUrl,omitempty"`
+	FallbackUsername *string                         `json:"fallbackUsername,omitempty"`
+
+	// MachineSpeechEndThreshold Seconds of silence after which a machine's greeting is over (delayResult); defaults to speechEndThreshold.
+	MachineSpeechEndThreshold *float64 `json:"machineSpeechEndThreshold,omitempty"`
+
+	// Mode sync: the answer callback waits for the result and carries it as machineDetectionResult. async: the answer callback goes at once; the result follows as a machineDetectionComplete callback.
+	Mode     *MachineDetectionMode `json:"mode,omitempty"`
+	Password *string               `json:"password,omitempty"`
+
+	// SilenceTimeout Seconds without speech before the result is silence.
+	SilenceTimeout *float64 `json:"silenceTimeout,omitempty"`
+
+	// SpeechEndThreshold Seconds of silence after which the callee has finished speaking.
+	SpeechEndThreshold *float64 `json:"speechEndThreshold,omitempty"`
+
+	// SpeechThreshold Seconds of speech from which the callee is an answering machine.
+	SpeechThreshold *float64 `json:"speechThreshold,omitempty"`
+	Username        *string  `json:"username,omitempty"`
+}
+
+// MachineDetectionCallbackMethod defines model for MachineDetection.CallbackMethod.
+type MachineDetectionCallbackMethod string
+
+// MachineDetectionFallbackMethod defines model for MachineDetection.FallbackMethod.
+type MachineDetectionFallbackMethod string
+
+// MachineDetectionMode sync: the answer callback waits for the result and carries it as machineDetectionResult. async: the answer callback goes at once; the result follows as a machineDetectionComplete callback.
+type MachineDetectionMode string
 
 // Module defines model for Module.
 type Module struct {
@@ -1367,6 +1487,14 @@ type SIPEnvelopeSIPDetachResult struct {
 	Errors *[]string `json:"errors"`
 }
 
+// SIPEnvelopeSIPHealthView defines model for SIPEnvelopeSIPHealthView.
+type SIPEnvelopeSIPHealthView struct {
+	Data SIPHealthView `json:"data"`
+
+	// Errors null on success; errors are RFC 9457 problem responses.
+	Errors *[]string `json:"errors"`
+}
+
 // SIPEnvelopeSIPNumberList defines model for SIPEnvelopeSIPNumberList.
 type SIPEnvelopeSIPNumberList struct {
 	Data SIPNumberList `json:"data"`
@@ -1396,6 +1524,48 @@ type SIPFailure struct {
 	PhoneNumber string `json:"phone_number"`
 	Reason      string `json:"reason"`
 }
+
+// SIPHealthView defines model for SIPHealthView.
+type SIPHealthView struct {
+	// AverageResponseTimeMs Mean round trip of the answered probes of the last 24 hours.
+	//
+	// Examples: 40.5
+	AverageResponseTimeMs *float64 `json:"average_response_time_ms"`
+
+	// CheckedAt When the last probe ran; null when unchecked.
+	CheckedAt *time.Time `json:"checked_at"`
+
+	// Endpoint The probed SIP URI; null when unchecked.
+	//
+	// Examples: sip:trunk.example.com:5060;transport=udp
+	Endpoint *string `json:"endpoint"`
+
+	// LastError The last failed probe's error, null when none failed in the last 24 hours.
+	LastError   *string    `json:"last_error"`
+	LastErrorAt *time.Time `json:"last_error_at"`
+
+	// PhoneNumber Examples: +14150000000
+	PhoneNumber string `json:"phone_number"`
+
+	// Probes Probes in the last 24 hours.
+	Probes int64 `json:"probes"`
+
+	// ResponseTimeMs Round trip of the last OPTIONS probe; null when unreachable or unchecked.
+	//
+	// Examples: 42
+	ResponseTimeMs *float64 `json:"response_time_ms"`
+
+	// Status unchecked: the number has no outbound endpoint to probe (inbound only).
+	Status SIPHealthViewStatus `json:"status"`
+
+	// UptimePercentage Share of the last 24 hours' probes that got an answer; null when unchecked.
+	//
+	// Examples: 99.3
+	UptimePercentage *float64 `json:"uptime_percentage"`
+}
+
+// SIPHealthViewStatus unchecked: the number has no outbound endpoint to probe (inbound only).
+type SIPHealthViewStatus string
 
 // SIPMessage defines model for SIPMessage.
 type SIPMessage struct {
@@ -1895,6 +2065,12 @@ type ListSipNumbersParams struct {
 	TrunkId *string `form:"trunk_id,omitempty" json:"trunk_id,omitempty"`
 }
 
+// GetSipStatusParams defines parameters for GetSipStatus.
+type GetSipStatusParams struct {
+	// PhoneNumber Required, E.164.
+	PhoneNumber *string `form:"phone_number,omitempty" json:"phone_number,omitempty"`
+}
+
 // CreateModuleParams defines parameters for CreateModule.
 type CreateModuleParams struct {
 	// Name Module name (default: the multipart file name, else "module").
@@ -2231,6 +2407,13 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/sip/parse-destination (the `ParseSipDestination` operationId).
 	ParseSipDestination(ctx context.Context, body ParseSipDestinationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetSipStatus Get trunk health
+	//
+	// The health of the number's outbound trunk endpoint, probed with SIP OPTIONS every minute (--sip-health-interval) and on the spot when the last probe is older: healthy (any final response), unreachable (none within 5 s), or unchecked for an inbound-only number. Uptime and average response time are over the last 24 hours.
+	//
+	// Corresponds with GET /v1/sip/status (the `GetSipStatus` operationId).
+	GetSipStatus(ctx context.Context, params *GetSipStatusParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListSipTrunks List SIP trunks
 	//
@@ -2881,6 +3064,23 @@ func (c *Client) ParseSipDestinationWithBody(ctx context.Context, contentType st
 // Corresponds with POST /v1/sip/parse-destination (the `ParseSipDestination` operationId).
 func (c *Client) ParseSipDestination(ctx context.Context, body ParseSipDestinationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewParseSipDestinationRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetSipStatus Get trunk health
+//
+// The health of the number's outbound trunk endpoint, probed with SIP OPTIONS every minute (--sip-health-interval) and on the spot when the last probe is older: healthy (any final response), unreachable (none within 5 s), or unchecked for an inbound-only number. Uptime and average response time are over the last 24 hours.
+//
+// Corresponds with GET /v1/sip/status (the `GetSipStatus` operationId).
+func (c *Client) GetSipStatus(ctx context.Context, params *GetSipStatusParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetSipStatusRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -4318,6 +4518,60 @@ func NewParseSipDestinationRequestWithBody(server string, contentType string, bo
 	return req, nil
 }
 
+// NewGetSipStatusRequest constructs an http.Request for the GetSipStatus method
+func NewGetSipStatusRequest(server string, params *GetSipStatusParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/sip/status")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.PhoneNumber != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "phone_number", *params.PhoneNumber, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewListSipTrunksRequest constructs an http.Request for the ListSipTrunks method
 func NewListSipTrunksRequest(server string) (*http.Request, error) {
 	var err error
@@ -5464,6 +5718,15 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/sip/parse-destination (the `ParseSipDestination` operationId).
 	ParseSipDestinationWithResponse(ctx context.Context, body ParseSipDestinationJSONRequestBody, reqEditors ...RequestEditorFn) (*ParseSipDestinationHTTPResponse, error)
+
+	// GetSipStatusWithResponse Get trunk health
+	//
+	// The health of the number's outbound trunk endpoint, probed with SIP OPTIONS every minute (--sip-health-interval) and on the spot when the last probe is older: healthy (any final response), unreachable (none within 5 s), or unchecked for an inbound-only number. Uptime and average response time are over the last 24 hours.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/sip/status (the `GetSipStatus` operationId).
+	GetSipStatusWithResponse(ctx context.Context, params *GetSipStatusParams, reqEditors ...RequestEditorFn) (*GetSipStatusHTTPResponse, error)
 
 	// ListSipTrunksWithResponse List SIP trunks
 	//
@@ -7148,6 +7411,89 @@ func (r ParseSipDestinationHTTPResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ParseSipDestinationHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetSipStatusHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SIPEnvelopeSIPHealthView
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *ErrorModel
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ErrorModel
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetSipStatusHTTPResponse) GetJSON200() *SIPEnvelopeSIPHealthView {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetSipStatusHTTPResponse) GetApplicationproblemJSON400() *ErrorModel {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetSipStatusHTTPResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetSipStatusHTTPResponse) GetApplicationproblemJSON403() *ErrorModel {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetSipStatusHTTPResponse) GetApplicationproblemJSON404() *ErrorModel {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r GetSipStatusHTTPResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetSipStatusHTTPResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetSipStatusHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetSipStatusHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetSipStatusHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetSipStatusHTTPResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -9091,6 +9437,21 @@ func (c *ClientWithResponses) ParseSipDestinationWithResponse(ctx context.Contex
 	return ParseParseSipDestinationHTTPResponse(rsp)
 }
 
+// GetSipStatusWithResponse Get trunk health
+//
+// The health of the number's outbound trunk endpoint, probed with SIP OPTIONS every minute (--sip-health-interval) and on the spot when the last probe is older: healthy (any final response), unreachable (none within 5 s), or unchecked for an inbound-only number. Uptime and average response time are over the last 24 hours.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/sip/status (the `GetSipStatus` operationId).
+func (c *ClientWithResponses) GetSipStatusWithResponse(ctx context.Context, params *GetSipStatusParams, reqEditors ...RequestEditorFn) (*GetSipStatusHTTPResponse, error) {
+	rsp, err := c.GetSipStatus(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetSipStatusHTTPResponse(rsp)
+}
+
 // ListSipTrunksWithResponse List SIP trunks
 //
 // Returns a wrapper object for the known response body format(s).
@@ -10649,6 +11010,74 @@ func ParseParseSipDestinationHTTPResponse(rsp *http.Response) (*ParseSipDestinat
 			return nil, err
 		}
 		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetSipStatusHTTPResponse parses an HTTP response from a GetSipStatusWithResponse call
+func ParseGetSipStatusHTTPResponse(rsp *http.Response) (*GetSipStatusHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetSipStatusHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SIPEnvelopeSIPHealthView
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest ErrorModel
