@@ -63,13 +63,17 @@ func TestBandwidthClient(t *testing.T) {
 	stats, err := withToken.GetStatisticsWithResponse(ctx, acct)
 	chk.op("getStatistics", 200, stats, err)
 
-	// A call that rings, is tagged, and is cancelled.
+	// A call that rings, is tagged, and is cancelled; its createCall sets
+	// every field the spec's body has.
 	yes, prio, timeout, cbTimeout := true, 3, 20.0, 10.0
 	name, uui, tag, fallback := "Support", "aGVsbG8;encoding=base64", "first", h.url("/fallback")
 	created, err := c.CreateCallWithResponse(ctx, acct, bw.CreateCall{To: "sip:callee@" + uas.addr(), From: "+15550001111",
 		ApplicationId: appID, AnswerUrl: h.url("/answer"), DisconnectUrl: ptr(h.url("/status")), AnswerFallbackUrl: &fallback,
+		AnswerMethod: ptr(bw.CallbackMethodEnumPOST), AnswerFallbackMethod: ptr(bw.CallbackMethodEnumPOST),
+		DisconnectMethod: ptr(bw.CallbackMethodEnumPOST), Username: ptr("u"), Password: ptr("p"),
 		FallbackUsername: ptr("fu"), FallbackPassword: ptr("fp"), Privacy: &yes, DisplayName: &name, Uui: &uui, Tag: &tag,
-		Priority: &prio, CallTimeout: &timeout, CallbackTimeout: &cbTimeout})
+		Priority: &prio, CallTimeout: &timeout, CallbackTimeout: &cbTimeout,
+		MachineDetection: &bw.MachineDetectionConfiguration{Mode: ptr(bw.Async), CallbackUrl: ptr(h.url("/amd"))}})
 	chk.op("createCall", 201, created, err)
 	if created == nil || created.JSON201 == nil {
 		t.Fatalf("createCall: %v", err)
