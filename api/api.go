@@ -94,12 +94,14 @@ func New(cfg Config) *Server {
 	mux := http.NewServeMux()
 	s := &Server{cfg: cfg, tokens: tokenSigner{key: cfg.TokenKey}, log: cfg.Logger.With("caller", "api")}
 	s.api = humago.New(mux, humaConfig())
+	s.api.OpenAPI().OnAddOperation = append(s.api.OpenAPI().OnAddOperation, voiceErrorDocs)
 	s.api.UseMiddleware(s.authMiddleware)
 	registerOAuth(s)
 	registerApplications(s)
 	registerKV(s)
 	registerSIPRouting(s)
 	registerCalls(s)
+	registerStatistics(s)
 	registerCallLog(s)
 	registerModules(s)
 	registerBans(s)
@@ -111,7 +113,7 @@ func New(cfg Config) *Server {
 	})
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.Handle("GET /metrics", promhttp.Handler())
-	logged := withRequestLog(s.log, mux)
+	logged := withRequestLog(s.log, withVoiceErrors(mux))
 	s.handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { logged.ServeHTTP(w, withRemoteAddr(r)) })
 	return s
 }
@@ -168,6 +170,8 @@ func (noEngine) LiveCalls(string) []store.CallRecord                  { return n
 func (noEngine) HangupCall(string, string) error                      { return ErrCallNotActive }
 func (noEngine) RedirectCall(string, string, bxml.Target) error       { return ErrCallNotActive }
 func (noEngine) ReplaceCallBXML(string, string, *bxml.Document) error { return ErrCallNotActive }
+func (noEngine) SetCallTag(string, string, string) error              { return ErrCallNotActive }
+func (noEngine) CallQueue(string) (int, int)                          { return 0, 0 }
 
 // SetSIPPort sets the SIP port sipUri shows when it is only known once the
 // listener is bound.

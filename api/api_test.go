@@ -30,6 +30,12 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	return newEnvWith(t, nil)
+}
+
+// newEnvWith is newEnv with the API's configuration changed by edit.
+func newEnvWith(t *testing.T, edit func(*Config)) *env {
+	t.Helper()
 	ctx := context.Background()
 	st, err := store.Open(ctx, t.TempDir())
 	if err != nil {
@@ -44,7 +50,11 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := New(Config{Store: st, SIPDomain: testDomain, DigestAlgorithms: []string{"MD5"}, TokenKey: []byte("0123456789abcdef0123456789abcdef"), Logger: slog.New(slog.DiscardHandler)})
+	cfg := Config{Store: st, SIPDomain: testDomain, DigestAlgorithms: []string{"MD5"}, TokenKey: []byte("0123456789abcdef0123456789abcdef"), Logger: slog.New(slog.DiscardHandler)}
+	if edit != nil {
+		edit(&cfg)
+	}
+	s := New(cfg)
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
 	e := &env{t: t, srv: srv, st: st, creds: creds}

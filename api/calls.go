@@ -28,64 +28,23 @@ type Calls interface {
 	RedirectCall(accountID, callID string, t bxml.Target) error
 	// ReplaceCallBXML interrupts the call's BXML and runs doc instead.
 	ReplaceCallBXML(accountID, callID string, doc *bxml.Document) error
+	// SetCallTag sets the tag of a live call's later callbacks ("" clears it).
+	SetCallTag(accountID, callID, tag string) error
+	// CallQueue is the account's outbound calls waiting on their callee and
+	// the most calls the account may have at once (0: no cap).
+	CallQueue(accountID string) (current, max int)
 }
 
 // ErrCallNotActive is returned by Calls for a call that is not live.
 var ErrCallNotActive = errors.New("call is not active")
 
+// ErrCallBusy is returned by Calls for a live call that is already being
+// redirected or bridged: 409, as the spec has it.
+var ErrCallBusy = errors.New("call is busy with another change")
+
 // ErrCallCapacity is returned by Calls.CreateCall when a concurrent-call cap
 // (of the application, of the account) is reached: 429 with Retry-After.
 var ErrCallCapacity = errors.New("too many concurrent calls")
-
-// CreateCallRequest is the createCall body, as in the Voice API.
-type CreateCallRequest struct {
-	To                   string   `json:"to" maxLength:"1024" example:"sip:alice@sip.example.com" doc:"A SIP URI (sip: or sips:), or an E.164 number routed through a SIP trunk."`
-	From                 string   `json:"from" maxLength:"256" example:"+15555551212" doc:"Caller ID: an E.164 number, a SIP URI, or Restricted, Anonymous, Private, Unavailable."`
-	DisplayName          *string  `json:"displayName,omitempty" maxLength:"256" nullable:"true"`
-	UUI                  *string  `json:"uui,omitempty" maxLength:"350" nullable:"true" doc:"User-to-User header values (RFC 7433), comma separated."`
-	ApplicationID        string   `json:"applicationId" maxLength:"64" example:"1d3e2f4a-5b6c-4d7e-8f90-a1b2c3d4e5f6"`
-	AnswerURL            string   `json:"answerUrl" maxLength:"2048" format:"uri" example:"https://example.com/voice/answer"`
-	AnswerMethod         *string  `json:"answerMethod,omitempty" enum:"GET,POST" nullable:"true" default:"POST"`
-	Username             *string  `json:"username,omitempty" maxLength:"1024" nullable:"true"`
-	Password             *string  `json:"password,omitempty" maxLength:"1024" nullable:"true"`
-	AnswerFallbackURL    *string  `json:"answerFallbackUrl,omitempty" maxLength:"2048" format:"uri" nullable:"true"`
-	AnswerFallbackMethod *string  `json:"answerFallbackMethod,omitempty" enum:"GET,POST" nullable:"true" default:"POST"`
-	FallbackUsername     *string  `json:"fallbackUsername,omitempty" maxLength:"1024" nullable:"true"`
-	FallbackPassword     *string  `json:"fallbackPassword,omitempty" maxLength:"1024" nullable:"true"`
-	DisconnectURL        *string  `json:"disconnectUrl,omitempty" maxLength:"2048" format:"uri" nullable:"true"`
-	DisconnectMethod     *string  `json:"disconnectMethod,omitempty" enum:"GET,POST" nullable:"true" default:"POST"`
-	CallTimeout          *float64 `json:"callTimeout,omitempty" minimum:"1" maximum:"300" nullable:"true" default:"30"`
-	CallbackTimeout      *float64 `json:"callbackTimeout,omitempty" minimum:"1" maximum:"25" nullable:"true" default:"15"`
-	Priority             *int     `json:"priority,omitempty" minimum:"1" maximum:"5" nullable:"true" default:"5"`
-	Tag                  *string  `json:"tag,omitempty" maxLength:"256" nullable:"true"`
-
-	MachineDetection *MachineDetection `json:"machineDetection,omitempty"`
-}
-
-// CreateCallResponse is the createCall answer.
-type CreateCallResponse struct {
-	ApplicationID        string     `json:"applicationId"`
-	AccountID            string     `json:"accountId"`
-	CallID               string     `json:"callId" example:"c-15ac29a2-1331029c-2cb0-4a07-b215-b22865662d85"`
-	To                   string     `json:"to"`
-	From                 string     `json:"from"`
-	EnqueuedTime         *time.Time `json:"enqueuedTime" nullable:"true"`
-	CallURL              string     `json:"callUrl" format:"uri"`
-	CallTimeout          float64    `json:"callTimeout"`
-	CallbackTimeout      float64    `json:"callbackTimeout"`
-	Tag                  *string    `json:"tag" nullable:"true"`
-	AnswerMethod         string     `json:"answerMethod"`
-	AnswerURL            string     `json:"answerUrl" format:"uri"`
-	AnswerFallbackMethod *string    `json:"answerFallbackMethod" nullable:"true"`
-	AnswerFallbackURL    *string    `json:"answerFallbackUrl" nullable:"true"`
-	DisconnectMethod     string     `json:"disconnectMethod"`
-	DisconnectURL        *string    `json:"disconnectUrl" nullable:"true"`
-	Username             *string    `json:"username" nullable:"true"`
-	Password             *string    `json:"password" nullable:"true"`
-	FallbackUsername     *string    `json:"fallbackUsername" nullable:"true"`
-	FallbackPassword     *string    `json:"fallbackPassword" nullable:"true"`
-	Priority             *int       `json:"priority" nullable:"true"`
-}
 
 // CallState is a call as getCallState and listCalls show it.
 type CallState struct {
@@ -118,7 +77,7 @@ type UpdateCallRequest struct {
 	RedirectFallbackMethod *string `json:"redirectFallbackMethod,omitempty" enum:"GET,POST" nullable:"true" default:"POST"`
 	FallbackUsername       *string `json:"fallbackUsername,omitempty" maxLength:"1024" nullable:"true"`
 	FallbackPassword       *string `json:"fallbackPassword,omitempty" maxLength:"1024" nullable:"true"`
-	Tag                    *string `json:"tag,omitempty" maxLength:"256" nullable:"true"`
+	Tag                    *string `json:"tag,omitempty" maxLength:"4096" nullable:"true" doc:"Replaces the tag of the call's later callbacks; an empty string clears it."`
 }
 
 func optStr(s string) *string {
@@ -155,35 +114,7 @@ func registerCalls(s *Server) {
 	const base = "/api/v2/accounts/{accountId}/calls"
 	tags := []string{"Calls"}
 	errs := []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound}
-	huma.Register(s.api, huma.Operation{
-		OperationID: "createCall", Method: http.MethodPost, Path: base, Summary: "Create a call",
-		Description: "Places an outbound call. When the callee answers, the answer callback goes to answerUrl and its BXML runs.",
-		Tags:        tags, Security: bearerBasic, Errors: append(errs, http.StatusTooManyRequests), DefaultStatus: http.StatusCreated, MaxBodyBytes: 64 << 10,
-	}, func(ctx context.Context, in *struct {
-		AccountPath
-		Body CreateCallRequest
-	}) (*struct {
-		Location string `header:"Location"`
-		Body     CreateCallResponse
-	}, error) {
-		rec, err := s.cfg.Calls.CreateCall(ctx, in.AccountID, in.Body)
-		if err != nil {
-			return nil, s.callError(ctx, err)
-		}
-		r := in.Body
-		out := CreateCallResponse{
-			ApplicationID: rec.ApplicationID, AccountID: rec.AccountID, CallID: rec.ID, To: rec.To, From: rec.From,
-			EnqueuedTime: optTime(rec.EnqueuedTime), CallURL: s.callURL(rec), CallTimeout: orF(r.CallTimeout, 30),
-			CallbackTimeout: orF(r.CallbackTimeout, 15), Tag: r.Tag, AnswerMethod: orS(r.AnswerMethod, "POST"),
-			AnswerURL: r.AnswerURL, AnswerFallbackMethod: ptrOr(r.AnswerFallbackMethod, "POST"), AnswerFallbackURL: r.AnswerFallbackURL,
-			DisconnectMethod: orS(r.DisconnectMethod, "POST"), DisconnectURL: r.DisconnectURL, Username: r.Username,
-			Password: r.Password, FallbackUsername: r.FallbackUsername, FallbackPassword: r.FallbackPassword, Priority: r.Priority,
-		}
-		return &struct {
-			Location string `header:"Location"`
-			Body     CreateCallResponse
-		}{Location: out.CallURL, Body: out}, nil
-	})
+	registerCreateCall(s, base, tags, errs)
 	huma.Register(s.api, huma.Operation{
 		OperationID: "getCallState", Method: http.MethodGet, Path: base + "/{callId}", Summary: "Get call state information",
 		Tags: tags, Security: bearerBasic, Errors: errs,
@@ -245,18 +176,26 @@ func registerCalls(s *Server) {
 	})
 	huma.Register(s.api, huma.Operation{
 		OperationID: "updateCall", Method: http.MethodPost, Path: base + "/{callId}", Summary: "Update a call",
-		Description: "state: completed hangs the call up; redirectUrl interrupts its BXML and runs what the redirect callback answers.",
-		Tags:        tags, Security: bearerBasic, Errors: append(errs, http.StatusConflict), MaxBodyBytes: 16 << 10,
+		Description: "tag replaces the call's tag; state: completed hangs the call up (cancels it while an outbound call still rings); redirectUrl interrupts its BXML and runs what the redirect callback answers.",
+		Tags:        tags, Security: bearerBasic, Errors: append(errs, http.StatusConflict), MaxBodyBytes: 16 << 10, DefaultStatus: http.StatusOK,
 	}, func(ctx context.Context, in *struct {
 		CallPath
 		Body UpdateCallRequest
 	}) (*struct{}, error) {
 		b := in.Body
+		if b.Tag != nil {
+			if err := s.cfg.Calls.SetCallTag(in.AccountID, in.CallID, *b.Tag); err != nil {
+				return nil, s.callError(ctx, err)
+			}
+		}
 		if b.State != nil && *b.State == "completed" {
 			if err := s.cfg.Calls.HangupCall(in.AccountID, in.CallID); err != nil {
 				return nil, s.callError(ctx, err)
 			}
 			return nil, nil
+		}
+		if (b.RedirectURL == nil || *b.RedirectURL == "") && b.Tag != nil {
+			return nil, nil // a tag alone
 		}
 		if b.RedirectURL == nil || *b.RedirectURL == "" {
 			return nil, huma.Error400BadRequest("redirectUrl is required unless state is completed", &huma.ErrorDetail{Location: "body.redirectUrl", Message: "required"})
@@ -309,6 +248,8 @@ func (s *Server) callError(ctx context.Context, err error) error {
 		return validationProblem(err)
 	case errors.Is(err, ErrCallNotActive), errors.Is(err, store.ErrNotFound):
 		return huma.Error404NotFound(err.Error())
+	case errors.Is(err, ErrCallBusy):
+		return huma.Error409Conflict(err.Error())
 	case errors.Is(err, ErrCallCapacity):
 		return &retryAfter{huma.NewError(http.StatusTooManyRequests, err.Error()), 5 * time.Second}
 	}

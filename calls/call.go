@@ -66,6 +66,9 @@ type Call struct {
 	// which credentials (inbound calls use the application's settings).
 	disconnectURL, disconnectMethod string
 	cbUser, cbPass                  string
+	// cbTimeout is createCall's callbackTimeout: how long each of the
+	// call's callbacks may take (0: the source's default).
+	cbTimeout time.Duration
 
 	capacity capacityKeys // slots taken under the engine's caps
 

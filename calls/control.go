@@ -30,10 +30,51 @@ func (e *Engine) HangupCall(accountID, id string) error {
 	if !ok {
 		return fmt.Errorf("call %s: %w", id, ErrNotLive)
 	}
+	c.mu.Lock()
+	ringing := c.info.Direction == "outbound" && !c.answered
+	c.mu.Unlock()
+	if ringing {
+		// Bandwidth cancels an outbound call that has not been answered
+		// yet, and its disconnect says so.
+		c.logf(slog.LevelInfo, "api", "cancel requested while ringing")
+		c.end(bxml.CauseCancel, "")
+		return nil
+	}
 	c.logf(slog.LevelInfo, "api", "hangup requested")
 	c.end(bxml.CauseHangup, "")
 	return nil
 }
+
+// SetCallTag sets the tag the call's later callbacks carry ("" clears it),
+// as updateCall's tag does.
+func (e *Engine) SetCallTag(accountID, id, tag string) error {
+	c, ok := e.Call(accountID, id)
+	if !ok {
+		return fmt.Errorf("call %s: %w", id, ErrNotLive)
+	}
+	c.mu.Lock()
+	c.info.Tag = tag
+	c.mu.Unlock()
+	return nil
+}
+
+// QueuedCalls is how many of the account's outbound calls have been placed
+// and not answered yet: the engine dials every call at once, so these are
+// the calls waiting on their callee, what getStatistics reports as its
+// currentCallQueueSize.
+func (e *Engine) QueuedCalls(accountID string) int {
+	n := 0
+	for _, r := range e.LiveCalls(accountID) {
+		if r.Direction == "outbound" && r.ParentCallID == "" && r.State == stateInitiated {
+			n++
+		}
+	}
+	return n
+}
+
+// AccountCallCap is the most concurrent calls an account may have (0: no
+// cap): past it createCall is refused with ErrCapacity.
+func (e *Engine) AccountCallCap() int { return e.limits.PerAccount }
 
 // RedirectCall interrupts the call's BXML and runs what t answers to a
 // redirect event.
@@ -65,7 +106,7 @@ func (c *Call) redirectErr(err error) error {
 	case errors.Is(err, ErrCallEnded):
 		return fmt.Errorf("call %s: %w", c.id, ErrNotLive)
 	case errors.Is(err, ErrBusy):
-		return &store.ValidationError{Field: "callId", Value: c.id, Reason: "the call is already being redirected or bridged; try again"}
+		return fmt.Errorf("call %s: %w", c.id, ErrBusy)
 	}
 	return err
 }

@@ -348,12 +348,24 @@ type fakeDialer struct {
 	legs   []*fakeOutbound
 	refuse *sip.DialError
 	dialed chan *fakeOutbound
+	// ring, when set, makes every INVITE ring until its context ends
+	// (each is announced on ringing).
+	ring    bool
+	ringing chan sip.DialRequest
 }
 
 func (d *fakeDialer) Dial(ctx context.Context, r sip.DialRequest) (OutboundLeg, error) {
 	d.mu.Lock()
-	defer d.mu.Unlock()
 	d.reqs = append(d.reqs, r)
+	if d.ring {
+		d.mu.Unlock()
+		if d.ringing != nil {
+			d.ringing <- r
+		}
+		<-ctx.Done()
+		return nil, fmt.Errorf("dial cancelled: %w", ctx.Err())
+	}
+	defer d.mu.Unlock()
 	if d.refuse != nil {
 		return nil, d.refuse
 	}

@@ -29,6 +29,11 @@ type CallRequest struct {
 	From          string // an E.164 number, a SIP URI, or Restricted, Anonymous, Private, Unavailable
 	DisplayName   string
 	Tag           *string
+	// Privacy hides the caller ID (From anonymous, Privacy: id; the
+	// number goes in P-Asserted-Identity for the trunk).
+	Privacy bool
+	// UUI is sent as the INVITE's User-to-User header (RFC 7433).
+	UUI string
 
 	AnswerURL, AnswerMethod                 string
 	AnswerFallbackURL, AnswerFallbackMethod string
@@ -37,7 +42,7 @@ type CallRequest struct {
 	DisconnectURL, DisconnectMethod         string
 
 	CallTimeout     time.Duration // ringing; 0: DefaultCallTimeout
-	CallbackTimeout time.Duration // per answer callback; 0: the source's default
+	CallbackTimeout time.Duration // per callback of the call; 0: the source's default
 
 	MachineDetection *MachineDetection // nil: no answering machine detection
 }
@@ -80,7 +85,7 @@ func (e *Engine) CreateCall(ctx context.Context, accountID string, r CallRequest
 		c.info.Tag = *r.Tag
 	}
 	c.disconnectURL, c.disconnectMethod = r.DisconnectURL, orPOST(r.DisconnectMethod)
-	c.cbUser, c.cbPass = r.Username, r.Password
+	c.cbUser, c.cbPass, c.cbTimeout = r.Username, r.Password, r.CallbackTimeout
 	answer := bxml.Target{
 		URL: r.AnswerURL, Method: orPOST(r.AnswerMethod),
 		FallbackURL: r.AnswerFallbackURL, FallbackMethod: orPOST(r.AnswerFallbackMethod),
@@ -139,7 +144,7 @@ func (c *Call) runOutbound(r CallRequest, answer bxml.Target, timeout time.Durat
 	defer c.finish()
 	from := c.fromURI(r.From)
 	dctx, cancel := context.WithTimeout(c.ctx, timeout)
-	b, err := c.dialLeg(dctx, "callee", r.To, from, r.DisplayName)
+	b, err := c.dialLeg(dctx, "callee", r.To, from, r.DisplayName, legOptions{headers: uuiHeaders(r.UUI), privacy: r.Privacy})
 	cancel()
 	if err != nil {
 		c.logf(slog.LevelInfo, "engine", "dial %s: %v", r.To, err)

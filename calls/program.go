@@ -109,6 +109,9 @@ func (c *Call) request(t bxml.Target, ev bxml.Event) callflow.Request {
 	c.mu.Lock()
 	base := c.base
 	c.mu.Unlock()
+	if t.Timeout == 0 {
+		t.Timeout = c.cbTimeout
+	}
 	return callflow.Request{Event: ev, Target: t, Base: base, Call: c}
 }
 

@@ -33,13 +33,29 @@ type dialResult struct {
 	cause string
 }
 
+// legOptions are what an outbound leg's INVITE carries besides its caller:
+// headers of the request (User-to-User) and whether the caller is hidden.
+type legOptions struct {
+	headers []sip.Header
+	privacy bool
+}
+
+// uuiHeaders is the User-to-User header carrying uui, if any.
+func uuiHeaders(uui string) []sip.Header {
+	if uui == "" {
+		return nil
+	}
+	return []sip.Header{{Name: "User-to-User", Value: uui}}
+}
+
 // dialLeg places an outbound leg in c's media session toward uri; the new
 // Call is registered (live) once answered.
-func (c *Call) dialLeg(ctx context.Context, name, uri, from, displayName string) (*Call, error) {
+func (c *Call) dialLeg(ctx context.Context, name, uri, from, displayName string, opt legOptions) (*Call, error) {
 	tgt, err := c.route(ctx, uri, from)
 	if err != nil {
 		return nil, err
 	}
+	tgt.Headers = append(tgt.Headers, opt.headers...)
 	if c.e.hooks != nil {
 		if tgt.Headers, err = c.e.hooks.SIPOutbound(ctx, c, tgt.URI, from, tgt.Headers); err != nil {
 			return nil, err
@@ -55,7 +71,7 @@ func (c *Call) dialLeg(ctx context.Context, name, uri, from, displayName string)
 		return nil, fmt.Errorf("offer: %w", err)
 	}
 	out, err := c.e.dialer.Dial(ctx, sip.DialRequest{URI: tgt.URI, From: from, DisplayName: displayName, SDP: offer,
-		Username: tgt.Username, Password: tgt.Password, Headers: tgt.Headers})
+		Username: tgt.Username, Password: tgt.Password, Headers: tgt.Headers, Privacy: opt.privacy})
 	if err != nil {
 		leg.Close()
 		return nil, err
@@ -115,7 +131,11 @@ func (c *Call) Transfer(ctx context.Context, t *bxml.Transfer) (bxml.TransferRes
 	targets := make(map[*Call]bxml.TransferTarget)
 	for i, tg := range t.Targets {
 		go func() {
-			b, err := c.dialLeg(dctx, fmt.Sprintf("transfer-%d", i), tg.Address(), from, t.TransferCallerDisplayName)
+			opt := legOptions{privacy: t.Privacy}
+			if o := tg.Options(); o != nil {
+				opt.headers = uuiHeaders(o.UUI)
+			}
+			b, err := c.dialLeg(dctx, fmt.Sprintf("transfer-%d", i), tg.Address(), from, t.TransferCallerDisplayName, opt)
 			if b != nil {
 				b.info.ParentCallID = c.id
 				b.info.TransferCallerID, b.info.TransferTo = sipdest.UserPart(from), tg.Address()
@@ -261,7 +281,7 @@ func (b *Call) finishLeg(t bxml.Target) {
 // out of the way (no more BXML) until either side hangs up.
 func (c *Call) Forward(ctx context.Context, f *bxml.Forward) error {
 	dctx, cancel := context.WithTimeout(ctx, time.Duration(f.CallTimeout*float64(time.Second)))
-	b, err := c.dialLeg(dctx, "forward", f.To, c.fromURI(f.From), "")
+	b, err := c.dialLeg(dctx, "forward", f.To, c.fromURI(f.From), "", legOptions{})
 	cancel()
 	if err != nil {
 		c.logf(slog.LevelInfo, "forward", "forward to %s failed: %v", f.To, err)

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"net"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -44,8 +45,15 @@ func (u *rawUAS) read(method string, timeout time.Duration) (string, *net.UDPAdd
 	}
 }
 
-// respond answers req (read from src) with a final status and no body.
+// respond answers req (read from src) with a status and no body.
 func (u *rawUAS) respond(req string, src *net.UDPAddr, status string) {
+	u.t.Helper()
+	u.respondBody(req, src, status, "", "")
+}
+
+// respondBody answers req with a status, extra header lines (each ending
+// in CRLF) and a body.
+func (u *rawUAS) respondBody(req string, src *net.UDPAddr, status, headers, body string) {
 	u.t.Helper()
 	var b strings.Builder
 	b.WriteString("SIP/2.0 " + status + "\r\n")
@@ -57,7 +65,8 @@ func (u *rawUAS) respond(req string, src *net.UDPAddr, status string) {
 			b.WriteString(line + ";tag=rawuas\r\n")
 		}
 	}
-	b.WriteString("Content-Length: 0\r\n\r\n")
+	b.WriteString(headers)
+	b.WriteString("Content-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n" + body)
 	if _, err := u.conn.WriteToUDP([]byte(b.String()), src); err != nil {
 		u.t.Fatal(err)
 	}

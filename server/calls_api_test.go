@@ -109,7 +109,7 @@ func TestUpdateCallRedirectReplaceAndComplete(t *testing.T) {
 	if state.State != "answered" || state.Direction != "inbound" || state.AnswerTime == "" {
 		t.Fatalf("live state: %+v", state)
 	}
-	if code := n.call(t, "POST", n.voice("/calls/"+callID), map[string]any{"redirectUrl": h.url("/redirect")}, nil); code != 200 && code != 204 {
+	if code := n.call(t, "POST", n.voice("/calls/"+callID), map[string]any{"redirectUrl": h.url("/redirect")}, nil); code != 200 {
 		t.Fatalf("redirect: %d", code)
 	}
 	red := h.wait("redirect", 5*time.Second)
@@ -127,12 +127,16 @@ func TestUpdateCallRedirectReplaceAndComplete(t *testing.T) {
 	if code := doJSON(t, req, nil); code != 400 {
 		t.Fatalf("PUT invalid bxml: %d", code)
 	}
-	if code := n.call(t, "POST", n.voice("/calls/"+callID), map[string]any{"state": "completed"}, nil); code != 200 && code != 204 {
+	// updateCall with a tag alone replaces the tag of later callbacks.
+	if code := n.call(t, "POST", n.voice("/calls/"+callID), map[string]any{"tag": "by-api"}, nil); code != 200 {
+		t.Fatalf("tag: %d", code)
+	}
+	if code := n.call(t, "POST", n.voice("/calls/"+callID), map[string]any{"state": "completed"}, nil); code != 200 {
 		t.Fatalf("complete: %d", code)
 	}
 	waitDone(t, out.Done(), "call")
 	disc := waitPath(t, h, "/status")
-	if disc.Body["cause"] != "hangup" || disc.Body["tag"] != "redirected" {
+	if disc.Body["cause"] != "hangup" || disc.Body["tag"] != "by-api" {
 		t.Errorf("disconnect: %v", disc.Body)
 	}
 	if code := n.call(t, "POST", n.voice("/calls/"+callID), map[string]any{"state": "completed"}, nil); code != 404 {

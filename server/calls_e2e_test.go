@@ -27,7 +27,7 @@ func TestInboundGatherTransferWithSipp(t *testing.T) {
 				`<SpeakSentence>Press one for sales.</SpeakSentence></Gather></Response>`
 		case "/gather":
 			return `<Response><Transfer transferCompleteUrl="/transferComplete" transferCallerId="+15550009999">` +
-				`<SipUri transferAnswerUrl="/transferAnswer" transferDisconnectUrl="/transferDisconnect">` + target + `</SipUri>` +
+				`<SipUri transferAnswerUrl="/transferAnswer" transferDisconnectUrl="/transferDisconnect" tag="sales-leg">` + target + `</SipUri>` +
 				`</Transfer></Response>`
 		case "/transferComplete":
 			return `<Response><Hangup/></Response>`
@@ -47,7 +47,8 @@ func TestInboundGatherTransferWithSipp(t *testing.T) {
 	initiate := h.wait("initiate", 5*time.Second)
 	callID := initiate.Body["callId"].(string)
 	if initiate.Body["from"] != "+15550001111" || initiate.Body["direction"] != "inbound" ||
-		!strings.HasPrefix(initiate.Body["to"].(string), "sip:"+appID+"@") || initiate.Body["applicationId"] != appID {
+		!strings.HasPrefix(initiate.Body["to"].(string), "sip:"+appID+"@") || initiate.Body["applicationId"] != appID ||
+		initiate.Body["uui"] != "3132333435;encoding=hex" {
 		t.Errorf("initiate fields: %v", initiate.Body)
 	}
 	gather := h.wait("gather", 5*time.Second)
@@ -55,15 +56,17 @@ func TestInboundGatherTransferWithSipp(t *testing.T) {
 		t.Errorf("gather: %v", gather.Body)
 	}
 	answer := h.wait("transferAnswer", 5*time.Second)
-	if answer.Body["callId"] == callID || answer.Body["transferTo"] != target || answer.Body["transferCallerId"] != "+15550009999" {
+	// The SipUri's tag is the B-leg's: on its transferAnswer and
+	// transferDisconnect, not on the A-leg's transferComplete.
+	if answer.Body["callId"] == callID || answer.Body["transferTo"] != target || answer.Body["transferCallerId"] != "+15550009999" || answer.Body["tag"] != "sales-leg" {
 		t.Errorf("transferAnswer: %v", answer.Body)
 	}
 	complete := h.wait("transferComplete", 5*time.Second)
-	if complete.Body["callId"] != callID || complete.Body["cause"] != "hangup" || complete.Body["transferTo"] != target {
+	if complete.Body["callId"] != callID || complete.Body["cause"] != "hangup" || complete.Body["transferTo"] != target || complete.Body["tag"] != nil {
 		t.Errorf("transferComplete: %v", complete.Body)
 	}
 	tdisc := h.wait("transferDisconnect", 5*time.Second)
-	if tdisc.Body["parentCallId"] != callID || tdisc.Body["cause"] != "hangup" {
+	if tdisc.Body["parentCallId"] != callID || tdisc.Body["cause"] != "hangup" || tdisc.Body["tag"] != "sales-leg" {
 		t.Errorf("transferDisconnect: %v", tdisc.Body)
 	}
 	disc := h.wait("disconnect", 5*time.Second)

@@ -29,6 +29,7 @@ var (
 func (v voiceAPI) CreateCall(ctx context.Context, accountID string, r api.CreateCallRequest) (store.CallRecord, error) {
 	rec, err := v.engine.CreateCall(ctx, accountID, calls.CallRequest{
 		ApplicationID: r.ApplicationID, To: r.To, From: r.From, DisplayName: deref(r.DisplayName), Tag: r.Tag,
+		Privacy: r.Privacy != nil && *r.Privacy, UUI: deref(r.UUI),
 		AnswerURL: r.AnswerURL, AnswerMethod: deref(r.AnswerMethod),
 		AnswerFallbackURL: deref(r.AnswerFallbackURL), AnswerFallbackMethod: deref(r.AnswerFallbackMethod),
 		Username: deref(r.Username), Password: deref(r.Password),
@@ -77,10 +78,22 @@ func (v voiceAPI) ReplaceCallBXML(accountID, id string, doc *bxml.Document) erro
 	return notActive(id, v.engine.ReplaceCallBXML(accountID, id, doc))
 }
 
-// notActive gives a call that is not live the API's error.
+func (v voiceAPI) SetCallTag(accountID, id, tag string) error {
+	return notActive(id, v.engine.SetCallTag(accountID, id, tag))
+}
+
+func (v voiceAPI) CallQueue(accountID string) (int, int) {
+	return v.engine.QueuedCalls(accountID), v.engine.AccountCallCap()
+}
+
+// notActive gives a call that is not live, or busy with another change,
+// the API's error.
 func notActive(id string, err error) error {
-	if errors.Is(err, calls.ErrNotLive) {
+	switch {
+	case errors.Is(err, calls.ErrNotLive):
 		return fmt.Errorf("call %s: %w", id, api.ErrCallNotActive)
+	case errors.Is(err, calls.ErrBusy):
+		return fmt.Errorf("call %s is already being redirected or bridged; try again: %w", id, api.ErrCallBusy)
 	}
 	return err
 }

@@ -24,6 +24,12 @@ type DialRequest struct {
 	DisplayName string
 	// Headers are added to the INVITE as given (X-* mapping is the caller's job).
 	Headers []Header
+	// Privacy hides the caller (RFC 3323/3325): the From header becomes
+	// sip:anonymous@anonymous.invalid (display name DisplayName, else
+	// "Anonymous"), the INVITE says Privacy: id, and From's URI goes in
+	// P-Asserted-Identity for the trusted next hop (a trunk that bills or
+	// screens the number) to use and strip.
+	Privacy bool
 	// SDP is the offer.
 	SDP []byte
 	// Username and Password answer a 401/407 digest challenge.
@@ -149,6 +155,15 @@ func (s *Server) Dial(ctx context.Context, r DialRequest) (*OutboundCall, error)
 			return nil, fmt.Errorf("sip: dial from %q: %w", r.From, err)
 		}
 	}
+	var asserted *sip.Uri
+	if r.Privacy {
+		real := from.Address
+		asserted = &real
+		from.Address = sip.Uri{Scheme: "sip", User: "anonymous", Host: "anonymous.invalid"}
+		if from.DisplayName == "" {
+			from.DisplayName = "Anonymous"
+		}
+	}
 	from.Params = sip.NewParams()
 	fromTag := sip.GenerateTagN(16)
 	from.Params.Add("tag", fromTag)
@@ -163,6 +178,10 @@ func (s *Server) Dial(ctx context.Context, r DialRequest) (*OutboundCall, error)
 	req.AppendHeader(&callID)
 	contact := s.contactFor(transport)
 	req.AppendHeader(&contact)
+	if asserted != nil {
+		req.AppendHeader(sip.NewHeader("Privacy", "id"))
+		req.AppendHeader(sip.NewHeader("P-Asserted-Identity", "<"+asserted.String()+">"))
+	}
 	for _, h := range r.Headers {
 		req.AppendHeader(sip.NewHeader(h.Name, h.Value))
 	}

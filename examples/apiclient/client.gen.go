@@ -872,6 +872,19 @@ type APIKeyCreated struct {
 	Name string `json:"name"`
 }
 
+// AccountStatistics defines model for AccountStatistics.
+type AccountStatistics struct {
+	// CurrentCallQueueSize The account's outbound calls placed and not answered yet (this node dials every call at once, so a call waits only on its callee).
+	//
+	// Examples: 0
+	CurrentCallQueueSize int64 `json:"currentCallQueueSize"`
+
+	// MaxCallQueueSize The most calls the account may have at once (--max-calls-per-account); past it createCall answers 429. 0: no cap.
+	//
+	// Examples: 1000
+	MaxCallQueueSize int64 `json:"maxCallQueueSize"`
+}
+
 // BanListBody defines model for BanListBody.
 type BanListBody struct {
 	Bans *[]BanView `json:"bans"`
@@ -998,14 +1011,20 @@ type CreateCallRequest struct {
 	AnswerUrl string `json:"answerUrl"`
 
 	// ApplicationId Examples: 1d3e2f4a-5b6c-4d7e-8f90-a1b2c3d4e5f6
-	ApplicationId    string                             `json:"applicationId"`
-	CallTimeout      *float64                           `json:"callTimeout,omitempty"`
+	ApplicationId string `json:"applicationId"`
+
+	// CallTimeout Seconds the callee may ring before the call ends with cause timeout.
+	CallTimeout *float64 `json:"callTimeout,omitempty"`
+
+	// CallbackTimeout Seconds the answer callback may take.
 	CallbackTimeout  *float64                           `json:"callbackTimeout,omitempty"`
 	DisconnectMethod *CreateCallRequestDisconnectMethod `json:"disconnectMethod,omitempty"`
 	DisconnectUrl    *string                            `json:"disconnectUrl,omitempty"`
-	DisplayName      *string                            `json:"displayName,omitempty"`
-	FallbackPassword *string                            `json:"fallbackPassword,omitempty"`
-	FallbackUsername *string                            `json:"fallbackUsername,omitempty"`
+
+	// DisplayName Display name of the INVITE's From.
+	DisplayName      *string `json:"displayName,omitempty"`
+	FallbackPassword *string `json:"fallbackPassword,omitempty"`
+	FallbackUsername *string `json:"fallbackUsername,omitempty"`
 
 	// From Caller ID: an E.164 number, a SIP URI, or Restricted, Anonymous, Private, Unavailable.
 	//
@@ -1013,8 +1032,15 @@ type CreateCallRequest struct {
 	From             string            `json:"from"`
 	MachineDetection *MachineDetection `json:"machineDetection,omitempty"`
 	Password         *string           `json:"password,omitempty"`
-	Priority         *int64            `json:"priority,omitempty"`
-	Tag              *string           `json:"tag,omitempty"`
+
+	// Priority Queue priority. This node dials every call at once (no queue: past the account's cap createCall answers 429), so there is nothing to order; the value is kept and echoed.
+	Priority *int64 `json:"priority,omitempty"`
+
+	// Privacy Hide the caller ID: the INVITE's From is sip:anonymous@anonymous.invalid (with displayName, else Anonymous) and says Privacy: id; the from number goes in P-Asserted-Identity for the trunk.
+	Privacy *bool `json:"privacy,omitempty"`
+
+	// Tag Sent with every callback of the call until BXML or updateCall changes it.
+	Tag *string `json:"tag,omitempty"`
 
 	// To A SIP URI (sip: or sips:), or an E.164 number routed through a SIP trunk.
 	//
@@ -1022,7 +1048,7 @@ type CreateCallRequest struct {
 	To       string  `json:"to"`
 	Username *string `json:"username,omitempty"`
 
-	// Uui User-to-User header values (RFC 7433), comma separated.
+	// Uui User-to-User header values (RFC 7433), comma separated, sent as the INVITE's User-to-User header.
 	Uui *string `json:"uui,omitempty"`
 }
 
@@ -1931,8 +1957,10 @@ type UpdateCallRequest struct {
 	RedirectMethod         *UpdateCallRequestRedirectMethod         `json:"redirectMethod,omitempty"`
 	RedirectUrl            *string                                  `json:"redirectUrl,omitempty"`
 	State                  *UpdateCallRequestState                  `json:"state,omitempty"`
-	Tag                    *string                                  `json:"tag,omitempty"`
-	Username               *string                                  `json:"username,omitempty"`
+
+	// Tag Replaces the tag of the call's later callbacks; an empty string clears it.
+	Tag      *string `json:"tag,omitempty"`
+	Username *string `json:"username,omitempty"`
 }
 
 // UpdateCallRequestRedirectFallbackMethod defines model for UpdateCallRequest.RedirectFallbackMethod.
@@ -1943,6 +1971,20 @@ type UpdateCallRequestRedirectMethod string
 
 // UpdateCallRequestState defines model for UpdateCallRequest.State.
 type UpdateCallRequestState string
+
+// VoiceAPIError defines model for VoiceAPIError.
+type VoiceAPIError struct {
+	// Description Examples: body.to: expected length <= 1024
+	Description string `json:"description"`
+
+	// Id The request's ID (also in the X-Request-Id header).
+	Id *string `json:"id"`
+
+	// Type The kind of error: validation, authentication, authorization, not-found, method-not-allowed, conflict, unsupported-media-type, too-many-requests, internal-server-error.
+	//
+	// Examples: validation
+	Type string `json:"type"`
+}
 
 // VoiceApplication defines model for VoiceApplication.
 type VoiceApplication struct {
@@ -2440,7 +2482,7 @@ type ClientInterface interface {
 
 	// UpdateCallWithBody Update a call
 	//
-	// state: completed hangs the call up; redirectUrl interrupts its BXML and runs what the redirect callback answers.
+	// tag replaces the call's tag; state: completed hangs the call up (cancels it while an outbound call still rings); redirectUrl interrupts its BXML and runs what the redirect callback answers.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -2449,7 +2491,7 @@ type ClientInterface interface {
 
 	// UpdateCall Update a call
 	//
-	// state: completed hangs the call up; redirectUrl interrupts its BXML and runs what the redirect callback answers.
+	// tag replaces the call's tag; state: completed hangs the call up (cancels it while an outbound call still rings); redirectUrl interrupts its BXML and runs what the redirect callback answers.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -2525,6 +2567,11 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /api/v2/accounts/{accountId}/recordings (the `ListAccountCallRecordings` operationId).
 	ListAccountCallRecordings(ctx context.Context, accountId string, params *ListAccountCallRecordingsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetStatistics Get account statistics
+	//
+	// Corresponds with GET /api/v2/accounts/{accountId}/statistics (the `GetStatistics` operationId).
+	GetStatistics(ctx context.Context, accountId string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateApiKeyWithBody Create an API key
 	//
@@ -2957,7 +3004,7 @@ func (c *Client) GetCallState(ctx context.Context, accountId string, callId stri
 
 // UpdateCallWithBody Update a call
 //
-// state: completed hangs the call up; redirectUrl interrupts its BXML and runs what the redirect callback answers.
+// tag replaces the call's tag; state: completed hangs the call up (cancels it while an outbound call still rings); redirectUrl interrupts its BXML and runs what the redirect callback answers.
 //
 // Takes any type of body and a specified content type.
 //
@@ -2976,7 +3023,7 @@ func (c *Client) UpdateCallWithBody(ctx context.Context, accountId string, callI
 
 // UpdateCall Update a call
 //
-// state: completed hangs the call up; redirectUrl interrupts its BXML and runs what the redirect callback answers.
+// tag replaces the call's tag; state: completed hangs the call up (cancels it while an outbound call still rings); redirectUrl interrupts its BXML and runs what the redirect callback answers.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -3153,6 +3200,21 @@ func (c *Client) DownloadCallRecording(ctx context.Context, accountId string, ca
 // Corresponds with GET /api/v2/accounts/{accountId}/recordings (the `ListAccountCallRecordings` operationId).
 func (c *Client) ListAccountCallRecordings(ctx context.Context, accountId string, params *ListAccountCallRecordingsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListAccountCallRecordingsRequest(c.Server, accountId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetStatistics Get account statistics
+//
+// Corresponds with GET /api/v2/accounts/{accountId}/statistics (the `GetStatistics` operationId).
+func (c *Client) GetStatistics(ctx context.Context, accountId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetStatisticsRequest(c.Server, accountId)
 	if err != nil {
 		return nil, err
 	}
@@ -4688,6 +4750,40 @@ func NewListAccountCallRecordingsRequest(server string, accountId string, params
 	return req, nil
 }
 
+// NewGetStatisticsRequest constructs an http.Request for the GetStatistics method
+func NewGetStatisticsRequest(server string, accountId string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "accountId", accountId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v2/accounts/%s/statistics", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewCreateApiKeyRequest calls the generic CreateApiKey builder with application/json body
 func NewCreateApiKeyRequest(server string, body CreateApiKeyJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -6113,7 +6209,7 @@ type ClientWithResponsesInterface interface {
 
 	// UpdateCallWithBodyWithResponse Update a call
 	//
-	// state: completed hangs the call up; redirectUrl interrupts its BXML and runs what the redirect callback answers.
+	// tag replaces the call's tag; state: completed hangs the call up (cancels it while an outbound call still rings); redirectUrl interrupts its BXML and runs what the redirect callback answers.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -6122,7 +6218,7 @@ type ClientWithResponsesInterface interface {
 
 	// UpdateCallWithResponse Update a call
 	//
-	// state: completed hangs the call up; redirectUrl interrupts its BXML and runs what the redirect callback answers.
+	// tag replaces the call's tag; state: completed hangs the call up (cancels it while an outbound call still rings); redirectUrl interrupts its BXML and runs what the redirect callback answers.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -6212,6 +6308,13 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /api/v2/accounts/{accountId}/recordings (the `ListAccountCallRecordings` operationId).
 	ListAccountCallRecordingsWithResponse(ctx context.Context, accountId string, params *ListAccountCallRecordingsParams, reqEditors ...RequestEditorFn) (*ListAccountCallRecordingsHTTPResponse, error)
+
+	// GetStatisticsWithResponse Get account statistics
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v2/accounts/{accountId}/statistics (the `GetStatistics` operationId).
+	GetStatisticsWithResponse(ctx context.Context, accountId string, reqEditors ...RequestEditorFn) (*GetStatisticsHTTPResponse, error)
 
 	// CreateApiKeyWithBodyWithResponse Create an API key
 	//
@@ -6765,18 +6868,16 @@ type ListCallsHTTPResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *[]CallState
-	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
-	ApplicationproblemJSON400 *ErrorModel
-	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
-	ApplicationproblemJSON401 *ErrorModel
-	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
-	ApplicationproblemJSON403 *ErrorModel
-	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
-	ApplicationproblemJSON404 *ErrorModel
-	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *ErrorModel
-	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
-	ApplicationproblemJSON500 *ErrorModel
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *VoiceAPIError
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *VoiceAPIError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *VoiceAPIError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *VoiceAPIError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *VoiceAPIError
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *ListCallsHTTPResponse200Headers
 }
@@ -6786,34 +6887,29 @@ func (r ListCallsHTTPResponse) GetJSON200() *[]CallState {
 	return r.JSON200
 }
 
-// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
-func (r ListCallsHTTPResponse) GetApplicationproblemJSON400() *ErrorModel {
-	return r.ApplicationproblemJSON400
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListCallsHTTPResponse) GetJSON400() *VoiceAPIError {
+	return r.JSON400
 }
 
-// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
-func (r ListCallsHTTPResponse) GetApplicationproblemJSON401() *ErrorModel {
-	return r.ApplicationproblemJSON401
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListCallsHTTPResponse) GetJSON401() *VoiceAPIError {
+	return r.JSON401
 }
 
-// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
-func (r ListCallsHTTPResponse) GetApplicationproblemJSON403() *ErrorModel {
-	return r.ApplicationproblemJSON403
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListCallsHTTPResponse) GetJSON403() *VoiceAPIError {
+	return r.JSON403
 }
 
-// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
-func (r ListCallsHTTPResponse) GetApplicationproblemJSON404() *ErrorModel {
-	return r.ApplicationproblemJSON404
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ListCallsHTTPResponse) GetJSON404() *VoiceAPIError {
+	return r.JSON404
 }
 
-// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r ListCallsHTTPResponse) GetApplicationproblemJSON422() *ErrorModel {
-	return r.ApplicationproblemJSON422
-}
-
-// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
-func (r ListCallsHTTPResponse) GetApplicationproblemJSON500() *ErrorModel {
-	return r.ApplicationproblemJSON500
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ListCallsHTTPResponse) GetJSON500() *VoiceAPIError {
+	return r.JSON500
 }
 
 // GetBody returns the raw response body bytes
@@ -6855,20 +6951,18 @@ type CreateCallHTTPResponse struct {
 	HTTPResponse *http.Response
 	// JSON201 the response for an HTTP 201 `application/json` response
 	JSON201 *CreateCallResponse
-	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
-	ApplicationproblemJSON400 *ErrorModel
-	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
-	ApplicationproblemJSON401 *ErrorModel
-	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
-	ApplicationproblemJSON403 *ErrorModel
-	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
-	ApplicationproblemJSON404 *ErrorModel
-	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *ErrorModel
-	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
-	ApplicationproblemJSON429 *ErrorModel
-	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
-	ApplicationproblemJSON500 *ErrorModel
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *VoiceAPIError
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *VoiceAPIError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *VoiceAPIError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *VoiceAPIError
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *VoiceAPIError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *VoiceAPIError
 	// Headers201 the parsed response headers for an HTTP 201 response
 	Headers201 *CreateCallHTTPResponse201Headers
 }
@@ -6878,39 +6972,34 @@ func (r CreateCallHTTPResponse) GetJSON201() *CreateCallResponse {
 	return r.JSON201
 }
 
-// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
-func (r CreateCallHTTPResponse) GetApplicationproblemJSON400() *ErrorModel {
-	return r.ApplicationproblemJSON400
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CreateCallHTTPResponse) GetJSON400() *VoiceAPIError {
+	return r.JSON400
 }
 
-// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
-func (r CreateCallHTTPResponse) GetApplicationproblemJSON401() *ErrorModel {
-	return r.ApplicationproblemJSON401
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CreateCallHTTPResponse) GetJSON401() *VoiceAPIError {
+	return r.JSON401
 }
 
-// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
-func (r CreateCallHTTPResponse) GetApplicationproblemJSON403() *ErrorModel {
-	return r.ApplicationproblemJSON403
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r CreateCallHTTPResponse) GetJSON403() *VoiceAPIError {
+	return r.JSON403
 }
 
-// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
-func (r CreateCallHTTPResponse) GetApplicationproblemJSON404() *ErrorModel {
-	return r.ApplicationproblemJSON404
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r CreateCallHTTPResponse) GetJSON404() *VoiceAPIError {
+	return r.JSON404
 }
 
-// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r CreateCallHTTPResponse) GetApplicationproblemJSON422() *ErrorModel {
-	return r.ApplicationproblemJSON422
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r CreateCallHTTPResponse) GetJSON429() *VoiceAPIError {
+	return r.JSON429
 }
 
-// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
-func (r CreateCallHTTPResponse) GetApplicationproblemJSON429() *ErrorModel {
-	return r.ApplicationproblemJSON429
-}
-
-// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
-func (r CreateCallHTTPResponse) GetApplicationproblemJSON500() *ErrorModel {
-	return r.ApplicationproblemJSON500
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r CreateCallHTTPResponse) GetJSON500() *VoiceAPIError {
+	return r.JSON500
 }
 
 // GetBody returns the raw response body bytes
@@ -6947,18 +7036,16 @@ type GetCallStateHTTPResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *CallState
-	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
-	ApplicationproblemJSON400 *ErrorModel
-	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
-	ApplicationproblemJSON401 *ErrorModel
-	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
-	ApplicationproblemJSON403 *ErrorModel
-	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
-	ApplicationproblemJSON404 *ErrorModel
-	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *ErrorModel
-	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
-	ApplicationproblemJSON500 *ErrorModel
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *VoiceAPIError
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *VoiceAPIError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *VoiceAPIError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *VoiceAPIError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *VoiceAPIError
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -6966,34 +7053,29 @@ func (r GetCallStateHTTPResponse) GetJSON200() *CallState {
 	return r.JSON200
 }
 
-// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
-func (r GetCallStateHTTPResponse) GetApplicationproblemJSON400() *ErrorModel {
-	return r.ApplicationproblemJSON400
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetCallStateHTTPResponse) GetJSON400() *VoiceAPIError {
+	return r.JSON400
 }
 
-// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
-func (r GetCallStateHTTPResponse) GetApplicationproblemJSON401() *ErrorModel {
-	return r.ApplicationproblemJSON401
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetCallStateHTTPResponse) GetJSON401() *VoiceAPIError {
+	return r.JSON401
 }
 
-// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
-func (r GetCallStateHTTPResponse) GetApplicationproblemJSON403() *ErrorModel {
-	return r.ApplicationproblemJSON403
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetCallStateHTTPResponse) GetJSON403() *VoiceAPIError {
+	return r.JSON403
 }
 
-// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
-func (r GetCallStateHTTPResponse) GetApplicationproblemJSON404() *ErrorModel {
-	return r.ApplicationproblemJSON404
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetCallStateHTTPResponse) GetJSON404() *VoiceAPIError {
+	return r.JSON404
 }
 
-// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r GetCallStateHTTPResponse) GetApplicationproblemJSON422() *ErrorModel {
-	return r.ApplicationproblemJSON422
-}
-
-// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
-func (r GetCallStateHTTPResponse) GetApplicationproblemJSON500() *ErrorModel {
-	return r.ApplicationproblemJSON500
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GetCallStateHTTPResponse) GetJSON500() *VoiceAPIError {
+	return r.JSON500
 }
 
 // GetBody returns the raw response body bytes
@@ -7028,55 +7110,48 @@ func (r GetCallStateHTTPResponse) ContentType() string {
 type UpdateCallHTTPResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
-	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
-	ApplicationproblemJSON400 *ErrorModel
-	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
-	ApplicationproblemJSON401 *ErrorModel
-	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
-	ApplicationproblemJSON403 *ErrorModel
-	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
-	ApplicationproblemJSON404 *ErrorModel
-	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationproblemJSON409 *ErrorModel
-	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *ErrorModel
-	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
-	ApplicationproblemJSON500 *ErrorModel
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *VoiceAPIError
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *VoiceAPIError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *VoiceAPIError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *VoiceAPIError
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *VoiceAPIError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *VoiceAPIError
 }
 
-// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
-func (r UpdateCallHTTPResponse) GetApplicationproblemJSON400() *ErrorModel {
-	return r.ApplicationproblemJSON400
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r UpdateCallHTTPResponse) GetJSON400() *VoiceAPIError {
+	return r.JSON400
 }
 
-// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
-func (r UpdateCallHTTPResponse) GetApplicationproblemJSON401() *ErrorModel {
-	return r.ApplicationproblemJSON401
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r UpdateCallHTTPResponse) GetJSON401() *VoiceAPIError {
+	return r.JSON401
 }
 
-// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
-func (r UpdateCallHTTPResponse) GetApplicationproblemJSON403() *ErrorModel {
-	return r.ApplicationproblemJSON403
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r UpdateCallHTTPResponse) GetJSON403() *VoiceAPIError {
+	return r.JSON403
 }
 
-// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
-func (r UpdateCallHTTPResponse) GetApplicationproblemJSON404() *ErrorModel {
-	return r.ApplicationproblemJSON404
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r UpdateCallHTTPResponse) GetJSON404() *VoiceAPIError {
+	return r.JSON404
 }
 
-// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r UpdateCallHTTPResponse) GetApplicationproblemJSON409() *ErrorModel {
-	return r.ApplicationproblemJSON409
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r UpdateCallHTTPResponse) GetJSON409() *VoiceAPIError {
+	return r.JSON409
 }
 
-// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r UpdateCallHTTPResponse) GetApplicationproblemJSON422() *ErrorModel {
-	return r.ApplicationproblemJSON422
-}
-
-// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
-func (r UpdateCallHTTPResponse) GetApplicationproblemJSON500() *ErrorModel {
-	return r.ApplicationproblemJSON500
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r UpdateCallHTTPResponse) GetJSON500() *VoiceAPIError {
+	return r.JSON500
 }
 
 // GetBody returns the raw response body bytes
@@ -7111,55 +7186,48 @@ func (r UpdateCallHTTPResponse) ContentType() string {
 type UpdateCallBxmlHTTPResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
-	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
-	ApplicationproblemJSON400 *ErrorModel
-	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
-	ApplicationproblemJSON401 *ErrorModel
-	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
-	ApplicationproblemJSON403 *ErrorModel
-	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
-	ApplicationproblemJSON404 *ErrorModel
-	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationproblemJSON409 *ErrorModel
-	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *ErrorModel
-	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
-	ApplicationproblemJSON500 *ErrorModel
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *VoiceAPIError
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *VoiceAPIError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *VoiceAPIError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *VoiceAPIError
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *VoiceAPIError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *VoiceAPIError
 }
 
-// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
-func (r UpdateCallBxmlHTTPResponse) GetApplicationproblemJSON400() *ErrorModel {
-	return r.ApplicationproblemJSON400
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r UpdateCallBxmlHTTPResponse) GetJSON400() *VoiceAPIError {
+	return r.JSON400
 }
 
-// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
-func (r UpdateCallBxmlHTTPResponse) GetApplicationproblemJSON401() *ErrorModel {
-	return r.ApplicationproblemJSON401
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r UpdateCallBxmlHTTPResponse) GetJSON401() *VoiceAPIError {
+	return r.JSON401
 }
 
-// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
-func (r UpdateCallBxmlHTTPResponse) GetApplicationproblemJSON403() *ErrorModel {
-	return r.ApplicationproblemJSON403
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r UpdateCallBxmlHTTPResponse) GetJSON403() *VoiceAPIError {
+	return r.JSON403
 }
 
-// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
-func (r UpdateCallBxmlHTTPResponse) GetApplicationproblemJSON404() *ErrorModel {
-	return r.ApplicationproblemJSON404
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r UpdateCallBxmlHTTPResponse) GetJSON404() *VoiceAPIError {
+	return r.JSON404
 }
 
-// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r UpdateCallBxmlHTTPResponse) GetApplicationproblemJSON409() *ErrorModel {
-	return r.ApplicationproblemJSON409
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r UpdateCallBxmlHTTPResponse) GetJSON409() *VoiceAPIError {
+	return r.JSON409
 }
 
-// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r UpdateCallBxmlHTTPResponse) GetApplicationproblemJSON422() *ErrorModel {
-	return r.ApplicationproblemJSON422
-}
-
-// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
-func (r UpdateCallBxmlHTTPResponse) GetApplicationproblemJSON500() *ErrorModel {
-	return r.ApplicationproblemJSON500
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r UpdateCallBxmlHTTPResponse) GetJSON500() *VoiceAPIError {
+	return r.JSON500
 }
 
 // GetBody returns the raw response body bytes
@@ -7196,16 +7264,16 @@ type GetCallLogHTTPResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *CallLog
-	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
-	ApplicationproblemJSON401 *ErrorModel
-	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
-	ApplicationproblemJSON403 *ErrorModel
-	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
-	ApplicationproblemJSON404 *ErrorModel
-	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *ErrorModel
-	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
-	ApplicationproblemJSON500 *ErrorModel
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *VoiceAPIError
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *VoiceAPIError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *VoiceAPIError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *VoiceAPIError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *VoiceAPIError
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -7213,29 +7281,29 @@ func (r GetCallLogHTTPResponse) GetJSON200() *CallLog {
 	return r.JSON200
 }
 
-// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
-func (r GetCallLogHTTPResponse) GetApplicationproblemJSON401() *ErrorModel {
-	return r.ApplicationproblemJSON401
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetCallLogHTTPResponse) GetJSON400() *VoiceAPIError {
+	return r.JSON400
 }
 
-// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
-func (r GetCallLogHTTPResponse) GetApplicationproblemJSON403() *ErrorModel {
-	return r.ApplicationproblemJSON403
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetCallLogHTTPResponse) GetJSON401() *VoiceAPIError {
+	return r.JSON401
 }
 
-// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
-func (r GetCallLogHTTPResponse) GetApplicationproblemJSON404() *ErrorModel {
-	return r.ApplicationproblemJSON404
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetCallLogHTTPResponse) GetJSON403() *VoiceAPIError {
+	return r.JSON403
 }
 
-// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r GetCallLogHTTPResponse) GetApplicationproblemJSON422() *ErrorModel {
-	return r.ApplicationproblemJSON422
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetCallLogHTTPResponse) GetJSON404() *VoiceAPIError {
+	return r.JSON404
 }
 
-// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
-func (r GetCallLogHTTPResponse) GetApplicationproblemJSON500() *ErrorModel {
-	return r.ApplicationproblemJSON500
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GetCallLogHTTPResponse) GetJSON500() *VoiceAPIError {
+	return r.JSON500
 }
 
 // GetBody returns the raw response body bytes
@@ -7270,48 +7338,41 @@ func (r GetCallLogHTTPResponse) ContentType() string {
 type UpdateCallRecordingStateHTTPResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
-	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
-	ApplicationproblemJSON400 *ErrorModel
-	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
-	ApplicationproblemJSON401 *ErrorModel
-	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
-	ApplicationproblemJSON403 *ErrorModel
-	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
-	ApplicationproblemJSON404 *ErrorModel
-	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *ErrorModel
-	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
-	ApplicationproblemJSON500 *ErrorModel
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *VoiceAPIError
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *VoiceAPIError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *VoiceAPIError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *VoiceAPIError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *VoiceAPIError
 }
 
-// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
-func (r UpdateCallRecordingStateHTTPResponse) GetApplicationproblemJSON400() *ErrorModel {
-	return r.ApplicationproblemJSON400
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r UpdateCallRecordingStateHTTPResponse) GetJSON400() *VoiceAPIError {
+	return r.JSON400
 }
 
-// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
-func (r UpdateCallRecordingStateHTTPResponse) GetApplicationproblemJSON401() *ErrorModel {
-	return r.ApplicationproblemJSON401
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r UpdateCallRecordingStateHTTPResponse) GetJSON401() *VoiceAPIError {
+	return r.JSON401
 }
 
-// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
-func (r UpdateCallRecordingStateHTTPResponse) GetApplicationproblemJSON403() *ErrorModel {
-	return r.ApplicationproblemJSON403
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r UpdateCallRecordingStateHTTPResponse) GetJSON403() *VoiceAPIError {
+	return r.JSON403
 }
 
-// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
-func (r UpdateCallRecordingStateHTTPResponse) GetApplicationproblemJSON404() *ErrorModel {
-	return r.ApplicationproblemJSON404
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r UpdateCallRecordingStateHTTPResponse) GetJSON404() *VoiceAPIError {
+	return r.JSON404
 }
 
-// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r UpdateCallRecordingStateHTTPResponse) GetApplicationproblemJSON422() *ErrorModel {
-	return r.ApplicationproblemJSON422
-}
-
-// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
-func (r UpdateCallRecordingStateHTTPResponse) GetApplicationproblemJSON500() *ErrorModel {
-	return r.ApplicationproblemJSON500
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r UpdateCallRecordingStateHTTPResponse) GetJSON500() *VoiceAPIError {
+	return r.JSON500
 }
 
 // GetBody returns the raw response body bytes
@@ -7348,18 +7409,16 @@ type ListCallRecordingsHTTPResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *[]CallRecording
-	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
-	ApplicationproblemJSON400 *ErrorModel
-	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
-	ApplicationproblemJSON401 *ErrorModel
-	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
-	ApplicationproblemJSON403 *ErrorModel
-	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
-	ApplicationproblemJSON404 *ErrorModel
-	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *ErrorModel
-	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
-	ApplicationproblemJSON500 *ErrorModel
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *VoiceAPIError
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *VoiceAPIError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *VoiceAPIError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *VoiceAPIError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *VoiceAPIError
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -7367,34 +7426,29 @@ func (r ListCallRecordingsHTTPResponse) GetJSON200() *[]CallRecording {
 	return r.JSON200
 }
 
-// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
-func (r ListCallRecordingsHTTPResponse) GetApplicationproblemJSON400() *ErrorModel {
-	return r.ApplicationproblemJSON400
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListCallRecordingsHTTPResponse) GetJSON400() *VoiceAPIError {
+	return r.JSON400
 }
 
-// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
-func (r ListCallRecordingsHTTPResponse) GetApplicationproblemJSON401() *ErrorModel {
-	return r.ApplicationproblemJSON401
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListCallRecordingsHTTPResponse) GetJSON401() *VoiceAPIError {
+	return r.JSON401
 }
 
-// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
-func (r ListCallRecordingsHTTPResponse) GetApplicationproblemJSON403() *ErrorModel {
-	return r.ApplicationproblemJSON403
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListCallRecordingsHTTPResponse) GetJSON403() *VoiceAPIError {
+	return r.JSON403
 }
 
-// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
-func (r ListCallRecordingsHTTPResponse) GetApplicationproblemJSON404() *ErrorModel {
-	return r.ApplicationproblemJSON404
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ListCallRecordingsHTTPResponse) GetJSON404() *VoiceAPIError {
+	return r.JSON404
 }
 
-// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r ListCallRecordingsHTTPResponse) GetApplicationproblemJSON422() *ErrorModel {
-	return r.ApplicationproblemJSON422
-}
-
-// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
-func (r ListCallRecordingsHTTPResponse) GetApplicationproblemJSON500() *ErrorModel {
-	return r.ApplicationproblemJSON500
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ListCallRecordingsHTTPResponse) GetJSON500() *VoiceAPIError {
+	return r.JSON500
 }
 
 // GetBody returns the raw response body bytes
@@ -7429,48 +7483,41 @@ func (r ListCallRecordingsHTTPResponse) ContentType() string {
 type DeleteRecordingHTTPResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
-	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
-	ApplicationproblemJSON400 *ErrorModel
-	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
-	ApplicationproblemJSON401 *ErrorModel
-	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
-	ApplicationproblemJSON403 *ErrorModel
-	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
-	ApplicationproblemJSON404 *ErrorModel
-	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *ErrorModel
-	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
-	ApplicationproblemJSON500 *ErrorModel
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *VoiceAPIError
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *VoiceAPIError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *VoiceAPIError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *VoiceAPIError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *VoiceAPIError
 }
 
-// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
-func (r DeleteRecordingHTTPResponse) GetApplicationproblemJSON400() *ErrorModel {
-	return r.ApplicationproblemJSON400
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r DeleteRecordingHTTPResponse) GetJSON400() *VoiceAPIError {
+	return r.JSON400
 }
 
-// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
-func (r DeleteRecordingHTTPResponse) GetApplicationproblemJSON401() *ErrorModel {
-	return r.ApplicationproblemJSON401
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DeleteRecordingHTTPResponse) GetJSON401() *VoiceAPIError {
+	return r.JSON401
 }
 
-// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
-func (r DeleteRecordingHTTPResponse) GetApplicationproblemJSON403() *ErrorModel {
-	return r.ApplicationproblemJSON403
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r DeleteRecordingHTTPResponse) GetJSON403() *VoiceAPIError {
+	return r.JSON403
 }
 
-// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
-func (r DeleteRecordingHTTPResponse) GetApplicationproblemJSON404() *ErrorModel {
-	return r.ApplicationproblemJSON404
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r DeleteRecordingHTTPResponse) GetJSON404() *VoiceAPIError {
+	return r.JSON404
 }
 
-// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r DeleteRecordingHTTPResponse) GetApplicationproblemJSON422() *ErrorModel {
-	return r.ApplicationproblemJSON422
-}
-
-// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
-func (r DeleteRecordingHTTPResponse) GetApplicationproblemJSON500() *ErrorModel {
-	return r.ApplicationproblemJSON500
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r DeleteRecordingHTTPResponse) GetJSON500() *VoiceAPIError {
+	return r.JSON500
 }
 
 // GetBody returns the raw response body bytes
@@ -7507,18 +7554,16 @@ type GetCallRecordingHTTPResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *CallRecording
-	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
-	ApplicationproblemJSON400 *ErrorModel
-	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
-	ApplicationproblemJSON401 *ErrorModel
-	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
-	ApplicationproblemJSON403 *ErrorModel
-	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
-	ApplicationproblemJSON404 *ErrorModel
-	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *ErrorModel
-	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
-	ApplicationproblemJSON500 *ErrorModel
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *VoiceAPIError
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *VoiceAPIError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *VoiceAPIError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *VoiceAPIError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *VoiceAPIError
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -7526,34 +7571,29 @@ func (r GetCallRecordingHTTPResponse) GetJSON200() *CallRecording {
 	return r.JSON200
 }
 
-// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
-func (r GetCallRecordingHTTPResponse) GetApplicationproblemJSON400() *ErrorModel {
-	return r.ApplicationproblemJSON400
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetCallRecordingHTTPResponse) GetJSON400() *VoiceAPIError {
+	return r.JSON400
 }
 
-// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
-func (r GetCallRecordingHTTPResponse) GetApplicationproblemJSON401() *ErrorModel {
-	return r.ApplicationproblemJSON401
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetCallRecordingHTTPResponse) GetJSON401() *VoiceAPIError {
+	return r.JSON401
 }
 
-// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
-func (r GetCallRecordingHTTPResponse) GetApplicationproblemJSON403() *ErrorModel {
-	return r.ApplicationproblemJSON403
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetCallRecordingHTTPResponse) GetJSON403() *VoiceAPIError {
+	return r.JSON403
 }
 
-// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
-func (r GetCallRecordingHTTPResponse) GetApplicationproblemJSON404() *ErrorModel {
-	return r.ApplicationproblemJSON404
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetCallRecordingHTTPResponse) GetJSON404() *VoiceAPIError {
+	return r.JSON404
 }
 
-// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r GetCallRecordingHTTPResponse) GetApplicationproblemJSON422() *ErrorModel {
-	return r.ApplicationproblemJSON422
-}
-
-// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
-func (r GetCallRecordingHTTPResponse) GetApplicationproblemJSON500() *ErrorModel {
-	return r.ApplicationproblemJSON500
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GetCallRecordingHTTPResponse) GetJSON500() *VoiceAPIError {
+	return r.JSON500
 }
 
 // GetBody returns the raw response body bytes
@@ -7588,48 +7628,41 @@ func (r GetCallRecordingHTTPResponse) ContentType() string {
 type DeleteRecordingMediaHTTPResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
-	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
-	ApplicationproblemJSON400 *ErrorModel
-	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
-	ApplicationproblemJSON401 *ErrorModel
-	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
-	ApplicationproblemJSON403 *ErrorModel
-	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
-	ApplicationproblemJSON404 *ErrorModel
-	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *ErrorModel
-	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
-	ApplicationproblemJSON500 *ErrorModel
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *VoiceAPIError
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *VoiceAPIError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *VoiceAPIError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *VoiceAPIError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *VoiceAPIError
 }
 
-// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
-func (r DeleteRecordingMediaHTTPResponse) GetApplicationproblemJSON400() *ErrorModel {
-	return r.ApplicationproblemJSON400
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r DeleteRecordingMediaHTTPResponse) GetJSON400() *VoiceAPIError {
+	return r.JSON400
 }
 
-// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
-func (r DeleteRecordingMediaHTTPResponse) GetApplicationproblemJSON401() *ErrorModel {
-	return r.ApplicationproblemJSON401
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DeleteRecordingMediaHTTPResponse) GetJSON401() *VoiceAPIError {
+	return r.JSON401
 }
 
-// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
-func (r DeleteRecordingMediaHTTPResponse) GetApplicationproblemJSON403() *ErrorModel {
-	return r.ApplicationproblemJSON403
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r DeleteRecordingMediaHTTPResponse) GetJSON403() *VoiceAPIError {
+	return r.JSON403
 }
 
-// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
-func (r DeleteRecordingMediaHTTPResponse) GetApplicationproblemJSON404() *ErrorModel {
-	return r.ApplicationproblemJSON404
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r DeleteRecordingMediaHTTPResponse) GetJSON404() *VoiceAPIError {
+	return r.JSON404
 }
 
-// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r DeleteRecordingMediaHTTPResponse) GetApplicationproblemJSON422() *ErrorModel {
-	return r.ApplicationproblemJSON422
-}
-
-// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
-func (r DeleteRecordingMediaHTTPResponse) GetApplicationproblemJSON500() *ErrorModel {
-	return r.ApplicationproblemJSON500
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r DeleteRecordingMediaHTTPResponse) GetJSON500() *VoiceAPIError {
+	return r.JSON500
 }
 
 // GetBody returns the raw response body bytes
@@ -7664,48 +7697,41 @@ func (r DeleteRecordingMediaHTTPResponse) ContentType() string {
 type DownloadCallRecordingHTTPResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
-	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
-	ApplicationproblemJSON400 *ErrorModel
-	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
-	ApplicationproblemJSON401 *ErrorModel
-	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
-	ApplicationproblemJSON403 *ErrorModel
-	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
-	ApplicationproblemJSON404 *ErrorModel
-	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *ErrorModel
-	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
-	ApplicationproblemJSON500 *ErrorModel
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *VoiceAPIError
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *VoiceAPIError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *VoiceAPIError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *VoiceAPIError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *VoiceAPIError
 }
 
-// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
-func (r DownloadCallRecordingHTTPResponse) GetApplicationproblemJSON400() *ErrorModel {
-	return r.ApplicationproblemJSON400
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r DownloadCallRecordingHTTPResponse) GetJSON400() *VoiceAPIError {
+	return r.JSON400
 }
 
-// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
-func (r DownloadCallRecordingHTTPResponse) GetApplicationproblemJSON401() *ErrorModel {
-	return r.ApplicationproblemJSON401
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DownloadCallRecordingHTTPResponse) GetJSON401() *VoiceAPIError {
+	return r.JSON401
 }
 
-// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
-func (r DownloadCallRecordingHTTPResponse) GetApplicationproblemJSON403() *ErrorModel {
-	return r.ApplicationproblemJSON403
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r DownloadCallRecordingHTTPResponse) GetJSON403() *VoiceAPIError {
+	return r.JSON403
 }
 
-// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
-func (r DownloadCallRecordingHTTPResponse) GetApplicationproblemJSON404() *ErrorModel {
-	return r.ApplicationproblemJSON404
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r DownloadCallRecordingHTTPResponse) GetJSON404() *VoiceAPIError {
+	return r.JSON404
 }
 
-// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r DownloadCallRecordingHTTPResponse) GetApplicationproblemJSON422() *ErrorModel {
-	return r.ApplicationproblemJSON422
-}
-
-// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
-func (r DownloadCallRecordingHTTPResponse) GetApplicationproblemJSON500() *ErrorModel {
-	return r.ApplicationproblemJSON500
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r DownloadCallRecordingHTTPResponse) GetJSON500() *VoiceAPIError {
+	return r.JSON500
 }
 
 // GetBody returns the raw response body bytes
@@ -7742,18 +7768,16 @@ type ListAccountCallRecordingsHTTPResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *[]CallRecording
-	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
-	ApplicationproblemJSON400 *ErrorModel
-	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
-	ApplicationproblemJSON401 *ErrorModel
-	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
-	ApplicationproblemJSON403 *ErrorModel
-	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
-	ApplicationproblemJSON404 *ErrorModel
-	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *ErrorModel
-	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
-	ApplicationproblemJSON500 *ErrorModel
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *VoiceAPIError
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *VoiceAPIError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *VoiceAPIError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *VoiceAPIError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *VoiceAPIError
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -7761,34 +7785,29 @@ func (r ListAccountCallRecordingsHTTPResponse) GetJSON200() *[]CallRecording {
 	return r.JSON200
 }
 
-// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
-func (r ListAccountCallRecordingsHTTPResponse) GetApplicationproblemJSON400() *ErrorModel {
-	return r.ApplicationproblemJSON400
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListAccountCallRecordingsHTTPResponse) GetJSON400() *VoiceAPIError {
+	return r.JSON400
 }
 
-// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
-func (r ListAccountCallRecordingsHTTPResponse) GetApplicationproblemJSON401() *ErrorModel {
-	return r.ApplicationproblemJSON401
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListAccountCallRecordingsHTTPResponse) GetJSON401() *VoiceAPIError {
+	return r.JSON401
 }
 
-// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
-func (r ListAccountCallRecordingsHTTPResponse) GetApplicationproblemJSON403() *ErrorModel {
-	return r.ApplicationproblemJSON403
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListAccountCallRecordingsHTTPResponse) GetJSON403() *VoiceAPIError {
+	return r.JSON403
 }
 
-// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
-func (r ListAccountCallRecordingsHTTPResponse) GetApplicationproblemJSON404() *ErrorModel {
-	return r.ApplicationproblemJSON404
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ListAccountCallRecordingsHTTPResponse) GetJSON404() *VoiceAPIError {
+	return r.JSON404
 }
 
-// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r ListAccountCallRecordingsHTTPResponse) GetApplicationproblemJSON422() *ErrorModel {
-	return r.ApplicationproblemJSON422
-}
-
-// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
-func (r ListAccountCallRecordingsHTTPResponse) GetApplicationproblemJSON500() *ErrorModel {
-	return r.ApplicationproblemJSON500
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ListAccountCallRecordingsHTTPResponse) GetJSON500() *VoiceAPIError {
+	return r.JSON500
 }
 
 // GetBody returns the raw response body bytes
@@ -7814,6 +7833,82 @@ func (r ListAccountCallRecordingsHTTPResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ListAccountCallRecordingsHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetStatisticsHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AccountStatistics
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *VoiceAPIError
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *VoiceAPIError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *VoiceAPIError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *VoiceAPIError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *VoiceAPIError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetStatisticsHTTPResponse) GetJSON200() *AccountStatistics {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetStatisticsHTTPResponse) GetJSON400() *VoiceAPIError {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetStatisticsHTTPResponse) GetJSON401() *VoiceAPIError {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetStatisticsHTTPResponse) GetJSON403() *VoiceAPIError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetStatisticsHTTPResponse) GetJSON404() *VoiceAPIError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GetStatisticsHTTPResponse) GetJSON500() *VoiceAPIError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetStatisticsHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetStatisticsHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetStatisticsHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetStatisticsHTTPResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -10138,7 +10233,7 @@ func (c *ClientWithResponses) GetCallStateWithResponse(ctx context.Context, acco
 
 // UpdateCallWithBodyWithResponse Update a call
 //
-// state: completed hangs the call up; redirectUrl interrupts its BXML and runs what the redirect callback answers.
+// tag replaces the call's tag; state: completed hangs the call up (cancels it while an outbound call still rings); redirectUrl interrupts its BXML and runs what the redirect callback answers.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -10153,7 +10248,7 @@ func (c *ClientWithResponses) UpdateCallWithBodyWithResponse(ctx context.Context
 
 // UpdateCallWithResponse Update a call
 //
-// state: completed hangs the call up; redirectUrl interrupts its BXML and runs what the redirect callback answers.
+// tag replaces the call's tag; state: completed hangs the call up (cancels it while an outbound call still rings); redirectUrl interrupts its BXML and runs what the redirect callback answers.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -10308,6 +10403,19 @@ func (c *ClientWithResponses) ListAccountCallRecordingsWithResponse(ctx context.
 		return nil, err
 	}
 	return ParseListAccountCallRecordingsHTTPResponse(rsp)
+}
+
+// GetStatisticsWithResponse Get account statistics
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v2/accounts/{accountId}/statistics (the `GetStatistics` operationId).
+func (c *ClientWithResponses) GetStatisticsWithResponse(ctx context.Context, accountId string, reqEditors ...RequestEditorFn) (*GetStatisticsHTTPResponse, error) {
+	rsp, err := c.GetStatistics(ctx, accountId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetStatisticsHTTPResponse(rsp)
 }
 
 // CreateApiKeyWithBodyWithResponse Create an API key
@@ -11065,46 +11173,39 @@ func ParseListCallsHTTPResponse(rsp *http.Response) (*ListCallsHTTPResponse, err
 		response.JSON200 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON400 = &dest
+		response.JSON400 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON401 = &dest
+		response.JSON401 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON403 = &dest
+		response.JSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON404 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest ErrorModel
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON422 = &dest
+		response.JSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON500 = &dest
+		response.JSON500 = &dest
 
 	}
 
@@ -11146,53 +11247,46 @@ func ParseCreateCallHTTPResponse(rsp *http.Response) (*CreateCallHTTPResponse, e
 		response.JSON201 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON400 = &dest
+		response.JSON400 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON401 = &dest
+		response.JSON401 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON403 = &dest
+		response.JSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON404 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest ErrorModel
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON422 = &dest
+		response.JSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON429 = &dest
+		response.JSON429 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON500 = &dest
+		response.JSON500 = &dest
 
 	}
 
@@ -11234,46 +11328,39 @@ func ParseGetCallStateHTTPResponse(rsp *http.Response) (*GetCallStateHTTPRespons
 		response.JSON200 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON400 = &dest
+		response.JSON400 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON401 = &dest
+		response.JSON401 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON403 = &dest
+		response.JSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON404 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest ErrorModel
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON422 = &dest
+		response.JSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON500 = &dest
+		response.JSON500 = &dest
 
 	}
 
@@ -11294,57 +11381,50 @@ func ParseUpdateCallHTTPResponse(rsp *http.Response) (*UpdateCallHTTPResponse, e
 	}
 
 	switch {
-	case rsp.StatusCode == 204:
+	case rsp.StatusCode == 200:
 		break // No content-type
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON400 = &dest
+		response.JSON400 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON401 = &dest
+		response.JSON401 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON403 = &dest
+		response.JSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON404 = &dest
+		response.JSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON409 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest ErrorModel
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON422 = &dest
+		response.JSON409 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON500 = &dest
+		response.JSON500 = &dest
 
 	}
 
@@ -11369,53 +11449,46 @@ func ParseUpdateCallBxmlHTTPResponse(rsp *http.Response) (*UpdateCallBxmlHTTPRes
 		break // No content-type
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON400 = &dest
+		response.JSON400 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON401 = &dest
+		response.JSON401 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON403 = &dest
+		response.JSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON404 = &dest
+		response.JSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON409 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest ErrorModel
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON422 = &dest
+		response.JSON409 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON500 = &dest
+		response.JSON500 = &dest
 
 	}
 
@@ -11443,40 +11516,40 @@ func ParseGetCallLogHTTPResponse(rsp *http.Response) (*GetCallLogHTTPResponse, e
 		}
 		response.JSON200 = &dest
 
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest ErrorModel
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON401 = &dest
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest VoiceAPIError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON403 = &dest
+		response.JSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON404 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest ErrorModel
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON422 = &dest
+		response.JSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON500 = &dest
+		response.JSON500 = &dest
 
 	}
 
@@ -11501,46 +11574,39 @@ func ParseUpdateCallRecordingStateHTTPResponse(rsp *http.Response) (*UpdateCallR
 		break // No content-type
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON400 = &dest
+		response.JSON400 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON401 = &dest
+		response.JSON401 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON403 = &dest
+		response.JSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON404 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest ErrorModel
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON422 = &dest
+		response.JSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON500 = &dest
+		response.JSON500 = &dest
 
 	}
 
@@ -11569,46 +11635,39 @@ func ParseListCallRecordingsHTTPResponse(rsp *http.Response) (*ListCallRecording
 		response.JSON200 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON400 = &dest
+		response.JSON400 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON401 = &dest
+		response.JSON401 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON403 = &dest
+		response.JSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON404 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest ErrorModel
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON422 = &dest
+		response.JSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON500 = &dest
+		response.JSON500 = &dest
 
 	}
 
@@ -11633,46 +11692,39 @@ func ParseDeleteRecordingHTTPResponse(rsp *http.Response) (*DeleteRecordingHTTPR
 		break // No content-type
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON400 = &dest
+		response.JSON400 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON401 = &dest
+		response.JSON401 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON403 = &dest
+		response.JSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON404 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest ErrorModel
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON422 = &dest
+		response.JSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON500 = &dest
+		response.JSON500 = &dest
 
 	}
 
@@ -11701,46 +11753,39 @@ func ParseGetCallRecordingHTTPResponse(rsp *http.Response) (*GetCallRecordingHTT
 		response.JSON200 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON400 = &dest
+		response.JSON400 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON401 = &dest
+		response.JSON401 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON403 = &dest
+		response.JSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON404 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest ErrorModel
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON422 = &dest
+		response.JSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON500 = &dest
+		response.JSON500 = &dest
 
 	}
 
@@ -11765,46 +11810,39 @@ func ParseDeleteRecordingMediaHTTPResponse(rsp *http.Response) (*DeleteRecording
 		break // No content-type
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON400 = &dest
+		response.JSON400 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON401 = &dest
+		response.JSON401 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON403 = &dest
+		response.JSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON404 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest ErrorModel
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON422 = &dest
+		response.JSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON500 = &dest
+		response.JSON500 = &dest
 
 	}
 
@@ -11829,46 +11867,39 @@ func ParseDownloadCallRecordingHTTPResponse(rsp *http.Response) (*DownloadCallRe
 		break // No content-type
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON400 = &dest
+		response.JSON400 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON401 = &dest
+		response.JSON401 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON403 = &dest
+		response.JSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON404 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest ErrorModel
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON422 = &dest
+		response.JSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON500 = &dest
+		response.JSON500 = &dest
 
 	}
 
@@ -11897,46 +11928,100 @@ func ParseListAccountCallRecordingsHTTPResponse(rsp *http.Response) (*ListAccoun
 		response.JSON200 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON400 = &dest
+		response.JSON400 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON401 = &dest
+		response.JSON401 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON403 = &dest
+		response.JSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON404 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest ErrorModel
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON422 = &dest
+		response.JSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest ErrorModel
+		var dest VoiceAPIError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON500 = &dest
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetStatisticsHTTPResponse parses an HTTP response from a GetStatisticsWithResponse call
+func ParseGetStatisticsHTTPResponse(rsp *http.Response) (*GetStatisticsHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetStatisticsHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AccountStatistics
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest VoiceAPIError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest VoiceAPIError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest VoiceAPIError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest VoiceAPIError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest VoiceAPIError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
 
 	}
 

@@ -1,39 +1,20 @@
 package apiclient
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"testing"
 	"time"
 
+	"github.com/wasmvoice/wasmvoice/internal/testenv"
 	"github.com/wasmvoice/wasmvoice/server"
 )
 
 func TestGeneratedClientIsCurrent(t *testing.T) {
-	dir := t.TempDir()
-	cfg, err := os.ReadFile("oapi-codegen.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfgPath := filepath.Join(dir, "cfg.yaml")
-	os.WriteFile(cfgPath, bytes.Replace(cfg, []byte("output: client.gen.go"), []byte("output: "+filepath.Join(dir, "client.gen.go")), 1), 0o644)
-	abs, _ := filepath.Abs("../../openapi.yaml")
-	cmd := exec.Command("go", "tool", "oapi-codegen", "-config", cfgPath, abs)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("oapi-codegen: %v\n%s", err, out)
-	}
-	want, _ := os.ReadFile(filepath.Join(dir, "client.gen.go"))
-	have, _ := os.ReadFile("client.gen.go")
-	if !bytes.Equal(want, have) {
-		t.Fatal("client.gen.go is stale: run go generate ./examples/apiclient")
-	}
+	testenv.GeneratedIsCurrent(t, "../../openapi.yaml")
 }
 
 func TestGeneratedClientProvisionsAnApplication(t *testing.T) {
