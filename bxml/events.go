@@ -20,6 +20,8 @@ const (
 	EventDisconnect           EventType = "disconnect"
 	EventBridgeComplete       EventType = "bridgeComplete"
 	EventBridgeTargetComplete EventType = "bridgeTargetComplete"
+	// EventTranscriptionAvailable: a recording's transcription is done.
+	EventTranscriptionAvailable EventType = "transcriptionAvailable"
 )
 
 // ExpectsBXML reports whether the application may answer this event with
@@ -239,6 +241,31 @@ type RecordingAvailableEvent struct {
 	TransferTo       string `json:"transferTo"`
 }
 
+// TranscriptionAvailableEvent is sent when a recording's transcription
+// is done; no BXML reply.
+type TranscriptionAvailableEvent struct {
+	CallEvent
+	MediaURL         string         `json:"mediaUrl,omitempty"`
+	ParentCallID     string         `json:"parentCallId,omitempty"`
+	RecordingID      string         `json:"recordingId"`
+	EnqueuedTime     Time           `json:"enqueuedTime,omitzero"`
+	EndTime          Time           `json:"endTime"`
+	Duration         string         `json:"duration"`
+	FileFormat       string         `json:"fileFormat"`
+	Tag              string         `json:"tag,omitempty"`
+	Transcription    *Transcription `json:"transcription"`
+	TransferCallerID string         `json:"transferCallerId"`
+	TransferTo       string         `json:"transferTo"`
+}
+
+// Transcription is what a recording's speaker said, as the
+// transcriptionAvailable callback carries it.
+type Transcription struct {
+	Speaker    int     `json:"speaker"`
+	Text       string  `json:"text"`
+	Confidence float64 `json:"confidence"`
+}
+
 // RedirectEvent is sent by <Redirect> and by updateCall's redirectUrl;
 // BXML answers it.
 type RedirectEvent struct {
@@ -324,13 +351,16 @@ type BridgeTargetCompleteEvent struct {
 	Tag          string `json:"tag,omitempty"`
 }
 
-func (*InitiateEvent) Type() EventType             { return EventInitiate }
-func (*AnswerEvent) Type() EventType               { return EventAnswer }
-func (*GatherEvent) Type() EventType               { return EventGather }
-func (*DtmfEvent) Type() EventType                 { return EventDtmf }
-func (*RecordCompleteEvent) Type() EventType       { return EventRecordComplete }
-func (*RecordingAvailableEvent) Type() EventType   { return EventRecordingAvailable }
-func (*RedirectEvent) Type() EventType             { return EventRedirect }
+func (*InitiateEvent) Type() EventType           { return EventInitiate }
+func (*AnswerEvent) Type() EventType             { return EventAnswer }
+func (*GatherEvent) Type() EventType             { return EventGather }
+func (*DtmfEvent) Type() EventType               { return EventDtmf }
+func (*RecordCompleteEvent) Type() EventType     { return EventRecordComplete }
+func (*RecordingAvailableEvent) Type() EventType { return EventRecordingAvailable }
+func (*RedirectEvent) Type() EventType           { return EventRedirect }
+func (*TranscriptionAvailableEvent) Type() EventType {
+	return EventTranscriptionAvailable
+}
 func (*TransferAnswerEvent) Type() EventType       { return EventTransferAnswer }
 func (*TransferCompleteEvent) Type() EventType     { return EventTransferComplete }
 func (*TransferDisconnectEvent) Type() EventType   { return EventTransferDisconnect }
@@ -378,6 +408,15 @@ func (e *RecordCompleteEvent) Fill(in *CallInfo) {
 }
 
 func (e *RecordingAvailableEvent) Fill(in *CallInfo) {
+	e.fill(e.Type(), in)
+	setS(&e.ParentCallID, in.ParentCallID)
+	setT(&e.EnqueuedTime, in.EnqueuedTime)
+	setS(&e.Tag, in.Tag)
+	setS(&e.TransferCallerID, in.TransferCallerID)
+	setS(&e.TransferTo, in.TransferTo)
+}
+
+func (e *TranscriptionAvailableEvent) Fill(in *CallInfo) {
 	e.fill(e.Type(), in)
 	setS(&e.ParentCallID, in.ParentCallID)
 	setT(&e.EnqueuedTime, in.EnqueuedTime)

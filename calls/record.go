@@ -111,6 +111,9 @@ func (c *Call) Record(ctx context.Context, r *bxml.Record) (bxml.Recording, erro
 		return bxml.Recording{}, err
 	}
 	c.recordingAvailable(r.RecordingAvailableTarget(), rec)
+	if r.Transcribe {
+		c.transcribeRecording(rec.ID, r.TranscriptionAvailableTarget())
+	}
 	return rec, nil
 }
 
@@ -120,6 +123,9 @@ type activeRecording struct {
 	start  time.Time
 	rec    *media.Recording
 	target bxml.Target
+	// transcribe: transcription to transcribeTarget once it is stored.
+	transcribe       bool
+	transcribeTarget bxml.Target
 }
 
 func (c *Call) StartRecording(ctx context.Context, r *bxml.StartRecording) error {
@@ -146,7 +152,8 @@ func (c *Call) StartRecording(ctx context.Context, r *bxml.StartRecording) error
 		return fmt.Errorf("start recording: %w", err)
 	}
 	c.mu.Lock()
-	c.recording = &activeRecording{id: id, start: start, rec: rec, target: r.RecordingAvailableTarget()}
+	c.recording = &activeRecording{id: id, start: start, rec: rec, target: r.RecordingAvailableTarget(),
+		transcribe: r.Transcribe, transcribeTarget: r.TranscriptionAvailableTarget()}
 	c.mu.Unlock()
 	return nil
 }
@@ -169,6 +176,9 @@ func (c *Call) StopRecording(context.Context) error {
 		return err
 	}
 	c.recordingAvailable(ar.target, rec)
+	if ar.transcribe {
+		c.transcribeRecording(rec.ID, ar.transcribeTarget)
+	}
 	return nil
 }
 
