@@ -59,6 +59,8 @@ type Config struct {
 	Guard *guard.Guard
 	// Bans are the guards whose bans the operator lists and lifts.
 	Bans []BanList
+	// Transcriber runs transcribeCallRecording (nil: 503).
+	Transcriber Transcriber
 }
 
 // Server holds the HTTP handler and the Huma API it serves.
@@ -88,6 +90,7 @@ func New(cfg Config) *Server {
 	registerKV(s)
 	registerSIPRouting(s)
 	registerCalls(s)
+	registerTranscriptions(s)
 	registerCallLog(s)
 	registerModules(s)
 	registerBans(s)

@@ -350,6 +350,8 @@ type CallRecording struct {
 	FileFormat    string    `json:"fileFormat" enum:"wav,mp3"`
 	Status        string    `json:"status" example:"complete"`
 	MediaURL      string    `json:"mediaUrl" format:"uri"`
+	// Transcription is set by withTranscriptions (api/transcriptions.go).
+	Transcription *RecordingTranscriptionMetadata `json:"transcription,omitempty" doc:"The recording's transcription, absent when it has none."`
 }
 
 func (s *Server) toCallRecording(r store.RecordingRecord) CallRecording {
@@ -381,6 +383,9 @@ func registerRecordings(s *Server, base string, errs []int) {
 		for _, r := range rs {
 			out = append(out, s.toCallRecording(r))
 		}
+		if err := s.withTranscriptions(ctx, in.AccountID, in.CallID, out); err != nil {
+			return nil, s.internal(ctx, err)
+		}
 		return &struct{ Body []CallRecording }{out}, nil
 	})
 	huma.Register(s.api, huma.Operation{
@@ -391,7 +396,11 @@ func registerRecordings(s *Server, base string, errs []int) {
 		if err != nil {
 			return nil, s.lookupError(ctx, err, "recording "+in.RecordingID)
 		}
-		return &struct{ Body CallRecording }{s.toCallRecording(r)}, nil
+		out := []CallRecording{s.toCallRecording(r)}
+		if err := s.withTranscriptions(ctx, in.AccountID, in.CallID, out); err != nil {
+			return nil, s.internal(ctx, err)
+		}
+		return &struct{ Body CallRecording }{out[0]}, nil
 	})
 	huma.Register(s.api, huma.Operation{
 		OperationID: "downloadCallRecording", Method: http.MethodGet, Path: base + "/{callId}/recordings/{recordingId}/media", Summary: "Download a recording",

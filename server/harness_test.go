@@ -295,6 +295,7 @@ var callbackSchemas = sync.OnceValues(func() (map[string]*base.Schema, error) {
 		"recordingAvailable": "recordingAvailableCallback", "transferAnswer": "transferAnswerCallback",
 		"transferComplete": "transferCompleteCallback", "transferDisconnect": "transferDisconnectCallback",
 		"bridgeComplete": "bridgeCompleteCallback", "bridgeTargetComplete": "bridgeTargetCompleteCallback",
+		"transcriptionAvailable": "transcriptionAvailableCallback",
 	}
 	out := map[string]*base.Schema{}
 	for ev, name := range names {

@@ -24,6 +24,7 @@ import (
 	"github.com/wasmvoice/wasmvoice/guard"
 	"github.com/wasmvoice/wasmvoice/media"
 	"github.com/wasmvoice/wasmvoice/sip"
+	"github.com/wasmvoice/wasmvoice/speech"
 	"github.com/wasmvoice/wasmvoice/store"
 	"github.com/wasmvoice/wasmvoice/trunkops"
 	"github.com/wasmvoice/wasmvoice/wasmhost"
@@ -37,17 +38,18 @@ const (
 
 // Server is one running node.
 type Server struct {
-	cfg     Config
-	log     *slog.Logger
-	store   *store.Store
-	api     *api.Server
-	http    *http.Server
-	media   *media.Manager
-	engine  *calls.Engine
-	sip     *sip.Server
-	webhook *callflow.Webhook
-	modules *callflow.Modules
-	trunks  *trunkops.Trunks
+	cfg            Config
+	log            *slog.Logger
+	store          *store.Store
+	api            *api.Server
+	http           *http.Server
+	media          *media.Manager
+	engine         *calls.Engine
+	sip            *sip.Server
+	webhook        *callflow.Webhook
+	modules        *callflow.Modules
+	transcriptions *speech.Queue // the engine's transcription jobs
+	trunks         *trunkops.Trunks
 	// sipGuard and httpGuard drop flooding sources and throttle failed
 	// authentications, per zone.
 	sipGuard, httpGuard *guard.Guard
@@ -97,6 +99,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		if s.modules != nil {
 			s.closeModules()
 		}
+		s.closeTranscriptions()
 		st.Close()
 		return nil, err
 	}
@@ -152,11 +155,17 @@ func (s *Server) build(ctx context.Context) error {
 	s.webhook = callflow.NewWebhook(callflow.WithLogger(cfg.Logger))
 	mux := callflow.NewMux(s.webhook, s.modules)
 	s.trunks = trunkops.New(s.store, cfg.Logger)
+	stt, err := cfg.Transcription.recognizer(s)
+	if err != nil {
+		return err
+	}
+	s.transcriptions = cfg.Transcription.queue()
 	s.engine = calls.New(calls.Config{
 		Store: s.store, Media: s.media, Source: mux, Hooks: mux, Trunks: s.trunks,
 		BaseURL: cfg.PublicURL, SIPDomain: cfg.SIPDomain, DataDir: cfg.DataDir, Logger: cfg.Logger,
 		Limits: calls.Limits{PerApplication: cfg.MaxCallsPerApplication, PerAccount: cfg.MaxCallsPerAccount,
 			PerSource: cfg.MaxCallsPerSource, Exempt: s.sipGuard.Trusted},
+		Recognizer: stt, Transcriptions: s.transcriptions,
 	})
 	s.sip, err = sip.NewServer(sip.Config{
 		Domain: cfg.SIPDomain, Region: cfg.Region, AdvertisedHost: ip.String(), NonceKey: nonceKey,
@@ -170,7 +179,7 @@ func (s *Server) build(ctx context.Context) error {
 	s.api = api.New(api.Config{
 		Store: s.store, SIPDomain: cfg.SIPDomain, DigestAlgorithms: s.sip.DigestAlgorithms(), TokenKey: tokenKey, Logger: cfg.Logger, Ready: s.checkReady,
 		Calls: voiceAPI{engine: s.engine, regs: s.regs.Load}, PublicURL: cfg.PublicURL, Wasm: host, MaxModuleBytes: cfg.WasmMaxModuleBytes,
-		Guard: s.httpGuard, Bans: []api.BanList{s.sipGuard, s.httpGuard},
+		Guard: s.httpGuard, Bans: []api.BanList{s.sipGuard, s.httpGuard}, Transcriber: transcriber{s.engine},
 	})
 	return nil
 }
@@ -200,6 +209,7 @@ func (s *Server) Run(ctx context.Context, ready func(httpAddr net.Addr)) error {
 	defer s.store.Close()
 	defer s.webhook.Close()
 	defer s.closeModules()
+	defer s.closeTranscriptions() // after the engine's calls are gone
 	ln, err := net.Listen("tcp", s.cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("listen http %s: %w", s.cfg.HTTPAddr, err)
@@ -228,6 +238,7 @@ func (s *Server) Run(ctx context.Context, ready func(httpAddr net.Addr)) error {
 		ln.Close()
 		return fmt.Errorf("crash recovery: %w", err)
 	}
+	s.failInterruptedTranscriptions(ctx)
 	listenCtx, stopListening := context.WithCancel(context.Background())
 	defer stopListening()
 	g := newListenerGroup(s.log)

@@ -468,6 +468,24 @@ func (e SIPUpdateResultDirection) Valid() bool {
 	}
 }
 
+// Defines values for TranscribeRecordingRequestCallbackMethod.
+const (
+	TranscribeRecordingRequestCallbackMethodGET  TranscribeRecordingRequestCallbackMethod = "GET"
+	TranscribeRecordingRequestCallbackMethodPOST TranscribeRecordingRequestCallbackMethod = "POST"
+)
+
+// Valid indicates whether the value is a known member of the TranscribeRecordingRequestCallbackMethod enum.
+func (e TranscribeRecordingRequestCallbackMethod) Valid() bool {
+	switch e {
+	case TranscribeRecordingRequestCallbackMethodGET:
+		return true
+	case TranscribeRecordingRequestCallbackMethodPOST:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for UpdateCallRequestRedirectFallbackMethod.
 const (
 	UpdateCallRequestRedirectFallbackMethodGET  UpdateCallRequestRedirectFallbackMethod = "GET"
@@ -781,6 +799,9 @@ type CallRecording struct {
 	// Status Examples: complete
 	Status string `json:"status"`
 	To     string `json:"to"`
+
+	// Transcription The recording's transcription, absent when it has none.
+	Transcription *RecordingTranscriptionMetadata `json:"transcription,omitempty"`
 }
 
 // CallRecordingDirection defines model for CallRecording.Direction.
@@ -1122,6 +1143,26 @@ type ParsedDestination struct {
 
 // ParsedDestinationTransport defines model for ParsedDestination.Transport.
 type ParsedDestinationTransport string
+
+// RecordingTranscriptionMetadata defines model for RecordingTranscriptionMetadata.
+type RecordingTranscriptionMetadata struct {
+	CompletedTime *time.Time `json:"completedTime,omitempty"`
+
+	// Id Examples: t-387bd648-18f3-4823-9d16-746bca0003c9
+	Id string `json:"id"`
+
+	// Status processing, available or error (more may come: tolerate unknown values).
+	//
+	// Examples: available
+	Status string `json:"status"`
+	Url    string `json:"url"`
+}
+
+// RecordingTranscriptions defines model for RecordingTranscriptions.
+type RecordingTranscriptions struct {
+	Clips       *[]TranscriptionClip `json:"clips"`
+	Transcripts *[]TranscriptionText `json:"transcripts"`
+}
 
 // RegisterAuthInput defines model for RegisterAuthInput.
 type RegisterAuthInput struct {
@@ -1556,6 +1597,43 @@ type TokenResponse struct {
 	TokenType string `json:"token_type"`
 }
 
+// TranscribeRecordingRequest defines model for TranscribeRecordingRequest.
+type TranscribeRecordingRequest struct {
+	CallbackMethod  *TranscribeRecordingRequestCallbackMethod `json:"callbackMethod,omitempty"`
+	CallbackTimeout *float64                                  `json:"callbackTimeout,omitempty"`
+
+	// CallbackUrl Where the transcriptionAvailable callback goes; none when absent.
+	CallbackUrl *string `json:"callbackUrl,omitempty"`
+
+	// DetectLanguage Accepted; the recogniser hears US English only.
+	DetectLanguage *bool   `json:"detectLanguage,omitempty"`
+	Password       *string `json:"password,omitempty"`
+	Tag            *string `json:"tag,omitempty"`
+	Username       *string `json:"username,omitempty"`
+}
+
+// TranscribeRecordingRequestCallbackMethod defines model for TranscribeRecordingRequest.CallbackMethod.
+type TranscribeRecordingRequestCallbackMethod string
+
+// TranscriptionClip defines model for TranscriptionClip.
+type TranscriptionClip struct {
+	Confidence       float64 `json:"confidence"`
+	EndTimeSeconds   float64 `json:"endTimeSeconds"`
+	Speaker          int64   `json:"speaker"`
+	StartTimeSeconds float64 `json:"startTimeSeconds"`
+	Text             string  `json:"text"`
+}
+
+// TranscriptionText defines model for TranscriptionText.
+type TranscriptionText struct {
+	// Confidence 0 when the recogniser gives none.
+	Confidence float64 `json:"confidence"`
+
+	// Speaker The recording's channel, from 0.
+	Speaker int64  `json:"speaker"`
+	Text    string `json:"text"`
+}
+
 // UpdateCallRequest defines model for UpdateCallRequest.
 type UpdateCallRequest struct {
 	FallbackPassword       *string                                  `json:"fallbackPassword,omitempty"`
@@ -1877,6 +1955,9 @@ type CreateCallJSONRequestBody = CreateCallRequest
 // UpdateCallJSONRequestBody defines body for UpdateCall for application/json ContentType.
 type UpdateCallJSONRequestBody = UpdateCallRequest
 
+// TranscribeCallRecordingJSONRequestBody defines body for TranscribeCallRecording for application/json ContentType.
+type TranscribeCallRecordingJSONRequestBody = TranscribeRecordingRequest
+
 // CreateApiKeyJSONRequestBody defines body for CreateApiKey for application/json ContentType.
 type CreateApiKeyJSONRequestBody = APIKeyCreate
 
@@ -2098,6 +2179,38 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /api/v2/accounts/{accountId}/calls/{callId}/recordings/{recordingId}/media (the `DownloadCallRecording` operationId).
 	DownloadCallRecording(ctx context.Context, accountId string, callId string, recordingId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteRecordingTranscription Delete transcription
+	//
+	// Deletes the recording's transcription; one still processing is dropped when it ends.
+	//
+	// Corresponds with DELETE /api/v2/accounts/{accountId}/calls/{callId}/recordings/{recordingId}/transcription (the `DeleteRecordingTranscription` operationId).
+	DeleteRecordingTranscription(ctx context.Context, accountId string, callId string, recordingId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetRecordingTranscription Get transcription
+	//
+	// The recording's transcription once its status is available: a transcript per speaker (channel) and timed clips. 404 while there is none, while it is processing or when it failed (the recording's metadata shows which).
+	//
+	// Corresponds with GET /api/v2/accounts/{accountId}/calls/{callId}/recordings/{recordingId}/transcription (the `GetRecordingTranscription` operationId).
+	GetRecordingTranscription(ctx context.Context, accountId string, callId string, recordingId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// TranscribeCallRecordingWithBody Create transcription request
+	//
+	// Transcribes the recording (again: a finished transcription is replaced). The transcriptionAvailable callback goes to callbackUrl when it is done. 409 while a transcription of the recording is processing, 429 when the node's transcription queue is full.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v2/accounts/{accountId}/calls/{callId}/recordings/{recordingId}/transcription (the `TranscribeCallRecording` operationId).
+	TranscribeCallRecordingWithBody(ctx context.Context, accountId string, callId string, recordingId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// TranscribeCallRecording Create transcription request
+	//
+	// Transcribes the recording (again: a finished transcription is replaced). The transcriptionAvailable callback goes to callbackUrl when it is done. 409 while a transcription of the recording is processing, 429 when the node's transcription queue is full.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v2/accounts/{accountId}/calls/{callId}/recordings/{recordingId}/transcription (the `TranscribeCallRecording` operationId).
+	TranscribeCallRecording(ctx context.Context, accountId string, callId string, recordingId string, body TranscribeCallRecordingJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateApiKeyWithBody Create an API key
 	//
@@ -2633,6 +2746,78 @@ func (c *Client) GetCallRecording(ctx context.Context, accountId string, callId 
 // Corresponds with GET /api/v2/accounts/{accountId}/calls/{callId}/recordings/{recordingId}/media (the `DownloadCallRecording` operationId).
 func (c *Client) DownloadCallRecording(ctx context.Context, accountId string, callId string, recordingId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewDownloadCallRecordingRequest(c.Server, accountId, callId, recordingId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteRecordingTranscription Delete transcription
+//
+// Deletes the recording's transcription; one still processing is dropped when it ends.
+//
+// Corresponds with DELETE /api/v2/accounts/{accountId}/calls/{callId}/recordings/{recordingId}/transcription (the `DeleteRecordingTranscription` operationId).
+func (c *Client) DeleteRecordingTranscription(ctx context.Context, accountId string, callId string, recordingId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteRecordingTranscriptionRequest(c.Server, accountId, callId, recordingId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetRecordingTranscription Get transcription
+//
+// The recording's transcription once its status is available: a transcript per speaker (channel) and timed clips. 404 while there is none, while it is processing or when it failed (the recording's metadata shows which).
+//
+// Corresponds with GET /api/v2/accounts/{accountId}/calls/{callId}/recordings/{recordingId}/transcription (the `GetRecordingTranscription` operationId).
+func (c *Client) GetRecordingTranscription(ctx context.Context, accountId string, callId string, recordingId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetRecordingTranscriptionRequest(c.Server, accountId, callId, recordingId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// TranscribeCallRecordingWithBody Create transcription request
+//
+// Transcribes the recording (again: a finished transcription is replaced). The transcriptionAvailable callback goes to callbackUrl when it is done. 409 while a transcription of the recording is processing, 429 when the node's transcription queue is full.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v2/accounts/{accountId}/calls/{callId}/recordings/{recordingId}/transcription (the `TranscribeCallRecording` operationId).
+func (c *Client) TranscribeCallRecordingWithBody(ctx context.Context, accountId string, callId string, recordingId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewTranscribeCallRecordingRequestWithBody(c.Server, accountId, callId, recordingId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// TranscribeCallRecording Create transcription request
+//
+// Transcribes the recording (again: a finished transcription is replaced). The transcriptionAvailable callback goes to callbackUrl when it is done. 409 while a transcription of the recording is processing, 429 when the node's transcription queue is full.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v2/accounts/{accountId}/calls/{callId}/recordings/{recordingId}/transcription (the `TranscribeCallRecording` operationId).
+func (c *Client) TranscribeCallRecording(ctx context.Context, accountId string, callId string, recordingId string, body TranscribeCallRecordingJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewTranscribeCallRecordingRequest(c.Server, accountId, callId, recordingId, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3914,6 +4099,163 @@ func NewDownloadCallRecordingRequest(server string, accountId string, callId str
 	if err != nil {
 		return nil, err
 	}
+
+	return req, nil
+}
+
+// NewDeleteRecordingTranscriptionRequest constructs an http.Request for the DeleteRecordingTranscription method
+func NewDeleteRecordingTranscriptionRequest(server string, accountId string, callId string, recordingId string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "accountId", accountId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "callId", callId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam2 string
+
+	pathParam2, err = runtime.StyleParamWithOptions("simple", false, "recordingId", recordingId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v2/accounts/%s/calls/%s/recordings/%s/transcription", pathParam0, pathParam1, pathParam2)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetRecordingTranscriptionRequest constructs an http.Request for the GetRecordingTranscription method
+func NewGetRecordingTranscriptionRequest(server string, accountId string, callId string, recordingId string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "accountId", accountId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "callId", callId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam2 string
+
+	pathParam2, err = runtime.StyleParamWithOptions("simple", false, "recordingId", recordingId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v2/accounts/%s/calls/%s/recordings/%s/transcription", pathParam0, pathParam1, pathParam2)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewTranscribeCallRecordingRequest calls the generic TranscribeCallRecording builder with application/json body
+func NewTranscribeCallRecordingRequest(server string, accountId string, callId string, recordingId string, body TranscribeCallRecordingJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewTranscribeCallRecordingRequestWithBody(server, accountId, callId, recordingId, "application/json", bodyReader)
+}
+
+// NewTranscribeCallRecordingRequestWithBody constructs an http.Request for the TranscribeCallRecording method, with any body, and a specified content type
+func NewTranscribeCallRecordingRequestWithBody(server string, accountId string, callId string, recordingId string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "accountId", accountId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "callId", callId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam2 string
+
+	pathParam2, err = runtime.StyleParamWithOptions("simple", false, "recordingId", recordingId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v2/accounts/%s/calls/%s/recordings/%s/transcription", pathParam0, pathParam1, pathParam2)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -5272,6 +5614,42 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /api/v2/accounts/{accountId}/calls/{callId}/recordings/{recordingId}/media (the `DownloadCallRecording` operationId).
 	DownloadCallRecordingWithResponse(ctx context.Context, accountId string, callId string, recordingId string, reqEditors ...RequestEditorFn) (*DownloadCallRecordingHTTPResponse, error)
 
+	// DeleteRecordingTranscriptionWithResponse Delete transcription
+	//
+	// Deletes the recording's transcription; one still processing is dropped when it ends.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /api/v2/accounts/{accountId}/calls/{callId}/recordings/{recordingId}/transcription (the `DeleteRecordingTranscription` operationId).
+	DeleteRecordingTranscriptionWithResponse(ctx context.Context, accountId string, callId string, recordingId string, reqEditors ...RequestEditorFn) (*DeleteRecordingTranscriptionHTTPResponse, error)
+
+	// GetRecordingTranscriptionWithResponse Get transcription
+	//
+	// The recording's transcription once its status is available: a transcript per speaker (channel) and timed clips. 404 while there is none, while it is processing or when it failed (the recording's metadata shows which).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v2/accounts/{accountId}/calls/{callId}/recordings/{recordingId}/transcription (the `GetRecordingTranscription` operationId).
+	GetRecordingTranscriptionWithResponse(ctx context.Context, accountId string, callId string, recordingId string, reqEditors ...RequestEditorFn) (*GetRecordingTranscriptionHTTPResponse, error)
+
+	// TranscribeCallRecordingWithBodyWithResponse Create transcription request
+	//
+	// Transcribes the recording (again: a finished transcription is replaced). The transcriptionAvailable callback goes to callbackUrl when it is done. 409 while a transcription of the recording is processing, 429 when the node's transcription queue is full.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v2/accounts/{accountId}/calls/{callId}/recordings/{recordingId}/transcription (the `TranscribeCallRecording` operationId).
+	TranscribeCallRecordingWithBodyWithResponse(ctx context.Context, accountId string, callId string, recordingId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*TranscribeCallRecordingHTTPResponse, error)
+
+	// TranscribeCallRecordingWithResponse Create transcription request
+	//
+	// Transcribes the recording (again: a finished transcription is replaced). The transcriptionAvailable callback goes to callbackUrl when it is done. 409 while a transcription of the recording is processing, 429 when the node's transcription queue is full.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v2/accounts/{accountId}/calls/{callId}/recordings/{recordingId}/transcription (the `TranscribeCallRecording` operationId).
+	TranscribeCallRecordingWithResponse(ctx context.Context, accountId string, callId string, recordingId string, body TranscribeCallRecordingJSONRequestBody, reqEditors ...RequestEditorFn) (*TranscribeCallRecordingHTTPResponse, error)
+
 	// CreateApiKeyWithBodyWithResponse Create an API key
 	//
 	// Makes an API key for the caller's account (bearer token only). The key authenticates the /v1/sip routes when sent as the Authorization header, raw or after Bearer.
@@ -6611,6 +6989,255 @@ func (r DownloadCallRecordingHTTPResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r DownloadCallRecordingHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeleteRecordingTranscriptionHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *ErrorModel
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ErrorModel
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DeleteRecordingTranscriptionHTTPResponse) GetApplicationproblemJSON400() *ErrorModel {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DeleteRecordingTranscriptionHTTPResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DeleteRecordingTranscriptionHTTPResponse) GetApplicationproblemJSON403() *ErrorModel {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DeleteRecordingTranscriptionHTTPResponse) GetApplicationproblemJSON404() *ErrorModel {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r DeleteRecordingTranscriptionHTTPResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r DeleteRecordingTranscriptionHTTPResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteRecordingTranscriptionHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteRecordingTranscriptionHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteRecordingTranscriptionHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteRecordingTranscriptionHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetRecordingTranscriptionHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RecordingTranscriptions
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *ErrorModel
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ErrorModel
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetRecordingTranscriptionHTTPResponse) GetJSON200() *RecordingTranscriptions {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetRecordingTranscriptionHTTPResponse) GetApplicationproblemJSON400() *ErrorModel {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetRecordingTranscriptionHTTPResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetRecordingTranscriptionHTTPResponse) GetApplicationproblemJSON403() *ErrorModel {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetRecordingTranscriptionHTTPResponse) GetApplicationproblemJSON404() *ErrorModel {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r GetRecordingTranscriptionHTTPResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetRecordingTranscriptionHTTPResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetRecordingTranscriptionHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetRecordingTranscriptionHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetRecordingTranscriptionHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetRecordingTranscriptionHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type TranscribeCallRecordingHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *ErrorModel
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ErrorModel
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *ErrorModel
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r TranscribeCallRecordingHTTPResponse) GetApplicationproblemJSON400() *ErrorModel {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r TranscribeCallRecordingHTTPResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r TranscribeCallRecordingHTTPResponse) GetApplicationproblemJSON403() *ErrorModel {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r TranscribeCallRecordingHTTPResponse) GetApplicationproblemJSON404() *ErrorModel {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r TranscribeCallRecordingHTTPResponse) GetApplicationproblemJSON409() *ErrorModel {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r TranscribeCallRecordingHTTPResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r TranscribeCallRecordingHTTPResponse) GetApplicationproblemJSON429() *ErrorModel {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r TranscribeCallRecordingHTTPResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r TranscribeCallRecordingHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r TranscribeCallRecordingHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r TranscribeCallRecordingHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r TranscribeCallRecordingHTTPResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -8812,6 +9439,66 @@ func (c *ClientWithResponses) DownloadCallRecordingWithResponse(ctx context.Cont
 	return ParseDownloadCallRecordingHTTPResponse(rsp)
 }
 
+// DeleteRecordingTranscriptionWithResponse Delete transcription
+//
+// Deletes the recording's transcription; one still processing is dropped when it ends.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /api/v2/accounts/{accountId}/calls/{callId}/recordings/{recordingId}/transcription (the `DeleteRecordingTranscription` operationId).
+func (c *ClientWithResponses) DeleteRecordingTranscriptionWithResponse(ctx context.Context, accountId string, callId string, recordingId string, reqEditors ...RequestEditorFn) (*DeleteRecordingTranscriptionHTTPResponse, error) {
+	rsp, err := c.DeleteRecordingTranscription(ctx, accountId, callId, recordingId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteRecordingTranscriptionHTTPResponse(rsp)
+}
+
+// GetRecordingTranscriptionWithResponse Get transcription
+//
+// The recording's transcription once its status is available: a transcript per speaker (channel) and timed clips. 404 while there is none, while it is processing or when it failed (the recording's metadata shows which).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v2/accounts/{accountId}/calls/{callId}/recordings/{recordingId}/transcription (the `GetRecordingTranscription` operationId).
+func (c *ClientWithResponses) GetRecordingTranscriptionWithResponse(ctx context.Context, accountId string, callId string, recordingId string, reqEditors ...RequestEditorFn) (*GetRecordingTranscriptionHTTPResponse, error) {
+	rsp, err := c.GetRecordingTranscription(ctx, accountId, callId, recordingId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetRecordingTranscriptionHTTPResponse(rsp)
+}
+
+// TranscribeCallRecordingWithBodyWithResponse Create transcription request
+//
+// Transcribes the recording (again: a finished transcription is replaced). The transcriptionAvailable callback goes to callbackUrl when it is done. 409 while a transcription of the recording is processing, 429 when the node's transcription queue is full.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v2/accounts/{accountId}/calls/{callId}/recordings/{recordingId}/transcription (the `TranscribeCallRecording` operationId).
+func (c *ClientWithResponses) TranscribeCallRecordingWithBodyWithResponse(ctx context.Context, accountId string, callId string, recordingId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*TranscribeCallRecordingHTTPResponse, error) {
+	rsp, err := c.TranscribeCallRecordingWithBody(ctx, accountId, callId, recordingId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseTranscribeCallRecordingHTTPResponse(rsp)
+}
+
+// TranscribeCallRecordingWithResponse Create transcription request
+//
+// Transcribes the recording (again: a finished transcription is replaced). The transcriptionAvailable callback goes to callbackUrl when it is done. 409 while a transcription of the recording is processing, 429 when the node's transcription queue is full.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v2/accounts/{accountId}/calls/{callId}/recordings/{recordingId}/transcription (the `TranscribeCallRecording` operationId).
+func (c *ClientWithResponses) TranscribeCallRecordingWithResponse(ctx context.Context, accountId string, callId string, recordingId string, body TranscribeCallRecordingJSONRequestBody, reqEditors ...RequestEditorFn) (*TranscribeCallRecordingHTTPResponse, error) {
+	rsp, err := c.TranscribeCallRecording(ctx, accountId, callId, recordingId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseTranscribeCallRecordingHTTPResponse(rsp)
+}
+
 // CreateApiKeyWithBodyWithResponse Create an API key
 //
 // Makes an API key for the caller's account (bearer token only). The key authenticates the /v1/sip routes when sent as the Authorization header, raw or after Bearer.
@@ -10191,6 +10878,216 @@ func ParseDownloadCallRecordingHTTPResponse(rsp *http.Response) (*DownloadCallRe
 			return nil, err
 		}
 		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDeleteRecordingTranscriptionHTTPResponse parses an HTTP response from a DeleteRecordingTranscriptionWithResponse call
+func ParseDeleteRecordingTranscriptionHTTPResponse(rsp *http.Response) (*DeleteRecordingTranscriptionHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteRecordingTranscriptionHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetRecordingTranscriptionHTTPResponse parses an HTTP response from a GetRecordingTranscriptionWithResponse call
+func ParseGetRecordingTranscriptionHTTPResponse(rsp *http.Response) (*GetRecordingTranscriptionHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetRecordingTranscriptionHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest RecordingTranscriptions
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseTranscribeCallRecordingHTTPResponse parses an HTTP response from a TranscribeCallRecordingWithResponse call
+func ParseTranscribeCallRecordingHTTPResponse(rsp *http.Response) (*TranscribeCallRecordingHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &TranscribeCallRecordingHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest ErrorModel
