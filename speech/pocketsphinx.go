@@ -78,12 +78,17 @@ func (p *Pocketsphinx) Transcribe(ctx context.Context, path string) (Result, err
 	}
 	defer os.RemoveAll(dir)
 	var ctl strings.Builder
+	segs := make([][]segment, len(chans))
 	for i, c := range chans {
 		pcm := media.Resample(c.samples, c.rate, pocketsphinxRate)
-		if err := writeRaw(filepath.Join(dir, "c"+strconv.Itoa(i)+".raw"), pcm); err != nil {
-			return Result{}, err
+		segs[i] = split(pcm, pocketsphinxRate)
+		for n, sg := range segs[i] {
+			id := fmt.Sprintf("c%ds%d", i, n)
+			if err := writeRaw(filepath.Join(dir, id+".raw"), pcm[sg.from:sg.to]); err != nil {
+				return Result{}, err
+			}
+			fmt.Fprintln(&ctl, id)
 		}
-		fmt.Fprintf(&ctl, "c%d\n", i)
 	}
 	if err := os.WriteFile(filepath.Join(dir, "ctl"), []byte(ctl.String()), 0o600); err != nil {
 		return Result{}, fmt.Errorf("speech: control file: %w", err)
@@ -115,19 +120,66 @@ func (p *Pocketsphinx) Transcribe(ctx context.Context, path string) (Result, err
 	}
 	res := Result{Transcripts: make([]Transcript, 0, len(chans)), Clips: []Clip{}}
 	for i := range chans {
-		utt := "c" + strconv.Itoa(i)
-		t := Transcript{Speaker: i, Text: texts[utt]}
+		var parts []string
+		var ws []word
+		for n, sg := range segs[i] {
+			id := fmt.Sprintf("c%ds%d", i, n)
+			if texts[id] != "" {
+				parts = append(parts, texts[id])
+			}
+			off := float64(sg.from) / pocketsphinxRate
+			for _, w := range words[id] {
+				w.start, w.end = w.start+off, w.end+off
+				ws = append(ws, w)
+			}
+		}
+		t := Transcript{Speaker: i, Text: strings.Join(parts, " ")}
 		var sum float64
-		for _, w := range words[utt] {
+		for _, w := range ws {
 			sum += w.conf
 		}
-		if n := len(words[utt]); n > 0 {
-			t.Confidence = round3(sum / float64(n))
+		if len(ws) > 0 {
+			t.Confidence = round3(sum / float64(len(ws)))
 		}
 		res.Transcripts = append(res.Transcripts, t)
-		res.Clips = append(res.Clips, clips(i, words[utt])...)
+		res.Clips = append(res.Clips, clips(i, ws)...)
 	}
 	return res, nil
+}
+
+// segment is samples [from, to) of a channel, decoded as one utterance.
+type segment struct{ from, to int }
+
+// Segment lengths: pocketsphinx_batch decodes each control-file entry as
+// one utterance, whose search grows with its length, so a long recording
+// is cut into pieces at its quietest moments.
+const (
+	minSegment = 15 * time.Second
+	maxSegment = 25 * time.Second
+)
+
+// split cuts pcm into segments of at most maxSegment, each cut at the
+// quietest 100 ms between minSegment and maxSegment from the last cut.
+func split(pcm []int16, rate int) []segment {
+	lo, hi := int(minSegment.Seconds())*rate, int(maxSegment.Seconds())*rate
+	win := rate / 10
+	var out []segment
+	from := 0
+	for len(pcm)-from > hi {
+		best, bestEnergy := from+hi, int64(-1)
+		for at := from + lo; at+win <= from+hi; at += win / 2 {
+			var e int64
+			for _, v := range pcm[at : at+win] {
+				e += int64(v) * int64(v)
+			}
+			if bestEnergy < 0 || e < bestEnergy {
+				best, bestEnergy = at+win/2, e
+			}
+		}
+		out = append(out, segment{from, best})
+		from = best
+	}
+	return append(out, segment{from, len(pcm)})
 }
 
 func writeRaw(path string, pcm []int16) error {

@@ -168,3 +168,39 @@ func TestQueueBoundsAndClose(t *testing.T) {
 		t.Fatal("Close returned before the queued job ran")
 	}
 }
+
+// A long recording is cut at its quiet moments into pieces pocketsphinx
+// decodes one by one; the pieces cover it exactly.
+func TestSplitAtQuietMoments(t *testing.T) {
+	const rate = 16000
+	loud := func(n int) []int16 {
+		s := make([]int16, n)
+		for i := range s {
+			s[i] = int16(8000 * (i%40 - 20) / 20)
+		}
+		return s
+	}
+	// 60 s of sound with a quiet half second at 20 s and at 41 s.
+	pcm := append(loud(20*rate), make([]int16, rate/2)...)
+	pcm = append(pcm, loud(rate*41/2)...)
+	pcm = append(pcm, make([]int16, rate/2)...)
+	pcm = append(pcm, loud(len(pcm)/3)...)
+	segs := split(pcm, rate)
+	if len(segs) < 3 {
+		t.Fatalf("%d segments of %.1f s: %v", len(segs), float64(len(pcm))/rate, segs)
+	}
+	for i, sg := range segs {
+		if i == 0 && sg.from != 0 || i > 0 && sg.from != segs[i-1].to || sg.to-sg.from > int(maxSegment.Seconds())*rate {
+			t.Fatalf("segments %v", segs)
+		}
+	}
+	if segs[len(segs)-1].to != len(pcm) {
+		t.Fatalf("segments %v do not end at %d", segs, len(pcm))
+	}
+	if cut := float64(segs[0].to) / rate; cut < 20 || cut > 20.5 {
+		t.Errorf("first cut at %.2f s, want in the quiet at 20 s", cut)
+	}
+	if got := split(pcm[:10*rate], rate); len(got) != 1 || got[0] != (segment{0, 10 * rate}) {
+		t.Errorf("a short recording: %v", got)
+	}
+}
