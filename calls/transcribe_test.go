@@ -126,3 +126,20 @@ func TestTranscriptionQueueFull(t *testing.T) {
 		t.Fatalf("refused job: %+v, %v", tr, err)
 	}
 }
+
+// StartRecording transcribe="true": the recording StopRecording stores
+// is transcribed, its callback goes to transcriptionAvailableUrl
+// (relative to the document's URL, as other verb URLs).
+func TestStartRecordingTranscribes(t *testing.T) {
+	b := newBed(t)
+	withRecognizer(t, b, &fakeRecognizer{}, 1, 4)
+	b.source.answer(bxml.EventInitiate, `<Response><StartRecording transcribe="true" transcriptionAvailableUrl="/transcribed"/><Pause duration="0.2"/><StopRecording/><Hangup/></Response>`)
+	leg := newFakeInbound()
+	done := b.invite(leg)
+	req := b.source.wait(t, bxml.EventTranscriptionAvailable)
+	ev := req.Event.(*bxml.TranscriptionAvailableEvent)
+	if req.Target.URL != "/transcribed" || req.Base != "http://app.test/initiate" || ev.Transcription.Text != "hello world" || ev.Tag != "" {
+		t.Fatalf("transcriptionAvailable %+v to %s (base %s)", ev, req.Target.URL, req.Base)
+	}
+	waitClosed(t, done, "call end")
+}

@@ -10,6 +10,7 @@ import (
 	"github.com/wasmvoice/wasmvoice/internal/testenv"
 	"github.com/wasmvoice/wasmvoice/media"
 	"github.com/wasmvoice/wasmvoice/media/g711"
+	"github.com/wasmvoice/wasmvoice/speech"
 )
 
 // spoken is text spoken by espeak-ng as 8 kHz samples, in the voice the
@@ -137,5 +138,25 @@ func TestRecordTranscribeEndToEnd(t *testing.T) {
 	}
 	if code := n.call(t, "POST", n.voice("/calls/"+callID+"/recordings/r-none/transcription"), map[string]any{}, nil); code != 404 {
 		t.Fatalf("transcribe an unknown recording: %d", code)
+	}
+}
+
+// --transcription-url picks the HTTP recogniser; one that is not an
+// http(s) URL stops the node from starting, naming the flag.
+func TestTranscriptionURLConfig(t *testing.T) {
+	s := &Server{log: testLogger(t)}
+	r, err := TranscriptionConfig{URL: "http://127.0.0.1:9/v1/audio/transcriptions"}.recognizer(s)
+	if _, ok := r.(*speech.HTTP); err != nil || !ok {
+		t.Fatalf("recognizer %T, %v", r, err)
+	}
+	if r, err := (TranscriptionConfig{}).recognizer(s); err != nil {
+		t.Fatal(err)
+	} else if _, ok := r.(*speech.Pocketsphinx); !ok {
+		t.Fatalf("default recognizer %T", r)
+	}
+	_, err = New(context.Background(), Config{DataDir: t.TempDir(), HTTPAddr: "127.0.0.1:0", SIPAddr: "127.0.0.1:0", SIPDomain: "127.0.0.1",
+		Region: "US", MediaIP: "127.0.0.1", RTPPorts: rtpRange(), Logger: testLogger(t), Transcription: TranscriptionConfig{URL: "ftp://x"}})
+	if err == nil || !strings.Contains(err.Error(), "--transcription-url") {
+		t.Fatalf("New with a bad --transcription-url: %v", err)
 	}
 }
