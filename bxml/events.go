@@ -351,22 +351,21 @@ type BridgeTargetCompleteEvent struct {
 	Tag          string `json:"tag,omitempty"`
 }
 
-func (*InitiateEvent) Type() EventType           { return EventInitiate }
-func (*AnswerEvent) Type() EventType             { return EventAnswer }
-func (*GatherEvent) Type() EventType             { return EventGather }
-func (*DtmfEvent) Type() EventType               { return EventDtmf }
-func (*RecordCompleteEvent) Type() EventType     { return EventRecordComplete }
-func (*RecordingAvailableEvent) Type() EventType { return EventRecordingAvailable }
-func (*RedirectEvent) Type() EventType           { return EventRedirect }
-func (*TranscriptionAvailableEvent) Type() EventType {
-	return EventTranscriptionAvailable
-}
+func (*InitiateEvent) Type() EventType             { return EventInitiate }
+func (*AnswerEvent) Type() EventType               { return EventAnswer }
+func (*GatherEvent) Type() EventType               { return EventGather }
+func (*DtmfEvent) Type() EventType                 { return EventDtmf }
+func (*RecordCompleteEvent) Type() EventType       { return EventRecordComplete }
+func (*RecordingAvailableEvent) Type() EventType   { return EventRecordingAvailable }
+func (*RedirectEvent) Type() EventType             { return EventRedirect }
 func (*TransferAnswerEvent) Type() EventType       { return EventTransferAnswer }
 func (*TransferCompleteEvent) Type() EventType     { return EventTransferComplete }
 func (*TransferDisconnectEvent) Type() EventType   { return EventTransferDisconnect }
 func (*DisconnectEvent) Type() EventType           { return EventDisconnect }
 func (*BridgeCompleteEvent) Type() EventType       { return EventBridgeComplete }
 func (*BridgeTargetCompleteEvent) Type() EventType { return EventBridgeTargetComplete }
+
+func (*TranscriptionAvailableEvent) Type() EventType { return EventTranscriptionAvailable }
 
 func (e *InitiateEvent) Fill(in *CallInfo) { e.fill(e.Type(), in) }
 

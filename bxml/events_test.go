@@ -18,19 +18,20 @@ import (
 const specPath = "../reference/bandwidth-voice-api.yml"
 
 var eventSchemas = map[string]Event{
-	"initiateCallback":               &InitiateEvent{},
-	"answerCallback":                 &AnswerEvent{},
-	"gatherCallback":                 &GatherEvent{},
-	"dtmfCallback":                   &DtmfEvent{},
-	"recordingCompleteCallback":      &RecordCompleteEvent{},
-	"recordingAvailableCallback":     &RecordingAvailableEvent{},
-	"redirectCallback":               &RedirectEvent{},
-	"transferAnswerCallback":         &TransferAnswerEvent{},
-	"transferCompleteCallback":       &TransferCompleteEvent{},
-	"transferDisconnectCallback":     &TransferDisconnectEvent{},
-	"disconnectCallback":             &DisconnectEvent{},
-	"bridgeCompleteCallback":         &BridgeCompleteEvent{},
-	"bridgeTargetCompleteCallback":   &BridgeTargetCompleteEvent{},
+	"initiateCallback":             &InitiateEvent{},
+	"answerCallback":               &AnswerEvent{},
+	"gatherCallback":               &GatherEvent{},
+	"dtmfCallback":                 &DtmfEvent{},
+	"recordingCompleteCallback":    &RecordCompleteEvent{},
+	"recordingAvailableCallback":   &RecordingAvailableEvent{},
+	"redirectCallback":             &RedirectEvent{},
+	"transferAnswerCallback":       &TransferAnswerEvent{},
+	"transferCompleteCallback":     &TransferCompleteEvent{},
+	"transferDisconnectCallback":   &TransferDisconnectEvent{},
+	"disconnectCallback":           &DisconnectEvent{},
+	"bridgeCompleteCallback":       &BridgeCompleteEvent{},
+	"bridgeTargetCompleteCallback": &BridgeTargetCompleteEvent{},
+
 	"transcriptionAvailableCallback": &TranscriptionAvailableEvent{},
 }
 

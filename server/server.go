@@ -38,18 +38,18 @@ const (
 
 // Server is one running node.
 type Server struct {
-	cfg            Config
-	log            *slog.Logger
-	store          *store.Store
-	api            *api.Server
-	http           *http.Server
-	media          *media.Manager
-	engine         *calls.Engine
-	sip            *sip.Server
-	webhook        *callflow.Webhook
-	modules        *callflow.Modules
-	transcriptions *speech.Queue // the engine's transcription jobs
-	trunks         *trunkops.Trunks
+	cfg     Config
+	log     *slog.Logger
+	store   *store.Store
+	api     *api.Server
+	http    *http.Server
+	media   *media.Manager
+	engine  *calls.Engine
+	sip     *sip.Server
+	webhook *callflow.Webhook
+	modules *callflow.Modules
+	sttJobs *speech.Queue // the engine's transcription jobs
+	trunks  *trunkops.Trunks
 	// sipGuard and httpGuard drop flooding sources and throttle failed
 	// authentications, per zone.
 	sipGuard, httpGuard *guard.Guard
@@ -159,13 +159,13 @@ func (s *Server) build(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	s.transcriptions = cfg.Transcription.queue()
+	s.sttJobs = cfg.Transcription.queue()
 	s.engine = calls.New(calls.Config{
 		Store: s.store, Media: s.media, Source: mux, Hooks: mux, Trunks: s.trunks,
 		BaseURL: cfg.PublicURL, SIPDomain: cfg.SIPDomain, DataDir: cfg.DataDir, Logger: cfg.Logger,
 		Limits: calls.Limits{PerApplication: cfg.MaxCallsPerApplication, PerAccount: cfg.MaxCallsPerAccount,
 			PerSource: cfg.MaxCallsPerSource, Exempt: s.sipGuard.Trusted},
-		Recognizer: stt, Transcriptions: s.transcriptions,
+		Recognizer: stt, Transcriptions: s.sttJobs,
 	})
 	s.sip, err = sip.NewServer(sip.Config{
 		Domain: cfg.SIPDomain, Region: cfg.Region, AdvertisedHost: ip.String(), NonceKey: nonceKey,

@@ -65,12 +65,12 @@ func (c TranscriptionConfig) queue() *speech.Queue {
 // closeTranscriptions stops the transcription workers once the engine is
 // down; jobs still queued fail with the node stopping.
 func (s *Server) closeTranscriptions() {
-	if s.transcriptions == nil {
+	if s.sttJobs == nil {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := s.transcriptions.Close(ctx); err != nil {
+	if err := s.sttJobs.Close(ctx); err != nil {
 		s.log.Warn("transcriptions did not stop in time", "error", err)
 	}
 }
