@@ -10,11 +10,22 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
 
 	"github.com/wasmvoice/wasmvoice/bxml"
 	"github.com/wasmvoice/wasmvoice/callflow"
 	"github.com/wasmvoice/wasmvoice/speech"
 	"github.com/wasmvoice/wasmvoice/store"
+)
+
+var (
+	transcriptionsDone = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "wasmvoice_transcriptions_total", Help: "Transcriptions by outcome: available, error, refused (queue full).",
+	}, []string{"outcome"})
+	transcriptionSeconds = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "wasmvoice_transcription_seconds_total", Help: "Seconds of recorded audio transcribed, and seconds spent transcribing it.",
+	}, []string{"kind"})
 )
 
 // ErrNoRecognizer is returned when this node has no speech recogniser.
@@ -63,6 +74,7 @@ func (e *Engine) transcribe(ctx context.Context, rec store.RecordingRecord, c *C
 	}
 	job := func(qctx context.Context) { e.runTranscription(qctx, rec, id, c, t, tag) }
 	if err := e.sttQueue.Submit(job); err != nil {
+		transcriptionsDone.WithLabelValues("refused").Inc()
 		e.finishTranscription(rec, id, store.TranscriptionError, "", err.Error())
 		return err
 	}
@@ -88,10 +100,14 @@ func (e *Engine) runTranscription(ctx context.Context, rec store.RecordingRecord
 	res, err := e.stt.Transcribe(tctx, rec.FilePath)
 	took := time.Since(began)
 	if err != nil {
+		transcriptionsDone.WithLabelValues("error").Inc()
 		log.Warn("transcription failed", "error", err)
 		e.finishTranscription(rec, id, store.TranscriptionError, "", err.Error())
 		return
 	}
+	transcriptionsDone.WithLabelValues("available").Inc()
+	transcriptionSeconds.WithLabelValues("audio").Add(float64(rec.DurationMS) / 1000)
+	transcriptionSeconds.WithLabelValues("processing").Add(took.Seconds())
 	data, err := json.Marshal(res)
 	if err != nil {
 		e.finishTranscription(rec, id, store.TranscriptionError, "", err.Error())
