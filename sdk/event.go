@@ -29,6 +29,7 @@ const (
 	EventBridgeTargetComplete EventType = "bridgeTargetComplete"
 	EventRedirect             EventType = "redirect"
 	EventDisconnect           EventType = "disconnect"
+	EventTranscriptionReady   EventType = "transcriptionAvailable"
 )
 
 // IsSIP reports whether t is one of the SIP hooks, which are answered with an
