@@ -68,6 +68,8 @@ type Config struct {
 	Guard *guard.Guard
 	// Bans are the guards whose bans the operator lists and lifts.
 	Bans []BanList
+	// Transcriber runs transcribeCallRecording (nil: 503).
+	Transcriber Transcriber
 }
 
 // Server holds the HTTP handler and the Huma API it serves.
@@ -102,6 +104,7 @@ func New(cfg Config) *Server {
 	registerSIPRouting(s)
 	registerCalls(s)
 	registerStatistics(s)
+	registerTranscriptions(s)
 	registerCallLog(s)
 	registerModules(s)
 	registerBans(s)

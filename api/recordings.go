@@ -55,6 +55,8 @@ type CallRecording struct {
 	Status           string    `json:"status" example:"complete" doc:"complete, or deleted once its media is deleted (deleteRecordingMedia)."`
 	MediaURL         *string   `json:"mediaUrl" format:"uri" nullable:"true" doc:"Where to download the media; null once it is deleted."`
 	RecordingName    string    `json:"recordingName,omitempty" doc:"The StartRecording recordingName, when it had one."`
+	// Transcription is set by withTranscriptions (api/transcriptions.go).
+	Transcription *RecordingTranscriptionMetadata `json:"transcription,omitempty" doc:"The recording's transcription, absent when it has none."`
 }
 
 func (s *Server) toCallRecording(r store.RecordingRecord) CallRecording {
@@ -105,7 +107,25 @@ func registerRecordings(s *Server, base string, errs []int) {
 		if err != nil {
 			return nil, s.internal(ctx, err)
 		}
-		return &struct{ Body []CallRecording }{s.toCallRecordings(rs)}, nil
+		out := s.toCallRecordings(rs)
+		// Transcriptions are read per call: group the list by call.
+		byCall := map[string][]int{}
+		for i, r := range out {
+			byCall[r.CallID] = append(byCall[r.CallID], i)
+		}
+		for callID, idx := range byCall {
+			group := make([]CallRecording, len(idx))
+			for j, i := range idx {
+				group[j] = out[i]
+			}
+			if err := s.withTranscriptions(ctx, in.AccountID, callID, group); err != nil {
+				return nil, s.internal(ctx, err)
+			}
+			for j, i := range idx {
+				out[i] = group[j]
+			}
+		}
+		return &struct{ Body []CallRecording }{out}, nil
 	})
 	huma.Register(s.api, huma.Operation{
 		OperationID: "updateCallRecordingState", Method: http.MethodPut, Path: base + "/{callId}/recording", Summary: "Update recording",
@@ -133,7 +153,11 @@ func registerRecordings(s *Server, base string, errs []int) {
 		if err != nil {
 			return nil, s.internal(ctx, err)
 		}
-		return &struct{ Body []CallRecording }{s.toCallRecordings(rs)}, nil
+		out := s.toCallRecordings(rs)
+		if err := s.withTranscriptions(ctx, in.AccountID, in.CallID, out); err != nil {
+			return nil, s.internal(ctx, err)
+		}
+		return &struct{ Body []CallRecording }{out}, nil
 	})
 	huma.Register(s.api, huma.Operation{
 		OperationID: "getCallRecording", Method: http.MethodGet, Path: base + "/{callId}/recordings/{recordingId}", Summary: "Get a call recording",
@@ -143,7 +167,11 @@ func registerRecordings(s *Server, base string, errs []int) {
 		if err != nil {
 			return nil, s.lookupError(ctx, err, "recording "+in.RecordingID)
 		}
-		return &struct{ Body CallRecording }{s.toCallRecording(r)}, nil
+		out := []CallRecording{s.toCallRecording(r)}
+		if err := s.withTranscriptions(ctx, in.AccountID, in.CallID, out); err != nil {
+			return nil, s.internal(ctx, err)
+		}
+		return &struct{ Body CallRecording }{out[0]}, nil
 	})
 	huma.Register(s.api, huma.Operation{
 		OperationID: "downloadCallRecording", Method: http.MethodGet, Path: base + "/{callId}/recordings/{recordingId}/media", Summary: "Download a recording",

@@ -22,6 +22,8 @@ const (
 	EventBridgeTargetComplete EventType = "bridgeTargetComplete"
 
 	EventMachineDetectionComplete EventType = "machineDetectionComplete"
+	// EventTranscriptionAvailable: a recording's transcription is done.
+	EventTranscriptionAvailable EventType = "transcriptionAvailable"
 )
 
 // ExpectsBXML reports whether the application may answer this event with
@@ -243,6 +245,31 @@ type RecordingAvailableEvent struct {
 	TransferTo       string `json:"transferTo"`
 }
 
+// TranscriptionAvailableEvent is sent when a recording's transcription
+// is done; no BXML reply.
+type TranscriptionAvailableEvent struct {
+	CallEvent
+	MediaURL         string         `json:"mediaUrl,omitempty"`
+	ParentCallID     string         `json:"parentCallId,omitempty"`
+	RecordingID      string         `json:"recordingId"`
+	EnqueuedTime     Time           `json:"enqueuedTime,omitzero"`
+	EndTime          Time           `json:"endTime"`
+	Duration         string         `json:"duration"`
+	FileFormat       string         `json:"fileFormat"`
+	Tag              string         `json:"tag,omitempty"`
+	Transcription    *Transcription `json:"transcription"`
+	TransferCallerID string         `json:"transferCallerId"`
+	TransferTo       string         `json:"transferTo"`
+}
+
+// Transcription is what a recording's speaker said, as the
+// transcriptionAvailable callback carries it.
+type Transcription struct {
+	Speaker    int     `json:"speaker"`
+	Text       string  `json:"text"`
+	Confidence float64 `json:"confidence"`
+}
+
 // RedirectEvent is sent by <Redirect> and by updateCall's redirectUrl;
 // BXML answers it.
 type RedirectEvent struct {
@@ -345,6 +372,8 @@ func (*MachineDetectionCompleteEvent) Type() EventType {
 	return EventMachineDetectionComplete
 }
 
+func (*TranscriptionAvailableEvent) Type() EventType { return EventTranscriptionAvailable }
+
 func (e *InitiateEvent) Fill(in *CallInfo) { e.fill(e.Type(), in) }
 
 func (e *AnswerEvent) Fill(in *CallInfo) {
@@ -385,6 +414,15 @@ func (e *RecordCompleteEvent) Fill(in *CallInfo) {
 }
 
 func (e *RecordingAvailableEvent) Fill(in *CallInfo) {
+	e.fill(e.Type(), in)
+	setS(&e.ParentCallID, in.ParentCallID)
+	setT(&e.EnqueuedTime, in.EnqueuedTime)
+	setS(&e.Tag, in.Tag)
+	setS(&e.TransferCallerID, in.TransferCallerID)
+	setS(&e.TransferTo, in.TransferTo)
+}
+
+func (e *TranscriptionAvailableEvent) Fill(in *CallInfo) {
 	e.fill(e.Type(), in)
 	setS(&e.ParentCallID, in.ParentCallID)
 	setT(&e.EnqueuedTime, in.EnqueuedTime)

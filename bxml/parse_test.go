@@ -233,12 +233,15 @@ func TestCheckSupported(t *testing.T) {
 			t.Errorf("Supported(%s) = false", name)
 		}
 	}
-	doc, err := Parse([]byte(`<Response><Record transcribe="true"/></Response>`))
+	doc, err := Parse([]byte(`<Response><Record transcribe="true" transcriptionAvailableUrl="/t"/><StartRecording transcribe="true"/></Response>`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := CheckSupported(doc); err == nil || err.Error() != "Record: attribute transcribe: transcription is not available yet (line 1)" {
+	if err := CheckSupported(doc); err != nil {
 		t.Errorf("CheckSupported(transcribe) = %v", err)
+	}
+	if r := findVerb[*Record](t, doc); !r.Transcribe || r.TranscriptionAvailableTarget().URL != "/t" {
+		t.Errorf("Record %+v", r)
 	}
 }
 

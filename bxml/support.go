@@ -22,7 +22,7 @@ func Supported(name string) bool {
 }
 
 // CheckSupported returns an *Error (kind ErrUnsupported) for the first verb
-// or feature in doc this server does not run yet, e.g.
+// in doc this server does not run yet, e.g.
 // "unsupported verb Conference (not available yet) (line 4)". Run calls it
 // before executing anything.
 func CheckSupported(doc *Document) error {
@@ -32,17 +32,6 @@ func CheckSupported(doc *Document) error {
 		if unsupportedVerbs[name] {
 			return &Error{Verb: name, Line: pos.line, Column: pos.col,
 				Reason: fmt.Sprintf("unsupported verb %s (not available yet)", name), Err: ErrUnsupported}
-		}
-		transcribe := false
-		switch r := v.(type) {
-		case *Record:
-			transcribe = r.Transcribe
-		case *StartRecording:
-			transcribe = r.Transcribe
-		}
-		if transcribe {
-			return &Error{Verb: name, Attribute: "transcribe", Line: pos.line, Column: pos.col,
-				Reason: "transcription is not available yet", Err: ErrUnsupported}
 		}
 	}
 	return nil

@@ -52,6 +52,16 @@ func (r *StartRecording) RecordingAvailableTarget() Target {
 	return Target{URL: r.RecordingAvailableURL, Method: r.RecordingAvailableMethod, Username: r.Username, Password: r.Password}
 }
 
+// TranscriptionAvailableTarget is where transcriptionAvailable goes.
+func (r *Record) TranscriptionAvailableTarget() Target {
+	return Target{URL: r.TranscriptionAvailableURL, Method: r.TranscriptionAvailableMethod, Username: r.Username, Password: r.Password}
+}
+
+// TranscriptionAvailableTarget is where transcriptionAvailable goes.
+func (r *StartRecording) TranscriptionAvailableTarget() Target {
+	return Target{URL: r.TranscriptionAvailableURL, Method: r.TranscriptionAvailableMethod, Username: r.Username, Password: r.Password}
+}
+
 // TransferCompleteTarget is where transferComplete goes.
 func (t *Transfer) TransferCompleteTarget() Target {
 	return Target{t.TransferCompleteURL, t.TransferCompleteMethod, t.TransferCompleteFallbackURL, t.TransferCompleteFallbackMethod,

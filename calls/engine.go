@@ -17,6 +17,7 @@ import (
 	"github.com/wasmvoice/wasmvoice/bxml"
 	"github.com/wasmvoice/wasmvoice/callflow"
 	"github.com/wasmvoice/wasmvoice/media"
+	"github.com/wasmvoice/wasmvoice/speech"
 	"github.com/wasmvoice/wasmvoice/store"
 )
 
@@ -45,6 +46,8 @@ type Engine struct {
 	dataDir   string
 	mp3       *media.MP3Encoder
 	limits    Limits
+	stt       speech.Recognizer // nil: no transcription
+	sttQueue  *speech.Queue
 
 	mu    sync.Mutex
 	calls map[string]*Call
@@ -74,7 +77,11 @@ type Config struct {
 	MP3 *media.MP3Encoder
 	// Limits cap concurrent calls (zero: none).
 	Limits Limits
-	Logger *slog.Logger
+	// Recognizer transcribes recordings, on the jobs of Transcriptions
+	// (the owner closes it after Shutdown); nil: no transcription.
+	Recognizer     speech.Recognizer
+	Transcriptions *speech.Queue
+	Logger         *slog.Logger
 }
 
 // New makes an engine.
@@ -88,7 +95,7 @@ func New(cfg Config) *Engine {
 	return &Engine{
 		store: cfg.Store, mp3: cfg.MP3, media: cfg.Media, source: cfg.Source, hooks: cfg.Hooks, trunks: cfg.Trunks, dialer: cfg.Dialer,
 		log: cfg.Logger.With("caller", "engine"), baseURL: cfg.BaseURL, sipDomain: cfg.SIPDomain, dataDir: cfg.DataDir,
-		limits: cfg.Limits, calls: make(map[string]*Call), load: make(map[string]int),
+		limits: cfg.Limits, stt: cfg.Recognizer, sttQueue: cfg.Transcriptions, calls: make(map[string]*Call), load: make(map[string]int),
 	}
 }
 

@@ -175,6 +175,9 @@ func (c *Call) Record(ctx context.Context, r *bxml.Record) (bxml.Recording, erro
 		return bxml.Recording{}, err
 	}
 	c.recordingAvailable(r.RecordingAvailableTarget(), rec)
+	if r.Transcribe {
+		c.transcribeRecording(rec.ID, r.TranscriptionAvailableTarget())
+	}
 	return rec, nil
 }
 
@@ -183,6 +186,9 @@ type activeRecording struct {
 	meta   recordingMeta
 	rec    *media.Recording
 	target bxml.Target
+	// transcribe: transcription to transcribeTarget once it is stored.
+	transcribe       bool
+	transcribeTarget bxml.Target
 }
 
 func (c *Call) StartRecording(ctx context.Context, r *bxml.StartRecording) error {
@@ -208,7 +214,8 @@ func (c *Call) StartRecording(ctx context.Context, r *bxml.StartRecording) error
 		return fmt.Errorf("start recording: %w", err)
 	}
 	c.mu.Lock()
-	c.recording = &activeRecording{meta: m, rec: rec, target: r.RecordingAvailableTarget()}
+	c.recording = &activeRecording{meta: m, rec: rec, target: r.RecordingAvailableTarget(),
+		transcribe: r.Transcribe, transcribeTarget: r.TranscriptionAvailableTarget()}
 	c.mu.Unlock()
 	return nil
 }
@@ -231,6 +238,9 @@ func (c *Call) StopRecording(context.Context) error {
 		return err
 	}
 	c.recordingAvailable(ar.target, rec)
+	if ar.transcribe {
+		c.transcribeRecording(rec.ID, ar.transcribeTarget)
+	}
 	return nil
 }
 

@@ -91,3 +91,7 @@ func blackman(x float64) float64 {
 	p := math.Pi * (x + 1)
 	return 0.42 - 0.5*math.Cos(p) + 0.08*math.Cos(2*p)
 }
+
+// Resample converts mono 16-bit audio from one sample rate to another (a
+// speech recogniser's 16 kHz, say) with the same filter the media path uses.
+func Resample(in []int16, from, to int) []int16 { return resample(in, from, to) }

@@ -112,7 +112,9 @@ type Config struct {
 	// MaxCallsPerAccount and MaxCallsPerSource cap concurrent calls; SIP
 	// trunks (trusted sources) are not capped per source. 0 means no cap.
 	MaxCallsPerApplication, MaxCallsPerAccount, MaxCallsPerSource int
-	Logger                                                        *slog.Logger
+	// Transcription picks the speech recogniser and bounds its queue.
+	Transcription TranscriptionConfig
+	Logger        *slog.Logger
 }
 
 // DefaultHTTPMaxConns is the API's connection cap when none is set.

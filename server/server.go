@@ -25,6 +25,7 @@ import (
 	"github.com/wasmvoice/wasmvoice/media"
 	"github.com/wasmvoice/wasmvoice/sip"
 	"github.com/wasmvoice/wasmvoice/storage"
+	"github.com/wasmvoice/wasmvoice/speech"
 	"github.com/wasmvoice/wasmvoice/store"
 	"github.com/wasmvoice/wasmvoice/trunkops"
 	"github.com/wasmvoice/wasmvoice/wasmhost"
@@ -49,6 +50,7 @@ type Server struct {
 	sip     *sip.Server
 	webhook *callflow.Webhook
 	modules *callflow.Modules
+	sttJobs *speech.Queue // the engine's transcription jobs
 	trunks  *trunkops.Trunks
 	health  *trunkops.Health
 	// sipGuard and httpGuard drop flooding sources and throttle failed
@@ -100,6 +102,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		if s.modules != nil {
 			s.closeModules()
 		}
+		s.closeTranscriptions()
 		st.Close()
 		return nil, err
 	}
@@ -161,11 +164,17 @@ func (s *Server) build(ctx context.Context) error {
 			return err
 		}
 	}
+	stt, err := cfg.Transcription.recognizer(s)
+	if err != nil {
+		return err
+	}
+	s.sttJobs = cfg.Transcription.queue()
 	s.engine = calls.New(calls.Config{
 		Store: s.store, Media: s.media, Source: mux, Hooks: mux, Trunks: s.trunks,
 		BaseURL: cfg.PublicURL, SIPDomain: cfg.SIPDomain, DataDir: cfg.DataDir, Logger: cfg.Logger,
 		Limits: calls.Limits{PerApplication: cfg.MaxCallsPerApplication, PerAccount: cfg.MaxCallsPerAccount,
 			PerSource: cfg.MaxCallsPerSource, Exempt: s.sipGuard.Trusted},
+		Recognizer: stt, Transcriptions: s.sttJobs,
 	})
 	s.sip, err = sip.NewServer(sip.Config{
 		Domain: cfg.SIPDomain, Region: cfg.Region, AdvertisedHost: ip.String(), NonceKey: nonceKey,
@@ -181,7 +190,7 @@ func (s *Server) build(ctx context.Context) error {
 		Store: s.store, SIPDomain: cfg.SIPDomain, DigestAlgorithms: s.sip.DigestAlgorithms(), TokenKey: tokenKey, Logger: cfg.Logger, Ready: s.checkReady,
 		Calls: voiceAPI{engine: s.engine, regs: s.regs.Load}, Recordings: voiceAPI{engine: s.engine}, PublicURL: cfg.PublicURL, Wasm: host, MaxModuleBytes: cfg.WasmMaxModuleBytes,
 		Guard: s.httpGuard, Bans: []api.BanList{s.sipGuard, s.httpGuard}, Health: healthAPI{s.health},
-		Network: func() api.SIPNetwork { return s.network(ip.String(), lo, hi) },
+		Network: func() api.SIPNetwork { return s.network(ip.String(), lo, hi) }, Transcriber: transcriber{s.engine},
 	})
 	return nil
 }
@@ -211,6 +220,7 @@ func (s *Server) Run(ctx context.Context, ready func(httpAddr net.Addr)) error {
 	defer s.store.Close()
 	defer s.webhook.Close()
 	defer s.closeModules()
+	defer s.closeTranscriptions() // after the engine's calls are gone
 	ln, err := net.Listen("tcp", s.cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("listen http %s: %w", s.cfg.HTTPAddr, err)
@@ -239,6 +249,7 @@ func (s *Server) Run(ctx context.Context, ready func(httpAddr net.Addr)) error {
 		ln.Close()
 		return fmt.Errorf("crash recovery: %w", err)
 	}
+	s.failInterruptedTranscriptions(ctx)
 	listenCtx, stopListening := context.WithCancel(context.Background())
 	defer stopListening()
 	g := newListenerGroup(s.log)

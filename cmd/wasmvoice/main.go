@@ -90,6 +90,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	f.str(&digestAlgs, "sip-digest-algorithms", "MD5", "digest algorithms offered in 407 challenges for applications that set no sipDigestAlgorithms, most preferred first: MD5 (every client completes it), SHA-256 (RFC 8760; baresip 1.x fails when it is offered at all)")
 	f.str(&cfg.PprofAddr, "pprof-addr", "", "serve Go profiles (net/http/pprof) on this address, e.g. 127.0.0.1:6060; off when empty")
 	wasmFlags(f, &cfg)
+	transcriptionFlags(f, &cfg)
 	finishGuard := guardFlags(f, &cfg)
 	f.str(&logFormat, "log-format", "text", "log format: text or json")
 	f.str(&logLevel, "log-level", "info", "log level: debug, info, warn or error")

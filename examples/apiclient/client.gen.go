@@ -603,6 +603,24 @@ func (e SIPUpdateResultDirection) Valid() bool {
 	}
 }
 
+// Defines values for TranscribeRecordingRequestCallbackMethod.
+const (
+	TranscribeRecordingRequestCallbackMethodGET  TranscribeRecordingRequestCallbackMethod = "GET"
+	TranscribeRecordingRequestCallbackMethodPOST TranscribeRecordingRequestCallbackMethod = "POST"
+)
+
+// Valid indicates whether the value is a known member of the TranscribeRecordingRequestCallbackMethod enum.
+func (e TranscribeRecordingRequestCallbackMethod) Valid() bool {
+	switch e {
+	case TranscribeRecordingRequestCallbackMethodGET:
+		return true
+	case TranscribeRecordingRequestCallbackMethodPOST:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for UpdateCallRecordingRequestState.
 const (
 	Paused    UpdateCallRecordingRequestState = "paused"
@@ -958,6 +976,9 @@ type CallRecording struct {
 	// Examples: complete
 	Status string `json:"status"`
 	To     string `json:"to"`
+
+	// Transcription The recording's transcription, absent when it has none.
+	Transcription *RecordingTranscriptionMetadata `json:"transcription,omitempty"`
 
 	// TransferCallerId On a transfer leg: the caller ID it was placed with.
 	TransferCallerId *string `json:"transferCallerId,omitempty"`
@@ -1363,6 +1384,26 @@ type ParsedDestination struct {
 
 // ParsedDestinationTransport defines model for ParsedDestination.Transport.
 type ParsedDestinationTransport string
+
+// RecordingTranscriptionMetadata defines model for RecordingTranscriptionMetadata.
+type RecordingTranscriptionMetadata struct {
+	CompletedTime *time.Time `json:"completedTime,omitempty"`
+
+	// Id Examples: t-387bd648-18f3-4823-9d16-746bca0003c9
+	Id string `json:"id"`
+
+	// Status processing, available or error (more may come: tolerate unknown values).
+	//
+	// Examples: available
+	Status string `json:"status"`
+	Url    string `json:"url"`
+}
+
+// RecordingTranscriptions defines model for RecordingTranscriptions.
+type RecordingTranscriptions struct {
+	Clips       *[]TranscriptionClip `json:"clips"`
+	Transcripts *[]TranscriptionText `json:"transcripts"`
+}
 
 // RegisterAuthInput defines model for RegisterAuthInput.
 type RegisterAuthInput struct {
@@ -1938,6 +1979,43 @@ type TokenResponse struct {
 	TokenType string `json:"token_type"`
 }
 
+// TranscribeRecordingRequest defines model for TranscribeRecordingRequest.
+type TranscribeRecordingRequest struct {
+	CallbackMethod  *TranscribeRecordingRequestCallbackMethod `json:"callbackMethod,omitempty"`
+	CallbackTimeout *float64                                  `json:"callbackTimeout,omitempty"`
+
+	// CallbackUrl Where the transcriptionAvailable callback goes; none when absent.
+	CallbackUrl *string `json:"callbackUrl,omitempty"`
+
+	// DetectLanguage Accepted; the recogniser hears US English only.
+	DetectLanguage *bool   `json:"detectLanguage,omitempty"`
+	Password       *string `json:"password,omitempty"`
+	Tag            *string `json:"tag,omitempty"`
+	Username       *string `json:"username,omitempty"`
+}
+
+// TranscribeRecordingRequestCallbackMethod defines model for TranscribeRecordingRequest.CallbackMethod.
+type TranscribeRecordingRequestCallbackMethod string
+
+// TranscriptionClip defines model for TranscriptionClip.
+type TranscriptionClip struct {
+	Confidence       float64 `json:"confidence"`
+	EndTimeSeconds   float64 `json:"endTimeSeconds"`
+	Speaker          int64   `json:"speaker"`
+	StartTimeSeconds float64 `json:"startTimeSeconds"`
+	Text             string  `json:"text"`
+}
+
+// TranscriptionText defines model for TranscriptionText.
+type TranscriptionText struct {
+	// Confidence 0 when the recogniser gives none.
+	Confidence float64 `json:"confidence"`
+
+	// Speaker The recording's channel, from 0.
+	Speaker int64  `json:"speaker"`
+	Text    string `json:"text"`
+}
+
 // UpdateCallRecordingRequest defines model for UpdateCallRecordingRequest.
 type UpdateCallRecordingRequest struct {
 	// State Examples: paused
@@ -2314,6 +2392,9 @@ type UpdateCallJSONRequestBody = UpdateCallRequest
 // UpdateCallRecordingStateJSONRequestBody defines body for UpdateCallRecordingState for application/json ContentType.
 type UpdateCallRecordingStateJSONRequestBody = UpdateCallRecordingRequest
 
+// TranscribeCallRecordingJSONRequestBody defines body for TranscribeCallRecording for application/json ContentType.
+type TranscribeCallRecordingJSONRequestBody = TranscribeRecordingRequest
+
 // CreateApiKeyJSONRequestBody defines body for CreateApiKey for application/json ContentType.
 type CreateApiKeyJSONRequestBody = APIKeyCreate
 
@@ -2560,6 +2641,38 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /api/v2/accounts/{accountId}/calls/{callId}/recordings/{recordingId}/media (the `DownloadCallRecording` operationId).
 	DownloadCallRecording(ctx context.Context, accountId string, callId string, recordingId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteRecordingTranscription Delete transcription
+	//
+	// Deletes the recording's transcription; one still processing is dropped when it ends.
+	//
+	// Corresponds with DELETE /api/v2/accounts/{accountId}/calls/{callId}/recordings/{recordingId}/transcription (the `DeleteRecordingTranscription` operationId).
+	DeleteRecordingTranscription(ctx context.Context, accountId string, callId string, recordingId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetRecordingTranscription Get transcription
+	//
+	// The recording's transcription once its status is available: a transcript per speaker (channel) and timed clips. 404 while there is none, while it is processing or when it failed (the recording's metadata shows which).
+	//
+	// Corresponds with GET /api/v2/accounts/{accountId}/calls/{callId}/recordings/{recordingId}/transcription (the `GetRecordingTranscription` operationId).
+	GetRecordingTranscription(ctx context.Context, accountId string, callId string, recordingId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// TranscribeCallRecordingWithBody Create transcription request
+	//
+	// Transcribes the recording (again: a finished transcription is replaced). The transcriptionAvailable callback goes to callbackUrl when it is done. 409 while a transcription of the recording is processing, 429 when the node's transcription queue is full.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v2/accounts/{accountId}/calls/{callId}/recordings/{recordingId}/transcription (the `TranscribeCallRecording` operationId).
+	TranscribeCallRecordingWithBody(ctx context.Context, accountId string, callId string, recordingId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// TranscribeCallRecording Create transcription request
+	//
+	// Transcribes the recording (again: a finished transcription is replaced). The transcriptionAvailable callback goes to callbackUrl when it is done. 409 while a transcription of the recording is processing, 429 when the node's transcription queue is full.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v2/accounts/{accountId}/calls/{callId}/recordings/{recordingId}/transcription (the `TranscribeCallRecording` operationId).
+	TranscribeCallRecording(ctx context.Context, accountId string, callId string, recordingId string, body TranscribeCallRecordingJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListAccountCallRecordings Get call recordings of the account
 	//
@@ -3183,6 +3296,78 @@ func (c *Client) DeleteRecordingMedia(ctx context.Context, accountId string, cal
 // Corresponds with GET /api/v2/accounts/{accountId}/calls/{callId}/recordings/{recordingId}/media (the `DownloadCallRecording` operationId).
 func (c *Client) DownloadCallRecording(ctx context.Context, accountId string, callId string, recordingId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewDownloadCallRecordingRequest(c.Server, accountId, callId, recordingId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteRecordingTranscription Delete transcription
+//
+// Deletes the recording's transcription; one still processing is dropped when it ends.
+//
+// Corresponds with DELETE /api/v2/accounts/{accountId}/calls/{callId}/recordings/{recordingId}/transcription (the `DeleteRecordingTranscription` operationId).
+func (c *Client) DeleteRecordingTranscription(ctx context.Context, accountId string, callId string, recordingId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteRecordingTranscriptionRequest(c.Server, accountId, callId, recordingId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetRecordingTranscription Get transcription
+//
+// The recording's transcription once its status is available: a transcript per speaker (channel) and timed clips. 404 while there is none, while it is processing or when it failed (the recording's metadata shows which).
+//
+// Corresponds with GET /api/v2/accounts/{accountId}/calls/{callId}/recordings/{recordingId}/transcription (the `GetRecordingTranscription` operationId).
+func (c *Client) GetRecordingTranscription(ctx context.Context, accountId string, callId string, recordingId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetRecordingTranscriptionRequest(c.Server, accountId, callId, recordingId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// TranscribeCallRecordingWithBody Create transcription request
+//
+// Transcribes the recording (again: a finished transcription is replaced). The transcriptionAvailable callback goes to callbackUrl when it is done. 409 while a transcription of the recording is processing, 429 when the node's transcription queue is full.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v2/accounts/{accountId}/calls/{callId}/recordings/{recordingId}/transcription (the `TranscribeCallRecording` operationId).
+func (c *Client) TranscribeCallRecordingWithBody(ctx context.Context, accountId string, callId string, recordingId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewTranscribeCallRecordingRequestWithBody(c.Server, accountId, callId, recordingId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// TranscribeCallRecording Create transcription request
+//
+// Transcribes the recording (again: a finished transcription is replaced). The transcriptionAvailable callback goes to callbackUrl when it is done. 409 while a transcription of the recording is processing, 429 when the node's transcription queue is full.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v2/accounts/{accountId}/calls/{callId}/recordings/{recordingId}/transcription (the `TranscribeCallRecording` operationId).
+func (c *Client) TranscribeCallRecording(ctx context.Context, accountId string, callId string, recordingId string, body TranscribeCallRecordingJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewTranscribeCallRecordingRequest(c.Server, accountId, callId, recordingId, body)
 	if err != nil {
 		return nil, err
 	}
@@ -4649,6 +4834,163 @@ func NewDownloadCallRecordingRequest(server string, accountId string, callId str
 	if err != nil {
 		return nil, err
 	}
+
+	return req, nil
+}
+
+// NewDeleteRecordingTranscriptionRequest constructs an http.Request for the DeleteRecordingTranscription method
+func NewDeleteRecordingTranscriptionRequest(server string, accountId string, callId string, recordingId string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "accountId", accountId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "callId", callId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam2 string
+
+	pathParam2, err = runtime.StyleParamWithOptions("simple", false, "recordingId", recordingId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v2/accounts/%s/calls/%s/recordings/%s/transcription", pathParam0, pathParam1, pathParam2)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetRecordingTranscriptionRequest constructs an http.Request for the GetRecordingTranscription method
+func NewGetRecordingTranscriptionRequest(server string, accountId string, callId string, recordingId string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "accountId", accountId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "callId", callId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam2 string
+
+	pathParam2, err = runtime.StyleParamWithOptions("simple", false, "recordingId", recordingId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v2/accounts/%s/calls/%s/recordings/%s/transcription", pathParam0, pathParam1, pathParam2)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewTranscribeCallRecordingRequest calls the generic TranscribeCallRecording builder with application/json body
+func NewTranscribeCallRecordingRequest(server string, accountId string, callId string, recordingId string, body TranscribeCallRecordingJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewTranscribeCallRecordingRequestWithBody(server, accountId, callId, recordingId, "application/json", bodyReader)
+}
+
+// NewTranscribeCallRecordingRequestWithBody constructs an http.Request for the TranscribeCallRecording method, with any body, and a specified content type
+func NewTranscribeCallRecordingRequestWithBody(server string, accountId string, callId string, recordingId string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "accountId", accountId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "callId", callId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam2 string
+
+	pathParam2, err = runtime.StyleParamWithOptions("simple", false, "recordingId", recordingId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v2/accounts/%s/calls/%s/recordings/%s/transcription", pathParam0, pathParam1, pathParam2)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -6300,6 +6642,42 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /api/v2/accounts/{accountId}/calls/{callId}/recordings/{recordingId}/media (the `DownloadCallRecording` operationId).
 	DownloadCallRecordingWithResponse(ctx context.Context, accountId string, callId string, recordingId string, reqEditors ...RequestEditorFn) (*DownloadCallRecordingHTTPResponse, error)
 
+	// DeleteRecordingTranscriptionWithResponse Delete transcription
+	//
+	// Deletes the recording's transcription; one still processing is dropped when it ends.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /api/v2/accounts/{accountId}/calls/{callId}/recordings/{recordingId}/transcription (the `DeleteRecordingTranscription` operationId).
+	DeleteRecordingTranscriptionWithResponse(ctx context.Context, accountId string, callId string, recordingId string, reqEditors ...RequestEditorFn) (*DeleteRecordingTranscriptionHTTPResponse, error)
+
+	// GetRecordingTranscriptionWithResponse Get transcription
+	//
+	// The recording's transcription once its status is available: a transcript per speaker (channel) and timed clips. 404 while there is none, while it is processing or when it failed (the recording's metadata shows which).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v2/accounts/{accountId}/calls/{callId}/recordings/{recordingId}/transcription (the `GetRecordingTranscription` operationId).
+	GetRecordingTranscriptionWithResponse(ctx context.Context, accountId string, callId string, recordingId string, reqEditors ...RequestEditorFn) (*GetRecordingTranscriptionHTTPResponse, error)
+
+	// TranscribeCallRecordingWithBodyWithResponse Create transcription request
+	//
+	// Transcribes the recording (again: a finished transcription is replaced). The transcriptionAvailable callback goes to callbackUrl when it is done. 409 while a transcription of the recording is processing, 429 when the node's transcription queue is full.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v2/accounts/{accountId}/calls/{callId}/recordings/{recordingId}/transcription (the `TranscribeCallRecording` operationId).
+	TranscribeCallRecordingWithBodyWithResponse(ctx context.Context, accountId string, callId string, recordingId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*TranscribeCallRecordingHTTPResponse, error)
+
+	// TranscribeCallRecordingWithResponse Create transcription request
+	//
+	// Transcribes the recording (again: a finished transcription is replaced). The transcriptionAvailable callback goes to callbackUrl when it is done. 409 while a transcription of the recording is processing, 429 when the node's transcription queue is full.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v2/accounts/{accountId}/calls/{callId}/recordings/{recordingId}/transcription (the `TranscribeCallRecording` operationId).
+	TranscribeCallRecordingWithResponse(ctx context.Context, accountId string, callId string, recordingId string, body TranscribeCallRecordingJSONRequestBody, reqEditors ...RequestEditorFn) (*TranscribeCallRecordingHTTPResponse, error)
+
 	// ListAccountCallRecordingsWithResponse Get call recordings of the account
 	//
 	// The account's call recordings, newest first, filtered by to, from, minStartTime and maxStartTime; the list is capped at 1000 entries (narrow it with the time filters to reach older ones).
@@ -7757,6 +8135,234 @@ func (r DownloadCallRecordingHTTPResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r DownloadCallRecordingHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeleteRecordingTranscriptionHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *VoiceAPIError
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *VoiceAPIError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *VoiceAPIError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *VoiceAPIError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *VoiceAPIError
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r DeleteRecordingTranscriptionHTTPResponse) GetJSON400() *VoiceAPIError {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DeleteRecordingTranscriptionHTTPResponse) GetJSON401() *VoiceAPIError {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r DeleteRecordingTranscriptionHTTPResponse) GetJSON403() *VoiceAPIError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r DeleteRecordingTranscriptionHTTPResponse) GetJSON404() *VoiceAPIError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r DeleteRecordingTranscriptionHTTPResponse) GetJSON500() *VoiceAPIError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteRecordingTranscriptionHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteRecordingTranscriptionHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteRecordingTranscriptionHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteRecordingTranscriptionHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetRecordingTranscriptionHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RecordingTranscriptions
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *VoiceAPIError
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *VoiceAPIError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *VoiceAPIError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *VoiceAPIError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *VoiceAPIError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetRecordingTranscriptionHTTPResponse) GetJSON200() *RecordingTranscriptions {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetRecordingTranscriptionHTTPResponse) GetJSON400() *VoiceAPIError {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetRecordingTranscriptionHTTPResponse) GetJSON401() *VoiceAPIError {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetRecordingTranscriptionHTTPResponse) GetJSON403() *VoiceAPIError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetRecordingTranscriptionHTTPResponse) GetJSON404() *VoiceAPIError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GetRecordingTranscriptionHTTPResponse) GetJSON500() *VoiceAPIError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetRecordingTranscriptionHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetRecordingTranscriptionHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetRecordingTranscriptionHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetRecordingTranscriptionHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type TranscribeCallRecordingHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *VoiceAPIError
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *VoiceAPIError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *VoiceAPIError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *VoiceAPIError
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *VoiceAPIError
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *VoiceAPIError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *VoiceAPIError
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r TranscribeCallRecordingHTTPResponse) GetJSON400() *VoiceAPIError {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r TranscribeCallRecordingHTTPResponse) GetJSON401() *VoiceAPIError {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r TranscribeCallRecordingHTTPResponse) GetJSON403() *VoiceAPIError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r TranscribeCallRecordingHTTPResponse) GetJSON404() *VoiceAPIError {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r TranscribeCallRecordingHTTPResponse) GetJSON409() *VoiceAPIError {
+	return r.JSON409
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r TranscribeCallRecordingHTTPResponse) GetJSON429() *VoiceAPIError {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r TranscribeCallRecordingHTTPResponse) GetJSON500() *VoiceAPIError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r TranscribeCallRecordingHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r TranscribeCallRecordingHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r TranscribeCallRecordingHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r TranscribeCallRecordingHTTPResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -10390,6 +10996,66 @@ func (c *ClientWithResponses) DownloadCallRecordingWithResponse(ctx context.Cont
 	return ParseDownloadCallRecordingHTTPResponse(rsp)
 }
 
+// DeleteRecordingTranscriptionWithResponse Delete transcription
+//
+// Deletes the recording's transcription; one still processing is dropped when it ends.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /api/v2/accounts/{accountId}/calls/{callId}/recordings/{recordingId}/transcription (the `DeleteRecordingTranscription` operationId).
+func (c *ClientWithResponses) DeleteRecordingTranscriptionWithResponse(ctx context.Context, accountId string, callId string, recordingId string, reqEditors ...RequestEditorFn) (*DeleteRecordingTranscriptionHTTPResponse, error) {
+	rsp, err := c.DeleteRecordingTranscription(ctx, accountId, callId, recordingId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteRecordingTranscriptionHTTPResponse(rsp)
+}
+
+// GetRecordingTranscriptionWithResponse Get transcription
+//
+// The recording's transcription once its status is available: a transcript per speaker (channel) and timed clips. 404 while there is none, while it is processing or when it failed (the recording's metadata shows which).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v2/accounts/{accountId}/calls/{callId}/recordings/{recordingId}/transcription (the `GetRecordingTranscription` operationId).
+func (c *ClientWithResponses) GetRecordingTranscriptionWithResponse(ctx context.Context, accountId string, callId string, recordingId string, reqEditors ...RequestEditorFn) (*GetRecordingTranscriptionHTTPResponse, error) {
+	rsp, err := c.GetRecordingTranscription(ctx, accountId, callId, recordingId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetRecordingTranscriptionHTTPResponse(rsp)
+}
+
+// TranscribeCallRecordingWithBodyWithResponse Create transcription request
+//
+// Transcribes the recording (again: a finished transcription is replaced). The transcriptionAvailable callback goes to callbackUrl when it is done. 409 while a transcription of the recording is processing, 429 when the node's transcription queue is full.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v2/accounts/{accountId}/calls/{callId}/recordings/{recordingId}/transcription (the `TranscribeCallRecording` operationId).
+func (c *ClientWithResponses) TranscribeCallRecordingWithBodyWithResponse(ctx context.Context, accountId string, callId string, recordingId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*TranscribeCallRecordingHTTPResponse, error) {
+	rsp, err := c.TranscribeCallRecordingWithBody(ctx, accountId, callId, recordingId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseTranscribeCallRecordingHTTPResponse(rsp)
+}
+
+// TranscribeCallRecordingWithResponse Create transcription request
+//
+// Transcribes the recording (again: a finished transcription is replaced). The transcriptionAvailable callback goes to callbackUrl when it is done. 409 while a transcription of the recording is processing, 429 when the node's transcription queue is full.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v2/accounts/{accountId}/calls/{callId}/recordings/{recordingId}/transcription (the `TranscribeCallRecording` operationId).
+func (c *ClientWithResponses) TranscribeCallRecordingWithResponse(ctx context.Context, accountId string, callId string, recordingId string, body TranscribeCallRecordingJSONRequestBody, reqEditors ...RequestEditorFn) (*TranscribeCallRecordingHTTPResponse, error) {
+	rsp, err := c.TranscribeCallRecording(ctx, accountId, callId, recordingId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseTranscribeCallRecordingHTTPResponse(rsp)
+}
+
 // ListAccountCallRecordingsWithResponse Get call recordings of the account
 //
 // The account's call recordings, newest first, filtered by to, from, minStartTime and maxStartTime; the list is capped at 1000 entries (narrow it with the time filters to reach older ones).
@@ -11893,6 +12559,195 @@ func ParseDownloadCallRecordingHTTPResponse(rsp *http.Response) (*DownloadCallRe
 			return nil, err
 		}
 		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest VoiceAPIError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDeleteRecordingTranscriptionHTTPResponse parses an HTTP response from a DeleteRecordingTranscriptionWithResponse call
+func ParseDeleteRecordingTranscriptionHTTPResponse(rsp *http.Response) (*DeleteRecordingTranscriptionHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteRecordingTranscriptionHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest VoiceAPIError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest VoiceAPIError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest VoiceAPIError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest VoiceAPIError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest VoiceAPIError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetRecordingTranscriptionHTTPResponse parses an HTTP response from a GetRecordingTranscriptionWithResponse call
+func ParseGetRecordingTranscriptionHTTPResponse(rsp *http.Response) (*GetRecordingTranscriptionHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetRecordingTranscriptionHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest RecordingTranscriptions
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest VoiceAPIError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest VoiceAPIError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest VoiceAPIError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest VoiceAPIError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest VoiceAPIError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseTranscribeCallRecordingHTTPResponse parses an HTTP response from a TranscribeCallRecordingWithResponse call
+func ParseTranscribeCallRecordingHTTPResponse(rsp *http.Response) (*TranscribeCallRecordingHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &TranscribeCallRecordingHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest VoiceAPIError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest VoiceAPIError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest VoiceAPIError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest VoiceAPIError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest VoiceAPIError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest VoiceAPIError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest VoiceAPIError
