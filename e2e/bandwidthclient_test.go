@@ -171,6 +171,17 @@ func TestBandwidthClient(t *testing.T) {
 	if all != nil && (all.JSON200 == nil || len(*all.JSON200) == 0) {
 		t.Errorf("the account's recordings do not list %s: %s", recID, all.Body)
 	}
+	// Its transcription on request (pocketsphinx, as CI installs it).
+	testenv.LookTool(t, "pocketsphinx_batch")
+	tr, err := c.TranscribeCallRecordingWithResponse(ctx, acct, answered, recID, bw.TranscribeRecording{CallbackUrl: ptr(h.url("/transcribed"))})
+	chk.op("transcribeCallRecording", 204, tr, err)
+	if _, ok := h.wait("transcriptionAvailable", 60*time.Second); !ok {
+		t.Errorf("no transcriptionAvailable callback: %v", h.types())
+	}
+	gt, err := c.GetRecordingTranscriptionWithResponse(ctx, acct, answered, recID)
+	chk.op("getRecordingTranscription", 200, gt, err)
+	dt, err := c.DeleteRecordingTranscriptionWithResponse(ctx, acct, answered, recID)
+	chk.op("deleteRecordingTranscription", 204, dt, err)
 	dm, err := c.DeleteRecordingMediaWithResponse(ctx, acct, answered, recID)
 	chk.op("deleteRecordingMedia", 204, dm, err)
 	del, err := c.DeleteRecordingWithResponse(ctx, acct, answered, recID)
@@ -195,15 +206,6 @@ func TestBandwidthClient(t *testing.T) {
 		op   string
 		call func() (httpResponse, error)
 	}{
-		{"getRecordingTranscription", func() (httpResponse, error) {
-			return c.GetRecordingTranscriptionWithResponse(ctx, acct, answered, rec2)
-		}},
-		{"transcribeCallRecording", func() (httpResponse, error) {
-			return c.TranscribeCallRecordingWithResponse(ctx, acct, answered, rec2, bw.TranscribeRecording{CallbackUrl: ptr(h.url("/t"))})
-		}},
-		{"deleteRecordingTranscription", func() (httpResponse, error) {
-			return c.DeleteRecordingTranscriptionWithResponse(ctx, acct, answered, rec2)
-		}},
 		{"listConferences", func() (httpResponse, error) { return c.ListConferencesWithResponse(ctx, acct, nil) }},
 		{"getConference", func() (httpResponse, error) { return c.GetConferenceWithResponse(ctx, acct, "conf-none") }},
 		{"updateConference", func() (httpResponse, error) {
