@@ -5,12 +5,13 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
+	"math"
 	"net/http"
 	"os"
+	"path/filepath"
 	"reflect"
-	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -18,10 +19,10 @@ import (
 
 	"github.com/pb33f/libopenapi"
 	validator "github.com/pb33f/libopenapi-validator"
-	"github.com/pion/rtp"
 
 	bw "github.com/wasmvoice/wasmvoice/examples/bandwidthclient"
 	"github.com/wasmvoice/wasmvoice/internal/testenv"
+	"github.com/wasmvoice/wasmvoice/media/g711"
 )
 
 // A client generated from Bandwidth's own Voice API document drives the real
@@ -113,20 +114,22 @@ func TestBandwidthClient(t *testing.T) {
 		t.Errorf("the cancelled call's disconnect: %v", disc)
 	}
 
-	// A call that is answered, records, gets new BXML, is redirected and
-	// hung up; its recording is read, downloaded and deleted.
-	created, err = c.CreateCallWithResponse(ctx, acct, bw.CreateCall{To: "sip:callee@" + uas.addr(), From: "+15550001111",
+	// A call that is answered (by sipp, talking a tone), records, gets new
+	// BXML, is redirected and hung up; its recording is read, downloaded,
+	// transcribed and deleted.
+	tone := filepath.Join(t.TempDir(), "tone.ulaw")
+	if err := os.WriteFile(tone, ulawTone(440, 10*time.Second), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	port := testenv.FreeUDPPort(t)
+	callee := startSipp(t, "amd_uas.xml", map[string]string{"Audio": tone}, s.sip, "-p", strconv.Itoa(port))
+	created, err = c.CreateCallWithResponse(ctx, acct, bw.CreateCall{To: fmt.Sprintf("sip:callee@127.0.0.1:%d", port), From: "+15550001111",
 		ApplicationId: appID, AnswerUrl: h.url("/answer")})
 	chk.op("createCall", 201, created, err)
 	if created == nil || created.JSON201 == nil {
 		t.Fatalf("createCall: %v", err)
 	}
 	answered := created.JSON201.CallId
-	first := sipCallID(invite)
-	for sipCallID(invite) == first { // skip a late retransmission of the first INVITE
-		invite, src = uas.read("INVITE", 10*time.Second)
-	}
-	uas.answer(invite, src)
 	if _, ok := h.wait("answer", 10*time.Second); !ok {
 		t.Fatalf("no answer callback: %v", h.types())
 	}
@@ -163,8 +166,8 @@ func TestBandwidthClient(t *testing.T) {
 	}
 	upd, err = c.UpdateCallWithResponse(ctx, acct, answered, bw.UpdateCall{State: ptr(bw.CallStateEnum("completed"))})
 	chk.op("updateCall", 200, upd, err)
-	if bye, src := uas.read("BYE", 10*time.Second); bye != "" {
-		uas.respond(bye, src, "200 OK")
+	if !callee.wait(t, 10*time.Second) {
+		t.Errorf("sipp did not get the BYE of the completed call")
 	}
 	all, err := c.ListAccountCallRecordingsWithResponse(ctx, acct, nil)
 	chk.op("listAccountCallRecordings", 200, all, err)
@@ -368,64 +371,12 @@ func rawOf(resp httpResponse) (*http.Response, []byte) {
 	return hr, body
 }
 
-// answer answers an INVITE with 200 OK and an SDP of a socket that sends
-// PCMU silence to the server's media address until the test ends.
-func (u *rawUAS) answer(invite string, src *net.UDPAddr) {
-	u.t.Helper()
-	media, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		u.t.Fatal(err)
+// ulawTone is d of a sine at freq, as raw G.711 u-law at 8 kHz (what
+// sipp's rtp_stream plays).
+func ulawTone(freq float64, d time.Duration) []byte {
+	out := make([]byte, int(d.Seconds()*8000))
+	for i := range out {
+		out[i] = g711.EncodeUlaw(int16(8000 * math.Sin(2*math.Pi*freq*float64(i)/8000)))
 	}
-	u.t.Cleanup(func() { media.Close() })
-	peer := sdpAddr(u.t, invite)
-	sdp := fmt.Sprintf("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio %d RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=sendrecv\r\n",
-		media.LocalAddr().(*net.UDPAddr).Port)
-	u.respondBody(invite, src, "200 OK", "Contact: <sip:callee@"+u.addr()+">\r\nContent-Type: application/sdp\r\n", sdp)
-	testenv.Go(u.t, func(ctx context.Context) error {
-		tick := time.NewTicker(20 * time.Millisecond)
-		defer tick.Stop()
-		pkt := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 0, SSRC: 0x5157}, Payload: bytes.Repeat([]byte{0xff}, 160)}
-		for {
-			select {
-			case <-ctx.Done():
-				return nil
-			case <-tick.C:
-			}
-			pkt.SequenceNumber++
-			pkt.Timestamp += 160
-			b, err := pkt.Marshal()
-			if err != nil {
-				return err
-			}
-			media.WriteToUDP(b, peer) // a lost datagram is what RTP expects
-		}
-	})
-}
-
-var (
-	callIDHeader = regexp.MustCompile(`(?mi)^(?:Call-ID|i)\s*:\s*(\S+)`)
-	sdpConn      = regexp.MustCompile(`(?m)^c=IN IP4 ([0-9.]+)`)
-	sdpAudio     = regexp.MustCompile(`(?m)^m=audio ([0-9]+) `)
-)
-
-// sipCallID is the Call-ID of a SIP message.
-func sipCallID(msg string) string {
-	if m := callIDHeader.FindStringSubmatch(msg); m != nil {
-		return m[1]
-	}
-	return ""
-}
-
-// sdpAddr is the media address of the SDP in msg.
-func sdpAddr(t *testing.T, msg string) *net.UDPAddr {
-	t.Helper()
-	c, m := sdpConn.FindStringSubmatch(msg), sdpAudio.FindStringSubmatch(msg)
-	if c == nil || m == nil {
-		t.Fatalf("no media address in:\n%s", msg)
-	}
-	a, err := net.ResolveUDPAddr("udp4", net.JoinHostPort(c[1], m[1]))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return a
+	return out
 }
