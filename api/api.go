@@ -49,6 +49,9 @@ type Config struct {
 	// Health reports trunk endpoint health (GET /v1/sip/status); nil
 	// answers 503.
 	Health SIPHealth
+	// Discovery runs SIP endpoint discoveries (/v1/sip/discover); nil
+	// answers 503.
+	Discovery SIPDiscovery
 	// Calls is the call engine behind the Voice API's call routes; nil
 	// serves the routes without one (no call is ever live, createCall fails).
 	Calls Calls

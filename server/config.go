@@ -65,6 +65,9 @@ type Config struct {
 	// SIPHealthInterval is how often every outbound trunk endpoint gets an
 	// OPTIONS probe (0: trunkops.DefaultHealthInterval, 60 s).
 	SIPHealthInterval time.Duration
+	// DNSServer is the DNS server (host:port) SIP discovery resolves with;
+	// "" is the system's resolver.
+	DNSServer string
 	// RecordingRetention is how long recordings (media and metadata) are
 	// kept, from their start; 0 keeps them for good, which only a Config
 	// built in code does (the flag wants a positive duration, default

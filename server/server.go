@@ -24,8 +24,8 @@ import (
 	"github.com/wasmvoice/wasmvoice/guard"
 	"github.com/wasmvoice/wasmvoice/media"
 	"github.com/wasmvoice/wasmvoice/sip"
-	"github.com/wasmvoice/wasmvoice/storage"
 	"github.com/wasmvoice/wasmvoice/speech"
+	"github.com/wasmvoice/wasmvoice/storage"
 	"github.com/wasmvoice/wasmvoice/store"
 	"github.com/wasmvoice/wasmvoice/trunkops"
 	"github.com/wasmvoice/wasmvoice/wasmhost"
@@ -53,6 +53,8 @@ type Server struct {
 	sttJobs *speech.Queue // the engine's transcription jobs
 	trunks  *trunkops.Trunks
 	health  *trunkops.Health
+	// discovery runs POST /v1/sip/discover's probes.
+	discovery *trunkops.Discoverer
 	// sipGuard and httpGuard drop flooding sources and throttle failed
 	// authentications, per zone.
 	sipGuard, httpGuard *guard.Guard
@@ -186,10 +188,18 @@ func (s *Server) build(ctx context.Context) error {
 	}
 	s.engine.SetDialer(calls.SIPDialer{Server: s.sip})
 	s.health = trunkops.NewHealth(s.store, s.sip, cfg.SIPHealthInterval, cfg.Logger)
+	var resolver *net.Resolver
+	if cfg.DNSServer != "" {
+		if _, _, err := net.SplitHostPort(cfg.DNSServer); err != nil {
+			return fmt.Errorf("--dns-server %q: want host:port: %w", cfg.DNSServer, err)
+		}
+		resolver = trunkops.Resolver(cfg.DNSServer)
+	}
+	s.discovery = trunkops.NewDiscoverer(s.sip, resolver, cfg.Logger)
 	s.api = api.New(api.Config{
 		Store: s.store, SIPDomain: cfg.SIPDomain, DigestAlgorithms: s.sip.DigestAlgorithms(), TokenKey: tokenKey, Logger: cfg.Logger, Ready: s.checkReady,
 		Calls: voiceAPI{engine: s.engine, regs: s.regs.Load}, Recordings: voiceAPI{engine: s.engine}, PublicURL: cfg.PublicURL, Wasm: host, MaxModuleBytes: cfg.WasmMaxModuleBytes,
-		Guard: s.httpGuard, Bans: []api.BanList{s.sipGuard, s.httpGuard}, Health: healthAPI{s.health},
+		Guard: s.httpGuard, Bans: []api.BanList{s.sipGuard, s.httpGuard}, Health: healthAPI{s.health}, Discovery: discoveryAPI{s.discovery},
 		Network: func() api.SIPNetwork { return s.network(ip.String(), lo, hi) }, Transcriber: transcriber{s.engine},
 	})
 	return nil
@@ -319,7 +329,7 @@ func (s *Server) Run(ctx context.Context, ready func(httpAddr net.Addr)) error {
 	s.regs.Store(regs)
 	var background sync.WaitGroup // owned here; listenCtx stops them
 	jobs := []func(context.Context){
-		s.sipGuard.Run, s.httpGuard.Run, s.heartbeat, s.health.Run,
+		s.sipGuard.Run, s.httpGuard.Run, s.heartbeat, s.health.Run, s.discovery.Run,
 		func(ctx context.Context) { s.trunks.KeepTrusted(ctx, s.cfg.TrustedCIDRs, s.sipGuard.SetTrusted) },
 	}
 	if s.sweeper != nil {

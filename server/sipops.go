@@ -2,11 +2,16 @@ package server
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net"
 	"sort"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/wasmvoice/wasmvoice/api"
+	"github.com/wasmvoice/wasmvoice/store"
 	"github.com/wasmvoice/wasmvoice/trunkops"
 )
 
@@ -38,4 +43,82 @@ func (s *Server) network(ip string, rtpMin, rtpMax int) api.SIPNetwork {
 	order := map[string]int{"udp": 0, "tcp": 1, "tls": 2}
 	sort.Slice(n.Listeners, func(i, j int) bool { return order[n.Listeners[i].Transport] < order[n.Listeners[j].Transport] })
 	return n
+}
+
+// discoveryAPI is the discovery keeper as the API sees it.
+type discoveryAPI struct{ d *trunkops.Discoverer }
+
+var _ api.SIPDiscovery = discoveryAPI{}
+
+func (a discoveryAPI) StartDiscovery(accountID string, req api.SIPDiscoverRequest) (api.SIPDiscoveryView, error) {
+	r := trunkops.DiscoverRequest{Host: req.Host, Ports: req.Ports}
+	if req.Transport != nil {
+		r.Transports = []string{*req.Transport}
+	}
+	d, err := a.d.Start(accountID, r)
+	if errors.Is(err, trunkops.ErrDiscoveryRunning) {
+		// The message names the running discovery.
+		return api.SIPDiscoveryView{}, fmt.Errorf("%w%s", api.ErrDiscoveryRunning, strings.TrimPrefix(err.Error(), trunkops.ErrDiscoveryRunning.Error()))
+	}
+	if err != nil {
+		return api.SIPDiscoveryView{}, err
+	}
+	return discoveryView(d), nil
+}
+
+func (a discoveryAPI) DiscoveryStatus(accountID, id string) (api.SIPDiscoveryView, error) {
+	d, err := a.d.Status(accountID, id)
+	if errors.Is(err, trunkops.ErrDiscoveryNotFound) {
+		return api.SIPDiscoveryView{}, store.ErrNotFound
+	}
+	if err != nil {
+		return api.SIPDiscoveryView{}, err
+	}
+	return discoveryView(d), nil
+}
+
+func discoveryView(d trunkops.Discovery) api.SIPDiscoveryView {
+	str := func(s string) *string {
+		if s == "" {
+			return nil
+		}
+		return &s
+	}
+	ts := func(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+	v := api.SIPDiscoveryView{
+		DiscoveryID: d.ID, Status: d.Status, Host: d.Host, ResolvedAddresses: d.ResolvedAddresses,
+		SRVRecords: []api.SIPSRVRecord{}, Attempts: []api.SIPDiscoveryAttempt{},
+		ProbesDone: d.ProbesDone, ProbesTotal: d.ProbesTotal, Error: str(d.Error), StartedAt: ts(d.StartedAt),
+	}
+	if v.ResolvedAddresses == nil {
+		v.ResolvedAddresses = []string{}
+	}
+	if !d.CompletedAt.IsZero() {
+		c := ts(d.CompletedAt)
+		v.CompletedAt = &c
+	}
+	for _, r := range d.SRVRecords {
+		v.SRVRecords = append(v.SRVRecords, api.SIPSRVRecord{Name: r.Name, Target: r.Target, Port: r.Port, Priority: r.Priority, Weight: r.Weight})
+	}
+	nonNil := func(s []string) []string {
+		if s == nil {
+			return []string{}
+		}
+		return s
+	}
+	for _, a := range d.Attempts {
+		av := api.SIPDiscoveryAttempt{Address: a.Address, Port: a.Port, Transport: a.Transport, FromSRV: a.FromSRV,
+			UserAgent: str(a.UserAgent), DetectedSystem: str(a.DetectedSystem), Methods: nonNil(a.Methods),
+			Codecs: nonNil(a.Codecs), Error: str(a.Error)}
+		if a.ResponseCode != 0 {
+			code, ms := a.ResponseCode, float64(a.ResponseTime.Microseconds())/1000
+			av.ResponseCode, av.ResponseTimeMS = &code, &ms
+		}
+		v.Attempts = append(v.Attempts, av)
+	}
+	if r := d.Recommended; r != nil {
+		v.Recommended = &api.SIPDiscoveryRecommended{Address: r.Address, Port: r.Port, Transport: r.Transport,
+			DetectedSystem: str(r.DetectedSystem), Codecs: nonNil(r.Codecs), Methods: nonNil(r.Methods)}
+	}
+	return v
 }

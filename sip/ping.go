@@ -19,6 +19,10 @@ type Pong struct {
 	Server string
 	// Allow lists the methods the peer says it supports.
 	Allow string
+	// ContentType and Body are the response's body (an SDP, when the peer
+	// describes its media capabilities), at most 8 KiB of it.
+	ContentType string
+	Body        []byte
 }
 
 // Ping sends OPTIONS to uri ("sip:host:port;transport=tcp") and waits for
@@ -63,6 +67,12 @@ func (s *Server) Ping(ctx context.Context, uri string) (Pong, error) {
 	}
 	if h := res.GetHeader("Allow"); h != nil {
 		p.Allow = h.Value()
+	}
+	if b := res.Body(); len(b) > 0 {
+		p.Body = append([]byte(nil), b[:min(len(b), 8<<10)]...)
+		if h := res.GetHeader("Content-Type"); h != nil {
+			p.ContentType = h.Value()
+		}
 	}
 	return p, nil
 }

@@ -405,6 +405,90 @@ func (e SIPDirectionInputType) Valid() bool {
 	}
 }
 
+// Defines values for SIPDiscoverRequestTransport.
+const (
+	SIPDiscoverRequestTransportTcp SIPDiscoverRequestTransport = "tcp"
+	SIPDiscoverRequestTransportTls SIPDiscoverRequestTransport = "tls"
+	SIPDiscoverRequestTransportUdp SIPDiscoverRequestTransport = "udp"
+)
+
+// Valid indicates whether the value is a known member of the SIPDiscoverRequestTransport enum.
+func (e SIPDiscoverRequestTransport) Valid() bool {
+	switch e {
+	case SIPDiscoverRequestTransportTcp:
+		return true
+	case SIPDiscoverRequestTransportTls:
+		return true
+	case SIPDiscoverRequestTransportUdp:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SIPDiscoveryAttemptTransport.
+const (
+	SIPDiscoveryAttemptTransportTcp SIPDiscoveryAttemptTransport = "tcp"
+	SIPDiscoveryAttemptTransportTls SIPDiscoveryAttemptTransport = "tls"
+	SIPDiscoveryAttemptTransportUdp SIPDiscoveryAttemptTransport = "udp"
+)
+
+// Valid indicates whether the value is a known member of the SIPDiscoveryAttemptTransport enum.
+func (e SIPDiscoveryAttemptTransport) Valid() bool {
+	switch e {
+	case SIPDiscoveryAttemptTransportTcp:
+		return true
+	case SIPDiscoveryAttemptTransportTls:
+		return true
+	case SIPDiscoveryAttemptTransportUdp:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SIPDiscoveryRecommendedTransport.
+const (
+	SIPDiscoveryRecommendedTransportTcp SIPDiscoveryRecommendedTransport = "tcp"
+	SIPDiscoveryRecommendedTransportTls SIPDiscoveryRecommendedTransport = "tls"
+	SIPDiscoveryRecommendedTransportUdp SIPDiscoveryRecommendedTransport = "udp"
+)
+
+// Valid indicates whether the value is a known member of the SIPDiscoveryRecommendedTransport enum.
+func (e SIPDiscoveryRecommendedTransport) Valid() bool {
+	switch e {
+	case SIPDiscoveryRecommendedTransportTcp:
+		return true
+	case SIPDiscoveryRecommendedTransportTls:
+		return true
+	case SIPDiscoveryRecommendedTransportUdp:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SIPDiscoveryViewStatus.
+const (
+	SIPDiscoveryViewStatusCompleted SIPDiscoveryViewStatus = "completed"
+	SIPDiscoveryViewStatusFailed    SIPDiscoveryViewStatus = "failed"
+	SIPDiscoveryViewStatusRunning   SIPDiscoveryViewStatus = "running"
+)
+
+// Valid indicates whether the value is a known member of the SIPDiscoveryViewStatus enum.
+func (e SIPDiscoveryViewStatus) Valid() bool {
+	switch e {
+	case SIPDiscoveryViewStatusCompleted:
+		return true
+	case SIPDiscoveryViewStatusFailed:
+		return true
+	case SIPDiscoveryViewStatusRunning:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for SIPEndpointViewTransport.
 const (
 	SIPEndpointViewTransportTcp SIPEndpointViewTransport = "tcp"
@@ -677,16 +761,16 @@ func (e UpdateCallRequestRedirectMethod) Valid() bool {
 
 // Defines values for UpdateCallRequestState.
 const (
-	Active    UpdateCallRequestState = "active"
-	Completed UpdateCallRequestState = "completed"
+	UpdateCallRequestStateActive    UpdateCallRequestState = "active"
+	UpdateCallRequestStateCompleted UpdateCallRequestState = "completed"
 )
 
 // Valid indicates whether the value is a known member of the UpdateCallRequestState enum.
 func (e UpdateCallRequestState) Valid() bool {
 	switch e {
-	case Active:
+	case UpdateCallRequestStateActive:
 		return true
-	case Completed:
+	case UpdateCallRequestStateCompleted:
 		return true
 	default:
 		return false
@@ -1575,6 +1659,135 @@ type SIPDirectionInputAuthMode string
 // SIPDirectionInputType defines model for SIPDirectionInput.Type.
 type SIPDirectionInputType string
 
+// SIPDiscoverRequest defines model for SIPDiscoverRequest.
+type SIPDiscoverRequest struct {
+	// Host Host name or IP address of the SIP endpoint.
+	//
+	// Examples: sip.example.com
+	Host string `json:"host"`
+
+	// Port One port to probe. Without port or ports, 5060, 5061 and 5080 are probed (and any port an SRV record names).
+	//
+	// Examples: 5060
+	Port *int64 `json:"port,omitempty"`
+
+	// Ports Several ports to probe instead of the defaults (not with port).
+	Ports *[]int64 `json:"ports,omitempty"`
+
+	// Transport One transport to probe; without it UDP, TCP and TLS are.
+	Transport *SIPDiscoverRequestTransport `json:"transport,omitempty"`
+}
+
+// SIPDiscoverRequestTransport One transport to probe; without it UDP, TCP and TLS are.
+type SIPDiscoverRequestTransport string
+
+// SIPDiscoveryAttempt defines model for SIPDiscoveryAttempt.
+type SIPDiscoveryAttempt struct {
+	// Address Examples: 203.0.113.10
+	Address string `json:"address"`
+
+	// Codecs Audio codecs of the answer's SDP, if it had one.
+	//
+	// Examples: ["PCMU","PCMA"]
+	Codecs *[]string `json:"codecs"`
+
+	// DetectedSystem Examples: Asterisk
+	DetectedSystem *string `json:"detected_system"`
+
+	// Error Why the probe got no answer; null when it did.
+	Error *string `json:"error"`
+
+	// FromSrv An SRV record named this endpoint.
+	FromSrv bool `json:"from_srv"`
+
+	// Methods From the answer's Allow header.
+	//
+	// Examples: ["INVITE","ACK","BYE","CANCEL","OPTIONS"]
+	Methods *[]string `json:"methods"`
+
+	// Port Examples: 5060
+	Port int64 `json:"port"`
+
+	// ResponseCode The final response's status; null when none came.
+	//
+	// Examples: 200
+	ResponseCode *int64 `json:"response_code"`
+
+	// ResponseTimeMs Examples: 45
+	ResponseTimeMs *float64                     `json:"response_time_ms"`
+	Transport      SIPDiscoveryAttemptTransport `json:"transport"`
+
+	// UserAgent The answer's Server (or User-Agent) header.
+	//
+	// Examples: Asterisk PBX 18.0.0
+	UserAgent *string `json:"user_agent"`
+}
+
+// SIPDiscoveryAttemptTransport defines model for SIPDiscoveryAttempt.Transport.
+type SIPDiscoveryAttemptTransport string
+
+// SIPDiscoveryRecommended defines model for SIPDiscoveryRecommended.
+type SIPDiscoveryRecommended struct {
+	// Address Examples: 203.0.113.10
+	Address string `json:"address"`
+
+	// Codecs Examples: ["PCMU","PCMA"]
+	Codecs *[]string `json:"codecs"`
+
+	// DetectedSystem Examples: Asterisk
+	DetectedSystem *string `json:"detected_system"`
+
+	// Methods Examples: ["INVITE","ACK","BYE","CANCEL","OPTIONS"]
+	Methods *[]string `json:"methods"`
+
+	// Port Examples: 5060
+	Port      int64                            `json:"port"`
+	Transport SIPDiscoveryRecommendedTransport `json:"transport"`
+}
+
+// SIPDiscoveryRecommendedTransport defines model for SIPDiscoveryRecommended.Transport.
+type SIPDiscoveryRecommendedTransport string
+
+// SIPDiscoveryView defines model for SIPDiscoveryView.
+type SIPDiscoveryView struct {
+	// Attempts The probes finished so far.
+	Attempts    *[]SIPDiscoveryAttempt `json:"attempts"`
+	CompletedAt *time.Time             `json:"completed_at"`
+
+	// DiscoveryId Examples: disc_3f2a9c0e8d7b4c1a9e6f5d4c3b2a1908
+	DiscoveryId string `json:"discovery_id"`
+
+	// Error Why the discovery failed; null otherwise.
+	Error *string `json:"error"`
+
+	// Host Examples: sip.example.com
+	Host string `json:"host"`
+
+	// ProbesDone Probes finished; progress while running.
+	ProbesDone int64 `json:"probes_done"`
+
+	// ProbesTotal Probes planned (at most 32).
+	ProbesTotal int64 `json:"probes_total"`
+
+	// Recommended The best answering endpoint; null while running or when none answered.
+	Recommended SIPDiscoveryRecommended `json:"recommended"`
+
+	// ResolvedAddresses A/AAAA addresses of host.
+	//
+	// Examples: ["203.0.113.10"]
+	ResolvedAddresses *[]string `json:"resolved_addresses"`
+
+	// SrvRecords SRV records found for _sip._udp, _sip._tcp and _sips._tcp.
+	SrvRecords *[]SIPSRVRecord `json:"srv_records"`
+	StartedAt  time.Time       `json:"started_at"`
+
+	// Status failed: the host did not resolve to anything to probe (see error).
+	Status SIPDiscoveryViewStatus `json:"status"`
+}
+
+// SIPDiscoveryViewStatus failed: the host did not resolve to anything to probe (see error).
+type SIPDiscoveryViewStatus string
+
 // SIPEndpointView defines model for SIPEndpointView.
 type SIPEndpointView struct {
 	// Ip Examples: 203.0.113.10
@@ -1631,6 +1844,14 @@ type SIPEnvelopeSIPConfigPair struct {
 // SIPEnvelopeSIPDetachResult defines model for SIPEnvelopeSIPDetachResult.
 type SIPEnvelopeSIPDetachResult struct {
 	Data SIPDetachResult `json:"data"`
+
+	// Errors null on success; errors are RFC 9457 problem responses.
+	Errors *[]string `json:"errors"`
+}
+
+// SIPEnvelopeSIPDiscoveryView defines model for SIPEnvelopeSIPDiscoveryView.
+type SIPEnvelopeSIPDiscoveryView struct {
+	Data SIPDiscoveryView `json:"data"`
 
 	// Errors null on success; errors are RFC 9457 problem responses.
 	Errors *[]string `json:"errors"`
@@ -1869,6 +2090,20 @@ type SIPRegistrationView struct {
 
 // SIPRegistrationViewState registered: the PBX holds a binding; failing: the last attempt failed (see error), retried with backoff; pending: the first attempt is under way.
 type SIPRegistrationViewState string
+
+// SIPSRVRecord defines model for SIPSRVRecord.
+type SIPSRVRecord struct {
+	// Name Examples: _sip._udp.example.com
+	Name string `json:"name"`
+
+	// Port Examples: 5060
+	Port     int64 `json:"port"`
+	Priority int64 `json:"priority"`
+
+	// Target Examples: pbx1.example.com
+	Target string `json:"target"`
+	Weight int64  `json:"weight"`
+}
 
 // SIPSetupCredentials defines model for SIPSetupCredentials.
 type SIPSetupCredentials struct {
@@ -2341,6 +2576,12 @@ type GetSipParams struct {
 	TrunkId     *string `form:"trunk_id,omitempty" json:"trunk_id,omitempty"`
 }
 
+// GetSipDiscoverStatusParams defines parameters for GetSipDiscoverStatus.
+type GetSipDiscoverStatusParams struct {
+	// DiscoveryId Required: from POST /v1/sip/discover.
+	DiscoveryId *string `form:"discovery_id,omitempty" json:"discovery_id,omitempty"`
+}
+
 // ListSipNumbersParams defines parameters for ListSipNumbers.
 type ListSipNumbersParams struct {
 	// Limit 1 to 100; default 50.
@@ -2403,6 +2644,9 @@ type AttachSipJSONRequestBody = SIPAttachRequest
 
 // DetachSipJSONRequestBody defines body for DetachSip for application/json ContentType.
 type DetachSipJSONRequestBody = SIPDetachRequest
+
+// DiscoverSipJSONRequestBody defines body for DiscoverSip for application/json ContentType.
+type DiscoverSipJSONRequestBody = SIPDiscoverRequest
 
 // ParseSipDestinationJSONRequestBody defines body for ParseSipDestination for application/json ContentType.
 type ParseSipDestinationJSONRequestBody = ParseDestinationRequest
@@ -2746,6 +2990,31 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/sip/detach (the `DetachSip` operationId).
 	DetachSip(ctx context.Context, body DetachSipJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DiscoverSipWithBody Discover a SIP endpoint
+	//
+	// Starts discovering host in the background: DNS (A/AAAA, SRV _sip._udp, _sip._tcp, _sips._tcp), then SIP OPTIONS to each address on ports 5060, 5061, 5080 (or the ports asked, and any SRV port) over UDP, TCP and TLS, at most 32 probes, 8 at a time, 3 s each, 15 s in all. Only SIP OPTIONS are sent. Poll GET /v1/sip/discover/status with the returned discovery_id; results stay for 10 minutes. One discovery per account at a time (409).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/sip/discover (the `DiscoverSip` operationId).
+	DiscoverSipWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DiscoverSip Discover a SIP endpoint
+	//
+	// Starts discovering host in the background: DNS (A/AAAA, SRV _sip._udp, _sip._tcp, _sips._tcp), then SIP OPTIONS to each address on ports 5060, 5061, 5080 (or the ports asked, and any SRV port) over UDP, TCP and TLS, at most 32 probes, 8 at a time, 3 s each, 15 s in all. Only SIP OPTIONS are sent. Poll GET /v1/sip/discover/status with the returned discovery_id; results stay for 10 minutes. One discovery per account at a time (409).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/sip/discover (the `DiscoverSip` operationId).
+	DiscoverSip(ctx context.Context, body DiscoverSipJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetSipDiscoverStatus Get discovery status
+	//
+	// A discovery's progress (probes_done of probes_total, the attempts so far) while running, and its result and recommended endpoint when completed.
+	//
+	// Corresponds with GET /v1/sip/discover/status (the `GetSipDiscoverStatus` operationId).
+	GetSipDiscoverStatus(ctx context.Context, params *GetSipDiscoverStatusParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetSipFirewallIps Get firewall IPs
 	//
@@ -3531,6 +3800,61 @@ func (c *Client) DetachSipWithBody(ctx context.Context, contentType string, body
 // Corresponds with POST /v1/sip/detach (the `DetachSip` operationId).
 func (c *Client) DetachSip(ctx context.Context, body DetachSipJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewDetachSipRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DiscoverSipWithBody Discover a SIP endpoint
+//
+// Starts discovering host in the background: DNS (A/AAAA, SRV _sip._udp, _sip._tcp, _sips._tcp), then SIP OPTIONS to each address on ports 5060, 5061, 5080 (or the ports asked, and any SRV port) over UDP, TCP and TLS, at most 32 probes, 8 at a time, 3 s each, 15 s in all. Only SIP OPTIONS are sent. Poll GET /v1/sip/discover/status with the returned discovery_id; results stay for 10 minutes. One discovery per account at a time (409).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/sip/discover (the `DiscoverSip` operationId).
+func (c *Client) DiscoverSipWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDiscoverSipRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DiscoverSip Discover a SIP endpoint
+//
+// Starts discovering host in the background: DNS (A/AAAA, SRV _sip._udp, _sip._tcp, _sips._tcp), then SIP OPTIONS to each address on ports 5060, 5061, 5080 (or the ports asked, and any SRV port) over UDP, TCP and TLS, at most 32 probes, 8 at a time, 3 s each, 15 s in all. Only SIP OPTIONS are sent. Poll GET /v1/sip/discover/status with the returned discovery_id; results stay for 10 minutes. One discovery per account at a time (409).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/sip/discover (the `DiscoverSip` operationId).
+func (c *Client) DiscoverSip(ctx context.Context, body DiscoverSipJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDiscoverSipRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetSipDiscoverStatus Get discovery status
+//
+// A discovery's progress (probes_done of probes_total, the attempts so far) while running, and its result and recommended endpoint when completed.
+//
+// Corresponds with GET /v1/sip/discover/status (the `GetSipDiscoverStatus` operationId).
+func (c *Client) GetSipDiscoverStatus(ctx context.Context, params *GetSipDiscoverStatusParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetSipDiscoverStatusRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -5312,6 +5636,100 @@ func NewDetachSipRequestWithBody(server string, contentType string, body io.Read
 	return req, nil
 }
 
+// NewDiscoverSipRequest calls the generic DiscoverSip builder with application/json body
+func NewDiscoverSipRequest(server string, body DiscoverSipJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewDiscoverSipRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewDiscoverSipRequestWithBody constructs an http.Request for the DiscoverSip method, with any body, and a specified content type
+func NewDiscoverSipRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/sip/discover")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetSipDiscoverStatusRequest constructs an http.Request for the GetSipDiscoverStatus method
+func NewGetSipDiscoverStatusRequest(server string, params *GetSipDiscoverStatusParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/sip/discover/status")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.DiscoveryId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "discovery_id", *params.DiscoveryId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewGetSipFirewallIpsRequest constructs an http.Request for the GetSipFirewallIps method
 func NewGetSipFirewallIpsRequest(server string) (*http.Request, error) {
 	var err error
@@ -6756,6 +7174,33 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/sip/detach (the `DetachSip` operationId).
 	DetachSipWithResponse(ctx context.Context, body DetachSipJSONRequestBody, reqEditors ...RequestEditorFn) (*DetachSipHTTPResponse, error)
+
+	// DiscoverSipWithBodyWithResponse Discover a SIP endpoint
+	//
+	// Starts discovering host in the background: DNS (A/AAAA, SRV _sip._udp, _sip._tcp, _sips._tcp), then SIP OPTIONS to each address on ports 5060, 5061, 5080 (or the ports asked, and any SRV port) over UDP, TCP and TLS, at most 32 probes, 8 at a time, 3 s each, 15 s in all. Only SIP OPTIONS are sent. Poll GET /v1/sip/discover/status with the returned discovery_id; results stay for 10 minutes. One discovery per account at a time (409).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/sip/discover (the `DiscoverSip` operationId).
+	DiscoverSipWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DiscoverSipHTTPResponse, error)
+
+	// DiscoverSipWithResponse Discover a SIP endpoint
+	//
+	// Starts discovering host in the background: DNS (A/AAAA, SRV _sip._udp, _sip._tcp, _sips._tcp), then SIP OPTIONS to each address on ports 5060, 5061, 5080 (or the ports asked, and any SRV port) over UDP, TCP and TLS, at most 32 probes, 8 at a time, 3 s each, 15 s in all. Only SIP OPTIONS are sent. Poll GET /v1/sip/discover/status with the returned discovery_id; results stay for 10 minutes. One discovery per account at a time (409).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/sip/discover (the `DiscoverSip` operationId).
+	DiscoverSipWithResponse(ctx context.Context, body DiscoverSipJSONRequestBody, reqEditors ...RequestEditorFn) (*DiscoverSipHTTPResponse, error)
+
+	// GetSipDiscoverStatusWithResponse Get discovery status
+	//
+	// A discovery's progress (probes_done of probes_total, the attempts so far) while running, and its result and recommended endpoint when completed.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/sip/discover/status (the `GetSipDiscoverStatus` operationId).
+	GetSipDiscoverStatusWithResponse(ctx context.Context, params *GetSipDiscoverStatusParams, reqEditors ...RequestEditorFn) (*GetSipDiscoverStatusHTTPResponse, error)
 
 	// GetSipFirewallIpsWithResponse Get firewall IPs
 	//
@@ -8791,6 +9236,165 @@ func (r DetachSipHTTPResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r DetachSipHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DiscoverSipHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SIPEnvelopeSIPDiscoveryView
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *ErrorModel
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ErrorModel
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DiscoverSipHTTPResponse) GetJSON200() *SIPEnvelopeSIPDiscoveryView {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DiscoverSipHTTPResponse) GetApplicationproblemJSON400() *ErrorModel {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DiscoverSipHTTPResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DiscoverSipHTTPResponse) GetApplicationproblemJSON403() *ErrorModel {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r DiscoverSipHTTPResponse) GetApplicationproblemJSON409() *ErrorModel {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r DiscoverSipHTTPResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r DiscoverSipHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DiscoverSipHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DiscoverSipHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DiscoverSipHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetSipDiscoverStatusHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SIPEnvelopeSIPDiscoveryView
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *ErrorModel
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ErrorModel
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetSipDiscoverStatusHTTPResponse) GetJSON200() *SIPEnvelopeSIPDiscoveryView {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetSipDiscoverStatusHTTPResponse) GetApplicationproblemJSON400() *ErrorModel {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetSipDiscoverStatusHTTPResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetSipDiscoverStatusHTTPResponse) GetApplicationproblemJSON403() *ErrorModel {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetSipDiscoverStatusHTTPResponse) GetApplicationproblemJSON404() *ErrorModel {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r GetSipDiscoverStatusHTTPResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetSipDiscoverStatusHTTPResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetSipDiscoverStatusHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetSipDiscoverStatusHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetSipDiscoverStatusHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetSipDiscoverStatusHTTPResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -11189,6 +11793,51 @@ func (c *ClientWithResponses) DetachSipWithResponse(ctx context.Context, body De
 	return ParseDetachSipHTTPResponse(rsp)
 }
 
+// DiscoverSipWithBodyWithResponse Discover a SIP endpoint
+//
+// Starts discovering host in the background: DNS (A/AAAA, SRV _sip._udp, _sip._tcp, _sips._tcp), then SIP OPTIONS to each address on ports 5060, 5061, 5080 (or the ports asked, and any SRV port) over UDP, TCP and TLS, at most 32 probes, 8 at a time, 3 s each, 15 s in all. Only SIP OPTIONS are sent. Poll GET /v1/sip/discover/status with the returned discovery_id; results stay for 10 minutes. One discovery per account at a time (409).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/sip/discover (the `DiscoverSip` operationId).
+func (c *ClientWithResponses) DiscoverSipWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DiscoverSipHTTPResponse, error) {
+	rsp, err := c.DiscoverSipWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDiscoverSipHTTPResponse(rsp)
+}
+
+// DiscoverSipWithResponse Discover a SIP endpoint
+//
+// Starts discovering host in the background: DNS (A/AAAA, SRV _sip._udp, _sip._tcp, _sips._tcp), then SIP OPTIONS to each address on ports 5060, 5061, 5080 (or the ports asked, and any SRV port) over UDP, TCP and TLS, at most 32 probes, 8 at a time, 3 s each, 15 s in all. Only SIP OPTIONS are sent. Poll GET /v1/sip/discover/status with the returned discovery_id; results stay for 10 minutes. One discovery per account at a time (409).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/sip/discover (the `DiscoverSip` operationId).
+func (c *ClientWithResponses) DiscoverSipWithResponse(ctx context.Context, body DiscoverSipJSONRequestBody, reqEditors ...RequestEditorFn) (*DiscoverSipHTTPResponse, error) {
+	rsp, err := c.DiscoverSip(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDiscoverSipHTTPResponse(rsp)
+}
+
+// GetSipDiscoverStatusWithResponse Get discovery status
+//
+// A discovery's progress (probes_done of probes_total, the attempts so far) while running, and its result and recommended endpoint when completed.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/sip/discover/status (the `GetSipDiscoverStatus` operationId).
+func (c *ClientWithResponses) GetSipDiscoverStatusWithResponse(ctx context.Context, params *GetSipDiscoverStatusParams, reqEditors ...RequestEditorFn) (*GetSipDiscoverStatusHTTPResponse, error) {
+	rsp, err := c.GetSipDiscoverStatus(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetSipDiscoverStatusHTTPResponse(rsp)
+}
+
 // GetSipFirewallIpsWithResponse Get firewall IPs
 //
 // The node's signalling and media addresses and ports, as bound now, for the customer's firewall.
@@ -13086,6 +13735,135 @@ func ParseDetachSipHTTPResponse(rsp *http.Response) (*DetachSipHTTPResponse, err
 			return nil, err
 		}
 		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDiscoverSipHTTPResponse parses an HTTP response from a DiscoverSipWithResponse call
+func ParseDiscoverSipHTTPResponse(rsp *http.Response) (*DiscoverSipHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DiscoverSipHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SIPEnvelopeSIPDiscoveryView
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetSipDiscoverStatusHTTPResponse parses an HTTP response from a GetSipDiscoverStatusWithResponse call
+func ParseGetSipDiscoverStatusHTTPResponse(rsp *http.Response) (*GetSipDiscoverStatusHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetSipDiscoverStatusHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SIPEnvelopeSIPDiscoveryView
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest ErrorModel
