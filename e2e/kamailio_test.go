@@ -22,11 +22,19 @@ import (
 // answers SIP.
 func startKamailio(t *testing.T, upstream, credential string) string {
 	t.Helper()
-	bin := testenv.LookTool(t, "kamailio")
 	cfg, err := filepath.Abs(filepath.Join("..", "examples", "kamailio", "uac-upstream.cfg"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	return runKamailio(t, cfg, `UPSTREAM="sip:`+upstream+`"`, `CREDENTIAL="`+credential+`"`, "CLIENTS=127.0.0.0/8")
+}
+
+// runKamailio runs Kamailio with cfg in the foreground, listening on UDP on
+// a free 127.0.0.1 port (the #!define LISTEN) with the other defines given
+// (NAME=value); it returns the address once Kamailio answers OPTIONS.
+func runKamailio(t *testing.T, cfg string, defines ...string) string {
+	t.Helper()
+	bin := testenv.LookTool(t, "kamailio")
 	dir := t.TempDir()
 	var log bytes.Buffer
 	var mu sync.Mutex
@@ -54,11 +62,11 @@ func startKamailio(t *testing.T, upstream, credential string) string {
 		mu.Unlock()
 		// -DD: no daemon, but the usual worker processes; -E: log to
 		// stderr; -P and -Y: a pid file and runtime directory of its own.
-		cmd := exec.Command(bin, "-DD", "-E", "-f", cfg, "-P", filepath.Join(dir, "kamailio.pid"), "-Y", dir,
-			"-A", "LISTEN=udp:"+addr,
-			"-A", `UPSTREAM="sip:`+upstream+`"`,
-			"-A", `CREDENTIAL="`+credential+`"`,
-			"-A", "CLIENTS=127.0.0.0/8")
+		args := []string{"-DD", "-E", "-f", cfg, "-P", filepath.Join(dir, "kamailio.pid"), "-Y", dir, "-A", "LISTEN=udp:" + addr}
+		for _, d := range defines {
+			args = append(args, "-A", d)
+		}
+		cmd := exec.Command(bin, args...)
 		cmd.Stdout, cmd.Stderr = &lockedWriter{b: &log, mu: &mu}, &lockedWriter{b: &log, mu: &mu}
 		if probe != nil {
 			probe.Close()
