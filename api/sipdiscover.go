@@ -29,6 +29,10 @@ type SIPDiscovery interface {
 // one runs (409).
 var ErrDiscoveryRunning = errors.New("a discovery is already running for this account")
 
+// ErrDiscoveryStopped is a discovery asked while the node's keeper is not
+// running (starting or shutting down: 503).
+var ErrDiscoveryStopped = errors.New("discovery is not running on this node")
+
 // Discovery request limits.
 const (
 	maxDiscoverPorts = 8
@@ -111,6 +115,9 @@ func registerSIPDiscovery(s *Server, op func(id, method, path, summary, desc str
 			v, err := s.cfg.Discovery.StartDiscovery(principal(ctx).AccountID, body)
 			if errors.Is(err, ErrDiscoveryRunning) {
 				return nil, huma.Error409Conflict(err.Error())
+			}
+			if errors.Is(err, ErrDiscoveryStopped) {
+				return nil, huma.Error503ServiceUnavailable(err.Error())
 			}
 			if err != nil {
 				return nil, s.internal(ctx, err)

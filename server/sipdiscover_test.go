@@ -101,11 +101,13 @@ func (d *dnsServer) answer(req []byte) ([]byte, error) {
 }
 
 // Discovery end to end: a local DNS server publishes _sip._udp.example.test
-// pointing at a sipp OPTIONS responder on a free port; the discovery
+// pointing at a sipp OPTIONS responder (Server, Allow and an SDP) on a
+// free port; the discovery
 // resolves it, probes it (and a dead port, which keeps it running for a
 // probe timeout), shows progress while running, refuses a second one with
 // 409, and completes with the responder found on the right port and
-// transport, named from its Server header, recommended.
+// transport, named from its Server header, its methods and codecs read,
+// recommended.
 func TestSIPDiscovery(t *testing.T) {
 	sippPort, deadPort := testenv.FreeUDPPort(t), testenv.FreeUDPPort(t)
 	dnsAddr := startDNS(t, &dnsServer{
@@ -115,7 +117,7 @@ func TestSIPDiscovery(t *testing.T) {
 		}}},
 	})
 	n := startNode(t, func(c *Config) { c.DNSServer = dnsAddr })
-	startSipp(t, "options_uas.xml", "-p", strconv.Itoa(sippPort), "-m", "100")
+	startSipp(t, "options_sdp_uas.xml", "-p", strconv.Itoa(sippPort), "-m", "100")
 
 	for _, bad := range []struct {
 		body  map[string]any
@@ -205,7 +207,8 @@ func TestSIPDiscovery(t *testing.T) {
 		answered++
 		if a["port"] != float64(sippPort) || a["transport"] != "udp" || a["from_srv"] != true || a["response_code"] != 200.0 ||
 			a["user_agent"] != "sipp-trunk/3.6" || a["detected_system"] != "SIPp" ||
-			fmt.Sprint(a["methods"]) != "[INVITE ACK BYE CANCEL OPTIONS]" || a["response_time_ms"] == nil {
+			fmt.Sprint(a["methods"]) != "[INVITE ACK BYE CANCEL OPTIONS]" || fmt.Sprint(a["codecs"]) != "[PCMU PCMA G722 telephone-event]" ||
+			a["response_time_ms"] == nil {
 			t.Errorf("answered attempt %v", a)
 		}
 	}
@@ -213,7 +216,8 @@ func TestSIPDiscovery(t *testing.T) {
 		t.Errorf("%d answered attempts, want 1: %v", answered, st["attempts"])
 	}
 	rec, _ := st["recommended"].(map[string]any)
-	if rec["address"] != "127.0.0.1" || rec["port"] != float64(sippPort) || rec["transport"] != "udp" || rec["detected_system"] != "SIPp" {
+	if rec["address"] != "127.0.0.1" || rec["port"] != float64(sippPort) || rec["transport"] != "udp" || rec["detected_system"] != "SIPp" ||
+		fmt.Sprint(rec["codecs"]) != "[PCMU PCMA G722 telephone-event]" {
 		t.Errorf("recommended %v", st["recommended"])
 	}
 	if st["completed_at"] == nil || st["error"] != nil {

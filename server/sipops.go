@@ -60,6 +60,9 @@ func (a discoveryAPI) StartDiscovery(accountID string, req api.SIPDiscoverReques
 		// The message names the running discovery.
 		return api.SIPDiscoveryView{}, fmt.Errorf("%w%s", api.ErrDiscoveryRunning, strings.TrimPrefix(err.Error(), trunkops.ErrDiscoveryRunning.Error()))
 	}
+	if errors.Is(err, trunkops.ErrDiscoveryStopped) {
+		return api.SIPDiscoveryView{}, api.ErrDiscoveryStopped
+	}
 	if err != nil {
 		return api.SIPDiscoveryView{}, err
 	}
