@@ -33,7 +33,7 @@ var eventSchemas = map[string]Event{
 	"bridgeTargetCompleteCallback": &BridgeTargetCompleteEvent{},
 
 	"machineDetectionCompleteCallback": &MachineDetectionCompleteEvent{},
-	"transcriptionAvailableCallback": &TranscriptionAvailableEvent{},
+	"transcriptionAvailableCallback":   &TranscriptionAvailableEvent{},
 }
 
 // Deliberate, documented departures from the "optional means omitted" rule

@@ -31,7 +31,7 @@ const (
 	EventDisconnect           EventType = "disconnect"
 
 	EventMachineDetectionComplete EventType = "machineDetectionComplete"
-	EventTranscriptionReady   EventType = "transcriptionAvailable"
+	EventTranscriptionReady       EventType = "transcriptionAvailable"
 )
 
 // IsSIP reports whether t is one of the SIP hooks, which are answered with an

@@ -289,7 +289,7 @@ var callbackSchemas = sync.OnceValues(func() (map[string]*base.Schema, error) {
 		"transferComplete": "transferCompleteCallback", "transferDisconnect": "transferDisconnectCallback",
 		"bridgeComplete": "bridgeCompleteCallback", "bridgeTargetComplete": "bridgeTargetCompleteCallback",
 		"machineDetectionComplete": "machineDetectionCompleteCallback",
-		"transcriptionAvailable": "transcriptionAvailableCallback",
+		"transcriptionAvailable":   "transcriptionAvailableCallback",
 	}
 	out := map[string]*base.Schema{}
 	for ev, name := range names {
