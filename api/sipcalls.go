@@ -51,9 +51,23 @@ func registerSIPCalls(s *Server, op func(id, method, path, summary, desc string,
 			Direction   string `query:"direction" doc:"inbound or outbound; both when absent."`
 			Limit       int    `query:"limit" example:"50" doc:"1 to 100; default 50."`
 			Cursor      string `query:"cursor" doc:"next_cursor of the previous page."`
+			Before      string `query:"before" doc:"Bland's cursor: the call_id of the last call of the previous page (the calls that started before it). Not with cursor."`
 		}) (*sipOut[SIPCallList], error) {
 			acct := principal(ctx).AccountID
 			f := store.SIPCallFilter{TrunkID: in.TrunkID, Limit: in.Limit, Cursor: in.Cursor}
+			if in.Before != "" {
+				if in.Cursor != "" {
+					return nil, queryProblem("before", in.Before, "send cursor or before, not both")
+				}
+				last, err := s.cfg.Store.Call(ctx, acct, in.Before)
+				if errors.Is(err, store.ErrNotFound) {
+					return nil, queryProblem("before", in.Before, "no ended call of the account has this call_id")
+				}
+				if err != nil {
+					return nil, s.internal(ctx, err)
+				}
+				f.Cursor = store.SIPCallCursor(last)
+			}
 			if in.PhoneNumber != "" {
 				var err error
 				if _, f.PhoneNumber, err = s.queryNumber(ctx, in.PhoneNumber); err != nil {

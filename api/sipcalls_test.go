@@ -88,7 +88,12 @@ func TestSIPCallsAPI(t *testing.T) {
 	if len(seen) != 3 || seen[0] != "c-3" || seen[1] != "c-2" || seen[2] != "c-1" {
 		t.Fatalf("paged: %v", seen)
 	}
+	// Bland's before=<call_id> pages the same way.
+	if got := ids(list("limit=1&before=c-2")); len(got) != 1 || got[0] != "c-1" {
+		t.Fatalf("before c-2: %v", got)
+	}
 	for q, field := range map[string]string{
+		"before=c-9": "before", "before=c-2&cursor=x": "before",
 		"limit=0&cursor=x": "cursor", "limit=101": "limit", "limit=-1": "limit", "direction=sideways": "direction",
 		"phone_number=%21%40": "phone_number", "cursor=%25%25": "cursor",
 	} {

@@ -368,6 +368,10 @@ type SIPCallPage struct {
 	NextCursor string // empty on the last page
 }
 
+// SIPCallCursor is the cursor of the page that follows call c: Bland's
+// before=<call_id>.
+func SIPCallCursor(c CallRecord) string { return encodePageToken(c.StartTime, c.ID) }
+
 // SIPCalls lists an account's ended calls that used a phone number's SIP
 // configuration, newest first.
 func (s *Store) SIPCalls(ctx context.Context, accountID string, f SIPCallFilter) (SIPCallPage, error) {
