@@ -176,6 +176,7 @@ func registerSIPRouting(s *Server) {
 		})
 
 	registerSIPHealth(s, op)
+	registerSIPCalls(s, op)
 	registerSIPNetwork(s, op)
 	registerSIPDiscovery(s, op)
 
@@ -186,12 +187,9 @@ func registerSIPRouting(s *Server) {
 			Cursor  string `query:"cursor" doc:"next_cursor of the previous page."`
 			TrunkID string `query:"trunk_id" doc:"Only numbers bound to this trunk."`
 		}) (*sipOut[SIPNumberList], error) {
-			limit := in.Limit
-			if limit == 0 {
-				limit = 50
-			}
-			if limit < 1 || limit > 100 {
-				return nil, queryProblem("limit", in.Limit, "must be from 1 to 100")
+			limit, err := pageLimit(in.Limit)
+			if err != nil {
+				return nil, err
 			}
 			page, err := s.cfg.Store.SIPNumbers(ctx, principal(ctx).AccountID, in.TrunkID, in.Cursor, limit)
 			if err != nil {

@@ -46,6 +46,7 @@ type Call struct {
 	vars      map[string]string
 	logs      []store.LogEntry
 	sipCallID string
+	sipRoute  store.CallSIPRoute // the number's route and the INVITE's final response
 	answered  bool
 	early     bool // a 183 with SDP went out: prompts before the answer are early media
 	localSDP  []byte
@@ -160,7 +161,7 @@ func (c *Call) Snapshot() store.CallRecord {
 		Direction: c.info.Direction, From: c.info.From, To: c.info.To, State: c.state, SIPCallID: c.sipCallID,
 		Tag: c.info.Tag, Variables: maps.Clone(c.vars), EnqueuedTime: c.info.EnqueuedTime, StartTime: c.info.StartTime,
 		AnswerTime: c.info.AnswerTime, EndTime: c.info.EndTime, DisconnectCause: c.cause,
-		ErrorMessage: c.errMsg, LastUpdate: time.Now().UTC(),
+		ErrorMessage: c.errMsg, LastUpdate: time.Now().UTC(), SIPRoute: c.sipRoute,
 	}
 }
 

@@ -65,6 +65,11 @@ func TestHangupBeforeAnswerRejects(t *testing.T) {
 	if status, reason := leg.rejection(); status != 603 || reason != "Decline" {
 		t.Errorf("rejected with %d %s, want 603 Decline", status, reason)
 	}
+	// The record keeps what the INVITE was answered with.
+	id := b.source.wait(t, bxml.EventInitiate).Event.(*bxml.InitiateEvent).CallID
+	if rec := b.record(id); rec.SIPRoute.Status != 603 || rec.SIPRoute.Reason != "Decline" {
+		t.Errorf("record's SIP response %d %q", rec.SIPRoute.Status, rec.SIPRoute.Reason)
+	}
 	if leg.hangups() != 0 {
 		t.Error("a BYE for a call never answered")
 	}
@@ -87,6 +92,9 @@ func TestCallerHangsUp(t *testing.T) {
 	if leg.hangups() != 0 {
 		t.Error("the engine sent BYE on a leg the caller hung up")
 	}
+	if rec := b.record(disc.Event.(*bxml.DisconnectEvent).CallID); rec.SIPRoute.Status != 200 {
+		t.Errorf("answered call's SIP response %d", rec.SIPRoute.Status)
+	}
 }
 
 // A CANCEL while the application is still deciding ends the call as
@@ -100,8 +108,8 @@ func TestCancelWhileInitiatePending(t *testing.T) {
 	leg.end(sip.EndCanceled)
 	waitClosed(t, done, "call end")
 	rec := b.record(initiate.Event.(*bxml.InitiateEvent).CallID)
-	if rec.DisconnectCause != bxml.CauseCancel || rec.ErrorMessage != "" {
-		t.Errorf("record %s %q", rec.DisconnectCause, rec.ErrorMessage)
+	if rec.DisconnectCause != bxml.CauseCancel || rec.ErrorMessage != "" || rec.SIPRoute.Status != 487 {
+		t.Errorf("record %s %q, SIP %d", rec.DisconnectCause, rec.ErrorMessage, rec.SIPRoute.Status)
 	}
 }
 
@@ -177,7 +185,9 @@ func TestTransferToNumber(t *testing.T) {
 		t.Errorf("INVITE %+v", r)
 	}
 	bRec := b.record(answer.Event.(*bxml.TransferAnswerEvent).CallID)
-	if bRec.ParentCallID != initiate.Event.(*bxml.InitiateEvent).CallID || bRec.Direction != "outbound" || bRec.SIPCallID != "out-1" {
+	wantRoute := store.CallSIPRoute{PhoneNumber: "+14155550100", ConfigurationID: "cfg-+14155550100", TrunkID: "trunk-1", Status: 200, Reason: "OK"}
+	if bRec.ParentCallID != initiate.Event.(*bxml.InitiateEvent).CallID || bRec.Direction != "outbound" || bRec.SIPCallID != "out-1" ||
+		bRec.SIPRoute != wantRoute {
 		t.Errorf("B-leg record %+v", bRec)
 	}
 }
@@ -241,7 +251,8 @@ func TestCreateCallBusy(t *testing.T) {
 	if c := disc.Event.(*bxml.DisconnectEvent).Cause; c != bxml.CauseBusy {
 		t.Errorf("cause %s, want busy", c)
 	}
-	if got := b.record(rec.ID); got.DisconnectCause != bxml.CauseBusy || !got.AnswerTime.IsZero() {
+	if got := b.record(rec.ID); got.DisconnectCause != bxml.CauseBusy || !got.AnswerTime.IsZero() ||
+		got.SIPRoute != (store.CallSIPRoute{Status: 486, Reason: "Busy Here"}) {
 		t.Errorf("record %+v", got)
 	}
 }

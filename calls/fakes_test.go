@@ -400,7 +400,8 @@ func (f *fakeTrunks) Route(_ context.Context, r RouteRequest) (DialTarget, error
 		return DialTarget{}, fmt.Errorf("%w for %s", ErrNoRoute, r.Number)
 	}
 	return DialTarget{URI: "sip:" + r.Number + "@trunk.test", Username: "acme", Password: "pw",
-		Headers: []sip.Header{{Name: "X-Trunk", Value: r.Variables["tenant"]}}}, nil
+		Headers: []sip.Header{{Name: "X-Trunk", Value: r.Variables["tenant"]}},
+		Route:   store.CallSIPRoute{PhoneNumber: r.Number, ConfigurationID: "cfg-" + r.Number, TrunkID: "trunk-1"}}, nil
 }
 
 func (f *fakeTrunks) InboundVariables(context.Context, *sip.NumberRoute, map[string][]string) (map[string]string, error) {

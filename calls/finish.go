@@ -2,6 +2,7 @@ package calls
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"time"
 
@@ -54,13 +55,20 @@ func (c *Call) finish() {
 	if in := c.sipIn; in != nil {
 		select {
 		case <-in.Done():
+			if !answered && in.EndReason() == sip.EndCanceled {
+				c.setSIPStatus(487, "Request Terminated")
+			}
 		default:
 			if answered {
 				in.Hangup(hctx)
 			} else {
 				status, reason := rejectStatus(cause)
 				in.Reject(status, reason)
+				c.setSIPStatus(status, reason)
 			}
+		}
+		if answered {
+			c.setSIPStatus(200, "OK")
 		}
 	}
 	if out := c.sipOut; out != nil {
@@ -90,6 +98,28 @@ func (c *Call) finish() {
 	// that reads the call's state or log when it gets the callback finds it.
 	c.persist(rec)
 	c.sendDisconnect(rec)
+}
+
+// setSIPStatus records the final response of the call's INVITE.
+func (c *Call) setSIPStatus(status int, reason string) {
+	c.mu.Lock()
+	c.sipRoute.Status, c.sipRoute.Reason = status, reason
+	c.mu.Unlock()
+}
+
+// noteDialFailure records the route and the final response (if one came)
+// of the failed dial of the call's own leg.
+func (c *Call) noteDialFailure(err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var le *legError
+	if errors.As(err, &le) {
+		c.sipRoute = le.route
+	}
+	var de *sip.DialError
+	if errors.As(err, &de) {
+		c.sipRoute.Status, c.sipRoute.Reason = de.Status, de.Reason
+	}
 }
 
 func rejectStatus(cause string) (int, string) {

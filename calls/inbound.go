@@ -97,6 +97,7 @@ func (c *Call) applyTrunkInbound(ctx context.Context) {
 		return
 	}
 	c.info.To = n.Number
+	c.sipRoute = store.CallSIPRoute{PhoneNumber: n.Number, ConfigurationID: n.ID, TrunkID: n.TrunkID}
 	vars, err := c.e.trunks.InboundVariables(ctx, n, c.inviteHeaders())
 	switch {
 	case errors.Is(err, store.ErrNotFound):

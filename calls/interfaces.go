@@ -7,6 +7,7 @@ import (
 
 	"github.com/wasmvoice/wasmvoice/callflow"
 	"github.com/wasmvoice/wasmvoice/sip"
+	"github.com/wasmvoice/wasmvoice/store"
 )
 
 // What the engine needs from outside, as small interfaces defined here where
@@ -84,6 +85,9 @@ type DialTarget struct {
 	Username, Password string
 	Headers            []sip.Header
 	SRTP               bool
+	// Route is the phone number, SIP configuration and trunk the target
+	// came from, for the call's record (empty for a SIP URI).
+	Route store.CallSIPRoute
 }
 
 // SIPHooks let a call's application decide on its SIP requests

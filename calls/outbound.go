@@ -148,11 +148,15 @@ func (c *Call) runOutbound(r CallRequest, answer bxml.Target, timeout time.Durat
 	cancel()
 	if err != nil {
 		c.logf(slog.LevelInfo, "engine", "dial %s: %v", r.To, err)
+		c.noteDialFailure(err)
 		c.end(dialCause(err), err.Error())
 		return
 	}
 	// The dialled leg is this call's own leg: take it over.
 	c.sipOut, c.leg, c.sipCallID = b.sipOut, b.leg, b.sipCallID
+	c.mu.Lock()
+	c.sipRoute = b.sipRoute
+	c.mu.Unlock()
 	c.markAnswered()
 	c.watch(c.sipOut)
 	c.startDTMF()

@@ -12,6 +12,7 @@ import (
 	"github.com/wasmvoice/wasmvoice/media"
 	"github.com/wasmvoice/wasmvoice/sip"
 	"github.com/wasmvoice/wasmvoice/sipdest"
+	"github.com/wasmvoice/wasmvoice/store"
 )
 
 // route returns how to dial addr for this call: a sip:/sips: URI as given
@@ -74,7 +75,7 @@ func (c *Call) dialLeg(ctx context.Context, name, uri, from, displayName string,
 		Username: tgt.Username, Password: tgt.Password, Headers: tgt.Headers, Privacy: opt.privacy})
 	if err != nil {
 		leg.Close()
-		return nil, err
+		return nil, &legError{route: tgt.Route, err: err}
 	}
 	leg.AllowSource(out.Source().Addr())
 	if err := leg.SetAnswer(out.AnswerSDP()); err != nil {
@@ -90,10 +91,21 @@ func (c *Call) dialLeg(ctx context.Context, name, uri, from, displayName string,
 	b.base = c.base // the transfer's relative callback URLs resolve against the A-leg's document
 	c.mu.Unlock()
 	b.sipCallID = out.CallID()
+	b.sipRoute = tgt.Route
+	b.sipRoute.Status, b.sipRoute.Reason = 200, "OK"
 	b.info.From, b.info.To = sipdest.UserPart(from), uri
 	b.markAnswered()
 	return b, nil
 }
+
+// legError is a leg's failed INVITE, with the route it was sent on.
+type legError struct {
+	route store.CallSIPRoute
+	err   error
+}
+
+func (e *legError) Error() string { return e.err.Error() }
+func (e *legError) Unwrap() error { return e.err }
 
 func dialCause(err error) string {
 	var de *sip.DialError

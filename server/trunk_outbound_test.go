@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wasmvoice/wasmvoice/api"
 	"github.com/wasmvoice/wasmvoice/calls"
 	"github.com/wasmvoice/wasmvoice/internal/testenv"
 )
@@ -145,5 +146,17 @@ func TestTrunkTransferPhoneNumber(t *testing.T) {
 	}
 	for _, ev := range []event{answer, complete} {
 		checkSchema(t, ev)
+	}
+	// The transfer's leg is in the number's SIP call log (saved right after
+	// its transferDisconnect callback).
+	var list api.SIPEnvelope[api.SIPCallList]
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if n.call(t, "GET", "/v1/sip/calls?phone_number=%2B14155550100", nil, &list); len(list.Data.Calls) > 0 {
+			break
+		}
+	}
+	if cs := list.Data.Calls; len(cs) != 1 || cs[0].CallID != answer.Body["callId"] || cs[0].Direction != "outbound" ||
+		cs[0].SIPResponseCode != 200 || cs[0].Status != "completed" || cs[0].TrunkID != nil || cs[0].DurationSeconds <= 0 {
+		t.Errorf("SIP call log of the number: %+v", cs)
 	}
 }

@@ -19,6 +19,9 @@ import (
 type NumberRoute struct {
 	// ID names the route for the call engine (the front door never reads it).
 	ID string
+	// TrunkID is the trunk the number is attached to ("" when none), for
+	// the call's record (the front door never reads it either).
+	TrunkID string
 	// Number is the attached number as the routing stores it (E.164, or a
 	// DID or extension of a trunk).
 	Number string

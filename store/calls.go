@@ -30,6 +30,20 @@ type CallRecord struct {
 	ErrorMessage    string
 	ErrorID         string
 	LastUpdate      time.Time
+	SIPRoute        CallSIPRoute
+}
+
+// CallSIPRoute is what a call's SIP side went through: the phone number
+// whose SIP configuration (and trunk) routed it, and the final response of
+// its INVITE (for an inbound call, what the server answered). Empty for a
+// call that used no phone number's configuration; Status 0 when no final
+// response was sent or received.
+type CallSIPRoute struct {
+	PhoneNumber     string
+	ConfigurationID string
+	TrunkID         string
+	Status          int
+	Reason          string
 }
 
 // SIPMessage is one SIP message of a call's trace.
@@ -70,11 +84,16 @@ type callRow struct {
 	ErrorMessage    string     `db:"error_message"`
 	ErrorID         string     `db:"error_id"`
 	LastUpdate      time.Time  `db:"last_update"`
+	PhoneNumber     string     `db:"phone_number"`
+	ConfigurationID string     `db:"sip_configuration_id"`
+	TrunkID         string     `db:"trunk_id"`
+	SIPStatus       int        `db:"sip_status"`
+	SIPReason       string     `db:"sip_reason"`
 }
 
 const callColumns = `id, account_id, application_id, parent_call_id, direction, from_addr, to_addr, state,
 	sip_call_id, tag, variables, enqueued_time, start_time, answer_time, end_time, disconnect_cause,
-	error_message, error_id, last_update`
+	error_message, error_id, last_update, phone_number, sip_configuration_id, trunk_id, sip_status, sip_reason`
 
 func optTime(t time.Time) *time.Time {
 	if t.IsZero() {
@@ -126,10 +145,12 @@ type callStmt struct {
 }
 
 var (
-	upsertCallQuery = `INSERT INTO calls (` + callColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	upsertCallQuery = `INSERT INTO calls (` + callColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET state = excluded.state, tag = excluded.tag, variables = excluded.variables,
 		answer_time = excluded.answer_time, end_time = excluded.end_time, disconnect_cause = excluded.disconnect_cause,
-		error_message = excluded.error_message, error_id = excluded.error_id, last_update = excluded.last_update`
+		error_message = excluded.error_message, error_id = excluded.error_id, last_update = excluded.last_update,
+		phone_number = excluded.phone_number, sip_configuration_id = excluded.sip_configuration_id, trunk_id = excluded.trunk_id,
+		sip_status = excluded.sip_status, sip_reason = excluded.sip_reason`
 	traceInsertPrefix = "INSERT INTO call_sip_messages (call_id, seq, at, direction, transport, local_addr, remote_addr, message) VALUES "
 	logInsertPrefix   = "INSERT INTO call_log (call_id, seq, at, level, source, message) VALUES "
 )
@@ -152,6 +173,7 @@ func (s *Store) saveCallStmts(c CallRecord, trace []SIPMessage, log []LogEntry) 
 		c.ID, c.AccountID, c.ApplicationID, c.ParentCallID, c.Direction, c.From, c.To, c.State,
 		c.SIPCallID, c.Tag, string(vars), optTime(c.EnqueuedTime), c.StartTime.UTC(), optTime(c.AnswerTime),
 		optTime(c.EndTime), c.DisconnectCause, c.ErrorMessage, c.ErrorID, c.LastUpdate.UTC(),
+		c.SIPRoute.PhoneNumber, c.SIPRoute.ConfigurationID, c.SIPRoute.TrunkID, c.SIPRoute.Status, c.SIPRoute.Reason,
 	}})
 	stmts = append(stmts, callStmt{what: " trace", query: s.rebind("DELETE FROM call_sip_messages WHERE call_id = ?"), args: []any{c.ID}})
 	stmts = insertRows(stmts, " trace", s.rebind, traceInsertPrefix, len(trace), 8, func(i int, args []any) []any {
@@ -203,6 +225,8 @@ func (r callRow) record() (CallRecord, error) {
 		EnqueuedTime: fromOpt(r.EnqueuedTime), StartTime: r.StartTime.UTC(), AnswerTime: fromOpt(r.AnswerTime),
 		EndTime: fromOpt(r.EndTime), DisconnectCause: r.DisconnectCause, ErrorMessage: r.ErrorMessage,
 		ErrorID: r.ErrorID, LastUpdate: r.LastUpdate.UTC(),
+		SIPRoute: CallSIPRoute{PhoneNumber: r.PhoneNumber, ConfigurationID: r.ConfigurationID, TrunkID: r.TrunkID,
+			Status: r.SIPStatus, Reason: r.SIPReason},
 	}
 	if err := json.Unmarshal([]byte(r.Variables), &c.Variables); err != nil {
 		return CallRecord{}, fmt.Errorf("call %s variables: %w", r.ID, err)
@@ -260,20 +284,31 @@ func (s *Store) Calls(ctx context.Context, accountID string, f CallFilter) (Call
 	if err := s.db.SelectContext(ctx, &rows, s.rebind(q), args...); err != nil {
 		return CallPage{}, fmt.Errorf("list calls: %w", err)
 	}
-	var page CallPage
-	if len(rows) > f.PageSize {
-		rows = rows[:f.PageSize]
-		last := rows[len(rows)-1]
-		page.NextPageToken = encodePageToken(last.StartTime, last.ID)
+	calls, next, err := callPage(rows, f.PageSize)
+	if err != nil {
+		return CallPage{}, err
 	}
+	return CallPage{Calls: calls, NextPageToken: next}, nil
+}
+
+// callPage turns up to limit+1 rows into a page of at most limit records
+// and the token of the next page ("" when the rows were the last).
+func callPage(rows []callRow, limit int) ([]CallRecord, string, error) {
+	var next string
+	if len(rows) > limit {
+		rows = rows[:limit]
+		last := rows[len(rows)-1]
+		next = encodePageToken(last.StartTime, last.ID)
+	}
+	calls := make([]CallRecord, 0, len(rows))
 	for _, r := range rows {
 		c, err := r.record()
 		if err != nil {
-			return CallPage{}, err
+			return nil, "", err
 		}
-		page.Calls = append(page.Calls, c)
+		calls = append(calls, c)
 	}
-	return page, nil
+	return calls, next, nil
 }
 
 // ErrBadPageToken is returned for a page token this server did not make.
@@ -315,4 +350,65 @@ func (s *Store) CallLog(ctx context.Context, callID string) ([]LogEntry, error) 
 		return nil, fmt.Errorf("call %s log: %w", callID, err)
 	}
 	return out, nil
+}
+
+// SIPCallFilter selects an account's calls that went through its phone
+// numbers' SIP configurations (GET /v1/sip/calls).
+type SIPCallFilter struct {
+	PhoneNumber string // "" for any
+	TrunkID     string // "" for any
+	Direction   string // inbound, outbound or "" for both
+	Limit       int    // 1..1000, default 100
+	Cursor      string // NextCursor of the previous page
+}
+
+// SIPCallPage is one page of SIP calls, newest first.
+type SIPCallPage struct {
+	Calls      []CallRecord
+	NextCursor string // empty on the last page
+}
+
+// SIPCallCursor is the cursor of the page that follows call c: Bland's
+// before=<call_id>.
+func SIPCallCursor(c CallRecord) string { return encodePageToken(c.StartTime, c.ID) }
+
+// SIPCalls lists an account's ended calls that used a phone number's SIP
+// configuration, newest first.
+func (s *Store) SIPCalls(ctx context.Context, accountID string, f SIPCallFilter) (SIPCallPage, error) {
+	if f.Limit <= 0 {
+		f.Limit = 100
+	}
+	q := "SELECT " + callColumns + " FROM calls WHERE account_id = ? AND sip_configuration_id <> ''"
+	args := []any{accountID}
+	if f.PhoneNumber != "" {
+		q += " AND phone_number = ?"
+		args = append(args, f.PhoneNumber)
+	}
+	if f.TrunkID != "" {
+		q += " AND trunk_id = ?"
+		args = append(args, f.TrunkID)
+	}
+	if f.Direction != "" {
+		q += " AND direction = ?"
+		args = append(args, f.Direction)
+	}
+	if f.Cursor != "" {
+		t, id, err := decodePageToken(f.Cursor)
+		if err != nil {
+			return SIPCallPage{}, err
+		}
+		q += " AND (start_time < ? OR (start_time = ? AND id < ?))"
+		args = append(args, t, t, id)
+	}
+	q += " ORDER BY start_time DESC, id DESC LIMIT ?"
+	args = append(args, f.Limit+1)
+	var rows []callRow
+	if err := s.db.SelectContext(ctx, &rows, s.rebind(q), args...); err != nil {
+		return SIPCallPage{}, fmt.Errorf("list sip calls: %w", err)
+	}
+	calls, next, err := callPage(rows, f.Limit)
+	if err != nil {
+		return SIPCallPage{}, err
+	}
+	return SIPCallPage{Calls: calls, NextCursor: next}, nil
 }

@@ -74,7 +74,7 @@ func (t *Trunks) SIPNumberRoutes(ctx context.Context, realm, userPart string) ([
 		if err != nil {
 			return nil, err
 		}
-		nr := sip.NumberRoute{ID: r.Configuration.ID, Number: r.Configuration.PhoneNumber, Application: sa}
+		nr := sip.NumberRoute{ID: r.Configuration.ID, TrunkID: r.Configuration.TrunkID, Number: r.Configuration.PhoneNumber, Application: sa}
 		switch r.AuthMode {
 		case store.AuthRegister:
 			nr.DigestUser = r.Register.Username

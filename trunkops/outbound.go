@@ -68,7 +68,8 @@ func (t *Trunks) outboundRoute(ctx context.Context, accountID, to, from string) 
 func trunkTarget(r store.SIPRoute, number string, vars map[string]string) calls.DialTarget {
 	d := r.Destination
 	d.User = number
-	t := calls.DialTarget{URI: d.URI(), Username: r.Username, Password: r.Password, SRTP: r.SecureMedia}
+	t := calls.DialTarget{URI: d.URI(), Username: r.Username, Password: r.Password, SRTP: r.SecureMedia,
+		Route: store.CallSIPRoute{PhoneNumber: r.Configuration.PhoneNumber, ConfigurationID: r.Configuration.ID, TrunkID: r.Configuration.TrunkID}}
 	hs := headermap.ApplyOutbound(r.Headers, vars)
 	names := make([]string, 0, len(hs))
 	for n := range hs {

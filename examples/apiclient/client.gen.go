@@ -336,6 +336,54 @@ func (e SIPAttachRequestService) Valid() bool {
 	}
 }
 
+// Defines values for SIPCallViewDirection.
+const (
+	SIPCallViewDirectionInbound  SIPCallViewDirection = "inbound"
+	SIPCallViewDirectionOutbound SIPCallViewDirection = "outbound"
+)
+
+// Valid indicates whether the value is a known member of the SIPCallViewDirection enum.
+func (e SIPCallViewDirection) Valid() bool {
+	switch e {
+	case SIPCallViewDirectionInbound:
+		return true
+	case SIPCallViewDirectionOutbound:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SIPCallViewStatus.
+const (
+	SIPCallViewStatusBusy      SIPCallViewStatus = "busy"
+	SIPCallViewStatusCanceled  SIPCallViewStatus = "canceled"
+	SIPCallViewStatusCompleted SIPCallViewStatus = "completed"
+	SIPCallViewStatusFailed    SIPCallViewStatus = "failed"
+	SIPCallViewStatusNoAnswer  SIPCallViewStatus = "no-answer"
+	SIPCallViewStatusRejected  SIPCallViewStatus = "rejected"
+)
+
+// Valid indicates whether the value is a known member of the SIPCallViewStatus enum.
+func (e SIPCallViewStatus) Valid() bool {
+	switch e {
+	case SIPCallViewStatusBusy:
+		return true
+	case SIPCallViewStatusCanceled:
+		return true
+	case SIPCallViewStatusCompleted:
+		return true
+	case SIPCallViewStatusFailed:
+		return true
+	case SIPCallViewStatusNoAnswer:
+		return true
+	case SIPCallViewStatusRejected:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for SIPConfigurationViewDirection.
 const (
 	SIPConfigurationViewDirectionInbound  SIPConfigurationViewDirection = "inbound"
@@ -1571,6 +1619,83 @@ type SIPAttachResult struct {
 	RegisterPasswordForPbx *string `json:"register_password_for_pbx,omitempty"`
 }
 
+// SIPCallList defines model for SIPCallList.
+type SIPCallList struct {
+	Calls *[]SIPCallView `json:"calls"`
+
+	// NextCursor Pass as cursor for the next page; null on the last page.
+	NextCursor *string `json:"next_cursor"`
+}
+
+// SIPCallView defines model for SIPCallView.
+type SIPCallView struct {
+	// AnsweredAt null when not answered.
+	AnsweredAt *time.Time `json:"answered_at"`
+
+	// CallId The call's ID in the calls API (call_url, log_url).
+	//
+	// Examples: c-3ad0c7a4-5f2b-4f4e-9d0e-6f1f3b0e8a11
+	CallId string `json:"call_id"`
+
+	// CallUrl The call's state: GET /api/v2/accounts/{accountId}/calls/{callId}.
+	CallUrl   string               `json:"call_url"`
+	Direction SIPCallViewDirection `json:"direction"`
+
+	// DisconnectCause The calls API's disconnect cause.
+	//
+	// Examples: hangup
+	DisconnectCause string `json:"disconnect_cause"`
+
+	// DurationSeconds From answer to end; 0 when not answered.
+	//
+	// Examples: 45.2
+	DurationSeconds float64    `json:"duration_seconds"`
+	EndedAt         *time.Time `json:"ended_at"`
+
+	// From Examples: +15105551234
+	From string `json:"from"`
+
+	// LogUrl The call's log and SIP trace: GET /api/v2/accounts/{accountId}/calls/{callId}/log.
+	LogUrl string `json:"log_url"`
+
+	// PhoneNumber The number whose SIP configuration routed the call.
+	//
+	// Examples: +14150000000
+	PhoneNumber string `json:"phone_number"`
+
+	// SipCallId The SIP Call-ID of the call's INVITE; empty when none was sent or received.
+	SipCallId string `json:"sip_call_id"`
+
+	// SipCode Same as sip_response_code (Bland's name).
+	//
+	// Examples: 200
+	SipCode int64 `json:"sip_code"`
+
+	// SipResponseCode Final response of the INVITE (for inbound calls, what this server answered); 0 when none was sent or received.
+	//
+	// Examples: 200
+	SipResponseCode int64 `json:"sip_response_code"`
+
+	// SipResponseReason Examples: OK
+	SipResponseReason string    `json:"sip_response_reason"`
+	StartedAt         time.Time `json:"started_at"`
+
+	// Status completed: answered (whoever hung up); the others: not answered, by the reason.
+	Status SIPCallViewStatus `json:"status"`
+
+	// To Examples: +14150000000
+	To string `json:"to"`
+
+	// TrunkId The trunk the number is attached to; null when none.
+	TrunkId *string `json:"trunk_id"`
+}
+
+// SIPCallViewDirection defines model for SIPCallView.Direction.
+type SIPCallViewDirection string
+
+// SIPCallViewStatus completed: answered (whoever hung up); the others: not answered, by the reason.
+type SIPCallViewStatus string
+
 // SIPConfigPair defines model for SIPConfigPair.
 type SIPConfigPair struct {
 	// Inbound null when not configured.
@@ -1828,6 +1953,14 @@ type SIPEnvelopeParsedDestination struct {
 // SIPEnvelopeSIPAttachResult defines model for SIPEnvelopeSIPAttachResult.
 type SIPEnvelopeSIPAttachResult struct {
 	Data SIPAttachResult `json:"data"`
+
+	// Errors null on success; errors are RFC 9457 problem responses.
+	Errors *[]string `json:"errors"`
+}
+
+// SIPEnvelopeSIPCallList defines model for SIPEnvelopeSIPCallList.
+type SIPEnvelopeSIPCallList struct {
+	Data SIPCallList `json:"data"`
 
 	// Errors null on success; errors are RFC 9457 problem responses.
 	Errors *[]string `json:"errors"`
@@ -2576,6 +2709,27 @@ type GetSipParams struct {
 	TrunkId     *string `form:"trunk_id,omitempty" json:"trunk_id,omitempty"`
 }
 
+// ListSipCallsParams defines parameters for ListSipCalls.
+type ListSipCallsParams struct {
+	// PhoneNumber Only calls of this number.
+	PhoneNumber *string `form:"phone_number,omitempty" json:"phone_number,omitempty"`
+
+	// TrunkId Only calls through this trunk.
+	TrunkId *string `form:"trunk_id,omitempty" json:"trunk_id,omitempty"`
+
+	// Direction inbound or outbound; both when absent.
+	Direction *string `form:"direction,omitempty" json:"direction,omitempty"`
+
+	// Limit 1 to 100; default 50.
+	Limit *int64 `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor next_cursor of the previous page.
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Before Bland's cursor: the call_id of the last call of the previous page (the calls that started before it). Not with cursor.
+	Before *string `form:"before,omitempty" json:"before,omitempty"`
+}
+
 // GetSipDiscoverStatusParams defines parameters for GetSipDiscoverStatus.
 type GetSipDiscoverStatusParams struct {
 	// DiscoveryId Required: from POST /v1/sip/discover.
@@ -2972,6 +3126,13 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/sip/attach (the `AttachSip` operationId).
 	AttachSip(ctx context.Context, body AttachSipJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListSipCalls List SIP call logs
+	//
+	// Ended calls that went through the account's phone numbers' SIP configurations (inbound from a trunk to an attached number, outbound through a number's outbound route), newest first, limit per page; pass next_cursor as cursor for the next page. Filter by phone_number, trunk_id and direction. Each call links to its state and to its log with the SIP trace.
+	//
+	// Corresponds with GET /v1/sip/calls (the `ListSipCalls` operationId).
+	ListSipCalls(ctx context.Context, params *ListSipCallsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// DetachSipWithBody Detach SIP configuration from numbers
 	//
@@ -3762,6 +3923,23 @@ func (c *Client) AttachSipWithBody(ctx context.Context, contentType string, body
 // Corresponds with POST /v1/sip/attach (the `AttachSip` operationId).
 func (c *Client) AttachSip(ctx context.Context, body AttachSipJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewAttachSipRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListSipCalls List SIP call logs
+//
+// Ended calls that went through the account's phone numbers' SIP configurations (inbound from a trunk to an attached number, outbound through a number's outbound route), newest first, limit per page; pass next_cursor as cursor for the next page. Filter by phone_number, trunk_id and direction. Each call links to its state and to its log with the SIP trace.
+//
+// Corresponds with GET /v1/sip/calls (the `ListSipCalls` operationId).
+func (c *Client) ListSipCalls(ctx context.Context, params *ListSipCallsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListSipCallsRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -5596,6 +5774,120 @@ func NewAttachSipRequestWithBody(server string, contentType string, body io.Read
 	return req, nil
 }
 
+// NewListSipCallsRequest constructs an http.Request for the ListSipCalls method
+func NewListSipCallsRequest(server string, params *ListSipCallsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/sip/calls")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.PhoneNumber != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "phone_number", *params.PhoneNumber, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.TrunkId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "trunk_id", *params.TrunkId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Direction != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "direction", *params.Direction, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Before != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "before", *params.Before, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewDetachSipRequest calls the generic DetachSip builder with application/json body
 func NewDetachSipRequest(server string, body DetachSipJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -7156,6 +7448,15 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/sip/attach (the `AttachSip` operationId).
 	AttachSipWithResponse(ctx context.Context, body AttachSipJSONRequestBody, reqEditors ...RequestEditorFn) (*AttachSipHTTPResponse, error)
+
+	// ListSipCallsWithResponse List SIP call logs
+	//
+	// Ended calls that went through the account's phone numbers' SIP configurations (inbound from a trunk to an attached number, outbound through a number's outbound route), newest first, limit per page; pass next_cursor as cursor for the next page. Filter by phone_number, trunk_id and direction. Each call links to its state and to its log with the SIP trace.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/sip/calls (the `ListSipCalls` operationId).
+	ListSipCallsWithResponse(ctx context.Context, params *ListSipCallsParams, reqEditors ...RequestEditorFn) (*ListSipCallsHTTPResponse, error)
 
 	// DetachSipWithBodyWithResponse Detach SIP configuration from numbers
 	//
@@ -9167,6 +9468,82 @@ func (r AttachSipHTTPResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r AttachSipHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListSipCallsHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SIPEnvelopeSIPCallList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *ErrorModel
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListSipCallsHTTPResponse) GetJSON200() *SIPEnvelopeSIPCallList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListSipCallsHTTPResponse) GetApplicationproblemJSON400() *ErrorModel {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListSipCallsHTTPResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListSipCallsHTTPResponse) GetApplicationproblemJSON403() *ErrorModel {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ListSipCallsHTTPResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListSipCallsHTTPResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ListSipCallsHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListSipCallsHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListSipCallsHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListSipCallsHTTPResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -11763,6 +12140,21 @@ func (c *ClientWithResponses) AttachSipWithResponse(ctx context.Context, body At
 	return ParseAttachSipHTTPResponse(rsp)
 }
 
+// ListSipCallsWithResponse List SIP call logs
+//
+// Ended calls that went through the account's phone numbers' SIP configurations (inbound from a trunk to an attached number, outbound through a number's outbound route), newest first, limit per page; pass next_cursor as cursor for the next page. Filter by phone_number, trunk_id and direction. Each call links to its state and to its log with the SIP trace.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/sip/calls (the `ListSipCalls` operationId).
+func (c *ClientWithResponses) ListSipCallsWithResponse(ctx context.Context, params *ListSipCallsParams, reqEditors ...RequestEditorFn) (*ListSipCallsHTTPResponse, error) {
+	rsp, err := c.ListSipCalls(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListSipCallsHTTPResponse(rsp)
+}
+
 // DetachSipWithBodyWithResponse Detach SIP configuration from numbers
 //
 // Removes the named directions (all their configurations, or only those bound to trunk_id).
@@ -13681,6 +14073,67 @@ func ParseAttachSipHTTPResponse(rsp *http.Response) (*AttachSipHTTPResponse, err
 			return nil, err
 		}
 		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListSipCallsHTTPResponse parses an HTTP response from a ListSipCallsWithResponse call
+func ParseListSipCallsHTTPResponse(rsp *http.Response) (*ListSipCallsHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListSipCallsHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SIPEnvelopeSIPCallList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest ErrorModel
