@@ -49,6 +49,9 @@ type Config struct {
 	// Health reports trunk endpoint health (GET /v1/sip/status); nil
 	// answers 503.
 	Health SIPHealth
+	// TestCalls places SIP test calls (POST /v1/sip/test-call); nil answers
+	// 503.
+	TestCalls SIPTestCalls
 	// Calls is the call engine behind the Voice API's call routes; nil
 	// serves the routes without one (no call is ever live, createCall fails).
 	Calls Calls

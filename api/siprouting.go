@@ -177,6 +177,7 @@ func registerSIPRouting(s *Server) {
 
 	registerSIPHealth(s, op)
 	registerSIPNetwork(s, op)
+	registerSIPTestCall(s, op)
 
 	huma.Register(s.api, op("listSipNumbers", http.MethodGet, "/v1/sip/numbers", "List numbers with SIP configuration",
 		"Numbers in ascending order, limit per page; pass next_cursor as cursor for the next page."),

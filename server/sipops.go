@@ -2,11 +2,17 @@ package server
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"math"
 	"net"
 	"sort"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/wasmvoice/wasmvoice/api"
+	"github.com/wasmvoice/wasmvoice/calls"
 	"github.com/wasmvoice/wasmvoice/trunkops"
 )
 
@@ -38,4 +44,47 @@ func (s *Server) network(ip string, rtpMin, rtpMax int) api.SIPNetwork {
 	order := map[string]int{"udp": 0, "tcp": 1, "tls": 2}
 	sort.Slice(n.Listeners, func(i, j int) bool { return order[n.Listeners[i].Transport] < order[n.Listeners[j].Transport] })
 	return n
+}
+
+// testCallAPI is the test call keeper as the API sees it.
+type testCallAPI struct{ t *trunkops.TestCalls }
+
+var _ api.SIPTestCalls = testCallAPI{}
+
+func (a testCallAPI) StartTestCall(ctx context.Context, accountID, number string) (string, error) {
+	rec, err := a.t.Start(ctx, accountID, number)
+	switch {
+	case errors.Is(err, trunkops.ErrTestCallRunning):
+		return "", api.ErrTestCallRunning
+	case errors.Is(err, calls.ErrCapacity):
+		return "", fmt.Errorf("%w: %s", api.ErrCallCapacity, strings.TrimPrefix(err.Error(), calls.ErrCapacity.Error()+": "))
+	case err != nil:
+		return "", err
+	}
+	return rec.ID, nil
+}
+
+func (a testCallAPI) TestCallStatus(ctx context.Context, accountID, callID string) (api.SIPTestCallStatus, error) {
+	st, err := a.t.Status(ctx, accountID, callID)
+	if err != nil {
+		return api.SIPTestCallStatus{}, err
+	}
+	v := api.SIPTestCallStatus{CallID: st.CallID, PhoneNumber: st.PhoneNumber, Status: "completed", Result: "failure",
+		DurationSeconds: math.Round(st.Duration.Seconds()*1000) / 1000, StartedAt: st.StartedAt.UTC().Format(time.RFC3339Nano),
+		Timeline: make([]api.SIPTimelineEvent, 0, len(st.Timeline))}
+	switch {
+	case st.Running:
+		v.Status, v.Result = "running", "pending"
+	case st.Success:
+		v.Result = "success"
+	default:
+		if st.SIPCode != 0 {
+			v.SIPCode = &st.SIPCode
+		}
+		v.Reason = &st.Reason
+	}
+	for _, e := range st.Timeline {
+		v.Timeline = append(v.Timeline, api.TimelineEntry(e.At, e.Offset, e.Sent, e.Method, e.Status, e.Reason, e.StartLine))
+	}
+	return v, nil
 }

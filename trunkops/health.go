@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/wasmvoice/wasmvoice/headermap"
@@ -66,6 +67,8 @@ type Health struct {
 	interval time.Duration
 	log      *slog.Logger
 
+	sweeps atomic.Int64 // sweeps that have read the routes
+
 	mu         sync.Mutex
 	byEndpoint map[string]*endpointHealth
 }
@@ -109,6 +112,10 @@ func (h *Health) Run(ctx context.Context) {
 	}
 }
 
+// Sweeps is how many sweeps have read the outbound routes: an endpoint
+// attached after that is first probed by the next one (or on demand).
+func (h *Health) Sweeps() int64 { return h.sweeps.Load() }
+
 // Sweep probes every outbound endpoint once and forgets endpoints no
 // route uses any more.
 func (h *Health) Sweep(ctx context.Context) {
@@ -119,6 +126,7 @@ func (h *Health) Sweep(ctx context.Context) {
 		}
 		return
 	}
+	h.sweeps.Add(1)
 	uris := map[string]bool{}
 	for _, r := range routes {
 		uris[endpointURI(r)] = true
