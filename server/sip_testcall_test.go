@@ -31,17 +31,22 @@ type tlItem struct {
 	Detail     string  `json:"detail"`
 }
 
-// startTestCall attaches +14155550100 with an outbound endpoint at the
-// sipp scenario and places a test call to it.
-func startTestCall(t *testing.T, n *node, scenario string) (*sippRun, string) {
+// waitFirstSweep waits for the trunk health keeper's first sweep, at start,
+// which probes nothing: no OPTIONS reaches a scenario that expects an INVITE.
+func waitFirstSweep(t *testing.T, n *node) {
 	t.Helper()
-	// The trunk health keeper's first sweep, at start, probes nothing: no
-	// OPTIONS reaches the scenario, which expects an INVITE.
 	for start := time.Now(); n.srv.health.Sweeps() == 0; time.Sleep(5 * time.Millisecond) {
 		if time.Since(start) > 10*time.Second {
 			t.Fatal("the trunk health keeper did not sweep")
 		}
 	}
+}
+
+// startTestCall attaches +14155550100 with an outbound endpoint at the
+// sipp scenario and places a test call to it.
+func startTestCall(t *testing.T, n *node, scenario string) (*sippRun, string) {
+	t.Helper()
+	waitFirstSweep(t, n)
 	uasPort := testenv.FreeUDPPort(t)
 	attachAcmeTrunk(t, n, uasPort)
 	uas := startSipp(t, scenario, "-p", strconv.Itoa(uasPort), "-mp", strconv.Itoa(testenv.FreeUDPPorts(t, 2)), "-rtp_echo")
@@ -192,4 +197,30 @@ func isSubsequence(want, got []string) bool {
 		}
 	}
 	return i == len(want)
+}
+
+// A trunk endpoint where nothing listens fails the test call without a SIP
+// code: the reason is the call's disconnect cause and error, and the
+// timeline holds the INVITE that went unanswered.
+func TestSIPTestCallNothingListening(t *testing.T) {
+	n := startNode(t)
+	waitFirstSweep(t, n)
+	attachAcmeTrunk(t, n, testenv.FreeUDPPort(t))
+	var started struct {
+		Data struct {
+			CallID string `json:"call_id"`
+		} `json:"data"`
+	}
+	if code := n.call(t, "POST", "/v1/sip/test-call", map[string]any{"phone_number": "+14155550100"}, &started); code != 200 {
+		t.Fatalf("test-call: %d", code)
+	}
+	st := waitTestCall(t, n, started.Data.CallID)
+	if st.Result != "failure" || st.SIPCode != nil || st.Reason == nil || *st.Reason == "" {
+		t.Errorf("status: %+v", st)
+	}
+	t.Logf("reason: %s, %.1f s", *st.Reason, st.DurationSeconds)
+	events := checkTimelineIsTrace(t, n, st)
+	if len(events) == 0 || events[0] != "sent INVITE INVITE" {
+		t.Errorf("timeline events: %q", events)
+	}
 }
