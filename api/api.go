@@ -52,6 +52,9 @@ type Config struct {
 	// Discovery runs SIP endpoint discoveries (/v1/sip/discover); nil
 	// answers 503.
 	Discovery SIPDiscovery
+	// TestCalls places SIP test calls (POST /v1/sip/test-call); nil answers
+	// 503.
+	TestCalls SIPTestCalls
 	// Calls is the call engine behind the Voice API's call routes; nil
 	// serves the routes without one (no call is ever live, createCall fails).
 	Calls Calls

@@ -15,6 +15,7 @@ import (
 	"github.com/wasmvoice/wasmvoice/bxml"
 	"github.com/wasmvoice/wasmvoice/callflow"
 	"github.com/wasmvoice/wasmvoice/media"
+	"github.com/wasmvoice/wasmvoice/sip"
 	"github.com/wasmvoice/wasmvoice/store"
 )
 
@@ -56,12 +57,14 @@ type Call struct {
 	// bxml, or another call's <Bridge> taking this one over.
 	interrupt chan takeover
 
-	invite  Invite // the INVITE of an inbound call
-	sipIn   InboundLeg
-	sipOut  OutboundLeg
-	sess    *media.Session
-	ownSess bool
-	leg     *media.Leg
+	invite Invite // the INVITE of an inbound call
+	sipIn  InboundLeg
+	sipOut OutboundLeg
+	// dialTrace is the trace of an outbound call whose dial failed.
+	dialTrace *sip.Trace
+	sess      *media.Session
+	ownSess   bool
+	leg       *media.Leg
 
 	// Set by createCall: where this call's disconnect callback goes, with
 	// which credentials (inbound calls use the application's settings).

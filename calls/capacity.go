@@ -56,7 +56,10 @@ func (e *Engine) admit(c *Call, src netip.Addr) error {
 	if c.app.MaxConcurrentCalls > 0 {
 		perApp = c.app.MaxConcurrentCalls
 	}
-	slots := []slot{{"app:" + c.app.ID, "application", perApp}, {"acct:" + c.app.AccountID, "account", l.PerAccount}}
+	slots := []slot{{"acct:" + c.app.AccountID, "account", l.PerAccount}}
+	if c.app.ID != "" { // a SIP test call belongs to no application
+		slots = append(slots, slot{"app:" + c.app.ID, "application", perApp})
+	}
 	if src.IsValid() && (l.Exempt == nil || !l.Exempt(src)) {
 		slots = append(slots, slot{"src:" + src.String(), "source", l.PerSource})
 	}

@@ -149,13 +149,7 @@ func (c *Call) sendDisconnect(rec store.CallRecord) {
 }
 
 func (c *Call) persist(rec store.CallRecord) {
-	var trace []store.SIPMessage
-	if tr := c.trace(); tr != nil {
-		for _, e := range tr.Entries() {
-			trace = append(trace, store.SIPMessage{At: e.Time, Direction: string(e.Direction), Transport: e.Transport,
-				LocalAddr: e.Local, RemoteAddr: e.Remote, Message: e.Message})
-		}
-	}
+	trace := c.traceMessages()
 	c.mu.Lock()
 	logs := append([]store.LogEntry(nil), c.logs...)
 	c.mu.Unlock()
@@ -166,6 +160,18 @@ func (c *Call) persist(rec store.CallRecord) {
 	}
 }
 
+// traceMessages is the call's SIP trace so far, as the store keeps it.
+func (c *Call) traceMessages() []store.SIPMessage {
+	var trace []store.SIPMessage
+	if tr := c.trace(); tr != nil {
+		for _, e := range tr.Entries() {
+			trace = append(trace, store.SIPMessage{At: e.Time, Direction: string(e.Direction), Transport: e.Transport,
+				LocalAddr: e.Local, RemoteAddr: e.Remote, Message: e.Message})
+		}
+	}
+	return trace
+}
+
 func (c *Call) trace() *sip.Trace {
 	if c.sipIn != nil {
 		return c.sipIn.Trace()
@@ -173,5 +179,5 @@ func (c *Call) trace() *sip.Trace {
 	if c.sipOut != nil {
 		return c.sipOut.Trace()
 	}
-	return nil
+	return c.dialTrace
 }

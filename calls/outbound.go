@@ -10,6 +10,7 @@ import (
 
 	"github.com/wasmvoice/wasmvoice/bxml"
 	"github.com/wasmvoice/wasmvoice/media"
+	"github.com/wasmvoice/wasmvoice/sip"
 	"github.com/wasmvoice/wasmvoice/sipdest"
 	"github.com/wasmvoice/wasmvoice/store"
 )
@@ -92,6 +93,13 @@ func (e *Engine) CreateCall(ctx context.Context, accountID string, r CallRequest
 		Username: c.cbUser, Password: c.cbPass, FallbackUsername: r.FallbackUsername, FallbackPassword: r.FallbackPassword,
 		Timeout: r.CallbackTimeout,
 	}
+	return e.place(c, r, answer, nil)
+}
+
+// place admits an outbound call and runs it in the background: once the
+// callee answers, doc when it is not nil, else what the answer callback
+// returns.
+func (e *Engine) place(c *Call, r CallRequest, answer bxml.Target, doc *bxml.Document) (store.CallRecord, error) {
 	timeout := r.CallTimeout
 	if timeout <= 0 {
 		timeout = DefaultCallTimeout
@@ -110,7 +118,7 @@ func (e *Engine) CreateCall(ctx context.Context, accountID string, r CallRequest
 	e.journal(c)
 	go func() {
 		defer e.remove(c)
-		c.runOutbound(r, answer, timeout)
+		c.runOutbound(r, answer, doc, timeout)
 	}()
 	return c.Snapshot(), nil
 }
@@ -135,9 +143,9 @@ func (e *Engine) checkRoute(ctx context.Context, accountID, to, from string) err
 	return err
 }
 
-// runOutbound dials the callee and, once it answers, runs the BXML the
-// answer callback returns.
-func (c *Call) runOutbound(r CallRequest, answer bxml.Target, timeout time.Duration) {
+// runOutbound dials the callee and, once it answers, runs doc, or when it
+// is nil the BXML the answer callback returns.
+func (c *Call) runOutbound(r CallRequest, answer bxml.Target, doc *bxml.Document, timeout time.Duration) {
 	defer c.cancel()
 	c.sess = c.e.media.NewSession(media.SessionOptions{Logger: c.log})
 	c.ownSess = true
@@ -147,6 +155,7 @@ func (c *Call) runOutbound(r CallRequest, answer bxml.Target, timeout time.Durat
 	b, err := c.dialLeg(dctx, "callee", r.To, from, r.DisplayName, legOptions{headers: uuiHeaders(r.UUI), privacy: r.Privacy})
 	cancel()
 	if err != nil {
+		c.dialTrace = sip.DialTrace(err) // the failed attempt's trace is the call's
 		c.logf(slog.LevelInfo, "engine", "dial %s: %v", r.To, err)
 		c.noteDialFailure(err)
 		c.end(dialCause(err), err.Error())
@@ -160,10 +169,11 @@ func (c *Call) runOutbound(r CallRequest, answer bxml.Target, timeout time.Durat
 	c.markAnswered()
 	c.watch(c.sipOut)
 	c.startDTMF()
-	doc, err := c.fetch(answer, c.answerEvent(r.MachineDetection, answer))
-	if err != nil {
-		c.endWithError(err)
-		return
+	if doc == nil {
+		if doc, err = c.fetch(answer, c.answerEvent(r.MachineDetection, answer)); err != nil {
+			c.endWithError(err)
+			return
+		}
 	}
 	c.program(doc)
 }

@@ -200,6 +200,7 @@ func (s *Server) build(ctx context.Context) error {
 		Store: s.store, SIPDomain: cfg.SIPDomain, DigestAlgorithms: s.sip.DigestAlgorithms(), TokenKey: tokenKey, Logger: cfg.Logger, Ready: s.checkReady,
 		Calls: voiceAPI{engine: s.engine, regs: s.regs.Load}, Recordings: voiceAPI{engine: s.engine}, PublicURL: cfg.PublicURL, Wasm: host, MaxModuleBytes: cfg.WasmMaxModuleBytes,
 		Guard: s.httpGuard, Bans: []api.BanList{s.sipGuard, s.httpGuard}, Health: healthAPI{s.health}, Discovery: discoveryAPI{s.discovery},
+		TestCalls: testCallAPI{trunkops.NewTestCalls(s.engine, s.store, cfg.Logger)},
 		Network: func() api.SIPNetwork { return s.network(ip.String(), lo, hi) }, Transcriber: transcriber{s.engine},
 	})
 	return nil

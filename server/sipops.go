@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"sort"
 	"strconv"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/wasmvoice/wasmvoice/api"
 	"github.com/wasmvoice/wasmvoice/store"
+	"github.com/wasmvoice/wasmvoice/calls"
 	"github.com/wasmvoice/wasmvoice/trunkops"
 )
 
@@ -124,4 +126,47 @@ func discoveryView(d trunkops.Discovery) api.SIPDiscoveryView {
 			DetectedSystem: str(r.DetectedSystem), Codecs: nonNil(r.Codecs), Methods: nonNil(r.Methods)}
 	}
 	return v
+}
+
+// testCallAPI is the test call keeper as the API sees it.
+type testCallAPI struct{ t *trunkops.TestCalls }
+
+var _ api.SIPTestCalls = testCallAPI{}
+
+func (a testCallAPI) StartTestCall(ctx context.Context, accountID, number string) (string, error) {
+	rec, err := a.t.Start(ctx, accountID, number)
+	switch {
+	case errors.Is(err, trunkops.ErrTestCallRunning):
+		return "", api.ErrTestCallRunning
+	case errors.Is(err, calls.ErrCapacity):
+		return "", fmt.Errorf("%w: %s", api.ErrCallCapacity, strings.TrimPrefix(err.Error(), calls.ErrCapacity.Error()+": "))
+	case err != nil:
+		return "", err
+	}
+	return rec.ID, nil
+}
+
+func (a testCallAPI) TestCallStatus(ctx context.Context, accountID, callID string) (api.SIPTestCallStatus, error) {
+	st, err := a.t.Status(ctx, accountID, callID)
+	if err != nil {
+		return api.SIPTestCallStatus{}, err
+	}
+	v := api.SIPTestCallStatus{CallID: st.CallID, PhoneNumber: st.PhoneNumber, Status: "completed", Result: "failure",
+		DurationSeconds: math.Round(st.Duration.Seconds()*1000) / 1000, StartedAt: st.StartedAt.UTC().Format(time.RFC3339Nano),
+		Timeline: make([]api.SIPTimelineEvent, 0, len(st.Timeline))}
+	switch {
+	case st.Running:
+		v.Status, v.Result = "running", "pending"
+	case st.Success:
+		v.Result = "success"
+	default:
+		if st.SIPCode != 0 {
+			v.SIPCode = &st.SIPCode
+		}
+		v.Reason = &st.Reason
+	}
+	for _, e := range st.Timeline {
+		v.Timeline = append(v.Timeline, api.TimelineEntry(e.At, e.Offset, e.Sent, e.Method, e.Status, e.Reason, e.StartLine))
+	}
+	return v, nil
 }

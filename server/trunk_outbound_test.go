@@ -28,6 +28,21 @@ func (n *node) attachSIP(t *testing.T, body map[string]any) map[string]any {
 	return data
 }
 
+// attachAcmeTrunk attaches +14155550100 with an outbound endpoint at the
+// provider scenario on 127.0.0.1:uasPort: digest credentials acme /
+// trunk-pass-42 and the mapped header X-Tenant: acme-tenant.
+func attachAcmeTrunk(t *testing.T, n *node, uasPort int) {
+	t.Helper()
+	n.attachSIP(t, map[string]any{
+		"phone_number": "+14155550100",
+		"directions": []any{map[string]any{
+			"type": "outbound", "sip_endpoint": fmt.Sprintf("sip:127.0.0.1:%d", uasPort),
+			"options": map[string]any{"transport": "udp", "sip_username": "acme", "sip_password": "trunk-pass-42"},
+			"headers": []any{map[string]any{"passthrough": true, "key": "X-Tenant", "value": "acme-tenant"}},
+		}},
+	})
+}
+
 // A createCall to an E.164 number goes through the number's outbound SIP
 // configuration: the sipp provider challenges with 401 (and verifies the
 // digest against the configured sip_username/sip_password) or 407 (and checks
@@ -42,14 +57,7 @@ func TestTrunkOutboundCreateCallDigestHeaders(t *testing.T) {
 func testTrunkOutboundCreateCall(t *testing.T, scenario string) {
 	n := startNode(t)
 	uasPort := testenv.FreeUDPPort(t)
-	n.attachSIP(t, map[string]any{
-		"phone_number": "+14155550100",
-		"directions": []any{map[string]any{
-			"type": "outbound", "sip_endpoint": fmt.Sprintf("sip:127.0.0.1:%d", uasPort),
-			"options": map[string]any{"transport": "udp", "sip_username": "acme", "sip_password": "trunk-pass-42"},
-			"headers": []any{map[string]any{"passthrough": true, "key": "X-Tenant", "value": "acme-tenant"}},
-		}},
-	})
+	attachAcmeTrunk(t, n, uasPort)
 	h := newHook(t, func(ev event) string {
 		if ev.Path == "/answer" {
 			return `<Response><Pause duration="20"/></Response>`

@@ -49,6 +49,26 @@ func (e *DialError) Error() string {
 	return fmt.Sprintf("sip: dial refused: %d %s", e.Status, e.Reason)
 }
 
+// TracedError is a failed Dial's error with the SIP trace of the attempt
+// (the INVITE, any challenge and the final response).
+type TracedError struct {
+	Err   error
+	Trace *Trace
+}
+
+func (e *TracedError) Error() string { return e.Err.Error() }
+
+func (e *TracedError) Unwrap() error { return e.Err }
+
+// DialTrace is the trace of the failed Dial whose error err wraps, or nil.
+func DialTrace(err error) *Trace {
+	var te *TracedError
+	if errors.As(err, &te) {
+		return te.Trace
+	}
+	return nil
+}
+
 // OutboundCall is a client leg placed with Dial, answered and ACKed.
 type OutboundCall struct {
 	CallID string
@@ -133,8 +153,8 @@ func (c *OutboundCall) finish(r EndReason) {
 // Dial places an outbound call and returns once it is answered and ACKed.
 // Cancelling ctx before the answer sends CANCEL. A final error response is
 // returned as *DialError; a 401/407 is answered once with Username/Password.
-// The trace of a failed attempt is lost with it; the returned call's Trace
-// covers the whole exchange.
+// A failed attempt's error is a *TracedError carrying the attempt's trace
+// (DialTrace finds it); the returned call's Trace covers the whole exchange.
 func (s *Server) Dial(ctx context.Context, r DialRequest) (*OutboundCall, error) {
 	var target sip.Uri
 	if err := sip.ParseUri(r.URI, &target); err != nil {
@@ -194,7 +214,7 @@ func (s *Server) Dial(ctx context.Context, r DialRequest) (*OutboundCall, error)
 	trace := startTrace(string(callID), fromTag, nil)
 	fail := func(err error) (*OutboundCall, error) {
 		stopTrace(trace)
-		return nil, err
+		return nil, &TracedError{Err: err, Trace: trace}
 	}
 	dua := &sipgo.DialogUA{Client: s.client, ContactHDR: contact}
 	session, err := dua.WriteInvite(ctx, req)

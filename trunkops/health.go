@@ -97,15 +97,20 @@ func NewHealth(st *store.Store, p Pinger, interval time.Duration, log *slog.Logg
 
 // Run probes every outbound endpoint each interval (with a fifth of jitter,
 // so nodes and restarts do not synchronise) until ctx ends.
+//
+// The first sweep comes one interval after the start, not at it: a node
+// that restarts does not fire OPTIONS at every trunk at once (a fleet
+// restarting together would), and until then GET /v1/sip/status probes on
+// demand.
 func (h *Health) Run(ctx context.Context) {
 	for {
-		h.Sweep(ctx)
 		wait := h.interval + time.Duration(rand.Int64N(int64(h.interval/5)+1)) - h.interval/10
 		select {
 		case <-ctx.Done():
 			return
 		case <-time.After(wait):
 		}
+		h.Sweep(ctx)
 	}
 }
 

@@ -662,19 +662,19 @@ func (e SIPOutboundSetupViewTransport) Valid() bool {
 
 // Defines values for SIPRegistrationViewState.
 const (
-	Failing    SIPRegistrationViewState = "failing"
-	Pending    SIPRegistrationViewState = "pending"
-	Registered SIPRegistrationViewState = "registered"
+	SIPRegistrationViewStateFailing    SIPRegistrationViewState = "failing"
+	SIPRegistrationViewStatePending    SIPRegistrationViewState = "pending"
+	SIPRegistrationViewStateRegistered SIPRegistrationViewState = "registered"
 )
 
 // Valid indicates whether the value is a known member of the SIPRegistrationViewState enum.
 func (e SIPRegistrationViewState) Valid() bool {
 	switch e {
-	case Failing:
+	case SIPRegistrationViewStateFailing:
 		return true
-	case Pending:
+	case SIPRegistrationViewStatePending:
 		return true
-	case Registered:
+	case SIPRegistrationViewStateRegistered:
 		return true
 	default:
 		return false
@@ -693,6 +693,63 @@ func (e SIPSetupCredentialsAuthMode) Valid() bool {
 	case SIPSetupCredentialsAuthModeIp:
 		return true
 	case SIPSetupCredentialsAuthModeRegister:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SIPTestCallStatusResult.
+const (
+	SIPTestCallStatusResultFailure SIPTestCallStatusResult = "failure"
+	SIPTestCallStatusResultPending SIPTestCallStatusResult = "pending"
+	SIPTestCallStatusResultSuccess SIPTestCallStatusResult = "success"
+)
+
+// Valid indicates whether the value is a known member of the SIPTestCallStatusResult enum.
+func (e SIPTestCallStatusResult) Valid() bool {
+	switch e {
+	case SIPTestCallStatusResultFailure:
+		return true
+	case SIPTestCallStatusResultPending:
+		return true
+	case SIPTestCallStatusResultSuccess:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SIPTestCallStatusStatus.
+const (
+	SIPTestCallStatusStatusCompleted SIPTestCallStatusStatus = "completed"
+	SIPTestCallStatusStatusRunning   SIPTestCallStatusStatus = "running"
+)
+
+// Valid indicates whether the value is a known member of the SIPTestCallStatusStatus enum.
+func (e SIPTestCallStatusStatus) Valid() bool {
+	switch e {
+	case SIPTestCallStatusStatusCompleted:
+		return true
+	case SIPTestCallStatusStatusRunning:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SIPTimelineEventDirection.
+const (
+	Received SIPTimelineEventDirection = "received"
+	Sent     SIPTimelineEventDirection = "sent"
+)
+
+// Valid indicates whether the value is a known member of the SIPTimelineEventDirection enum.
+func (e SIPTimelineEventDirection) Valid() bool {
+	switch e {
+	case Received:
+		return true
+	case Sent:
 		return true
 	default:
 		return false
@@ -2022,6 +2079,22 @@ type SIPEnvelopeSIPOutboundSetupView struct {
 	Errors *[]string `json:"errors"`
 }
 
+// SIPEnvelopeSIPTestCallStarted defines model for SIPEnvelopeSIPTestCallStarted.
+type SIPEnvelopeSIPTestCallStarted struct {
+	Data SIPTestCallStarted `json:"data"`
+
+	// Errors null on success; errors are RFC 9457 problem responses.
+	Errors *[]string `json:"errors"`
+}
+
+// SIPEnvelopeSIPTestCallStatus defines model for SIPEnvelopeSIPTestCallStatus.
+type SIPEnvelopeSIPTestCallStatus struct {
+	Data SIPTestCallStatus `json:"data"`
+
+	// Errors null on success; errors are RFC 9457 problem responses.
+	Errors *[]string `json:"errors"`
+}
+
 // SIPEnvelopeSIPTrunkView defines model for SIPEnvelopeSIPTrunkView.
 type SIPEnvelopeSIPTrunkView struct {
 	Data SIPTrunkView `json:"data"`
@@ -2251,6 +2324,105 @@ type SIPSetupCredentials struct {
 
 // SIPSetupCredentialsAuthMode defines model for SIPSetupCredentials.AuthMode.
 type SIPSetupCredentialsAuthMode string
+
+// SIPTestCallRequest defines model for SIPTestCallRequest.
+type SIPTestCallRequest struct {
+	// PhoneNumber E.164 number with an outbound SIP configuration (or bound to a trunk with an endpoint).
+	//
+	// Examples: +14150000000
+	PhoneNumber string `json:"phone_number"`
+}
+
+// SIPTestCallStarted defines model for SIPTestCallStarted.
+type SIPTestCallStarted struct {
+	// CallId The test call's callId (also in the Voice API's call routes and call logs).
+	//
+	// Examples: c-6f1c2d3e-4f5a-4b6c-8d9e-0f1a2b3c4d5e
+	CallId string `json:"call_id"`
+
+	// Message Examples: Test call initiated
+	Message string `json:"message"`
+}
+
+// SIPTestCallStatus defines model for SIPTestCallStatus.
+type SIPTestCallStatus struct {
+	CallId string `json:"call_id"`
+
+	// DurationSeconds From the INVITE to the end of the call (so far, while running).
+	//
+	// Examples: 4.21
+	DurationSeconds float64 `json:"duration_seconds"`
+
+	// PhoneNumber Examples: +14150000000
+	PhoneNumber string `json:"phone_number"`
+
+	// Reason Why it failed: the response's reason phrase, or the call's disconnect cause and error (timeout: no final response within 30 s).
+	//
+	// Examples: Busy Here
+	Reason *string `json:"reason"`
+
+	// Result success: answered and ended normally; failure: see sip_code and reason; pending while running.
+	Result SIPTestCallStatusResult `json:"result"`
+
+	// SipCode The final error response to the INVITE on failure (486, 403, 503, ...); null on success, while running, or when none came (timeout).
+	//
+	// Examples: 486
+	SipCode   *int64    `json:"sip_code"`
+	StartedAt time.Time `json:"started_at"`
+
+	// Status running until the call ended and its record and SIP trace are saved.
+	Status SIPTestCallStatusStatus `json:"status"`
+
+	// Timeline The call's SIP trace, one entry per message in order: INVITE, challenges and the re-INVITE, 100, 180/183, 200, ACK, BYE and its 200, or the final error response. Empty while running.
+	Timeline *[]SIPTimelineEvent `json:"timeline"`
+}
+
+// SIPTestCallStatusResult success: answered and ended normally; failure: see sip_code and reason; pending while running.
+type SIPTestCallStatusResult string
+
+// SIPTestCallStatusStatus running until the call ended and its record and SIP trace are saved.
+type SIPTestCallStatusStatus string
+
+// SIPTimelineEvent defines model for SIPTimelineEvent.
+type SIPTimelineEvent struct {
+	At time.Time `json:"at"`
+
+	// Detail The message's start line.
+	//
+	// Examples: SIP/2.0 180 Ringing
+	Detail string `json:"detail"`
+
+	// Direction sent by this server or received from the trunk.
+	Direction SIPTimelineEventDirection `json:"direction"`
+
+	// Event The request method, or the response's status code.
+	//
+	// Examples: INVITE
+	Event string `json:"event"`
+
+	// Method The request's method, or the method the response answers (its CSeq).
+	//
+	// Examples: INVITE
+	Method string `json:"method"`
+
+	// OffsetMs Milliseconds since the first message.
+	//
+	// Examples: 12.5
+	OffsetMs float64 `json:"offset_ms"`
+
+	// Reason A response's reason phrase; null for a request.
+	//
+	// Examples: Ringing
+	Reason *string `json:"reason"`
+
+	// StatusCode A response's status code; null for a request.
+	//
+	// Examples: 180
+	StatusCode *int64 `json:"status_code"`
+}
+
+// SIPTimelineEventDirection sent by this server or received from the trunk.
+type SIPTimelineEventDirection string
 
 // SIPTrunkInput defines model for SIPTrunkInput.
 type SIPTrunkInput struct {
@@ -2760,6 +2932,12 @@ type GetSipStatusParams struct {
 	PhoneNumber *string `form:"phone_number,omitempty" json:"phone_number,omitempty"`
 }
 
+// GetSipTestCallStatusParams defines parameters for GetSipTestCallStatus.
+type GetSipTestCallStatusParams struct {
+	// CallId A test call's call_id; default the account's last test call.
+	CallId *string `form:"call_id,omitempty" json:"call_id,omitempty"`
+}
+
 // CreateModuleParams defines parameters for CreateModule.
 type CreateModuleParams struct {
 	// Name Module name (default: the multipart file name, else "module").
@@ -2804,6 +2982,9 @@ type DiscoverSipJSONRequestBody = SIPDiscoverRequest
 
 // ParseSipDestinationJSONRequestBody defines body for ParseSipDestination for application/json ContentType.
 type ParseSipDestinationJSONRequestBody = ParseDestinationRequest
+
+// SipTestCallJSONRequestBody defines body for SipTestCall for application/json ContentType.
+type SipTestCallJSONRequestBody = SIPTestCallRequest
 
 // CreateSipTrunkJSONRequestBody defines body for CreateSipTrunk for application/json ContentType.
 type CreateSipTrunkJSONRequestBody = SIPTrunkInput
@@ -3222,6 +3403,31 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /v1/sip/status (the `GetSipStatus` operationId).
 	GetSipStatus(ctx context.Context, params *GetSipStatusParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SipTestCallWithBody Send SIP test call
+	//
+	// Place a live test call to the number through its outbound SIP configuration, exactly as a call to it goes (digest auth, transport and TLS, SRTP, header mappings): it rings for up to 30 s and, once answered, hangs up after 3 s of silence. One test call per account at a time (409 while one runs); poll GET /v1/sip/test-call/status for its result and SIP timeline.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/sip/test-call (the `SipTestCall` operationId).
+	SipTestCallWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SipTestCall Send SIP test call
+	//
+	// Place a live test call to the number through its outbound SIP configuration, exactly as a call to it goes (digest auth, transport and TLS, SRTP, header mappings): it rings for up to 30 s and, once answered, hangs up after 3 s of silence. One test call per account at a time (409 while one runs); poll GET /v1/sip/test-call/status for its result and SIP timeline.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/sip/test-call (the `SipTestCall` operationId).
+	SipTestCall(ctx context.Context, body SipTestCallJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetSipTestCallStatus Get SIP test call status
+	//
+	// The status, result, duration and SIP timeline of the account's last test call (or of call_id): the timeline is the call's SIP trace (as in its call log), one entry per message.
+	//
+	// Corresponds with GET /v1/sip/test-call/status (the `GetSipTestCallStatus` operationId).
+	GetSipTestCallStatus(ctx context.Context, params *GetSipTestCallStatusParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListSipTrunks List SIP trunks
 	//
@@ -4139,6 +4345,61 @@ func (c *Client) ParseSipDestination(ctx context.Context, body ParseSipDestinati
 // Corresponds with GET /v1/sip/status (the `GetSipStatus` operationId).
 func (c *Client) GetSipStatus(ctx context.Context, params *GetSipStatusParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetSipStatusRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SipTestCallWithBody Send SIP test call
+//
+// Place a live test call to the number through its outbound SIP configuration, exactly as a call to it goes (digest auth, transport and TLS, SRTP, header mappings): it rings for up to 30 s and, once answered, hangs up after 3 s of silence. One test call per account at a time (409 while one runs); poll GET /v1/sip/test-call/status for its result and SIP timeline.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/sip/test-call (the `SipTestCall` operationId).
+func (c *Client) SipTestCallWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSipTestCallRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SipTestCall Send SIP test call
+//
+// Place a live test call to the number through its outbound SIP configuration, exactly as a call to it goes (digest auth, transport and TLS, SRTP, header mappings): it rings for up to 30 s and, once answered, hangs up after 3 s of silence. One test call per account at a time (409 while one runs); poll GET /v1/sip/test-call/status for its result and SIP timeline.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/sip/test-call (the `SipTestCall` operationId).
+func (c *Client) SipTestCall(ctx context.Context, body SipTestCallJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSipTestCallRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetSipTestCallStatus Get SIP test call status
+//
+// The status, result, duration and SIP timeline of the account's last test call (or of call_id): the timeline is the call's SIP trace (as in its call log), one entry per message.
+//
+// Corresponds with GET /v1/sip/test-call/status (the `GetSipTestCallStatus` operationId).
+func (c *Client) GetSipTestCallStatus(ctx context.Context, params *GetSipTestCallStatusParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetSipTestCallStatusRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -6275,6 +6536,100 @@ func NewGetSipStatusRequest(server string, params *GetSipStatusParams) (*http.Re
 	return req, nil
 }
 
+// NewSipTestCallRequest calls the generic SipTestCall builder with application/json body
+func NewSipTestCallRequest(server string, body SipTestCallJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSipTestCallRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewSipTestCallRequestWithBody constructs an http.Request for the SipTestCall method, with any body, and a specified content type
+func NewSipTestCallRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/sip/test-call")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetSipTestCallStatusRequest constructs an http.Request for the GetSipTestCallStatus method
+func NewGetSipTestCallStatusRequest(server string, params *GetSipTestCallStatusParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/sip/test-call/status")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.CallId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "call_id", *params.CallId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewListSipTrunksRequest constructs an http.Request for the ListSipTrunks method
 func NewListSipTrunksRequest(server string) (*http.Request, error) {
 	var err error
@@ -7556,6 +7911,33 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1/sip/status (the `GetSipStatus` operationId).
 	GetSipStatusWithResponse(ctx context.Context, params *GetSipStatusParams, reqEditors ...RequestEditorFn) (*GetSipStatusHTTPResponse, error)
+
+	// SipTestCallWithBodyWithResponse Send SIP test call
+	//
+	// Place a live test call to the number through its outbound SIP configuration, exactly as a call to it goes (digest auth, transport and TLS, SRTP, header mappings): it rings for up to 30 s and, once answered, hangs up after 3 s of silence. One test call per account at a time (409 while one runs); poll GET /v1/sip/test-call/status for its result and SIP timeline.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/sip/test-call (the `SipTestCall` operationId).
+	SipTestCallWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SipTestCallHTTPResponse, error)
+
+	// SipTestCallWithResponse Send SIP test call
+	//
+	// Place a live test call to the number through its outbound SIP configuration, exactly as a call to it goes (digest auth, transport and TLS, SRTP, header mappings): it rings for up to 30 s and, once answered, hangs up after 3 s of silence. One test call per account at a time (409 while one runs); poll GET /v1/sip/test-call/status for its result and SIP timeline.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/sip/test-call (the `SipTestCall` operationId).
+	SipTestCallWithResponse(ctx context.Context, body SipTestCallJSONRequestBody, reqEditors ...RequestEditorFn) (*SipTestCallHTTPResponse, error)
+
+	// GetSipTestCallStatusWithResponse Get SIP test call status
+	//
+	// The status, result, duration and SIP timeline of the account's last test call (or of call_id): the timeline is the call's SIP trace (as in its call log), one entry per message.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/sip/test-call/status (the `GetSipTestCallStatus` operationId).
+	GetSipTestCallStatusWithResponse(ctx context.Context, params *GetSipTestCallStatusParams, reqEditors ...RequestEditorFn) (*GetSipTestCallStatusHTTPResponse, error)
 
 	// ListSipTrunksWithResponse List SIP trunks
 	//
@@ -10158,6 +10540,179 @@ func (r GetSipStatusHTTPResponse) ContentType() string {
 	return ""
 }
 
+type SipTestCallHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SIPEnvelopeSIPTestCallStarted
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *ErrorModel
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ErrorModel
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *ErrorModel
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *ErrorModel
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SipTestCallHTTPResponse) GetJSON200() *SIPEnvelopeSIPTestCallStarted {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r SipTestCallHTTPResponse) GetApplicationproblemJSON400() *ErrorModel {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r SipTestCallHTTPResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r SipTestCallHTTPResponse) GetApplicationproblemJSON403() *ErrorModel {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r SipTestCallHTTPResponse) GetApplicationproblemJSON404() *ErrorModel {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r SipTestCallHTTPResponse) GetApplicationproblemJSON409() *ErrorModel {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r SipTestCallHTTPResponse) GetApplicationproblemJSON429() *ErrorModel {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r SipTestCallHTTPResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r SipTestCallHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SipTestCallHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SipTestCallHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SipTestCallHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetSipTestCallStatusHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SIPEnvelopeSIPTestCallStatus
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *ErrorModel
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ErrorModel
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetSipTestCallStatusHTTPResponse) GetJSON200() *SIPEnvelopeSIPTestCallStatus {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetSipTestCallStatusHTTPResponse) GetApplicationproblemJSON400() *ErrorModel {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetSipTestCallStatusHTTPResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetSipTestCallStatusHTTPResponse) GetApplicationproblemJSON403() *ErrorModel {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetSipTestCallStatusHTTPResponse) GetApplicationproblemJSON404() *ErrorModel {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r GetSipTestCallStatusHTTPResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetSipTestCallStatusHTTPResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetSipTestCallStatusHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetSipTestCallStatusHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetSipTestCallStatusHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetSipTestCallStatusHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type ListSipTrunksHTTPResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -12318,6 +12873,51 @@ func (c *ClientWithResponses) GetSipStatusWithResponse(ctx context.Context, para
 		return nil, err
 	}
 	return ParseGetSipStatusHTTPResponse(rsp)
+}
+
+// SipTestCallWithBodyWithResponse Send SIP test call
+//
+// Place a live test call to the number through its outbound SIP configuration, exactly as a call to it goes (digest auth, transport and TLS, SRTP, header mappings): it rings for up to 30 s and, once answered, hangs up after 3 s of silence. One test call per account at a time (409 while one runs); poll GET /v1/sip/test-call/status for its result and SIP timeline.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/sip/test-call (the `SipTestCall` operationId).
+func (c *ClientWithResponses) SipTestCallWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SipTestCallHTTPResponse, error) {
+	rsp, err := c.SipTestCallWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSipTestCallHTTPResponse(rsp)
+}
+
+// SipTestCallWithResponse Send SIP test call
+//
+// Place a live test call to the number through its outbound SIP configuration, exactly as a call to it goes (digest auth, transport and TLS, SRTP, header mappings): it rings for up to 30 s and, once answered, hangs up after 3 s of silence. One test call per account at a time (409 while one runs); poll GET /v1/sip/test-call/status for its result and SIP timeline.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/sip/test-call (the `SipTestCall` operationId).
+func (c *ClientWithResponses) SipTestCallWithResponse(ctx context.Context, body SipTestCallJSONRequestBody, reqEditors ...RequestEditorFn) (*SipTestCallHTTPResponse, error) {
+	rsp, err := c.SipTestCall(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSipTestCallHTTPResponse(rsp)
+}
+
+// GetSipTestCallStatusWithResponse Get SIP test call status
+//
+// The status, result, duration and SIP timeline of the account's last test call (or of call_id): the timeline is the call's SIP trace (as in its call log), one entry per message.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/sip/test-call/status (the `GetSipTestCallStatus` operationId).
+func (c *ClientWithResponses) GetSipTestCallStatusWithResponse(ctx context.Context, params *GetSipTestCallStatusParams, reqEditors ...RequestEditorFn) (*GetSipTestCallStatusHTTPResponse, error) {
+	rsp, err := c.GetSipTestCallStatus(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetSipTestCallStatusHTTPResponse(rsp)
 }
 
 // ListSipTrunksWithResponse List SIP trunks
@@ -14583,6 +15183,149 @@ func ParseGetSipStatusHTTPResponse(rsp *http.Response) (*GetSipStatusHTTPRespons
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
 		var dest SIPEnvelopeSIPHealthView
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseSipTestCallHTTPResponse parses an HTTP response from a SipTestCallWithResponse call
+func ParseSipTestCallHTTPResponse(rsp *http.Response) (*SipTestCallHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SipTestCallHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SIPEnvelopeSIPTestCallStarted
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetSipTestCallStatusHTTPResponse parses an HTTP response from a GetSipTestCallStatusWithResponse call
+func ParseGetSipTestCallStatusHTTPResponse(rsp *http.Response) (*GetSipTestCallStatusHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetSipTestCallStatusHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SIPEnvelopeSIPTestCallStatus
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
