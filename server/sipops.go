@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/wasmvoice/wasmvoice/api"
-	"github.com/wasmvoice/wasmvoice/store"
 	"github.com/wasmvoice/wasmvoice/calls"
+	"github.com/wasmvoice/wasmvoice/store"
 	"github.com/wasmvoice/wasmvoice/trunkops"
 )
 
