@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -134,6 +135,14 @@ func (e *Engine) sendRecoveredDisconnect(ctx context.Context, rec store.CallReco
 // reports false when there was nothing to index (the file is gone, or the
 // recording was indexed already).
 func (e *Engine) recoverRecording(ctx context.Context, r store.RecordingRecord) (bool, error) {
+	// An MP3 encode the crash cut short leaves its temporary file beside
+	// the WAV, which is what the recording keeps.
+	part := strings.TrimSuffix(r.FilePath, ".wav") + ".mp3.part"
+	if err := os.Remove(part); err == nil {
+		e.log.Info("recovered recording: removed an unfinished mp3", "recordingId", r.ID, "path", part)
+	} else if !errors.Is(err, os.ErrNotExist) {
+		e.log.Warn("recovered recording: unfinished mp3 left", "recordingId", r.ID, "path", part, "error", err)
+	}
 	if _, err := e.store.Recording(ctx, r.AccountID, r.CallID, r.ID); err == nil {
 		return false, e.store.ForgetLiveRecording(ctx, r.ID)
 	}

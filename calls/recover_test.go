@@ -3,8 +3,10 @@ package calls
 import (
 	"bytes"
 	"context"
+	"errors"
 	"log/slog"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -46,6 +48,11 @@ func TestRecoverAfterCrash(t *testing.T) {
 	if err := b.store.SetAlive(ctx, time.Now()); err != nil {
 		t.Fatal(err)
 	}
+	// As if the crash came during an MP3 encode.
+	part := strings.TrimSuffix(recs[0].FilePath, ".wav") + ".mp3.part"
+	if err := os.WriteFile(part, []byte("ID3 half an mp3"), 0o640); err != nil {
+		t.Fatal(err)
+	}
 
 	// The node "crashes": another engine starts on the same store.
 	src := newFakeSource()
@@ -53,6 +60,9 @@ func TestRecoverAfterCrash(t *testing.T) {
 	got, err := e2.Recover(ctx)
 	if err != nil || got.Calls != 1 || got.Recordings != 1 {
 		t.Fatalf("Recover = %+v, %v", got, err)
+	}
+	if _, err := os.Stat(part); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the unfinished mp3 %s is still there (%v)", part, err)
 	}
 	disc := src.wait(t, bxml.EventDisconnect)
 	ev := disc.Event.(*bxml.DisconnectEvent)
