@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"math"
 	"net/http"
 	"net/netip"
 	"strconv"
@@ -73,7 +74,7 @@ type retryAfter struct {
 }
 
 func (e *retryAfter) GetHeaders() http.Header {
-	return http.Header{"Retry-After": {strconv.Itoa(int(e.after.Seconds()))}}
+	return http.Header{"Retry-After": {strconv.Itoa(int(math.Ceil(e.after.Seconds())))}}
 }
 
 // BanView is a banned source.

@@ -24,6 +24,15 @@ type SIPTestCalls interface {
 	TestCallStatus(ctx context.Context, accountID, callID string) (SIPTestCallStatus, error)
 }
 
+// TestCallRateLimitError refuses a test call past the account's limit:
+// 429 with Retry-After.
+type TestCallRateLimitError struct {
+	Message    string
+	RetryAfter time.Duration
+}
+
+func (e *TestCallRateLimitError) Error() string { return e.Message }
+
 // ErrTestCallRunning refuses a test call while the account's last one runs (409).
 var ErrTestCallRunning = errors.New("a test call is already running for this account: poll GET /v1/sip/test-call/status until it completes")
 
@@ -79,7 +88,7 @@ func TimelineEntry(at time.Time, offset time.Duration, sent bool, method string,
 
 func registerSIPTestCall(s *Server, op func(id, method, path, summary, desc string, extra ...int) huma.Operation) {
 	huma.Register(s.api, op("sipTestCall", http.MethodPost, "/v1/sip/test-call", "Send SIP test call",
-		"Place a live test call to the number through its outbound SIP configuration, exactly as a call to it goes (digest auth, transport and TLS, SRTP, header mappings): it rings for up to 30 s and, once answered, hangs up after 3 s of silence. One test call per account at a time (409 while one runs); poll GET /v1/sip/test-call/status for its result and SIP timeline.",
+		"Place a live test call to the number through its outbound SIP configuration, exactly as a call to it goes (digest auth, transport and TLS, SRTP, header mappings): it rings for up to 30 s and, once answered, hangs up after 3 s of silence. One test call per account at a time (409 while one runs), at most 10 in 15 minutes (429 with Retry-After); poll GET /v1/sip/test-call/status for its result and SIP timeline.",
 		http.StatusNotFound, http.StatusConflict, http.StatusTooManyRequests),
 		func(ctx context.Context, in *rawJSON) (*sipOut[SIPTestCallStarted], error) {
 			var body SIPTestCallRequest
@@ -102,7 +111,10 @@ func registerSIPTestCall(s *Server, op func(id, method, path, summary, desc stri
 				return nil, huma.Error503ServiceUnavailable("test calls are not available on this node")
 			}
 			id, err := s.cfg.TestCalls.StartTestCall(ctx, acct, num)
+			var limited *TestCallRateLimitError
 			switch {
+			case errors.As(err, &limited):
+				return nil, &retryAfter{huma.NewError(http.StatusTooManyRequests, limited.Message), limited.RetryAfter}
 			case errors.As(err, &ve):
 				return nil, fieldProblem("phone_number", body.PhoneNumber, ve.Reason)
 			case errors.Is(err, ErrTestCallRunning):

@@ -135,7 +135,10 @@ var _ api.SIPTestCalls = testCallAPI{}
 
 func (a testCallAPI) StartTestCall(ctx context.Context, accountID, number string) (string, error) {
 	rec, err := a.t.Start(ctx, accountID, number)
+	var limited *trunkops.RateLimitedError
 	switch {
+	case errors.As(err, &limited):
+		return "", &api.TestCallRateLimitError{Message: limited.Error(), RetryAfter: limited.RetryAfter}
 	case errors.Is(err, trunkops.ErrTestCallRunning):
 		return "", api.ErrTestCallRunning
 	case errors.Is(err, calls.ErrCapacity):

@@ -29,6 +29,22 @@ const (
 // ErrTestCallRunning refuses a test call while the account's last one runs.
 var ErrTestCallRunning = errors.New("a test call is already running for this account")
 
+// Test calls place real calls through a customer's trunk (and may cost
+// them money): at most TestCallLimit per account in TestCallWindow, as
+// Bland allows.
+const (
+	TestCallLimit  = 10
+	TestCallWindow = 15 * time.Minute
+)
+
+// RateLimitedError refuses a test call past TestCallLimit; RetryAfter is
+// when the oldest one in the window leaves it.
+type RateLimitedError struct{ RetryAfter time.Duration }
+
+func (e *RateLimitedError) Error() string {
+	return fmt.Sprintf("at most %d test calls in %s: try again in %s", TestCallLimit, TestCallWindow, e.RetryAfter.Round(time.Second))
+}
+
 // TestCallEngine places test calls and reports live calls (calls.Engine).
 type TestCallEngine interface {
 	TestCall(ctx context.Context, accountID, number string, ring, hold time.Duration) (store.CallRecord, error)
@@ -47,8 +63,10 @@ type TestCalls struct {
 	store  TestCallStore
 	log    *slog.Logger
 
-	mu   sync.Mutex
-	last map[string]string // account ID → call ID
+	mu     sync.Mutex
+	last   map[string]string      // account ID → call ID
+	placed map[string][]time.Time // account ID → test calls in the window, oldest first
+	now    func() time.Time       // tests move the clock
 }
 
 // NewTestCalls returns the node's test call keeper.
@@ -56,7 +74,7 @@ func NewTestCalls(e TestCallEngine, s TestCallStore, log *slog.Logger) *TestCall
 	if log == nil {
 		log = slog.Default()
 	}
-	return &TestCalls{engine: e, store: s, log: log, last: map[string]string{}}
+	return &TestCalls{engine: e, store: s, log: log, last: map[string]string{}, placed: map[string][]time.Time{}, now: time.Now}
 }
 
 // Start places a test call to number; ErrTestCallRunning while the
@@ -69,10 +87,20 @@ func (t *TestCalls) Start(ctx context.Context, accountID, number string) (store.
 			return store.CallRecord{}, ErrTestCallRunning
 		}
 	}
+	now := t.now()
+	recent := t.placed[accountID]
+	for len(recent) > 0 && now.Sub(recent[0]) >= TestCallWindow {
+		recent = recent[1:]
+	}
+	t.placed[accountID] = recent
+	if len(recent) >= TestCallLimit {
+		return store.CallRecord{}, &RateLimitedError{RetryAfter: recent[0].Add(TestCallWindow).Sub(now)}
+	}
 	rec, err := t.engine.TestCall(ctx, accountID, number, TestCallRing, TestCallHold)
 	if err != nil {
 		return store.CallRecord{}, err
 	}
+	t.placed[accountID] = append(recent, now)
 	t.last[accountID] = rec.ID
 	t.log.Info("sip test call placed", "accountId", accountID, "callId", rec.ID, "phoneNumber", number)
 	return rec, nil

@@ -1,6 +1,9 @@
 package trunkops
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -75,5 +78,62 @@ func TestTimeline(t *testing.T) {
 		if tl[i] != want[i] {
 			t.Errorf("timeline[%d] = %+v, want %+v", i, tl[i], want[i])
 		}
+	}
+}
+
+// fakeTestCallEngine places test calls that end at once; fail makes the
+// next one fail (a number with no route).
+type fakeTestCallEngine struct {
+	n    int
+	fail error
+}
+
+func (f *fakeTestCallEngine) TestCall(_ context.Context, accountID, number string, _, _ time.Duration) (store.CallRecord, error) {
+	if f.fail != nil {
+		err := f.fail
+		f.fail = nil
+		return store.CallRecord{}, err
+	}
+	f.n++
+	return store.CallRecord{ID: fmt.Sprintf("c-%d", f.n), AccountID: accountID, To: number}, nil
+}
+
+func (f *fakeTestCallEngine) LiveCall(string, string) (store.CallRecord, bool) {
+	return store.CallRecord{}, false
+}
+
+// Ten test calls per account in fifteen minutes, as Bland allows: the
+// eleventh waits for the oldest to leave the window; a call that could not
+// be placed does not count; accounts are apart.
+func TestTestCallRateLimit(t *testing.T) {
+	eng := &fakeTestCallEngine{}
+	tc := NewTestCalls(eng, nil, nil)
+	clock := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	tc.now = func() time.Time { return clock }
+	ctx := context.Background()
+	eng.fail = errors.New("no outbound route")
+	if _, err := tc.Start(ctx, "acct", "+14155550100"); err == nil {
+		t.Fatal("a failing engine's error was swallowed")
+	}
+	for i := range TestCallLimit {
+		if _, err := tc.Start(ctx, "acct", "+14155550100"); err != nil {
+			t.Fatalf("test call %d: %v", i+1, err)
+		}
+		clock = clock.Add(time.Minute)
+	}
+	_, err := tc.Start(ctx, "acct", "+14155550100")
+	var limited *RateLimitedError
+	if !errors.As(err, &limited) || limited.RetryAfter != 5*time.Minute {
+		t.Fatalf("eleventh test call: %v, want a rate limit lifting in 5m (the first call was 10 minutes ago)", err)
+	}
+	if _, err := tc.Start(ctx, "other", "+14155550100"); err != nil {
+		t.Errorf("another account: %v", err)
+	}
+	clock = clock.Add(5 * time.Minute)
+	if _, err := tc.Start(ctx, "acct", "+14155550100"); err != nil {
+		t.Errorf("once the first left the window: %v", err)
+	}
+	if eng.n != TestCallLimit+2 {
+		t.Errorf("%d calls placed, want %d", eng.n, TestCallLimit+2)
 	}
 }

@@ -3406,7 +3406,7 @@ type ClientInterface interface {
 
 	// SipTestCallWithBody Send SIP test call
 	//
-	// Place a live test call to the number through its outbound SIP configuration, exactly as a call to it goes (digest auth, transport and TLS, SRTP, header mappings): it rings for up to 30 s and, once answered, hangs up after 3 s of silence. One test call per account at a time (409 while one runs); poll GET /v1/sip/test-call/status for its result and SIP timeline.
+	// Place a live test call to the number through its outbound SIP configuration, exactly as a call to it goes (digest auth, transport and TLS, SRTP, header mappings): it rings for up to 30 s and, once answered, hangs up after 3 s of silence. One test call per account at a time (409 while one runs), at most 10 in 15 minutes (429 with Retry-After); poll GET /v1/sip/test-call/status for its result and SIP timeline.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -3415,7 +3415,7 @@ type ClientInterface interface {
 
 	// SipTestCall Send SIP test call
 	//
-	// Place a live test call to the number through its outbound SIP configuration, exactly as a call to it goes (digest auth, transport and TLS, SRTP, header mappings): it rings for up to 30 s and, once answered, hangs up after 3 s of silence. One test call per account at a time (409 while one runs); poll GET /v1/sip/test-call/status for its result and SIP timeline.
+	// Place a live test call to the number through its outbound SIP configuration, exactly as a call to it goes (digest auth, transport and TLS, SRTP, header mappings): it rings for up to 30 s and, once answered, hangs up after 3 s of silence. One test call per account at a time (409 while one runs), at most 10 in 15 minutes (429 with Retry-After); poll GET /v1/sip/test-call/status for its result and SIP timeline.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -4357,7 +4357,7 @@ func (c *Client) GetSipStatus(ctx context.Context, params *GetSipStatusParams, r
 
 // SipTestCallWithBody Send SIP test call
 //
-// Place a live test call to the number through its outbound SIP configuration, exactly as a call to it goes (digest auth, transport and TLS, SRTP, header mappings): it rings for up to 30 s and, once answered, hangs up after 3 s of silence. One test call per account at a time (409 while one runs); poll GET /v1/sip/test-call/status for its result and SIP timeline.
+// Place a live test call to the number through its outbound SIP configuration, exactly as a call to it goes (digest auth, transport and TLS, SRTP, header mappings): it rings for up to 30 s and, once answered, hangs up after 3 s of silence. One test call per account at a time (409 while one runs), at most 10 in 15 minutes (429 with Retry-After); poll GET /v1/sip/test-call/status for its result and SIP timeline.
 //
 // Takes any type of body and a specified content type.
 //
@@ -4376,7 +4376,7 @@ func (c *Client) SipTestCallWithBody(ctx context.Context, contentType string, bo
 
 // SipTestCall Send SIP test call
 //
-// Place a live test call to the number through its outbound SIP configuration, exactly as a call to it goes (digest auth, transport and TLS, SRTP, header mappings): it rings for up to 30 s and, once answered, hangs up after 3 s of silence. One test call per account at a time (409 while one runs); poll GET /v1/sip/test-call/status for its result and SIP timeline.
+// Place a live test call to the number through its outbound SIP configuration, exactly as a call to it goes (digest auth, transport and TLS, SRTP, header mappings): it rings for up to 30 s and, once answered, hangs up after 3 s of silence. One test call per account at a time (409 while one runs), at most 10 in 15 minutes (429 with Retry-After); poll GET /v1/sip/test-call/status for its result and SIP timeline.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -7914,7 +7914,7 @@ type ClientWithResponsesInterface interface {
 
 	// SipTestCallWithBodyWithResponse Send SIP test call
 	//
-	// Place a live test call to the number through its outbound SIP configuration, exactly as a call to it goes (digest auth, transport and TLS, SRTP, header mappings): it rings for up to 30 s and, once answered, hangs up after 3 s of silence. One test call per account at a time (409 while one runs); poll GET /v1/sip/test-call/status for its result and SIP timeline.
+	// Place a live test call to the number through its outbound SIP configuration, exactly as a call to it goes (digest auth, transport and TLS, SRTP, header mappings): it rings for up to 30 s and, once answered, hangs up after 3 s of silence. One test call per account at a time (409 while one runs), at most 10 in 15 minutes (429 with Retry-After); poll GET /v1/sip/test-call/status for its result and SIP timeline.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -7923,7 +7923,7 @@ type ClientWithResponsesInterface interface {
 
 	// SipTestCallWithResponse Send SIP test call
 	//
-	// Place a live test call to the number through its outbound SIP configuration, exactly as a call to it goes (digest auth, transport and TLS, SRTP, header mappings): it rings for up to 30 s and, once answered, hangs up after 3 s of silence. One test call per account at a time (409 while one runs); poll GET /v1/sip/test-call/status for its result and SIP timeline.
+	// Place a live test call to the number through its outbound SIP configuration, exactly as a call to it goes (digest auth, transport and TLS, SRTP, header mappings): it rings for up to 30 s and, once answered, hangs up after 3 s of silence. One test call per account at a time (409 while one runs), at most 10 in 15 minutes (429 with Retry-After); poll GET /v1/sip/test-call/status for its result and SIP timeline.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -12877,7 +12877,7 @@ func (c *ClientWithResponses) GetSipStatusWithResponse(ctx context.Context, para
 
 // SipTestCallWithBodyWithResponse Send SIP test call
 //
-// Place a live test call to the number through its outbound SIP configuration, exactly as a call to it goes (digest auth, transport and TLS, SRTP, header mappings): it rings for up to 30 s and, once answered, hangs up after 3 s of silence. One test call per account at a time (409 while one runs); poll GET /v1/sip/test-call/status for its result and SIP timeline.
+// Place a live test call to the number through its outbound SIP configuration, exactly as a call to it goes (digest auth, transport and TLS, SRTP, header mappings): it rings for up to 30 s and, once answered, hangs up after 3 s of silence. One test call per account at a time (409 while one runs), at most 10 in 15 minutes (429 with Retry-After); poll GET /v1/sip/test-call/status for its result and SIP timeline.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -12892,7 +12892,7 @@ func (c *ClientWithResponses) SipTestCallWithBodyWithResponse(ctx context.Contex
 
 // SipTestCallWithResponse Send SIP test call
 //
-// Place a live test call to the number through its outbound SIP configuration, exactly as a call to it goes (digest auth, transport and TLS, SRTP, header mappings): it rings for up to 30 s and, once answered, hangs up after 3 s of silence. One test call per account at a time (409 while one runs); poll GET /v1/sip/test-call/status for its result and SIP timeline.
+// Place a live test call to the number through its outbound SIP configuration, exactly as a call to it goes (digest auth, transport and TLS, SRTP, header mappings): it rings for up to 30 s and, once answered, hangs up after 3 s of silence. One test call per account at a time (409 while one runs), at most 10 in 15 minutes (429 with Retry-After); poll GET /v1/sip/test-call/status for its result and SIP timeline.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
