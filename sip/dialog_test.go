@@ -10,6 +10,7 @@ import (
 	"net"
 	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -565,5 +566,26 @@ func TestEndedCallIsNotKeptByItsTransaction(t *testing.T) {
 	}
 	if ended.Value() != nil {
 		t.Fatal("the ended call is still reachable (from the dialog's state callback?)")
+	}
+}
+
+// sipgo reports a write after it is done, so a fast answer can be traced
+// before the request it answers: the trace still puts the request first.
+func TestTraceRequestBeforeItsAnswer(t *testing.T) {
+	tr := &Trace{callID: "order-1"}
+	t0 := time.Now()
+	invite := "INVITE sip:a@b SIP/2.0\r\nCall-ID: order-1\r\nCSeq: 1 INVITE\r\n\r\n"
+	tr.add(TraceEntry{Time: t0, Direction: DirectionIn, Message: "SIP/2.0 401 Unauthorized\r\nCSeq: 1 INVITE\r\n\r\n"})
+	tr.add(TraceEntry{Time: t0.Add(time.Millisecond), Direction: DirectionOut, Message: invite})
+	tr.add(TraceEntry{Time: t0.Add(2 * time.Millisecond), Direction: DirectionOut, Message: "ACK sip:a@b SIP/2.0\r\nCSeq: 1 ACK\r\n\r\n"})
+	tr.add(TraceEntry{Time: t0.Add(3 * time.Millisecond), Direction: DirectionOut, Message: "INVITE sip:a@b SIP/2.0\r\nCSeq:  2 INVITE\r\n\r\n"})
+	var got []string
+	for _, e := range tr.Entries() {
+		first, _, _ := strings.Cut(e.Message, "\r\n")
+		got = append(got, first)
+	}
+	want := []string{"INVITE sip:a@b SIP/2.0", "SIP/2.0 401 Unauthorized", "ACK sip:a@b SIP/2.0", "INVITE sip:a@b SIP/2.0"}
+	if !slices.Equal(got, want) {
+		t.Errorf("trace order %q, want %q", got, want)
 	}
 }

@@ -3,6 +3,7 @@ package sip
 import (
 	"bytes"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -65,6 +66,18 @@ func (t *Trace) Dropped() int {
 
 func (t *Trace) add(e TraceEntry) {
 	t.mu.Lock()
+	if e.Direction == DirectionOut && !strings.HasPrefix(e.Message, "SIP/") {
+		// sipgo reports a write once it is done, so on a fast path the
+		// answer can be recorded first: a request goes before any response
+		// to it (same CSeq) already here.
+		if cseq := cseqOf(e.Message); cseq != "" {
+			for _, x := range t.entries {
+				if x.Direction == DirectionIn && strings.HasPrefix(x.Message, "SIP/") && !x.Time.After(e.Time) && cseqOf(x.Message) == cseq {
+					e.Time = x.Time.Add(-time.Nanosecond)
+				}
+			}
+		}
+	}
 	if len(t.entries) < maxTraceEntries {
 		t.entries = append(t.entries, e)
 	} else {
@@ -235,4 +248,18 @@ func tagParam(v []byte) []byte {
 		}
 	}
 	return nil
+}
+
+// cseqOf is the CSeq header value of a message ("1 INVITE"), "" when it
+// has none.
+func cseqOf(msg string) string {
+	for line := range strings.SplitSeq(msg, "\r\n") {
+		if line == "" {
+			break // end of the header section
+		}
+		if name, value, ok := strings.Cut(line, ":"); ok && strings.EqualFold(strings.TrimSpace(name), "CSeq") {
+			return strings.Join(strings.Fields(value), " ")
+		}
+	}
+	return ""
 }
