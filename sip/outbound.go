@@ -160,15 +160,6 @@ func (s *Server) Dial(ctx context.Context, r DialRequest) (*OutboundCall, error)
 	if err := sip.ParseUri(r.URI, &target); err != nil {
 		return nil, fmt.Errorf("sip: dial uri %q: %w", r.URI, err)
 	}
-	req := sip.NewRequest(sip.INVITE, target)
-	transport := "UDP"
-	if target.UriParams != nil {
-		if t, ok := target.UriParams.Get("transport"); ok && t != "" {
-			transport = sip.NetworkToUpper(t)
-		}
-	}
-	req.SetTransport(transport)
-
 	from := sip.FromHeader{DisplayName: r.DisplayName, Address: sip.Uri{Scheme: "sip", User: s.cfg.UserAgent, Host: s.cfg.Domain}}
 	if r.From != "" {
 		if err := sip.ParseUri(r.From, &from.Address); err != nil {
@@ -184,20 +175,11 @@ func (s *Server) Dial(ctx context.Context, r DialRequest) (*OutboundCall, error)
 			from.DisplayName = "Anonymous"
 		}
 	}
-	from.Params = sip.NewParams()
-	fromTag := sip.GenerateTagN(16)
-	from.Params.Add("tag", fromTag)
 	to := sip.ToHeader{Address: sip.Uri{Scheme: target.Scheme, User: target.User, Host: target.Host}}
-	callID := sip.CallIDHeader(uuid.NewString())
-	via := &sip.ViaHeader{ProtocolName: "SIP", ProtocolVersion: "2.0", Transport: transport, Host: s.cfg.AdvertisedHost, Params: sip.NewParams()}
-	// The marked branch lets the front door spot this INVITE if it loops back.
-	via.Params.Add("branch", s.branchPrefix+"."+sip.GenerateTagN(12))
-	req.AppendHeader(via)
-	req.AppendHeader(&from)
-	req.AppendHeader(&to)
-	req.AppendHeader(&callID)
-	contact := s.contactFor(transport)
-	req.AppendHeader(&contact)
+	req := s.newRequest(sip.INVITE, target, from, to)
+	fromTag, _ := req.From().Params.Get("tag")
+	callID := sip.CallIDHeader(req.CallID().Value())
+	contact := *req.Contact()
 	if asserted != nil {
 		req.AppendHeader(sip.NewHeader("Privacy", "id"))
 		req.AppendHeader(sip.NewHeader("P-Asserted-Identity", "<"+asserted.String()+">"))
@@ -260,4 +242,31 @@ func (s *Server) Dial(ctx context.Context, r DialRequest) (*OutboundCall, error)
 		return nil, fmt.Errorf("sip: ACK to %s: %w", r.URI, err)
 	}
 	return c, nil
+}
+
+// newRequest builds a request we originate to target: the transport its
+// URI names (UDP by default), our Via, from with a new tag, to, a new
+// Call-ID and our Contact for that transport. The Via branch is marked, so
+// the front door spots one of our requests that loops back.
+func (s *Server) newRequest(method sip.RequestMethod, target sip.Uri, from sip.FromHeader, to sip.ToHeader) *sip.Request {
+	req := sip.NewRequest(method, target)
+	transport := "UDP"
+	if target.UriParams != nil {
+		if t, ok := target.UriParams.Get("transport"); ok && t != "" {
+			transport = sip.NetworkToUpper(t)
+		}
+	}
+	req.SetTransport(transport)
+	from.Params = sip.NewParams()
+	from.Params.Add("tag", sip.GenerateTagN(16))
+	callID := sip.CallIDHeader(uuid.NewString())
+	via := &sip.ViaHeader{ProtocolName: "SIP", ProtocolVersion: "2.0", Transport: transport, Host: s.cfg.AdvertisedHost, Params: sip.NewParams()}
+	via.Params.Add("branch", s.branchPrefix+"."+sip.GenerateTagN(12))
+	req.AppendHeader(via)
+	req.AppendHeader(&from)
+	req.AppendHeader(&to)
+	req.AppendHeader(&callID)
+	contact := s.contactFor(transport)
+	req.AppendHeader(&contact)
+	return req
 }

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo/sip"
-	"github.com/google/uuid"
 )
 
 // Pong is a peer's answer to our OPTIONS.
@@ -34,24 +33,9 @@ func (s *Server) Ping(ctx context.Context, uri string) (Pong, error) {
 	if err := sip.ParseUri(uri, &target); err != nil {
 		return Pong{}, fmt.Errorf("sip: ping %q: %w", uri, err)
 	}
-	req := sip.NewRequest(sip.OPTIONS, target)
-	transport := "UDP"
-	if t, ok := target.UriParams.Get("transport"); ok && t != "" {
-		transport = sip.NetworkToUpper(t)
-	}
-	req.SetTransport(transport)
-	from := sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: s.cfg.UserAgent, Host: s.cfg.Domain}, Params: sip.NewParams()}
-	from.Params.Add("tag", sip.GenerateTagN(16))
+	from := sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: s.cfg.UserAgent, Host: s.cfg.Domain}}
 	to := sip.ToHeader{Address: sip.Uri{Scheme: target.Scheme, User: target.User, Host: target.Host, Port: target.Port}}
-	callID := sip.CallIDHeader(uuid.NewString())
-	via := &sip.ViaHeader{ProtocolName: "SIP", ProtocolVersion: "2.0", Transport: transport, Host: s.cfg.AdvertisedHost, Params: sip.NewParams()}
-	via.Params.Add("branch", s.branchPrefix+"."+sip.GenerateTagN(12))
-	req.AppendHeader(via)
-	req.AppendHeader(&from)
-	req.AppendHeader(&to)
-	req.AppendHeader(&callID)
-	contact := s.contactFor(transport)
-	req.AppendHeader(&contact)
+	req := s.newRequest(sip.OPTIONS, target, from, to)
 	req.AppendHeader(sip.NewHeader("Accept", "application/sdp"))
 	s.sendFromListener(req)
 	start := time.Now()

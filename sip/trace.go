@@ -27,6 +27,8 @@ type TraceEntry struct {
 	Local     string // our address, host:port (empty when not known)
 	Remote    string // the peer's address, host:port
 	Message   string // the full message text
+
+	answers string // an incoming response's CSeq, for ordering (add)
 }
 
 // maxTraceEntries bounds one call's trace; a peer that keeps retransmitting
@@ -65,14 +67,18 @@ func (t *Trace) Dropped() int {
 }
 
 func (t *Trace) add(e TraceEntry) {
+	response := strings.HasPrefix(e.Message, "SIP/")
+	if e.Direction == DirectionIn && response {
+		e.answers = cseqOf(e.Message)
+	}
 	t.mu.Lock()
-	if e.Direction == DirectionOut && !strings.HasPrefix(e.Message, "SIP/") {
+	if e.Direction == DirectionOut && !response {
 		// sipgo reports a write once it is done, so on a fast path the
 		// answer can be recorded first: a request goes before any response
 		// to it (same CSeq) already here.
 		if cseq := cseqOf(e.Message); cseq != "" {
 			for _, x := range t.entries {
-				if x.Direction == DirectionIn && strings.HasPrefix(x.Message, "SIP/") && !x.Time.After(e.Time) && cseqOf(x.Message) == cseq {
+				if x.answers == cseq && !x.Time.After(e.Time) {
 					e.Time = x.Time.Add(-time.Nanosecond)
 				}
 			}
