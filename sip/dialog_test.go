@@ -578,7 +578,7 @@ func TestTraceRequestBeforeItsAnswer(t *testing.T) {
 	tr.add(TraceEntry{Time: t0, Direction: DirectionIn, Message: "SIP/2.0 401 Unauthorized\r\nCSeq: 1 INVITE\r\n\r\n"})
 	tr.add(TraceEntry{Time: t0.Add(time.Millisecond), Direction: DirectionOut, Message: invite})
 	tr.add(TraceEntry{Time: t0.Add(2 * time.Millisecond), Direction: DirectionOut, Message: "ACK sip:a@b SIP/2.0\r\nCSeq: 1 ACK\r\n\r\n"})
-	tr.add(TraceEntry{Time: t0.Add(3 * time.Millisecond), Direction: DirectionOut, Message: "INVITE sip:a@b SIP/2.0\r\nCSeq:  2 INVITE\r\n\r\n"})
+	tr.add(TraceEntry{Time: t0.Add(3 * time.Millisecond), Direction: DirectionOut, Message: "INVITE sip:a@b SIP/2.0\r\nCSeq: 2 INVITE\r\n\r\n"})
 	var got []string
 	for _, e := range tr.Entries() {
 		first, _, _ := strings.Cut(e.Message, "\r\n")

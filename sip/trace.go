@@ -257,14 +257,16 @@ func tagParam(v []byte) []byte {
 }
 
 // cseqOf is the CSeq header value of a message ("1 INVITE"), "" when it
-// has none.
+// has none. It returns a piece of msg: nothing is allocated.
 func cseqOf(msg string) string {
-	for line := range strings.SplitSeq(msg, "\r\n") {
+	for rest := msg; rest != ""; {
+		var line string
+		line, rest, _ = strings.Cut(rest, "\r\n")
 		if line == "" {
 			break // end of the header section
 		}
 		if name, value, ok := strings.Cut(line, ":"); ok && strings.EqualFold(strings.TrimSpace(name), "CSeq") {
-			return strings.Join(strings.Fields(value), " ")
+			return strings.TrimSpace(value)
 		}
 	}
 	return ""
