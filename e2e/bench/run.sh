@@ -3,22 +3,32 @@
 # Every load is bounded (fixed rate x fixed count, or fixed calls x fixed
 # hold). Not part of `go test`. From the repository root:
 #
-#   e2e/bench/run.sh                  # defaults below (about 6 minutes)
-#   DURATION=5 REPEATS=1 e2e/bench/run.sh   # a quick look
+#   e2e/bench/run.sh                  # defaults below (about 12 minutes)
+#   DURATION=5 REPEATS=1 RTP_CALLS=200 TWO_CORES=0 e2e/bench/run.sh   # a quick look
+#   SOAK_MINUTES=30 e2e/bench/run.sh  # adds the soak (load 5): 30 more minutes
 #
 # Loads (sipp for SIP, e2e/bench/rtpload for media):
 #   1. OPTIONS keepalive                       wasmvoice and Kamailio
 #   2. digest call setup INVITE 407 INVITE 200 ACK BYE, the application
 #      answering <SpeakSentence>..</SpeakSentence><Hangup/> from a loopback
 #      webhook, then from a Wasm module      wasmvoice; Kamailio stateless
-#   3. RTP_CALLS concurrent calls, each transferred back to rtpload, G.711
-#      20 ms packets both ways through the relay: loss and added latency
+#      and the same from a webhook answering BXML that plays nothing, which
+#      splits the call's cost into signalling + application and media
+#   3. for each count in RTP_CALLS, that many concurrent calls, each
+#      transferred back to rtpload, G.711 20 ms packets both ways through
+#      the relay: CPU per packet, loss and added latency
 #   4. memory per live call: MEM_CALLS answered calls held open
+#   5. the soak (SOAK_MINUTES > 0): SOAK_RATE calls/s, each held
+#      SOAK_HOLD_MS, for SOAK_MINUTES; heap, RSS and goroutines sampled
+#      every SOAK_SAMPLE seconds (soak.csv)
+# With TWO_CORES=1, loads 1 and 2a run again against a second wasmvoice on
+# both cores (GOMAXPROCS=2, no pinning): the whole node's capacity.
 #
 # The main figure is server CPU per operation at a fixed rate (utime+stime
 # from /proc), as /work/shared/BENCHMARKING.md explains; "capacity" is one
 # core divided by it. Pinning: load generators on LOAD_CPU, the servers on
-# SERVER_CPU (wasmvoice with GOMAXPROCS=1).
+# SERVER_CPU (wasmvoice with GOMAXPROCS=1). With PROFILE=1 the first run of
+# every wasmvoice load is CPU-profiled (NAME.pprof next to the results).
 #
 # Needs: go, sipp (sip-tester), kamailio, espeak-ng, curl, taskset, nstat, python3.
 set -euo pipefail
@@ -27,12 +37,18 @@ OPTIONS_RATE=${OPTIONS_RATE:-3000}  # OPTIONS per second
 CALL_RATE=${CALL_RATE:-300}         # digest call setups per second
 DURATION=${DURATION:-15}            # seconds per sipp load run
 REPEATS=${REPEATS:-3}               # runs per load (clean = every run clean)
-RTP_CALLS=${RTP_CALLS:-200}         # concurrent calls with RTP both ways
+RTP_CALLS=${RTP_CALLS:-"200 1000 2000"}  # concurrent calls with RTP both ways, one run per count
+RTP_RATE=${RTP_RATE:-100}           # their setups per second
 RTP_HOLD=${RTP_HOLD:-15}            # seconds of RTP once every call is up
 MEM_CALLS=${MEM_CALLS:-500}         # live calls for the memory figure
 LOAD_CPU=${LOAD_CPU:-0}
 SERVER_CPU=${SERVER_CPU:-1}
-PROFILE=${PROFILE:-1}               # CPU-profile one extra webhook call-setup run
+PROFILE=${PROFILE:-1}               # CPU-profile the first run of every wasmvoice load
+TWO_CORES=${TWO_CORES:-1}           # loads 1 and 2a again on both cores (GOMAXPROCS=2, no pinning)
+SOAK_MINUTES=${SOAK_MINUTES:-0}     # the soak's length (0: no soak)
+SOAK_RATE=${SOAK_RATE:-200}         # soak calls per second
+SOAK_HOLD_MS=${SOAK_HOLD_MS:-1000}  # how long each soak call is held (rate x hold = live calls)
+SOAK_SAMPLE=${SOAK_SAMPLE:-30}      # seconds between the soak's memory samples
 RAMP=${RAMP-"200 300 400 500 600 800"}  # call-setup rates tried for the highest clean one ("": skip)
 RAMP_DURATION=${RAMP_DURATION:-10}  # seconds per ramp step
 MEMORY_ONLY=${MEMORY_ONLY:-0}       # 1: load 4 only (its goroutine and heap profiles kept)
@@ -84,12 +100,19 @@ load() {
 	local name=$1 pid=$2 target=$3 sf=$4 rate=$5; shift 5
 	local n=$((rate * DURATION)) dir="$work/$name"
 	mkdir -p "$dir"
-	local t0 e0 s0 s1 e1 t1
+	local t0 e0 s0 s1 e1 t1 prof=""
+	if [ "${PROF:-0}" = 1 ] && [ "$PROFILE" = 1 ] && [ "$pid" = "$wv" ]; then
+		# The sipp run's middle: past its first second, done before its last.
+		(sleep 1 && curl -sf -o "$work/$name.pprof" \
+			"http://127.0.0.1:$pprof_port/debug/pprof/profile?seconds=$((DURATION > 3 ? DURATION - 2 : 1))") &
+		prof=$!
+	fi
 	t0=$(cpu_ticks "$pid"); e0=$(rcvbuf_errors); s0=$(date +%s.%N)
-	(cd "$dir" && taskset -c "$LOAD_CPU" sipp -sf "$sf" -r "$rate" -m "$n" -l $((rate * 4)) -nostdin \
+	(cd "$dir" && ${LOAD_CPU:+taskset -c "$LOAD_CPU"} sipp -sf "$sf" -r "$rate" -m "$n" -l $((rate * 4)) -nostdin \
 		-t u1 -i 127.0.0.1 -p "$(free_port)" -mp "$(free_port)" -buff_size 4194304 -timeout $((DURATION * 3))s \
 		-trace_stat -stf stat.csv -fd 1 -trace_err -error_file err.log "$@" "$target" >sipp.out 2>&1) || true
 	s1=$(date +%s.%N); t1=$(cpu_ticks "$pid"); e1=$(rcvbuf_errors)
+	[ -z "$prof" ] || wait "$prof" || true
 	local ok failed retrans
 	ok=$(stat_field "$dir/stat.csv" 'SuccessfulCall(C)')
 	failed=$(stat_field "$dir/stat.csv" 'FailedCall(C)')
@@ -105,7 +128,7 @@ repeat_load() {
 	local label=$1; shift
 	local i lines=""
 	for i in $(seq "$REPEATS"); do
-		lines+="$(load "$label-$i" "$@")"$'\n'
+		lines+="$(PROF=$((i == 1)) load "$label-$i" "$@")"$'\n'
 		log "$label run $i: $(tail -n1 <<<"${lines%$'\n'}")"
 	done
 	summarize "$lines"
@@ -130,19 +153,26 @@ answer=$(sed -n 's/^const Answer = `\(.*\)`$/\1/p' "$here/module/main.go")
 [ -n "$answer" ] || { echo "bench: no Answer in module/main.go" >&2; exit 1; }
 
 # --- wasmvoice -------------------------------------------------------------
-http_port=$(free_port); sip_port=$(free_port); pprof_port=$(free_port)
-creds=$("$work/wasmvoice" credentials create --data-dir "$work/data" --json)
-account=$(echo "$creds" | jget '["accountId"]')
-GOMAXPROCS=1 taskset -c "$SERVER_CPU" "$work/wasmvoice" --data-dir "$work/data" \
-	--http-addr 127.0.0.1:"$http_port" --sip-addr 127.0.0.1:"$sip_port" --sip-domain 127.0.0.1 \
-	--media-ip 127.0.0.1 --rtp-ports 30000-39998 --sip-digest-algorithms MD5 \
-	--pprof-addr 127.0.0.1:"$pprof_port" --log-level warn \
-	$WV_ARGS >"$work/server.log" 2>&1 &
-wv=$!; pids+=("$wv")
-api=http://127.0.0.1:$http_port
-for _ in $(seq 100); do curl -sf "$api/readyz" >/dev/null && break; sleep 0.1; done
-token=$(curl -sf -u "$(echo "$creds" | jget '["clientId"]'):$(echo "$creds" | jget '["clientSecret"]')" \
-	-d grant_type=client_credentials "$api/api/v1/oauth2/token" | jget '["access_token"]')
+# start_wv NAME PROCS CPUS: a wasmvoice with GOMAXPROCS=PROCS on a fresh data
+# directory, pinned to CPUS (a taskset list; "": not pinned); sets wv, api,
+# account, token, sip_port and pprof_port for the loads that follow.
+start_wv() {
+	local name=$1 procs=$2 cpus=$3 http_port creds
+	http_port=$(free_port); sip_port=$(free_port); pprof_port=$(free_port)
+	creds=$("$work/wasmvoice" credentials create --data-dir "$work/data-$name" --json)
+	account=$(echo "$creds" | jget '["accountId"]')
+	GOMAXPROCS=$procs ${cpus:+taskset -c "$cpus"} "$work/wasmvoice" --data-dir "$work/data-$name" \
+		--http-addr 127.0.0.1:"$http_port" --sip-addr 127.0.0.1:"$sip_port" --sip-domain 127.0.0.1 \
+		--media-ip 127.0.0.1 --rtp-ports 30000-39998 --sip-digest-algorithms MD5 \
+		--pprof-addr 127.0.0.1:"$pprof_port" --log-level warn \
+		$WV_ARGS >"$work/server-$name.log" 2>&1 &
+	wv=$!; pids+=("$wv")
+	api=http://127.0.0.1:$http_port
+	for _ in $(seq 100); do curl -sf "$api/readyz" >/dev/null && break; sleep 0.1; done
+	token=$(curl -sf -u "$(echo "$creds" | jget '["clientId"]'):$(echo "$creds" | jget '["clientSecret"]')" \
+		-d grant_type=client_credentials "$api/api/v1/oauth2/token" | jget '["access_token"]')
+}
+start_wv one-core 1 "$SERVER_CPU"
 apicall() { # METHOD PATH [JSON]
 	curl -sf -X "$1" -H "Authorization: Bearer $token" -H 'Content-Type: application/json' ${3:+-d "$3"} "$api$2"
 }
@@ -199,6 +229,10 @@ if [ "$MEMORY_ONLY" = 1 ]; then
 fi
 
 read -r hook_id hook_pw < <(app "$answer")
+# Load 2c: the same call from an application that plays nothing (answered,
+# held by <Pause> until sipp's BYE): signalling + application alone.
+nomedia='<Response><Pause duration="30"/></Response>'
+read -r quiet_id quiet_pw < <(app "$nomedia")
 module_id=$(curl -sf -X POST -H "Authorization: Bearer $token" -H 'Content-Type: application/wasm' \
 	--data-binary @"$work/bench.wasm" "$api/v2/accounts/$account/modules?name=bench" | jget '["data"]["moduleId"]')
 # The module's application keeps a webhook too: the fallback if the module failed.
@@ -216,24 +250,20 @@ sleep 1
 call_args() { echo "-s $1 -au $1 -ap $2"; }
 ours_opt=$(repeat_load options "$wv" "127.0.0.1:$sip_port" "$here/sipp/options.xml" "$OPTIONS_RATE")
 kam_opt=$(repeat_load kam-options "$kam" "127.0.0.1:$kam_port" "$here/sipp/options.xml" "$OPTIONS_RATE")
-if [ "$PROFILE" = 1 ]; then
-	# A CPU profile of our server during one extra webhook call-setup run.
-	(sleep 1 && curl -sf -o "$work/calls.pprof" "http://127.0.0.1:$pprof_port/debug/pprof/profile?seconds=$((DURATION - 2))") &
-	prof=$!
-	load calls-profiled "$wv" "127.0.0.1:$sip_port" "$here/sipp/call.xml" "$CALL_RATE" $(call_args "$hook_id" "$hook_pw") >/dev/null
-	wait "$prof" || true
-fi
-# Webhook and Wasm runs alternate: the call records pile up in the database
-# as the runs go on, and neither flow should get the emptier one.
-hook_lines="" wasm_lines=""
+# Webhook, Wasm and no-media runs alternate: the call records pile up in the
+# database as the runs go on, and no flow should get the emptiest one.
+hook_lines="" wasm_lines="" quiet_lines=""
 for i in $(seq "$REPEATS"); do
-	hook_lines+="$(load "calls-webhook-$i" "$wv" "127.0.0.1:$sip_port" "$here/sipp/call.xml" "$CALL_RATE" $(call_args "$hook_id" "$hook_pw"))"$'\n'
+	hook_lines+="$(PROF=$((i == 1)) load "calls-webhook-$i" "$wv" "127.0.0.1:$sip_port" "$here/sipp/call.xml" "$CALL_RATE" $(call_args "$hook_id" "$hook_pw"))"$'\n'
 	log "calls-webhook run $i: $(tail -n1 <<<"${hook_lines%$'\n'}")"
-	wasm_lines+="$(load "calls-wasm-$i" "$wv" "127.0.0.1:$sip_port" "$here/sipp/call.xml" "$CALL_RATE" $(call_args "$wasm_id" "$wasm_pw"))"$'\n'
+	wasm_lines+="$(PROF=$((i == 1)) load "calls-wasm-$i" "$wv" "127.0.0.1:$sip_port" "$here/sipp/call.xml" "$CALL_RATE" $(call_args "$wasm_id" "$wasm_pw"))"$'\n'
 	log "calls-wasm run $i: $(tail -n1 <<<"${wasm_lines%$'\n'}")"
+	quiet_lines+="$(PROF=$((i == 1)) load "calls-nomedia-$i" "$wv" "127.0.0.1:$sip_port" "$here/sipp/call.xml" "$CALL_RATE" $(call_args "$quiet_id" "$quiet_pw"))"$'\n'
+	log "calls-nomedia run $i: $(tail -n1 <<<"${quiet_lines%$'\n'}")"
 done
 ours_hook=$(summarize "$hook_lines")
 ours_wasm=$(summarize "$wasm_lines")
+ours_quiet=$(summarize "$quiet_lines")
 # The highest clean webhook call-setup rate: one run per step, up to the
 # first with a failed call or a retransmission.
 best_rate=0
@@ -254,21 +284,99 @@ calls_recorded=$(metric wasmvoice_calls_ended_total)
 # --- 3: concurrent calls with RTP both ways through the relay ----------------
 rtp_listen=127.0.0.1:$(free_port)
 read -r rtp_id rtp_pw < <(app "<Response><Transfer><SipUri>sip:echo@$rtp_listen</SipUri></Transfer></Response>")
-relayed0=$(metric wasmvoice_media_packets_relayed_total)
-rm -f "$work/rtp.ready"
-taskset -c "$LOAD_CPU" "$work/rtpload" -target "127.0.0.1:$sip_port" -app "$rtp_id" -password "$rtp_pw" \
-	-listen "$rtp_listen" -calls "$RTP_CALLS" -rate 50 -hold "${RTP_HOLD}s" -ready-file "$work/rtp.ready" \
-	>"$work/rtp.json" 2>"$work/rtp.log" &
-rtp=$!
-for _ in $(seq 600); do [ -s "$work/rtp.ready" ] || ! kill -0 "$rtp" 2>/dev/null && break; sleep 0.1; done
-sleep 1
-rtp_t0=$(cpu_ticks "$wv"); rtp_live=$(metric wasmvoice_media_sessions_active); rtp_rss=$(rss_kb "$wv")
-rtp_r0=$(metric wasmvoice_media_packets_relayed_total)
-sleep $((RTP_HOLD - 3))
-rtp_t1=$(cpu_ticks "$wv"); rtp_r1=$(metric wasmvoice_media_packets_relayed_total)
-wait "$rtp" || log "rtpload failed: $(tail -3 "$work/rtp.log")"
-rtp_json=$(cat "$work/rtp.json" 2>/dev/null || echo '{}')
-rj() { echo "$rtp_json" | python3 -c 'import json,sys;d=json.load(sys.stdin);print(d.get(sys.argv[1],0))' "$1"; }
+# relay_run N: N calls through the relay; prints the report's lines for it.
+relay_run() {
+	local n=$1 dir="$work/rtp-$1" t0 t1 r0 r1 live rss prof=""
+	mkdir -p "$dir"
+	taskset -c "$LOAD_CPU" "$work/rtpload" -target "127.0.0.1:$sip_port" -app "$rtp_id" -password "$rtp_pw" \
+		-listen "$rtp_listen" -calls "$n" -rate "$RTP_RATE" -hold "${RTP_HOLD}s" -ready-file "$dir/ready" \
+		>"$dir/rtp.json" 2>"$dir/rtp.log" &
+	local rtp=$!
+	for _ in $(seq 1200); do [ -s "$dir/ready" ] || ! kill -0 "$rtp" 2>/dev/null && break; sleep 0.1; done
+	sleep 1
+	t0=$(cpu_ticks "$wv"); live=$(metric wasmvoice_media_sessions_active); rss=$(rss_kb "$wv")
+	r0=$(metric wasmvoice_media_packets_relayed_total)
+	if [ "$PROFILE" = 1 ]; then
+		curl -sf -o "$work/relay-$n.pprof" "http://127.0.0.1:$pprof_port/debug/pprof/profile?seconds=$((RTP_HOLD - 3))" &
+		prof=$!
+	fi
+	sleep $((RTP_HOLD - 3))
+	t1=$(cpu_ticks "$wv"); r1=$(metric wasmvoice_media_packets_relayed_total)
+	[ -z "$prof" ] || wait "$prof" || true
+	wait "$rtp" || log "rtpload ($n calls) failed: $(tail -3 "$dir/rtp.log")"
+	local js
+	js=$(cat "$dir/rtp.json" 2>/dev/null || echo '{}')
+	rj() { echo "$js" | python3 -c 'import json,sys;d=json.load(sys.stdin);print(d.get(sys.argv[1],0))' "$1"; }
+	echo "3. media: $(rj calls) calls (set up at ${RTP_RATE}/s), each transferred back to rtpload, G.711 20 ms packets both ways for ${RTP_HOLD}s"
+	printf '   established %s, transferred %s, setup failures %s; live media sessions %s; server RSS %d KiB\n' \
+		"$(rj established)" "$(rj transferred)" "$(rj setupFailures)" "$live" "$rss"
+	printf '   packets sent %s, came out of the relay %s: loss %.3f%%\n' "$(rj sent)" "$(rj received)" "$(rj lossPct)"
+	printf '   added latency (send -> relay -> receive, one clock): p50 %.2f ms, p99 %.2f ms, max %.2f ms\n' \
+		"$(rj latencyP50Ms)" "$(rj latencyP99Ms)" "$(rj latencyMaxMs)"
+	printf '   server CPU per relayed packet: %.1f us (%d packets relayed in %ds; %.0f%% of one core)\n' \
+		"$(awk -v d=$((t1 - t0)) -v hz="$hz" -v r=$((r1 - r0)) 'BEGIN {print (r ? d * 1e6 / hz / r : 0)}')" \
+		$((r1 - r0)) $((RTP_HOLD - 3)) "$(awk -v d=$((t1 - t0)) -v hz="$hz" -v s=$((RTP_HOLD - 3)) 'BEGIN {print d * 100 / hz / s}')"
+	# The calls end with rtpload; the next run starts on a quiet relay.
+	for _ in $(seq 100); do [ "$(metric wasmvoice_media_sessions_active)" = 0 ] && break; sleep 0.2; done
+}
+relay_report=""
+for n in $RTP_CALLS; do
+	log "relay: $n calls"
+	relay_report+="$(relay_run "$n")"$'\n'
+done
+
+# --- 5: the soak ------------------------------------------------------------
+# Calls at SOAK_RATE held SOAK_HOLD_MS each, from the webhook application;
+# a sample of live heap (after a forced GC), RSS, goroutines and live calls
+# every SOAK_SAMPLE seconds.
+soak_report=""
+if [ "$SOAK_MINUTES" -gt 0 ]; then
+	soak_dir="$work/soak"; mkdir -p "$soak_dir"
+	echo "seconds,live_calls,heap_live_kib,rss_kib,goroutines,calls_ended" >"$work/soak.csv"
+	n=$((SOAK_RATE * SOAK_MINUTES * 60))
+	log "soak: $n calls at ${SOAK_RATE}/s held ${SOAK_HOLD_MS} ms ($SOAK_MINUTES minutes)"
+	(cd "$soak_dir" && taskset -c "$LOAD_CPU" sipp -sf "$here/sipp/call.xml" -r "$SOAK_RATE" -m "$n" \
+		-l $((SOAK_RATE * (SOAK_HOLD_MS / 1000 + 4))) -d "$SOAK_HOLD_MS" -nostdin -t u1 -i 127.0.0.1 \
+		-p "$(free_port)" -mp "$(free_port)" -buff_size 4194304 -trace_stat -stf stat.csv -fd 5 \
+		$(call_args "$hook_id" "$hook_pw") "127.0.0.1:$sip_port" >sipp.out 2>&1) &
+	soak=$!
+	soak_t0=$(date +%s)
+	while kill -0 "$soak" 2>/dev/null; do
+		echo "$(($(date +%s) - soak_t0)),$(metric wasmvoice_media_sessions_active),$(($(gc_live) / 1024)),$(rss_kb "$wv"),$(metric go_goroutines),$(metric wasmvoice_calls_ended_total)" >>"$work/soak.csv"
+		sleep "$SOAK_SAMPLE"
+	done
+	wait "$soak" || true
+	soak_report=$(python3 - "$work/soak.csv" "$soak_dir/stat.csv" <<'PY'
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+stat = list(csv.reader(open(sys.argv[2]), delimiter=';'))
+ok = failed = 0
+if len(stat) > 1:
+    h = stat[0]; last = stat[-1]
+    ok, failed = int(last[h.index('SuccessfulCall(C)')]), int(last[h.index('FailedCall(C)')])
+print(f"5. soak: {ok} calls ok, {failed} failed; samples every row of soak.csv:")
+print("   seconds  live  heap(KiB)  RSS(KiB)  goroutines")
+for r in rows:
+    print(f"   {r['seconds']:>7} {r['live_calls']:>5} {r['heap_live_kib']:>10} {r['rss_kib']:>9} {r['goroutines']:>11}")
+warm = [r for r in rows if int(r['seconds']) >= 120]
+if len(warm) >= 2:
+    a, b = warm[0], warm[-1]
+    print(f"   after warm-up (t>=120 s): heap {a['heap_live_kib']} -> {b['heap_live_kib']} KiB, RSS {a['rss_kib']} -> {b['rss_kib']} KiB")
+PY
+)
+fi
+
+# --- both cores: loads 1 and 2a on a second wasmvoice -------------------------
+two_opt="" two_hook=""
+if [ "$TWO_CORES" = 1 ]; then
+	kill "$wv" 2>/dev/null || true
+	wait "$wv" 2>/dev/null || true
+	log "both cores: a second wasmvoice with GOMAXPROCS=2, not pinned"
+	start_wv two-core 2 ""
+	read -r hook_id hook_pw < <(app "$answer")
+	two_opt=$(LOAD_CPU="" repeat_load two-options "$wv" "127.0.0.1:$sip_port" "$here/sipp/options.xml" "$OPTIONS_RATE")
+	two_hook=$(LOAD_CPU="" repeat_load two-calls-webhook "$wv" "127.0.0.1:$sip_port" "$here/sipp/call.xml" "$CALL_RATE" $(call_args "$hook_id" "$hook_pw"))
+fi
 
 # --- report ----------------------------------------------------------------
 cores=$(nproc)
@@ -292,7 +400,11 @@ row() { # label ours kam (fields: cpu rate ok failed retrans rcvbuf); kam may be
 row "1. OPTIONS @${OPTIONS_RATE}/s" "$ours_opt" "$kam_opt"
 row "2a. digest call setup @${CALL_RATE}/s, webhook" "$ours_hook" "$kam_call"
 row "2b. digest call setup @${CALL_RATE}/s, Wasm" "$ours_wasm" "$kam_call"
-echo "  (ratio = Kamailio CPU/op / ours = our capacity as a share of Kamailio's; targets: OPTIONS >= 0.50, calls >= 0.25)"
+row "2c. same, webhook, BXML that plays nothing" "$ours_quiet" "$kam_call"
+echo "  (ratio = Kamailio CPU/op / ours = our capacity as a share of Kamailio's; targets (#18): OPTIONS >= 1.0, calls >= 0.33)"
+q=$(cut -d' ' -f1 <<<"$ours_quiet"); h=$(cut -d' ' -f1 <<<"$ours_hook")
+echo "  a webhook call's CPU split: signalling + application $q us (2c), media $(awk -v h="$h" -v q="$q" 'BEGIN {printf "%.1f", h - q}') us (2a - 2c: the TTS packets)"
+echo "  no-media flow: $nomedia"
 echo "  call flow: $answer; Kamailio: stateless 407/200 (kamailio.cfg)"
 echo "  Wasm vs webhook CPU per call: $(awk -v w="$(cut -d' ' -f1 <<<"$ours_wasm")" -v h="$(cut -d' ' -f1 <<<"$ours_hook")" 'BEGIN {printf "%.2fx", (h > 0 ? w / h : 0)}'); calls ended (server counter): $calls_recorded"
 echo "  highest clean webhook call-setup rate (one ${RAMP_DURATION}s run per step of: $RAMP; clean and at least 85% of the rate achieved): ${best_rate}/s"
@@ -300,23 +412,29 @@ echo "  UDP receive-buffer drops (system-wide): OPTIONS loads $(awk '{s+=$6} END
 $kam_opt"); call loads $(awk '{s+=$6} END {print s+0}' <<<"$ours_hook
 $ours_wasm") (the first TTS packets reaching sipp's RTP socket, which sipp does not read)"
 echo
-echo "3. media: $(rj calls) calls (set up at 50/s), each transferred back to rtpload, G.711 20 ms packets both ways for ${RTP_HOLD}s"
-printf '   established %s, transferred %s, setup failures %s; live media sessions %s\n' "$(rj established)" "$(rj transferred)" "$(rj setupFailures)" "$rtp_live"
-printf '   packets sent %s, came out of the relay %s: loss %.3f%%\n' "$(rj sent)" "$(rj received)" "$(rj lossPct)"
-printf '   added latency (send -> relay -> receive, one clock): p50 %.2f ms, p99 %.2f ms, max %.2f ms\n' "$(rj latencyP50Ms)" "$(rj latencyP99Ms)" "$(rj latencyMaxMs)"
-printf '   server CPU per relayed packet: %.1f us (%d packets relayed in %ds; %.0f%% of one core)\n' \
-	"$(awk -v d=$((rtp_t1 - rtp_t0)) -v hz="$hz" -v r=$((rtp_r1 - rtp_r0)) 'BEGIN {print (r ? d * 1e6 / hz / r : 0)}')" \
-	$((rtp_r1 - rtp_r0)) $((RTP_HOLD - 3)) "$(awk -v d=$((rtp_t1 - rtp_t0)) -v hz="$hz" -v s=$((RTP_HOLD - 3)) 'BEGIN {print d * 100 / hz / s}')"
+printf '%s' "$relay_report"
 echo
 echo "4. memory: $MEM_CALLS answered calls held on a fresh server (<Pause>, RTP into the server); live media sessions $mem_live, goroutines $mem_goroutines ($mem_goroutines0 without calls)"
 printf '   per live call: %.1f KiB live Go heap + stacks (after a forced GC, with the calls vs after they ended); %.1f KiB RSS (%d KiB fresh -> %d KiB)\n' \
 	"$(awk -v a="$mem_heap0" -v b="$mem_heap1" -v n="$mem_live" 'BEGIN {print (n ? (b - a) / 1024 / n : 0)}')" \
 	"$(awk -v a="$mem_rss0" -v b="$mem_rss1" -v n="$mem_live" 'BEGIN {print (n ? (b - a) / n : 0)}')" "$mem_rss0" "$mem_rss1"
-printf '   (server RSS during load 3, after every earlier load: %d KiB)\n' "$rtp_rss"
+if [ -n "$soak_report" ]; then
+	echo
+	echo "$soak_report"
+fi
+if [ "$TWO_CORES" = 1 ]; then
+	echo
+	echo "both cores: a second wasmvoice, GOMAXPROCS=2, neither it nor sipp pinned (whole-node capacity = 2 cores / CPU per op)"
+	for l in "1. OPTIONS @${OPTIONS_RATE}/s|$two_opt" "2a. digest call setup @${CALL_RATE}/s, webhook|$two_hook"; do
+		read -r c _ ok f r _ <<<"${l#*|}"
+		printf '%-44s %10.1f us CPU/op, capacity %s/s on 2 cores, ok/fail/retr %s/%s/%s\n' "${l%%|*}" "$c" \
+			"$(awk -v c="$c" 'BEGIN {printf "%.0f", (c > 0 ? 2e6 / c : 0)}')" "$ok" "$f" "$r"
+	done
+fi
 if [ "$PROFILE" = 1 ]; then
 	echo
-	echo "top of the CPU profile of wasmvoice during webhook call setups (go tool pprof -top):"
-	go tool pprof -top -nodecount=25 "$work/wasmvoice" "$work/calls.pprof" 2>/dev/null | sed -n '4,32p' | sed 's/^/  /'
+	echo "top of the CPU profile of wasmvoice during webhook call setups (go tool pprof -top; every load's profile: $work/*.pprof):"
+	go tool pprof -top -nodecount=25 "$work/wasmvoice" "$work/calls-webhook-1.pprof" 2>/dev/null | sed -n '4,32p' | sed 's/^/  /'
 fi
 echo
 echo "raw results, sipp logs and the profile: $work"
