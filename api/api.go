@@ -18,6 +18,7 @@ import (
 
 	"github.com/wasmvoice/wasmvoice/bxml"
 	"github.com/wasmvoice/wasmvoice/guard"
+	"github.com/wasmvoice/wasmvoice/storage"
 	"github.com/wasmvoice/wasmvoice/store"
 	"github.com/wasmvoice/wasmvoice/wasmhost"
 )
@@ -74,6 +75,9 @@ type Config struct {
 	Guard *guard.Guard
 	// Bans are the guards whose bans the operator lists and lifts.
 	Bans []BanList
+	// RecordingMedia serves and deletes recordings' media (nil: local
+	// files only).
+	RecordingMedia *storage.Media
 	// Transcriber runs transcribeCallRecording (nil: 503).
 	Transcriber Transcriber
 }
@@ -95,6 +99,9 @@ func New(cfg Config) *Server {
 	}
 	if cfg.Calls == nil {
 		cfg.Calls = noEngine{}
+	}
+	if cfg.RecordingMedia == nil {
+		cfg.RecordingMedia = storage.NewMedia(nil, cfg.Logger)
 	}
 	if cfg.Recordings == nil {
 		cfg.Recordings = noEngine{}

@@ -5,11 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/wasmvoice/wasmvoice/storage"
 	"github.com/wasmvoice/wasmvoice/store"
 )
 
@@ -72,14 +72,6 @@ func (s *Server) toCallRecording(r store.RecordingRecord) CallRecording {
 		StartTime: r.StartTime, EndTime: r.EndTime, FileFormat: r.FileFormat, Status: r.Status, MediaURL: media,
 		RecordingName: r.Name,
 	}
-}
-
-// recordingMediaType is the Content-Type of a recording's media.
-func recordingMediaType(format string) string {
-	if format == "mp3" {
-		return "audio/mpeg"
-	}
-	return "audio/vnd.wave"
 }
 
 // RecordingPath is the path of one recording.
@@ -184,16 +176,17 @@ func registerRecordings(s *Server, base string, errs []int) {
 		if r.FilePath == "" {
 			return nil, s.lookupError(ctx, fmt.Errorf("recording media %s was deleted: %w", in.RecordingID, store.ErrNotFound), "recording media "+in.RecordingID)
 		}
-		f, err := os.Open(r.FilePath)
+		f, size, err := s.cfg.RecordingMedia.Open(ctx, r.FilePath)
+		if errors.Is(err, storage.ErrMediaNotFound) {
+			return nil, s.lookupError(ctx, fmt.Errorf("%w: %w", err, store.ErrNotFound), "recording media "+in.RecordingID)
+		}
 		if err != nil {
-			return nil, s.lookupError(ctx, fmt.Errorf("recording file: %w", store.ErrNotFound), "recording media "+in.RecordingID)
+			return nil, s.internal(ctx, err)
 		}
 		return &huma.StreamResponse{Body: func(hctx huma.Context) {
 			defer f.Close()
-			hctx.SetHeader("Content-Type", recordingMediaType(r.FileFormat))
-			if st, err := f.Stat(); err == nil {
-				hctx.SetHeader("Content-Length", fmt.Sprint(st.Size()))
-			}
+			hctx.SetHeader("Content-Type", storage.ContentType(r.FileFormat))
+			hctx.SetHeader("Content-Length", fmt.Sprint(size))
 			hctx.SetStatus(http.StatusOK)
 			buf := make([]byte, 32<<10)
 			w := hctx.BodyWriter()
@@ -249,10 +242,7 @@ func (s *Server) toCallRecordings(rs []store.RecordingRecord) []CallRecording {
 // path, for the operator: the index change has happened, so nothing would
 // find the file again.
 func (s *Server) removeRecordingFile(ctx context.Context, r store.RecordingRecord) {
-	if r.FilePath == "" {
-		return
-	}
-	if err := os.Remove(r.FilePath); err != nil && !errors.Is(err, os.ErrNotExist) {
-		s.log.WarnContext(ctx, "remove recording file", "recordingId", r.ID, "path", r.FilePath, "error", err)
+	if err := s.cfg.RecordingMedia.Remove(ctx, r.FilePath); err != nil {
+		s.log.WarnContext(ctx, "remove recording media", "recordingId", r.ID, "path", r.FilePath, "error", err)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/wasmvoice/wasmvoice/callflow"
 	"github.com/wasmvoice/wasmvoice/media"
 	"github.com/wasmvoice/wasmvoice/speech"
+	"github.com/wasmvoice/wasmvoice/storage"
 	"github.com/wasmvoice/wasmvoice/store"
 )
 
@@ -48,6 +49,7 @@ type Engine struct {
 	limits    Limits
 	stt       speech.Recognizer // nil: no transcription
 	sttQueue  *speech.Queue
+	kept      *storage.Media // where finished recordings live
 
 	mu    sync.Mutex
 	calls map[string]*Call
@@ -75,6 +77,9 @@ type Config struct {
 	DataDir   string // recordings go under <DataDir>/recordings
 	// MP3 encodes fileFormat="mp3" recordings (nil: lame from PATH).
 	MP3 *media.MP3Encoder
+	// Recordings is where finished recordings go (nil: they stay under
+	// DataDir).
+	Recordings *storage.Media
 	// Limits cap concurrent calls (zero: none).
 	Limits Limits
 	// Recognizer transcribes recordings, on the jobs of Transcriptions
@@ -92,10 +97,13 @@ func New(cfg Config) *Engine {
 	if cfg.MP3 == nil {
 		cfg.MP3 = media.NewMP3Encoder(media.MP3Options{})
 	}
+	if cfg.Recordings == nil {
+		cfg.Recordings = storage.NewMedia(nil, cfg.Logger)
+	}
 	return &Engine{
 		store: cfg.Store, mp3: cfg.MP3, media: cfg.Media, source: cfg.Source, hooks: cfg.Hooks, trunks: cfg.Trunks, dialer: cfg.Dialer,
 		log: cfg.Logger.With("caller", "engine"), baseURL: cfg.BaseURL, sipDomain: cfg.SIPDomain, dataDir: cfg.DataDir,
-		limits: cfg.Limits, stt: cfg.Recognizer, sttQueue: cfg.Transcriptions, calls: make(map[string]*Call), load: make(map[string]int),
+		limits: cfg.Limits, stt: cfg.Recognizer, kept: cfg.Recordings, sttQueue: cfg.Transcriptions, calls: make(map[string]*Call), load: make(map[string]int),
 	}
 }
 

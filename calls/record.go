@@ -15,6 +15,7 @@ import (
 
 	"github.com/wasmvoice/wasmvoice/bxml"
 	"github.com/wasmvoice/wasmvoice/media"
+	"github.com/wasmvoice/wasmvoice/storage"
 	"github.com/wasmvoice/wasmvoice/store"
 )
 
@@ -28,6 +29,23 @@ func (c *Call) recordingPath(id, format string) (string, error) {
 }
 
 func newRecordingID() string { return "r-" + uuid.NewString() }
+
+// keepRecordingTimeout bounds the upload of one finished recording.
+const keepRecordingTimeout = 5 * time.Minute
+
+// keepRecording hands a finished recording's file to the recording storage
+// and returns the reference to index. When the upload fails the local file
+// is indexed instead: the recording is served by this node, never lost.
+func (e *Engine) keepRecording(ctx context.Context, accountID, callID, id, path, format string) string {
+	ctx, cancel := context.WithTimeout(ctx, keepRecordingTimeout)
+	defer cancel()
+	ref, err := e.kept.Keep(ctx, storage.RecordingKey(accountID, callID, id+"."+format), path, storage.ContentType(format))
+	if err != nil {
+		e.log.Warn("recording stays on this node", "accountId", accountID, "callId", callID, "recordingId", id, "error", err)
+		return path
+	}
+	return ref
+}
 
 func (c *Call) mediaURL(recID string) string {
 	return c.e.baseURL + "/api/v2/accounts/" + c.app.AccountID + "/calls/" + c.id + "/recordings/" + recID + "/media"
@@ -120,24 +138,28 @@ func (c *Call) indexRecording(m recordingMeta, res media.RecordResult) (bxml.Rec
 		res, format = c.encodeMP3(m, res)
 	}
 	end := m.start.Add(res.Duration)
-	m.path = res.Path
+	m.path = c.e.keepRecording(context.Background(), c.app.AccountID, c.id, m.id, res.Path, format)
 	rec := c.recordingRecord(m)
 	rec.Channels, rec.FileFormat = res.Channels, format
 	rec.Status, rec.SizeBytes, rec.DurationMS, rec.EndTime = store.RecordingComplete, res.Size, res.Duration.Milliseconds(), end
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := c.e.store.CreateRecording(ctx, rec); err != nil {
+		if m.path != res.Path {
+			c.e.kept.Remove(ctx, m.path) // the upload nothing names
+		}
 		if format == "mp3" {
 			// The journal still names the WAV, which the next start indexes.
 			c.removeFile(res.Path)
 		}
 		return bxml.Recording{}, err
 	}
+	// Only now: until the upload or the MP3 is indexed, the local file and
+	// the journal's WAV are what a crash would recover.
 	if format == "mp3" {
-		// Only now: until the MP3 is indexed, the journal's WAV is what a
-		// crash would recover.
 		c.removeFile(wavPath)
 	}
+	c.e.kept.Discard(res.Path, m.path)
 	c.logf(slog.LevelInfo, "media", "recording %s: %s, %d bytes", m.id, res.Duration, res.Size)
 	return bxml.Recording{ID: m.id, MediaURL: c.mediaURL(m.id), StartTime: m.start, EndTime: end, Duration: res.Duration,
 		FileFormat: format, Channels: res.Channels}, nil

@@ -156,8 +156,14 @@ func (e *Engine) recoverRecording(ctx context.Context, r store.RecordingRecord) 
 	}
 	d := time.Duration(data) * time.Second / time.Duration(recordingRate*2*r.Channels)
 	r.Status, r.SizeBytes, r.DurationMS, r.EndTime = "complete", wav.HeaderSize+data, d.Milliseconds(), r.StartTime.Add(d)
+	local := r.FilePath
+	r.FilePath = e.keepRecording(ctx, r.AccountID, r.CallID, r.ID, local, "wav")
 	if err := e.store.CreateRecording(ctx, r); err != nil {
+		if r.FilePath != local {
+			e.kept.Remove(ctx, r.FilePath)
+		}
 		return false, fmt.Errorf("recover recording %s: %w", r.ID, err)
 	}
+	e.kept.Discard(local, r.FilePath)
 	return true, nil
 }

@@ -81,6 +81,17 @@ func (e *Engine) transcribe(ctx context.Context, rec store.RecordingRecord, c *C
 	return nil
 }
 
+// transcribeFile recognises a recording's media, fetched to a local file
+// first when it lives in a bucket (the engines read files).
+func (e *Engine) transcribeFile(ctx context.Context, ref string) (speech.Result, error) {
+	path, release, err := e.kept.Local(ctx, ref)
+	if err != nil {
+		return speech.Result{}, err
+	}
+	defer release()
+	return e.stt.Transcribe(ctx, path)
+}
+
 // transcriptionTimeout bounds one transcription: a fixed allowance plus
 // twice the audio's length.
 func transcriptionTimeout(rec store.RecordingRecord) time.Duration {
@@ -97,7 +108,7 @@ func (e *Engine) runTranscription(ctx context.Context, rec store.RecordingRecord
 	tctx, cancel := context.WithTimeout(ctx, transcriptionTimeout(rec))
 	defer cancel()
 	began := time.Now()
-	res, err := e.stt.Transcribe(tctx, rec.FilePath)
+	res, err := e.transcribeFile(tctx, rec.FilePath)
 	took := time.Since(began)
 	if err != nil {
 		transcriptionsDone.WithLabelValues("error").Inc()

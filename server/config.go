@@ -73,6 +73,11 @@ type Config struct {
 	// built in code does (the flag wants a positive duration, default
 	// storage.DefaultRetention, 30 days).
 	RecordingRetention time.Duration
+	// RecordingStorage is where finished recordings go: "" keeps them
+	// under DataDir; "s3://BUCKET[/PREFIX]?endpoint=..." puts them in an
+	// S3-compatible bucket (storage.ParseS3URL), credentials from the
+	// environment.
+	RecordingStorage string
 	// RTCPInterval is the mean interval of the RTCP reports on legs the node
 	// terminates (0: RFC 3550's 5 s; tests shorten it).
 	RTCPInterval time.Duration

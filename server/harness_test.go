@@ -36,6 +36,25 @@ type node struct {
 	token  string
 	cancel context.CancelFunc
 	done   chan error
+	// stopOnce: stop runs once, from the test or its cleanup.
+	stopOnce sync.Once
+}
+
+// stop stops the node and waits for it (once; the test's cleanup calls it
+// too).
+func (n *node) stop(t *testing.T) {
+	n.stopOnce.Do(func() {
+		n.cancel()
+		select {
+		case err := <-n.done:
+			if err != nil {
+				t.Errorf("node stopped with %v", err)
+			}
+		case <-time.After(20 * time.Second):
+			t.Error("node did not stop within 20 s")
+			<-n.done // it still must not outlive the test
+		}
+	})
 }
 
 func testLogger(t testing.TB) *slog.Logger {
@@ -74,6 +93,13 @@ func rtpRange() string {
 
 func startNode(t *testing.T, mods ...func(*Config)) *node {
 	t.Helper()
+	return startNodeOf(t, "", mods...)
+}
+
+// startNodeOf starts a node on a data directory a node of accountID used
+// before (mods set DataDir): with a new API client of that account.
+func startNodeOf(t *testing.T, accountID string, mods ...func(*Config)) *node {
+	t.Helper()
 	cfg := Config{
 		DataDir: t.TempDir(), HTTPAddr: "127.0.0.1:0", SIPAddr: "127.0.0.1:0", SIPDomain: "127.0.0.1",
 		Region: "US", MediaIP: "127.0.0.1", RTPPorts: rtpRange(), DigestAlgorithms: []string{"MD5", "SHA-256"},
@@ -88,7 +114,13 @@ func startNode(t *testing.T, mods ...func(*Config)) *node {
 		cancel()
 		t.Fatal(err)
 	}
-	n := &node{srv: srv, cancel: cancel, done: make(chan error, 1), creds: *srv.FirstCredentials}
+	n := &node{srv: srv, cancel: cancel, done: make(chan error, 1)}
+	if srv.FirstCredentials != nil {
+		n.creds = *srv.FirstCredentials
+	} else if n.creds, err = srv.Store().CreateClient(ctx, accountID); err != nil {
+		cancel()
+		t.Fatalf("API client of account %q on a used data directory: %v", accountID, err)
+	}
 	addrc := make(chan net.Addr, 1)
 	go func() { n.done <- srv.Run(ctx, func(a net.Addr) { addrc <- a }) }()
 	select {
@@ -104,18 +136,7 @@ func startNode(t *testing.T, mods ...func(*Config)) *node {
 			n.sip = l.Addr
 		}
 	}
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-n.done:
-			if err != nil {
-				t.Errorf("node stopped with %v", err)
-			}
-		case <-time.After(20 * time.Second):
-			t.Error("node did not stop within 20 s")
-			<-n.done // it still must not outlive the test
-		}
-	})
+	t.Cleanup(func() { n.stop(t) })
 	n.token = n.getToken(t)
 	return n
 }

@@ -37,22 +37,7 @@ func TestRecordingMP3PauseAndMetadata(t *testing.T) {
 	appID := n.ipApp(t, map[string]any{"callInitiatedCallbackUrl": h.url("/initiate"), "callStatusCallbackUrl": h.url("/status")})
 	out := dialApp(t, n, caller, appID)
 	callID := h.wait("initiate", 10*time.Second).Body["callId"].(string)
-	testenv.Go(t, func(ctx context.Context) error { // a 400 Hz tone into the recording
-		frame := make([]byte, 160)
-		tick := time.NewTicker(20 * time.Millisecond)
-		defer tick.Stop()
-		for i := 0; ; i++ {
-			for j := range frame {
-				frame[j] = g711.EncodeUlaw(int16(8000 * math.Sin(2*math.Pi*400*float64(i*160+j)/8000)))
-			}
-			caller.send(0, false, frame, 160)
-			select {
-			case <-tick.C:
-			case <-ctx.Done():
-				return nil
-			}
-		}
-	})
+	sendTone(t, caller, 400) // into the recording
 	state := func(s string) int {
 		return n.call(t, "PUT", n.voice("/calls/"+callID+"/recording"), map[string]any{"state": s}, nil)
 	}
@@ -161,6 +146,26 @@ func TestRecordingMP3PauseAndMetadata(t *testing.T) {
 		t.Fatalf("listCallRecordings after deleteRecordingMedia: %d %d", code, len(list))
 	}
 	checkRecording(t, list[0])
+}
+
+// sendTone has the phone send a PCMU tone every 20 ms until the test ends.
+func sendTone(t *testing.T, p *phone, hz float64) {
+	testenv.Go(t, func(ctx context.Context) error {
+		frame := make([]byte, 160)
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for i := 0; ; i++ {
+			for j := range frame {
+				frame[j] = g711.EncodeUlaw(int16(8000 * math.Sin(2*math.Pi*hz*float64(i*160+j)/8000)))
+			}
+			p.send(0, false, frame, 160)
+			select {
+			case <-tick.C:
+			case <-ctx.Done():
+				return nil
+			}
+		}
+	})
 }
 
 // getRecording reads one recording's metadata and checks it against the spec.

@@ -160,8 +160,12 @@ func (s *Server) build(ctx context.Context) error {
 	s.webhook = callflow.NewWebhook(callflow.WithLogger(cfg.Logger))
 	mux := callflow.NewMux(s.webhook, s.modules)
 	s.trunks = trunkops.New(s.store, cfg.Logger)
+	kept, err := cfg.recordingMedia(ctx)
+	if err != nil {
+		return err
+	}
 	if cfg.RecordingRetention > 0 {
-		s.sweeper, err = storage.NewSweeper(s.store, storage.SweepOptions{Retention: cfg.RecordingRetention, Logger: cfg.Logger})
+		s.sweeper, err = storage.NewSweeper(s.store, storage.SweepOptions{Retention: cfg.RecordingRetention, Logger: cfg.Logger, Media: kept})
 		if err != nil {
 			return err
 		}
@@ -176,7 +180,7 @@ func (s *Server) build(ctx context.Context) error {
 		BaseURL: cfg.PublicURL, SIPDomain: cfg.SIPDomain, DataDir: cfg.DataDir, Logger: cfg.Logger,
 		Limits: calls.Limits{PerApplication: cfg.MaxCallsPerApplication, PerAccount: cfg.MaxCallsPerAccount,
 			PerSource: cfg.MaxCallsPerSource, Exempt: s.sipGuard.Trusted},
-		Recognizer: stt, Transcriptions: s.sttJobs,
+		Recognizer: stt, Transcriptions: s.sttJobs, Recordings: kept,
 	})
 	s.sip, err = sip.NewServer(sip.Config{
 		Domain: cfg.SIPDomain, Region: cfg.Region, AdvertisedHost: ip.String(), NonceKey: nonceKey,
@@ -202,6 +206,7 @@ func (s *Server) build(ctx context.Context) error {
 		Guard: s.httpGuard, Bans: []api.BanList{s.sipGuard, s.httpGuard}, Health: healthAPI{s.health}, Discovery: discoveryAPI{s.discovery},
 		TestCalls: testCallAPI{trunkops.NewTestCalls(s.engine, s.store, cfg.Logger)},
 		Network:   func() api.SIPNetwork { return s.network(ip.String(), lo, hi) }, Transcriber: transcriber{s.engine},
+		RecordingMedia: kept,
 	})
 	return nil
 }

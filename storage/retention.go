@@ -9,8 +9,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/wasmvoice/wasmvoice/store"
@@ -33,6 +31,8 @@ type SweepOptions struct {
 	// nodes that started together do not sweep together.
 	Interval time.Duration
 	Logger   *slog.Logger
+	// Media is where the recordings' media lives (nil: local files).
+	Media *Media
 	// Now is the clock (default time.Now); tests move it.
 	Now func() time.Time
 }
@@ -59,6 +59,9 @@ func NewSweeper(st *store.Store, opts SweepOptions) (*Sweeper, error) {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.Media == nil {
+		opts.Media = NewMedia(nil, opts.Logger)
 	}
 	return &Sweeper{store: st, opts: opts, log: opts.Logger.With("caller", "retention")}, nil
 }
@@ -114,13 +117,8 @@ func (s *Sweeper) Sweep(ctx context.Context) (int, error) {
 // delete removes one recording: the file first, so a failure leaves the
 // index entry and the next sweep tries again, never a file nothing names.
 func (s *Sweeper) delete(ctx context.Context, r store.RecordingRecord) error {
-	if r.FilePath != "" {
-		if err := os.Remove(r.FilePath); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("recording %s: %w", r.ID, err)
-		}
-		// The call's directory goes with its last recording; one that still
-		// holds files stays (Remove refuses a directory that is not empty).
-		os.Remove(filepath.Dir(r.FilePath))
+	if err := s.opts.Media.Remove(ctx, r.FilePath); err != nil {
+		return fmt.Errorf("recording %s: %w", r.ID, err)
 	}
 	if _, err := s.store.DeleteRecording(ctx, r.AccountID, r.CallID, r.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err

@@ -85,6 +85,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	f.duration(&cfg.MediaTimeout, "media-timeout", media.DefaultIdleTimeout, "end an answered call whose peer sent no RTP or RTCP this long (cause error, a media timeout message)")
 	f.duration(&cfg.SIPHealthInterval, "sip-health-interval", trunkops.DefaultHealthInterval, "probe every outbound trunk endpoint with SIP OPTIONS this often (GET /v1/sip/status)")
 	f.str(&cfg.DNSServer, "dns-server", "", "DNS server (host:port) SIP discovery (POST /v1/sip/discover) resolves A/AAAA and SRV records with (default: the system's resolver)")
+	f.str(&cfg.RecordingStorage, "recording-storage", "", "where finished recordings go: empty keeps them in the data directory; s3://BUCKET[/PREFIX]?endpoint=http://HOST:PORT[&region=R] puts them in an S3-compatible bucket (credentials from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), so every node serves every recording")
 	f.duration(&cfg.RecordingRetention, "recording-retention", storage.DefaultRetention, "delete recordings (media and metadata) this long after they started (720h is 30 days), swept about hourly with jitter")
 	f.str(&cfg.PublicURL, "public-url", "", "base URL of the API as callbacks show it in callUrl and mediaUrl (default http://<sip domain>:<http port>)")
 	var digestAlgs string
