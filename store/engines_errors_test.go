@@ -1,0 +1,68 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+)
+
+// Both engines answer a broken rule with the same error.
+func TestEngineErrors(t *testing.T) { forEachEngine(t, testEngineErrors) }
+
+func testEngineErrors(t *testing.T, eng testEngine) {
+	ctx := context.Background()
+	s, acct := openTestStore(t, eng)
+	if _, err := s.CreateAccount(ctx, acct.ID); !errors.Is(err, ErrConflict) {
+		t.Fatalf("account created twice: %v, want ErrConflict", err)
+	}
+	if _, err := s.Account(ctx, "no-such-account"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("missing account: %v, want ErrNotFound", err)
+	}
+	if _, err := s.CreateClient(ctx, "no-such-account"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("client of a missing account: %v, want ErrNotFound", err)
+	}
+	if err := s.SetAccountFeatures(ctx, "no-such-account", nil); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("features of a missing account: %v, want ErrNotFound", err)
+	}
+	if _, err := (AppKV{Store: s}).Put(ctx, "no-such-app", "k", []byte("v")); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("kv of a missing application: %v, want ErrNotFound", err)
+	}
+}
+
+// Writers racing for the last keys of a full store: exactly MaxKeys win on
+// both engines (SQLite serializes them; PostgreSQL's serialization failures
+// are retried), and every loser sees ErrKVFull, never a busy error.
+func TestAppKVLimitUnderConcurrentWriters(t *testing.T) {
+	forEachEngine(t, testAppKVLimitUnderConcurrentWriters)
+}
+
+func testAppKVLimitUnderConcurrentWriters(t *testing.T, eng testEngine) {
+	ctx := context.Background()
+	s, app := kvApp(t, eng)
+	const max, writers = 4, 12
+	kv := AppKV{Store: s, MaxKeys: max}
+	errs := make([]error, writers)
+	var wg sync.WaitGroup
+	for i := range writers {
+		wg.Go(func() { _, errs[i] = kv.Put(ctx, app.ID, fmt.Sprintf("k%d", i), []byte("v")) })
+	}
+	wg.Wait()
+	won := 0
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			won++
+		case !errors.Is(err, ErrKVFull):
+			t.Fatalf("writer %d: %v, want nil or ErrKVFull", i, err)
+		}
+	}
+	page, err := kv.Entries(ctx, app.ID, 100, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if won != max || len(page.Entries) != max {
+		t.Fatalf("%d writers won, %d keys stored; want %d", won, len(page.Entries), max)
+	}
+}
