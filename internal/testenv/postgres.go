@@ -18,6 +18,27 @@ import (
 // prints it).
 const PostgresEnv = "WASMVOICE_TEST_POSTGRES_URL"
 
+// StoreEnv, set to "postgres", runs the tests of the packages above the
+// store (api, calls, server, storage) on PostgreSQL, a database per test:
+// WASMVOICE_TEST_STORE=postgres go test ./... exercises the whole node on it.
+const StoreEnv = "WASMVOICE_TEST_STORE"
+
+// StoreURL is the --database-url a test's store opens: "" (SQLite in the
+// test's data directory) unless WASMVOICE_TEST_STORE=postgres, then a fresh
+// PostgreSQL database of the test's own (PostgresURL).
+func StoreURL(t testing.TB) string {
+	t.Helper()
+	switch v := os.Getenv(StoreEnv); v {
+	case "", "sqlite":
+		return ""
+	case "postgres":
+		return PostgresURL(t)
+	default:
+		t.Fatalf("%s=%q: want sqlite or postgres", StoreEnv, v)
+		return ""
+	}
+}
+
 // PostgresURL returns the URL of a new, empty PostgreSQL database of the
 // test's own, dropped when the test ends, so tests on PostgreSQL stay as
 // independent (and parallel-safe) as tests on a fresh SQLite file. Without
