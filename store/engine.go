@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"net/url"
 	"os"
@@ -135,13 +136,14 @@ func openPostgres(ctx context.Context, databaseURL string) (*sqlx.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--database-url: %w", err)
 	}
-	// TIMESTAMPTZ values come back in UTC, as SQLite's do, rather than in
-	// the process's local zone: API output must not depend on the host's TZ.
-	utc := stdlib.OptionAfterConnect(func(_ context.Context, c *pgx.Conn) error {
-		c.TypeMap().RegisterType(&pgtype.Type{Name: "timestamptz", OID: pgtype.TimestamptzOID, Codec: &pgtype.TimestamptzCodec{ScanLocation: time.UTC}})
+	types := stdlib.OptionAfterConnect(func(_ context.Context, c *pgx.Conn) error {
+		tm := c.TypeMap()
+		// TIMESTAMPTZ values come back in UTC, as SQLite's do, rather than
+		// in the process's local zone: output must not depend on the host's TZ.
+		tm.RegisterType(&pgtype.Type{Name: "timestamptz", OID: pgtype.TimestamptzOID, Codec: &pgtype.TimestamptzCodec{ScanLocation: time.UTC}})
 		return nil
 	})
-	db := sqlx.NewDb(stdlib.OpenDB(*cfg, utc), "pgx")
+	db := sqlx.NewDb(sql.OpenDB(pgConnector{stdlib.GetConnector(*cfg, types)}), "pgx")
 	db.SetMaxOpenConns(ps.maxConns)
 	db.SetMaxIdleConns(ps.maxConns)
 	db.SetConnMaxIdleTime(ps.maxConnIdleTime)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 )
 
 // Both engines answer a broken rule with the same error.
@@ -64,5 +65,36 @@ func testAppKVLimitUnderConcurrentWriters(t *testing.T, eng testEngine) {
 	}
 	if won != max || len(page.Entries) != max {
 		t.Fatalf("%d writers won, %d keys stored; want %d", won, len(page.Entries), max)
+	}
+}
+
+// A SIP header with a NUL byte or invalid UTF-8 does not cost the call its
+// record on PostgreSQL (which refuses such text): the bytes are stored as
+// U+FFFD there (SQLite keeps them as they came).
+func TestUnstorableTextOnEveryEngine(t *testing.T) { forEachEngine(t, testUnstorableTextOnEveryEngine) }
+
+func testUnstorableTextOnEveryEngine(t *testing.T, eng testEngine) {
+	ctx := context.Background()
+	s, acct := openTestStore(t, eng)
+	at := time.Date(2026, 12, 1, 3, 0, 0, 0, time.UTC)
+	from := "sip:a\xff\x00b@h"
+	c := CallRecord{ID: "c-odd", AccountID: acct.ID, ApplicationID: "app", Direction: "inbound", From: from, To: "b", State: "disconnected", StartTime: at, EndTime: at}
+	trace := []SIPMessage{{At: at, Direction: "in", Transport: "udp", LocalAddr: "l", RemoteAddr: "r", Message: "INVITE sip:b SIP/2.0\r\nX: \x00\xfe\r\n\r\n"}}
+	if err := s.SaveCall(ctx, c, trace, nil); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Call(ctx, acct.ID, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := from
+	if eng.Engine == Postgres {
+		want = "sip:a\uFFFD\uFFFDb@h"
+	}
+	if got.From != want {
+		t.Fatalf("from %q, want %q", got.From, want)
+	}
+	if tr, err := s.CallTrace(ctx, c.ID); err != nil || len(tr) != 1 {
+		t.Fatalf("trace: %v %v", tr, err)
 	}
 }
