@@ -100,20 +100,26 @@ func postgresSQL(portable string) string {
 	return b.String()
 }
 
-func loadMigrations() ([]migration, error) {
-	entries, err := fs.ReadDir(migrationFS, "migrations")
+func loadMigrations() ([]migration, error) { return loadMigrationsFrom(migrationFS) }
+
+// loadMigrationsFrom reads the migrations in fsys's directory migrations.
+func loadMigrationsFrom(fsys fs.FS) ([]migration, error) {
+	entries, err := fs.ReadDir(fsys, "migrations")
 	if err != nil {
 		return nil, fmt.Errorf("read migrations: %w", err)
 	}
 	byVersion := map[int]*migration{}
 	overrides := map[int]string{}
 	for _, e := range entries {
+		if !strings.HasSuffix(e.Name(), ".sql") {
+			continue // README.md
+		}
 		num, _, ok := strings.Cut(e.Name(), "_")
 		v, err := strconv.Atoi(num)
 		if !ok || err != nil {
 			return nil, fmt.Errorf("migration %q: name must start with a number and _", e.Name())
 		}
-		b, err := migrationFS.ReadFile("migrations/" + e.Name())
+		b, err := fs.ReadFile(fsys, "migrations/"+e.Name())
 		if err != nil {
 			return nil, fmt.Errorf("read migration %s: %w", e.Name(), err)
 		}
@@ -137,7 +143,7 @@ func loadMigrations() ([]migration, error) {
 		if want := strings.TrimSuffix(m.name, ".sql") + pgOverrideSuffix; name != want {
 			return nil, fmt.Errorf("migration %s: the PostgreSQL version of %s must be named %s", name, m.name, want)
 		}
-		b, err := migrationFS.ReadFile("migrations/" + name)
+		b, err := fs.ReadFile(fsys, "migrations/"+name)
 		if err != nil {
 			return nil, fmt.Errorf("read migration %s: %w", name, err)
 		}

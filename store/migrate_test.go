@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"testing/fstest"
 )
 
 // sqliteOnly are constructs a migration must not use: each runs on SQLite
@@ -18,7 +19,8 @@ var sqliteOnly = []struct {
 	{regexp.MustCompile(`(?i)\bINSERT\s+OR\s+(IGNORE|REPLACE)\b`), "ON CONFLICT (...) DO NOTHING / DO UPDATE"},
 	{regexp.MustCompile(`(?i)\bPRAGMA\b`), "nothing: connection settings live in store/engine.go"},
 	{regexp.MustCompile(`(?i)\b(datetime|strftime|julianday|unixepoch|now)\s*\(`), "times computed in Go and bound"},
-	{regexp.MustCompile(`(?i)\b(DATETIME|REAL)\b`), "TIMESTAMP, DOUBLE PRECISION"},
+	{regexp.MustCompile(`(?i)\bDATETIME\b`), "TIMESTAMP"},
+	{regexp.MustCompile(`(?i)\bREAL\b`), "DOUBLE PRECISION (REAL has 4 bytes on PostgreSQL)"},
 	{regexp.MustCompile(`"`), "'single-quoted' strings"},
 	{regexp.MustCompile(`(?i)\bBOOLEAN\b[^,\n]*\bDEFAULT\s+[01]\b`), "DEFAULT FALSE / TRUE"},
 	{regexp.MustCompile(`\b(integer|timestamp|blob|text|boolean)\s+(NOT|NULL|PRIMARY|REFERENCES|DEFAULT|UNIQUE|not|null|primary|references|default|unique|,|\))`), "upper-case type names (rewritten for PostgreSQL)"},
@@ -93,6 +95,47 @@ func TestMigrationLintCatches(t *testing.T) {
 		}
 		if !hit {
 			t.Errorf("no rule catches %q", bad)
+		}
+	}
+}
+
+// A NNNN_name.postgres.sql file replaces its portable twin on PostgreSQL
+// only, verbatim; misnamed or orphan overrides and shared numbers are
+// refused.
+func TestMigrationOverrides(t *testing.T) {
+	file := func(sql string) *fstest.MapFile { return &fstest.MapFile{Data: []byte(sql)} }
+	ms, err := loadMigrationsFrom(fstest.MapFS{
+		"migrations/0001_a.sql":          file("CREATE TABLE a (id TEXT)"),
+		"migrations/README.md":           file("# rules"),
+		"migrations/0002_b.sql":          file("CREATE TABLE b (at TIMESTAMP)"),
+		"migrations/0002_b.postgres.sql": file("CREATE TABLE b (at TIMESTAMP(3) WITH TIME ZONE)"),
+	})
+	if err != nil || len(ms) != 2 {
+		t.Fatalf("%v %v", ms, err)
+	}
+	for _, tc := range []struct {
+		m          migration
+		e          Engine
+		name, want string
+	}{
+		{ms[0], SQLite, "0001_a.sql", "CREATE TABLE a (id TEXT)"},
+		{ms[0], Postgres, "0001_a.sql", `CREATE TABLE a (id TEXT COLLATE "C")`},
+		{ms[1], SQLite, "0002_b.sql", "CREATE TABLE b (at TIMESTAMP)"},
+		{ms[1], Postgres, "0002_b.postgres.sql", "CREATE TABLE b (at TIMESTAMP(3) WITH TIME ZONE)"},
+	} {
+		if name, sql := tc.m.forEngine(tc.e); name != tc.name || sql != tc.want {
+			t.Errorf("%s on %v: %s %q, want %s %q", tc.m.name, tc.e, name, sql, tc.name, tc.want)
+		}
+	}
+	for name, bad := range map[string]fstest.MapFS{
+		"orphan override": {"migrations/0001_a.sql": file(""), "migrations/0002_b.postgres.sql": file("")},
+		"misnamed":        {"migrations/0001_a.sql": file(""), "migrations/0001_x.postgres.sql": file("")},
+		"shared number":   {"migrations/0001_a.sql": file(""), "migrations/0001_b.sql": file("")},
+	} {
+		if _, err := loadMigrationsFrom(bad); err == nil {
+			t.Errorf("%s: loaded", name)
+		} else {
+			t.Logf("%s: %v", name, err)
 		}
 	}
 }
