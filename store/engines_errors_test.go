@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/wasmvoice/wasmvoice/internal/testenv"
 )
 
 // Both engines answer a broken rule with the same error.
@@ -96,5 +98,33 @@ func testUnstorableTextOnEveryEngine(t *testing.T, eng testEngine) {
 	}
 	if tr, err := s.CallTrace(ctx, c.ID); err != nil || len(tr) != 1 {
 		t.Fatalf("trace: %v %v", tr, err)
+	}
+}
+
+// Nodes that start together against one PostgreSQL database migrate it
+// once: the advisory lock makes the others wait, then find nothing to do.
+func TestPostgresConcurrentStartsMigrateOnce(t *testing.T) {
+	ctx := context.Background()
+	url := testenv.PostgresURL(t)
+	const nodes = 4
+	stores := make([]*Store, nodes)
+	errs := make([]error, nodes)
+	var wg sync.WaitGroup
+	for i := range nodes {
+		wg.Go(func() { stores[i], errs[i] = OpenDatabase(ctx, t.TempDir(), url) })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("node %d: %v", i, err)
+		}
+		defer stores[i].Close()
+	}
+	var n int
+	if err := stores[0].db.GetContext(ctx, &n, "SELECT COUNT(*) FROM schema_migrations"); err != nil {
+		t.Fatal(err)
+	}
+	if ms, _ := loadMigrations(); n != len(ms) {
+		t.Fatalf("%d migrations recorded, %d files", n, len(ms))
 	}
 }
