@@ -72,7 +72,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "Usage: wasmvoice [flags]\n       wasmvoice credentials create [--data-dir D] [--account ID] [--json]\n       wasmvoice openapi\n\nRuns the wasmvoice server. Every flag can also be set with the environment variable shown.\n\nFlags:\n")
 		f.PrintDefaults()
 	}
-	f.str(&cfg.DataDir, "data-dir", server.DefaultDataDir(), "directory for the SQLite database, keys and recordings (created; default $XDG_DATA_HOME/wasmvoice or ~/.local/share/wasmvoice)")
+	f.str(&cfg.DataDir, "data-dir", server.DefaultDataDir(), "directory for the SQLite database (unless --database-url), keys, modules and recordings (created; default $XDG_DATA_HOME/wasmvoice or ~/.local/share/wasmvoice)")
 	f.secret(&cfg.DatabaseURL, "database-url", "PostgreSQL database to use instead of SQLite in --data-dir: postgres://user:password@host:5432/dbname (optional pool_max_conns, pool_max_conn_idle_time, pool_max_conn_lifetime)")
 	f.str(&cfg.HTTPAddr, "http-addr", server.DefaultHTTPAddr, "address of the HTTP API")
 	f.str(&cfg.SIPAddr, "sip-addr", server.DefaultSIPAddr, "SIP address, UDP and TCP")
