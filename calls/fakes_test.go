@@ -14,6 +14,7 @@ import (
 
 	"github.com/wasmvoice/wasmvoice/bxml"
 	"github.com/wasmvoice/wasmvoice/callflow"
+	"github.com/wasmvoice/wasmvoice/internal/testenv"
 	"github.com/wasmvoice/wasmvoice/media"
 	"github.com/wasmvoice/wasmvoice/sip"
 	"github.com/wasmvoice/wasmvoice/store"
@@ -40,7 +41,7 @@ type bed struct {
 func newBed(t *testing.T, limits ...Limits) *bed {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, t.TempDir())
+	st, err := store.OpenDatabase(ctx, t.TempDir(), testenv.StoreURL(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -82,7 +82,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	cfg.DataDir = dir
 	_, statErr := os.Stat(dir)
-	st, err := store.Open(ctx, dir)
+	st, err := store.OpenDatabase(ctx, dir, cfg.DatabaseURL)
 	if err != nil {
 		return nil, err
 	}
@@ -350,7 +350,7 @@ func (s *Server) Run(ctx context.Context, ready func(httpAddr net.Addr)) error {
 	}
 	defer background.Wait()
 	s.log.Info("wasmvoice started", "http", ln.Addr().String(), "sip", fmt.Sprint(s.sip.Listeners()),
-		"sipDomain", s.cfg.SIPDomain, "region", s.cfg.Region, "dataDir", s.cfg.DataDir)
+		"sipDomain", s.cfg.SIPDomain, "region", s.cfg.Region, "dataDir", s.cfg.DataDir, "store", s.store.Engine().String())
 	if ready != nil {
 		ready(ln.Addr())
 	}

@@ -254,7 +254,11 @@ func (s *Store) Modules(ctx context.Context, accountID string) ([]ModuleInfo, er
 // DeleteModule removes a module no application is bound to (ErrModuleInUse
 // otherwise), and its file when no other module row shares the digest.
 func (s *Store) DeleteModule(ctx context.Context, accountID, id string) error {
-	tx, err := s.db.BeginTxx(ctx, nil)
+	return retryBusyErr(ctx, s, func() error { return s.deleteModule(ctx, accountID, id) })
+}
+
+func (s *Store) deleteModule(ctx context.Context, accountID, id string) error {
+	tx, err := s.beginCheckedTx(ctx)
 	if err != nil {
 		return fmt.Errorf("delete module %s: %w", id, err)
 	}
