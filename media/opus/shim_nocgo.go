@@ -12,7 +12,7 @@ func load() (string, error) {
 type encoder struct{}
 
 func newEncoder(int, int, EncoderOptions) (*encoder, error) { return nil, ErrUnavailable }
-func (*encoder) encode([]byte, []int16, int) (int, error)  { return 0, ErrUnavailable }
+func (*encoder) encode([]byte, []int16, int) (int, error)   { return 0, ErrUnavailable }
 func (*encoder) close()                                     {}
 
 type decoder struct{}
