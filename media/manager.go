@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/netip"
 	"time"
+
+	"github.com/wasmvoice/wasmvoice/media/opus"
 )
 
 // Defaults for Config fields left zero.
@@ -93,6 +95,11 @@ func NewManager(cfg Config) (*Manager, error) {
 	m := &Manager{cfg: cfg, pool: pool, log: log.With("caller", "media"), http: hc,
 		advertisedLocal: isHostAddress(cfg.AdvertisedIP)}
 	m.tts = NewTTS(TTSOptions{CacheEntries: cfg.TTSCacheEntries, CacheBytes: cfg.TTSCacheBytes, Logger: m.log})
+	if v, err := opus.Load(); err != nil {
+		m.log.Info("Opus is neither offered nor accepted: install libopus0 to enable it", "err", err)
+	} else {
+		m.log.Debug("Opus enabled", "libopus", v)
+	}
 	return m, nil
 }
 

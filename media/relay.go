@@ -20,8 +20,11 @@ func (l *Leg) readRTP() {
 	buf := make([]byte, maxPacket)
 	plain := make([]byte, maxPacket)
 	pcm := make([]int16, 0, maxPacket)
+	scratch := make([]int16, 0, maxPacket)
 	var h rtp.Header
 	var det dtmfDetector
+	var rx rxDecoder
+	defer rx.close()
 	for {
 		n, src, err := l.rtp.ReadFromUDPAddrPort(buf)
 		if err != nil {
@@ -60,22 +63,39 @@ func (l *Leg) readRTP() {
 			continue
 		}
 		neg := &st.neg
+		peer := l.peer.Load()
+		var decoded []int16 // the payload as 8 kHz PCM, when something needs it
 		if neg.hasDTMF && h.PayloadType == neg.dtmf.PayloadType {
+			det.clock = neg.dtmf.ClockRate
 			if evs, n := det.feed(h.Timestamp, payload); n > 0 {
 				l.dtmf.publish(evs, n)
 			}
-		} else if h.PayloadType == neg.audio.PayloadType && l.taps.active() {
-			pcm = decode(pcm[:0], neg.audio, payload)
-			l.taps.in(pcm)
+		} else if h.PayloadType == neg.audio.PayloadType {
+			// Decoding costs nothing on the G.711 fast path: only taps and a
+			// peer without our codec need it.
+			if l.taps.active() || peer != nil && peer.transcodesFrom(neg.audio) {
+				var ok bool
+				if pcm, ok = rx.decode(pcm[:0], neg.audio, payload); ok {
+					decoded = pcm
+				}
+				l.taps.in(pcm)
+			}
 		}
-		if p := l.peer.Load(); p != nil {
-			p.relayRTP(neg, pkt, &h, payload, pcm[:0])
+		if peer != nil {
+			peer.relayRTP(neg, pkt, &h, payload, decoded, scratch[:0])
 		} else {
 			// Reception statistics are for our own reports, which only
 			// legs we terminate send: the relay path does not pay for them.
 			l.rx.rtp(&h, h.PayloadType == neg.audio.PayloadType, time.Now())
 		}
 	}
+}
+
+// transcodesFrom reports whether audio in codec c must be transcoded for
+// this leg.
+func (l *Leg) transcodesFrom(c Codec) bool {
+	st := l.st.Load()
+	return st != nil && needTranscode(c, st.neg.audio)
 }
 
 // accept implements symmetric RTP latching with a source check: the first
@@ -144,9 +164,11 @@ func rtpPayload(pkt []byte, h *rtp.Header) []byte {
 }
 
 // relayRTP sends a packet received on the peer to this leg, mapping payload
-// types and converting G.711 law when the two legs differ. pkt is modified
-// in place.
-func (l *Leg) relayRTP(from *negotiated, pkt []byte, h *rtp.Header, payload []byte, pcm []int16) {
+// types. Audio in the same format passes through untouched, G.711 changes
+// law byte by byte, and anything else is encoded again from pcm, the
+// payload decoded by the peer (nil when it could not be). pkt is modified in
+// place; scratch is room for decoding.
+func (l *Leg) relayRTP(from *negotiated, pkt []byte, h *rtp.Header, payload []byte, pcm, scratch []int16) {
 	st := l.st.Load()
 	if st == nil {
 		return
@@ -154,20 +176,31 @@ func (l *Leg) relayRTP(from *negotiated, pkt []byte, h *rtp.Header, payload []by
 	to := &st.neg
 	switch {
 	case h.PayloadType == from.audio.PayloadType:
-		if !from.audio.sameFormat(to.audio) {
+		switch {
+		case from.audio.sameFormat(to.audio):
+		case from.audio.isG711() && to.audio.isG711():
 			if from.audio.sameFormat(CodecPCMU) {
 				g711.UlawToAlawBuf(payload, payload)
 			} else {
 				g711.AlawToUlawBuf(payload, payload)
 			}
 			metricTranscoded.Inc()
+		case pcm != nil:
+			l.relayTranscoded(st, from, h, pcm)
+			return
+		default:
+			dropCodec.Inc()
+			return
 		}
 		h.PayloadType = to.audio.PayloadType
 		if l.taps.active() {
-			l.taps.out(decode(pcm, to.audio, payload))
+			l.taps.out(l.decodeSent(scratch, to.audio, payload))
 		}
 	case from.hasDTMF && h.PayloadType == from.dtmf.PayloadType && to.hasDTMF:
 		h.PayloadType = to.dtmf.PayloadType
+		if from.audio.ClockRate != to.audio.ClockRate || from.dtmf.ClockRate != to.dtmf.ClockRate {
+			l.mapDTMF(pkt, h, payload, from, to)
+		}
 	default:
 		dropPayloadType.Inc()
 		return
@@ -270,16 +303,4 @@ func (l *Leg) writeRTCP(pkt []byte) bool {
 		return false
 	}
 	return true
-}
-
-// decode appends the linear samples of a G.711 payload; other codecs yield
-// silence of the same duration so recordings keep their timing.
-func decode(dst []int16, c Codec, payload []byte) []int16 {
-	switch {
-	case c.sameFormat(CodecPCMU):
-		return g711.DecodeUlawBuf(dst, payload)
-	case c.sameFormat(CodecPCMA):
-		return g711.DecodeAlawBuf(dst, payload)
-	}
-	return append(dst, make([]int16, 160)...)
 }

@@ -41,6 +41,7 @@ func golden(t *testing.T, path, got string) {
 }
 
 func TestAnswerGolden(t *testing.T) {
+	needOpus(t) // the goldens offer and accept Opus
 	m := newTestManager(t, func(c *Config) { c.AdvertisedIP = mustAddr("203.0.113.1") })
 	s := m.NewSession(SessionOptions{})
 	defer s.Close()
@@ -91,6 +92,7 @@ func TestNoUsableCodecIsSentinel(t *testing.T) {
 
 // Outbound leg: our offer, the remote's answer, and the peer's codec first.
 func TestOfferSetAnswer(t *testing.T) {
+	needOpus(t)
 	m := newTestManager(t, nil)
 	s := m.NewSession(SessionOptions{})
 	defer s.Close()
