@@ -24,7 +24,10 @@ var (
 	CodecG722 = Codec{PayloadType: 9, Name: "G722", ClockRate: 8000}
 	// CodecOpus is opus/48000/2 whatever is sent (RFC 7587 §7): FEC and
 	// DTX off unless the receiver's fmtp asks for them.
-	CodecOpus           = Codec{PayloadType: 111, Name: "opus", ClockRate: 48000, Channels: 2, Fmtp: "useinbandfec=0;usedtx=0"}
+	CodecOpus = Codec{PayloadType: 111, Name: "opus", ClockRate: 48000, Channels: 2, Fmtp: "useinbandfec=0;usedtx=0"}
+	// CodecG729 is offered without Annex B: we send no SID frames (and
+	// decode a peer's).
+	CodecG729           = Codec{PayloadType: 18, Name: "G729", ClockRate: 8000, Fmtp: "annexb=no"}
 	CodecTelephoneEvent = Codec{PayloadType: 101, Name: "telephone-event", ClockRate: 8000, Fmtp: "0-16"}
 	// CodecTelephoneEvent48k goes with Opus: events count in the audio's
 	// clock (RFC 4733 §2.1).

@@ -75,8 +75,10 @@ func (l *Leg) Answer(offer []byte, opts AnswerOptions) ([]byte, error) {
 	l.install(neg, sc)
 	l.sdpVer++
 	ours := neg.audio
-	if ours.sameFormat(CodecOpus) {
-		ours.Fmtp = CodecOpus.Fmtp // what we want to receive, not the offer's wishes
+	for _, c := range []Codec{CodecOpus, CodecG729} {
+		if ours.sameFormat(c) {
+			ours.Fmtp = c.Fmtp // what we want to receive and send, not the offer's wishes
+		}
 	}
 	codecs := []Codec{ours}
 	if neg.hasDTMF {
@@ -90,7 +92,7 @@ func (l *Leg) Answer(offer []byte, opts AnswerOptions) ([]byte, error) {
 }
 
 // Offer returns an SDP offer for an outbound leg: PCMU, PCMA, G722, Opus
-// (when libopus is loaded) and telephone-event in the 8 kHz and, with Opus,
+// and G729 (when libopus and libbcg729 are loaded) and telephone-event in the 8 kHz and, with Opus,
 // 48 kHz clocks; the peer's codec (or its pending offer's codecs) first,
 // over RTP/SAVP with a fresh key when opts.SRTP. Feed the remote answer to
 // SetAnswer.
@@ -228,8 +230,10 @@ func peerCodecs(peer *Leg) (func(Codec) bool, *Codec) {
 // (the PSTN's, passed through without decoding), then the wideband ones.
 func offerCodecs() []Codec {
 	c := []Codec{CodecPCMU, CodecPCMA, CodecG722}
-	if CodecOpus.Transcodable() {
-		c = append(c, CodecOpus)
+	for _, o := range []Codec{CodecOpus, CodecG729} {
+		if o.Transcodable() {
+			c = append(c, o)
+		}
 	}
 	return c
 }

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/wasmvoice/wasmvoice/media/g729"
 	"github.com/wasmvoice/wasmvoice/media/opus"
 )
 
@@ -99,6 +100,9 @@ func NewManager(cfg Config) (*Manager, error) {
 		m.log.Info("Opus is neither offered nor accepted: install libopus0 to enable it", "err", err)
 	} else {
 		m.log.Debug("Opus enabled", "libopus", v)
+	}
+	if err := g729.Load(); err != nil {
+		m.log.Info("G.729 is only passed through, never transcoded: install libbcg729-0 to enable it", "err", err)
 	}
 	return m, nil
 }

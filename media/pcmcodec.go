@@ -7,6 +7,7 @@ import (
 
 	"github.com/wasmvoice/wasmvoice/media/g711"
 	"github.com/wasmvoice/wasmvoice/media/g722"
+	"github.com/wasmvoice/wasmvoice/media/g729"
 	"github.com/wasmvoice/wasmvoice/media/opus"
 )
 
@@ -31,20 +32,22 @@ type PCMEncoder interface {
 }
 
 // Transcodable reports whether this server can decode and encode c:
-// G.711, G.722, and Opus when libopus is loaded.
+// G.711, G.722, Opus when libopus is loaded and G.729 when libbcg729 is.
 func (c Codec) Transcodable() bool {
 	switch {
 	case c.isG711(), c.sameFormat(CodecG722):
 		return true
 	case c.sameFormat(CodecOpus):
 		return opus.Available()
+	case c.sameFormat(CodecG729):
+		return g729.Available()
 	}
 	return false
 }
 
 // NewPCMDecoder returns a decoder from c's payloads to PCM at rate Hz (8000
 // or 16000; Opus also 12000, 24000 or 48000). Errors wrap
-// ErrCodecUnsupported.
+// ErrCodecUnsupported. G.729 takes and yields 10 ms multiples.
 func NewPCMDecoder(c Codec, rate int) (PCMDecoder, error) {
 	switch {
 	case c.sameFormat(CodecPCMU), c.sameFormat(CodecPCMA):
@@ -58,6 +61,12 @@ func NewPCMDecoder(c Codec, rate int) (PCMDecoder, error) {
 			return nil, fmt.Errorf("%w: %w", ErrCodecUnsupported, err)
 		}
 		return d, nil
+	case c.sameFormat(CodecG729):
+		d, err := g729.NewDecoder()
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrCodecUnsupported, err)
+		}
+		return withRate(d, nil, 8000, rate)
 	}
 	return nil, fmt.Errorf("%w: %s/%d", ErrCodecUnsupported, c.Name, c.ClockRate)
 }
@@ -77,6 +86,12 @@ func NewPCMEncoder(c Codec, rate int) (PCMEncoder, error) {
 			return nil, fmt.Errorf("%w: %w", ErrCodecUnsupported, err)
 		}
 		return e, nil
+	case c.sameFormat(CodecG729):
+		e, err := g729.NewEncoder()
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrCodecUnsupported, err)
+		}
+		return withRate(nil, e, 8000, rate)
 	}
 	return nil, fmt.Errorf("%w: %s/%d", ErrCodecUnsupported, c.Name, c.ClockRate)
 }

@@ -67,10 +67,13 @@ func rms16(pcm []int16) float64 {
 // Every codec round-trips a tone at 8 and 16 kHz through PCMEncoder and
 // PCMDecoder.
 func TestPCMCodecsRoundTrip(t *testing.T) {
-	for _, c := range []Codec{CodecPCMU, CodecPCMA, CodecG722, CodecOpus} {
+	for _, c := range []Codec{CodecPCMU, CodecPCMA, CodecG722, CodecOpus, CodecG729} {
 		for _, rate := range []int{8000, 16000} {
-			if c.sameFormat(CodecOpus) {
+			switch {
+			case c.sameFormat(CodecOpus):
 				needOpus(t)
+			case c.sameFormat(CodecG729):
+				needG729(t)
 			}
 			enc, err := NewPCMEncoder(c, rate)
 			if err != nil {
@@ -101,8 +104,8 @@ func TestPCMCodecsRoundTrip(t *testing.T) {
 			}
 		}
 	}
-	if _, err := NewPCMDecoder(Codec{Name: "G729", ClockRate: 8000}, 8000); !errors.Is(err, ErrCodecUnsupported) {
-		t.Errorf("G.729: %v", err)
+	if _, err := NewPCMDecoder(Codec{Name: "GSM", ClockRate: 8000}, 8000); !errors.Is(err, ErrCodecUnsupported) {
+		t.Errorf("GSM: %v", err)
 	}
 	if _, err := NewPCMEncoder(CodecG722, 44100); !errors.Is(err, ErrCodecUnsupported) {
 		t.Errorf("G.722 at 44.1 kHz: %v", err)

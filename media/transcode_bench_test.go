@@ -9,6 +9,9 @@ func benchTranscode(b *testing.B, from, to Codec) {
 	if from.sameFormat(CodecOpus) || to.sameFormat(CodecOpus) {
 		needOpus(b)
 	}
+	if from.sameFormat(CodecG729) || to.sameFormat(CodecG729) {
+		needG729(b)
+	}
 	src := mustEncoder(b, from)
 	var pkts [][]byte
 	for i := range 50 {
@@ -43,6 +46,8 @@ func BenchmarkTranscodePCMUToOpus(b *testing.B) { benchTranscode(b, CodecPCMU, C
 func BenchmarkTranscodeOpusToPCMU(b *testing.B) { benchTranscode(b, CodecOpus, CodecPCMU) }
 func BenchmarkTranscodePCMUToG722(b *testing.B) { benchTranscode(b, CodecPCMU, CodecG722) }
 func BenchmarkTranscodeG722ToPCMU(b *testing.B) { benchTranscode(b, CodecG722, CodecPCMU) }
+func BenchmarkTranscodePCMUToG729(b *testing.B) { benchTranscode(b, CodecPCMU, CodecG729) }
+func BenchmarkTranscodeG729ToPCMU(b *testing.B) { benchTranscode(b, CodecG729, CodecPCMU) }
 
 // The same through a bridged pair of legs on 127.0.0.1 (benchRelay), the
 // sockets included.

@@ -12,6 +12,7 @@ import (
 	"github.com/pion/rtp"
 	"github.com/wasmvoice/wasmvoice/internal/testenv"
 	"github.com/wasmvoice/wasmvoice/media/g711"
+	"github.com/wasmvoice/wasmvoice/media/g729"
 	"github.com/wasmvoice/wasmvoice/media/opus"
 	"github.com/wasmvoice/wasmvoice/media/wav"
 )
@@ -20,6 +21,19 @@ func needOpus(t testing.TB) {
 	t.Helper()
 	_, err := opus.Load()
 	testenv.Need(t, "libopus (libopus0)", err)
+}
+
+func needG729(t testing.TB) {
+	t.Helper()
+	testenv.Need(t, "libbcg729 (libbcg729-0)", g729.Load())
+}
+
+// needCodecLibs is for tests whose expectations (offers, goldens) list every
+// codec.
+func needCodecLibs(t testing.TB) {
+	t.Helper()
+	needOpus(t)
+	needG729(t)
 }
 
 func sine8k(freq float64, n, offset int, amp float64) []int16 {
@@ -112,18 +126,19 @@ var widebandCases = []struct {
 	tsStep    uint32
 	dtmf      string
 	dtmfScale uint16
-	opus      bool
+	need      func(testing.TB) // the library the codec needs, if any
 }{
-	{"G722", "9", CodecG722, 9, 160, "101 telephone-event/8000", 1, false},
-	{"Opus", "111 opus/48000/2", CodecOpus, 111, 960, "102 telephone-event/48000", 6, true},
+	{"G722", "9", CodecG722, 9, 160, "101 telephone-event/8000", 1, nil},
+	{"Opus", "111 opus/48000/2", CodecOpus, 111, 960, "102 telephone-event/48000", 6, needOpus},
+	{"G729", "18", CodecG729, 18, 160, "101 telephone-event/8000", 1, needG729},
 }
 
-// codecSession returns a session closed at the test's end, when Opus is
-// there if the test needs it.
-func codecSession(t *testing.T, withOpus bool) *Session {
+// codecSession returns a session closed at the test's end, once need (if
+// any) found the codec's library.
+func codecSession(t *testing.T, need func(testing.TB)) *Session {
 	t.Helper()
-	if withOpus {
-		needOpus(t)
+	if need != nil {
+		need(t)
 	}
 	s := newTestManager(t, nil).NewSession(SessionOptions{})
 	t.Cleanup(func() { s.Close() })
@@ -136,7 +151,7 @@ func codecSession(t *testing.T, withOpus bool) *Session {
 func TestBridgeTranscodes(t *testing.T) {
 	for _, tc := range widebandCases {
 		t.Run(tc.name, func(t *testing.T) {
-			s := codecSession(t, tc.opus)
+			s := codecSession(t, tc.need)
 			x, y := newPeer(t, false), newPeer(t, false)
 			a := x.answered(t, s, "pcmu", "0", "101 telephone-event/8000")
 			b := y.answered(t, s, tc.name, tc.format, tc.dtmf)
@@ -181,7 +196,7 @@ func TestBridgeTranscodes(t *testing.T) {
 func TestEndpointOnWidebandLegs(t *testing.T) {
 	for _, tc := range widebandCases {
 		t.Run(tc.name, func(t *testing.T) {
-			s := codecSession(t, tc.opus)
+			s := codecSession(t, tc.need)
 			x := newPeer(t, false)
 			l := x.answered(t, s, tc.name, tc.format, "101 telephone-event/8000")
 			path := filepath.Join(t.TempDir(), "rec.wav")
