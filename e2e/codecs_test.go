@@ -11,7 +11,8 @@ import (
 // a phone that speaks only PCMU: the server answers the caller in its codec,
 // offers the callee its codecs, and the bridge between legs that share no
 // codec transcodes. Each phone sends its own tone (1000 Hz from the
-// wideband phone, 600 Hz from the PCMU one) and must hear the other's.
+// wideband phone, 600 Hz from the PCMU one) and must hear the other's, and a
+// digit the wideband phone presses reaches the PCMU one.
 func TestTranscodingBetweenPhones(t *testing.T) {
 	for _, tc := range []struct {
 		name, module string
@@ -81,6 +82,14 @@ func TestTranscodingBetweenPhones(t *testing.T) {
 				if !strings.Contains(log, "Set audio encoder: "+c.want) {
 					t.Errorf("a phone did not encode %s:\n%s", c.want, lastLines(log, 30))
 				}
+			}
+			// RFC 4733 digits cross the transcoding bridge (payload type,
+			// timestamps and durations moved to the PCMU leg's clock).
+			caller.sendDTMF('5')
+			if ev, ok := callee.waitEvent("CALL_DTMF_START", 10*time.Second); !ok {
+				t.Error("the PCMU phone got no DTMF from the " + tc.name + " phone")
+			} else if ev["param"] != "5" {
+				t.Errorf("the PCMU phone got DTMF %v, want 5", ev)
 			}
 			caller.hangup()
 			if !callee.waitClosed(20 * time.Second) {
