@@ -3,6 +3,7 @@ package media
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -12,6 +13,10 @@ type AnswerOptions struct {
 	// negotiated: its codec is preferred (no transcoding), and accepted even
 	// when this server cannot transcode it (passed through untouched).
 	Peer *Leg
+	// Codecs restricts the answer to these codecs and prefers them in this
+	// order over the offer's (the peer's codec still comes first); nil
+	// takes the offer's first codec the server can transcode.
+	Codecs CodecList
 }
 
 // OfferOptions tune Leg.Offer.
@@ -27,6 +32,9 @@ type OfferOptions struct {
 	// through. Answer that leg afterwards with AnswerOptions.Peer set to
 	// this one. Ignored when Peer is negotiated.
 	PeerOffer []byte
+	// Codecs restricts the offer to these codecs, in this order after the
+	// peer's (when the list has it); nil offers every codec the server has.
+	Codecs CodecList
 }
 
 // Answer takes the remote offer for this leg and returns our SDP answer: the
@@ -43,8 +51,10 @@ func (l *Leg) Answer(offer []byte, opts AnswerOptions) ([]byte, error) {
 		return nil, err
 	}
 	allowed, prefer := peerCodecs(opts.Peer)
-	accept := func(c Codec) bool { return c.Transcodable() || allowed != nil && allowed(c) }
-	neg, err := choose(rm.codecs, accept, prefer)
+	accept := func(c Codec) bool {
+		return opts.Codecs.allows(c) && (c.Transcodable() || allowed != nil && allowed(c))
+	}
+	neg, err := choose(opts.Codecs.order(rm.codecs), accept, prefer)
 	if err != nil {
 		return nil, err
 	}
@@ -114,11 +124,15 @@ func (l *Leg) Offer(opts OfferOptions) ([]byte, error) {
 			}
 		}
 	}
-	for _, c := range offerCodecs() {
+	codecs = slices.DeleteFunc(codecs, func(c Codec) bool { return !opts.Codecs.allows(c) })
+	for _, c := range opts.Codecs.defaults() {
 		if !hasFormat(codecs, c) {
 			c.PayloadType = freePT(codecs, c.PayloadType)
 			codecs = append(codecs, c)
 		}
+	}
+	if len(codecs) == 0 {
+		return nil, fmt.Errorf("%w: the codec list %v leaves nothing to offer", ErrNoCommonCodec, opts.Codecs)
 	}
 	events := []Codec{CodecTelephoneEvent}
 	if hasFormat(codecs, CodecOpus) {
