@@ -184,3 +184,30 @@ func (l *Leg) decodeSent(dst []int16, c Codec, payload []byte) []int16 {
 	out, _ := t.dec.decode(dst, c, payload)
 	return out
 }
+
+// mapSenderReports moves the RTP timestamps of the sender reports in a
+// compound RTCP packet relayed to this leg into its clock, on the map of the
+// transcoded audio they describe, when the bridge changes clock rate (PCMU to
+// Opus): the receiver relates them to the packets it gets. pkt is modified in
+// place.
+func (l *Leg) mapSenderReports(from *negotiated, pkt []byte) {
+	st := l.st.Load()
+	if st == nil || st.neg.audio.ClockRate == from.audio.ClockRate || !needTranscode(from.audio, st.neg.audio) {
+		return
+	}
+	const typeSR, srMinLen = 200, 28
+	for off := 0; off+8 <= len(pkt); {
+		n := (int(binary.BigEndian.Uint16(pkt[off+2:])) + 1) * 4
+		if off+n > len(pkt) {
+			return
+		}
+		if pkt[off+1] == typeSR && n >= srMinLen {
+			ssrc := binary.BigEndian.Uint32(pkt[off+4:])
+			l.tx.mu.Lock()
+			ts := l.tx.ts.mapTS(ssrc, binary.BigEndian.Uint32(pkt[off+16:]), from.audio.ClockRate, st.neg.audio.ClockRate)
+			l.tx.mu.Unlock()
+			binary.BigEndian.PutUint32(pkt[off+16:], ts)
+		}
+		off += n
+	}
+}

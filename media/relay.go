@@ -273,6 +273,7 @@ func (l *Leg) readRTCP() {
 		}
 		l.rxPackets.Add(1)
 		if p := l.peer.Load(); p != nil {
+			p.mapSenderReports(&st.neg, pkt)
 			p.writeRTCP(pkt)
 		} else {
 			l.rx.rtcp(pkt, time.Now())

@@ -1,14 +1,17 @@
 package media
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
+	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/wasmvoice/wasmvoice/internal/testenv"
 	"github.com/wasmvoice/wasmvoice/media/g711"
@@ -276,5 +279,38 @@ func TestTimestampMap(t *testing.T) {
 	}
 	if got := m.mapTS(2, 77+960, 48000, 8000); got != 77+160 {
 		t.Fatalf("down %d", got)
+	}
+}
+
+// Sender reports relayed across a bridge that changes clock rate carry RTP
+// timestamps on the same map as the audio.
+func TestSenderReportsFollowTheClock(t *testing.T) {
+	s := codecSession(t, needOpus)
+	a := newPeer(t, false).answered(t, s, "pcmu", "0")
+	b := newPeer(t, false).answered(t, s, "opus", "111 opus/48000/2")
+	from := &a.st.Load().neg
+	b.tx.mu.Lock()
+	b.tx.ts.mapTS(0x1234, 1000, 8000, 48000) // the audio's first packet
+	b.tx.mu.Unlock()
+	sr := rtcp.SenderReport{SSRC: 0x1234, RTPTime: 1000 + 8000, PacketCount: 50}
+	rr := rtcp.ReceiverReport{SSRC: 9}
+	pkt, err := rtcp.Marshal([]rtcp.Packet{&rr, &sr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.mapSenderReports(from, pkt)
+	got, err := rtcp.Unmarshal(pkt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ts := got[1].(*rtcp.SenderReport).RTPTime; ts != 1000+48000 {
+		t.Fatalf("sender report RTP time %d, want %d (one second later at 48 kHz)", ts, 1000+48000)
+	}
+	// Same clock: untouched.
+	c := newPeer(t, false).answered(t, s, "pcma", "8")
+	pkt2 := slices.Clone(pkt)
+	c.mapSenderReports(from, pkt2)
+	if !bytes.Equal(pkt, pkt2) {
+		t.Fatal("a report between 8 kHz legs changed")
 	}
 }
