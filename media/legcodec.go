@@ -14,26 +14,39 @@ func needTranscode(a, b Codec) bool {
 	return !a.sameFormat(b) && !(a.isG711() && b.isG711())
 }
 
+// pivotRate is the PCM rate a bridge between codecs a and b transcodes
+// through: 16 kHz when both are wideband (G.722, Opus), so 4-7 kHz survive,
+// else the 8 kHz of everything else in the server.
+func pivotRate(a, b Codec) int {
+	wide := func(c Codec) bool { return c.sameFormat(CodecG722) || c.sameFormat(CodecOpus) }
+	if wide(a) && wide(b) {
+		return 16000
+	}
+	return sampleRate
+}
+
 // sameCodec is sameFormat with the same fmtp too: an Opus encoder follows
 // the receiver's fmtp, so a change of it means a new encoder.
 func sameCodec(a, b Codec) bool { return a.sameFormat(b) && a.Fmtp == b.Fmtp }
 
-// rxDecoder decodes the audio a leg receives to 8 kHz PCM, for its taps and
-// for a peer that transcodes. Only the leg's RTP reader goroutine uses it.
+// rxDecoder decodes the audio a leg receives to PCM (8 kHz, or 16 kHz for
+// a wideband bridge), for its taps and for a peer that transcodes. Only the
+// leg's RTP reader goroutine uses it.
 type rxDecoder struct {
 	codec Codec
+	rate  int
 	dec   PCMDecoder
 	err   error // the codec cannot be decoded
 }
 
-// decode appends one payload's samples to dst; a codec we cannot decode
-// (or a corrupt payload) yields 20 ms of silence so recordings keep their
-// timing, and false.
-func (r *rxDecoder) decode(dst []int16, c Codec, payload []byte) ([]int16, bool) {
-	if (r.dec == nil && r.err == nil) || !sameCodec(r.codec, c) {
+// decode appends one payload's samples at rate to dst; a codec we cannot
+// decode (or a corrupt payload) yields 20 ms of silence so recordings keep
+// their timing, and false.
+func (r *rxDecoder) decode(dst []int16, c Codec, rate int, payload []byte) ([]int16, bool) {
+	if (r.dec == nil && r.err == nil) || !sameCodec(r.codec, c) || r.rate != rate {
 		r.close()
-		r.codec = c
-		r.dec, r.err = NewPCMDecoder(c, sampleRate)
+		r.codec, r.rate = c, rate
+		r.dec, r.err = NewPCMDecoder(c, rate)
 	}
 	if r.dec != nil {
 		out, err := r.dec.Decode(dst, payload)
@@ -42,7 +55,7 @@ func (r *rxDecoder) decode(dst []int16, c Codec, payload []byte) ([]int16, bool)
 		}
 		dropCodec.Inc()
 	}
-	return append(dst, make([]int16, frameSamples)...), false
+	return append(dst, make([]int16, rate/50)...), false
 }
 
 func (r *rxDecoder) close() {
@@ -61,28 +74,32 @@ type txCodec struct {
 	mu       sync.Mutex
 	closed   bool
 	encCodec Codec
+	encRate  int
 	enc      PCMEncoder
 	dec      rxDecoder
 	pkt      []byte
 	payload  []byte
 	ts       tsMap
+	// tapDown brings a wideband bridge's 16 kHz audio to the taps' 8 kHz.
+	tapDown halfband
+	tapPCM  []int16
 }
 
-// encode appends pcm (8 kHz) encoded in c to dst (mu held).
-func (t *txCodec) encode(dst []byte, c Codec, pcm []int16) ([]byte, error) {
+// encode appends pcm at rate Hz encoded in c to dst (mu held).
+func (t *txCodec) encode(dst []byte, c Codec, rate int, pcm []int16) ([]byte, error) {
 	if t.closed {
 		return dst, ErrClosed
 	}
-	if t.enc == nil || !sameCodec(t.encCodec, c) {
+	if t.enc == nil || !sameCodec(t.encCodec, c) || t.encRate != rate {
 		if t.enc != nil {
 			t.enc.Close()
 			t.enc = nil
 		}
-		enc, err := NewPCMEncoder(c, sampleRate)
+		enc, err := NewPCMEncoder(c, rate)
 		if err != nil {
 			return dst, err
 		}
-		t.enc, t.encCodec = enc, c
+		t.enc, t.encCodec, t.encRate = enc, c, rate
 	}
 	return t.enc.Encode(dst, pcm)
 }
@@ -121,16 +138,16 @@ func (m *tsMap) mapTS(ssrc, ts, from, to uint32) uint32 {
 	return out
 }
 
-// relayTranscoded sends audio from the peer, decoded to pcm, to this leg in
-// its own codec: the peer's SSRC and sequence numbers, its timestamps in
-// this leg's clock.
-func (l *Leg) relayTranscoded(st *legState, from *negotiated, h *rtp.Header, pcm []int16) {
+// relayTranscoded sends audio from the peer, decoded to pcm at rate Hz, to
+// this leg in its own codec: the peer's SSRC and sequence numbers, its
+// timestamps in this leg's clock.
+func (l *Leg) relayTranscoded(st *legState, from *negotiated, h *rtp.Header, pcm []int16, rate int) {
 	to := &st.neg
 	t := &l.tx
 	t.mu.Lock()
-	payload, err := t.encode(t.payload[:0], to.audio, pcm)
+	defer t.mu.Unlock()
+	payload, err := t.encode(t.payload[:0], to.audio, rate, pcm)
 	if err != nil {
-		t.mu.Unlock()
 		dropCodec.Inc()
 		return
 	}
@@ -141,16 +158,15 @@ func (l *Leg) relayTranscoded(st *legState, from *negotiated, h *rtp.Header, pcm
 		Timestamp: t.ts.mapTS(h.SSRC, h.Timestamp, from.audio.ClockRate, to.audio.ClockRate),
 	}
 	n, err := out.MarshalTo(t.pkt[:cap(t.pkt)])
-	sent := false
-	if err == nil {
-		sent = l.writeRTP(st, append(t.pkt[:n], payload...))
-	}
-	t.mu.Unlock()
-	if sent {
+	if err == nil && l.writeRTP(st, append(t.pkt[:n], payload...)) {
 		metricRelayed.Inc()
 		metricTranscoded.Inc()
 	}
 	if l.taps.active() {
+		if rate != sampleRate {
+			t.tapPCM = t.tapDown.down(t.tapPCM[:0], pcm)
+			pcm = t.tapPCM
+		}
 		l.taps.out(pcm)
 	}
 }
@@ -181,7 +197,7 @@ func (l *Leg) decodeSent(dst []int16, c Codec, payload []byte) []int16 {
 	if t.closed {
 		return dst
 	}
-	out, _ := t.dec.decode(dst, c, payload)
+	out, _ := t.dec.decode(dst, c, sampleRate, payload)
 	return out
 }
 

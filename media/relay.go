@@ -25,6 +25,7 @@ func (l *Leg) readRTP() {
 	var det dtmfDetector
 	var rx rxDecoder
 	defer rx.close()
+	var tapDown halfband // 16 kHz bridge audio to the taps' 8 kHz
 	for {
 		n, src, err := l.rtp.ReadFromUDPAddrPort(buf)
 		if err != nil {
@@ -64,38 +65,44 @@ func (l *Leg) readRTP() {
 		}
 		neg := &st.neg
 		peer := l.peer.Load()
-		var decoded []int16 // the payload as 8 kHz PCM, when something needs it
+		var decoded []int16 // the payload as PCM at rate, when something needs it
+		rate := sampleRate
 		if neg.hasDTMF && h.PayloadType == neg.dtmf.PayloadType {
 			det.clock = neg.dtmf.ClockRate
 			if evs, n := det.feed(h.Timestamp, payload); n > 0 {
 				l.dtmf.publish(evs, n)
 			}
 		} else if h.PayloadType == neg.audio.PayloadType {
-			// Decoding costs nothing on the G.711 fast path: only taps and a
-			// peer without our codec need it.
-			if l.taps.active() || peer != nil && peer.transcodesFrom(neg.audio) {
+			// Decoding costs nothing on the pass-through fast path: only
+			// taps and a peer without our codec need it.
+			transcode := false
+			if peer != nil {
+				if pc, ok := peer.Codec(); ok && needTranscode(neg.audio, pc) {
+					transcode, rate = true, pivotRate(neg.audio, pc)
+				}
+			}
+			if taps := l.taps.active(); taps || transcode {
 				var ok bool
-				if pcm, ok = rx.decode(pcm[:0], neg.audio, payload); ok {
+				if pcm, ok = rx.decode(pcm[:0], neg.audio, rate, payload); ok {
 					decoded = pcm
 				}
-				l.taps.in(pcm)
+				if taps {
+					in := pcm
+					if rate != sampleRate {
+						in = tapDown.down(scratch[:0], pcm)
+					}
+					l.taps.in(in)
+				}
 			}
 		}
 		if peer != nil {
-			peer.relayRTP(neg, pkt, &h, payload, decoded, scratch[:0])
+			peer.relayRTP(neg, pkt, &h, payload, decoded, rate, scratch[:0])
 		} else {
 			// Reception statistics are for our own reports, which only
 			// legs we terminate send: the relay path does not pay for them.
 			l.rx.rtp(&h, h.PayloadType == neg.audio.PayloadType, time.Now())
 		}
 	}
-}
-
-// transcodesFrom reports whether audio in codec c must be transcoded for
-// this leg.
-func (l *Leg) transcodesFrom(c Codec) bool {
-	st := l.st.Load()
-	return st != nil && needTranscode(c, st.neg.audio)
 }
 
 // accept implements symmetric RTP latching with a source check: the first
@@ -166,9 +173,9 @@ func rtpPayload(pkt []byte, h *rtp.Header) []byte {
 // relayRTP sends a packet received on the peer to this leg, mapping payload
 // types. Audio in the same format passes through untouched, G.711 changes
 // law byte by byte, and anything else is encoded again from pcm, the
-// payload decoded by the peer (nil when it could not be). pkt is modified in
-// place; scratch is room for decoding.
-func (l *Leg) relayRTP(from *negotiated, pkt []byte, h *rtp.Header, payload []byte, pcm, scratch []int16) {
+// payload decoded by the peer at rate Hz (nil when it could not be). pkt is
+// modified in place; scratch is room for decoding.
+func (l *Leg) relayRTP(from *negotiated, pkt []byte, h *rtp.Header, payload []byte, pcm []int16, rate int, scratch []int16) {
 	st := l.st.Load()
 	if st == nil {
 		return
@@ -186,7 +193,7 @@ func (l *Leg) relayRTP(from *negotiated, pkt []byte, h *rtp.Header, payload []by
 			}
 			metricTranscoded.Inc()
 		case pcm != nil:
-			l.relayTranscoded(st, from, h, pcm)
+			l.relayTranscoded(st, from, h, pcm, rate)
 			return
 		default:
 			dropCodec.Inc()

@@ -228,7 +228,7 @@ func (l *Leg) encodeFrame(st *legState, frame []int16) ([]byte, error) {
 	}
 	l.tx.mu.Lock()
 	defer l.tx.mu.Unlock()
-	p, err := l.tx.encode(l.send.payload[:0], c, frame)
+	p, err := l.tx.encode(l.send.payload[:0], c, sampleRate, frame)
 	if err != nil {
 		return nil, fmt.Errorf("media: encoding %s on leg %s: %w", c.Name, l.name, err)
 	}

@@ -314,3 +314,40 @@ func TestSenderReportsFollowTheClock(t *testing.T) {
 		t.Fatal("a report between 8 kHz legs changed")
 	}
 }
+
+// G.722 and Opus are both wideband: a bridge between them transcodes at
+// 16 kHz, so a 5 kHz tone (above the 4 kHz of narrowband) crosses.
+func TestWidebandBridgeKeepsHighFrequencies(t *testing.T) {
+	s := codecSession(t, needOpus)
+	x, y := newPeer(t, false), newPeer(t, false)
+	a := x.answered(t, s, "g722", "9")
+	b := y.answered(t, s, "opus", "111 opus/48000/2")
+	if err := s.Bridge(a, b); err != nil {
+		t.Fatal(err)
+	}
+	enc := closing[PCMEncoder](t)(NewPCMEncoder(CodecG722, 16000))
+	y.sendTS(111, true, y.ts, []byte{0xf8, 0xff, 0xfe}) // latch y first (an Opus silence frame)
+	const n = 40
+	for i := range n {
+		p, err := enc.Encode(nil, sineAt(5000, 16000, 320, i*320))
+		if err != nil {
+			t.Fatal(err)
+		}
+		x.send(9, i == 0, p)
+		time.Sleep(time.Millisecond)
+	}
+	dec := closing[PCMDecoder](t)(NewPCMDecoder(CodecOpus, 16000))
+	var out []int16
+	for _, p := range y.recvN(n, 2*time.Second) {
+		var err error
+		if out, err = dec.Decode(out, p.Payload); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(out) < n*320*9/10 {
+		t.Fatalf("%d samples arrived", len(out))
+	}
+	if r := toneShare(out[len(out)/2:], 5000, 16000); r < 0.5 {
+		t.Errorf("5 kHz tone share %.2f at the Opus peer", r)
+	}
+}
