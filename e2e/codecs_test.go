@@ -7,6 +7,39 @@ import (
 	"time"
 )
 
+// widebandPhone is a baresip restricted to one codec other than G.711.
+type widebandPhone struct {
+	name, module string
+	codecs       string // baresip's audio_codecs: name/rate/channels, as its codec registers
+}
+
+var widebandPhones = []widebandPhone{{"opus", "opus.so", "opus/48000/2"}, {"g722", "g722.so", "G722/16000/1"}}
+
+// account is the recipe's account with the codec list replaced.
+func (w widebandPhone) account(t *testing.T, v recipeValues) string {
+	return strings.Replace(recipe(t, "softphones/baresip/accounts", v),
+		"audio_codecs=PCMU/8000/1,PCMA/8000/1", "audio_codecs="+w.codecs, 1)
+}
+
+// config loads the codec's module; baresip's Opus runs at 48 kHz stereo and
+// its aufile microphone is 8 kHz mono, so baresip resamples the source.
+func (w widebandPhone) config() []string {
+	return []string{"module " + w.module, "ausrc_srate 8000", "ausrc_channels 1"}
+}
+
+// startWidebandBaresip starts the recipe's baresip speaking only the codec
+// of widebandPhones named name.
+func startWidebandBaresip(t *testing.T, v recipeValues, name string) *baresip {
+	t.Helper()
+	for _, w := range widebandPhones {
+		if w.name == name {
+			return startBaresipWith(t, w.account(t, v), baresipOptions{extra: w.config()})
+		}
+	}
+	t.Fatalf("no wideband phone %q", name)
+	return nil
+}
+
 // A phone that speaks only Opus (or only G.722) talks through the server to
 // a phone that speaks only PCMU: the server answers the caller in its codec,
 // offers the callee its codecs, and the bridge between legs that share no
@@ -14,16 +47,7 @@ import (
 // wideband phone, 600 Hz from the PCMU one) and must hear the other's, and a
 // digit the wideband phone presses reaches the PCMU one.
 func TestTranscodingBetweenPhones(t *testing.T) {
-	for _, tc := range []struct {
-		name, module string
-		codecs       string // baresip's audio_codecs: name/rate/channels, as its codec registers
-		extra        []string
-	}{
-		// baresip's Opus runs at 48 kHz stereo; its aufile microphone is
-		// 8 kHz mono, so baresip resamples the source.
-		{"opus", "opus.so", "opus/48000/2", []string{"ausrc_srate 8000", "ausrc_channels 1"}},
-		{"g722", "g722.so", "G722/16000/1", []string{"ausrc_srate 8000", "ausrc_channels 1"}},
-	} {
+	for _, tc := range widebandPhones {
 		t.Run(tc.name, func(t *testing.T) {
 			s := startServer(t)
 			callee := startBaresipWith(t, "<sip:callee@127.0.0.1>;regint=0;answermode=auto;audio_codecs=PCMU/8000/1\n",
@@ -39,9 +63,7 @@ func TestTranscodingBetweenPhones(t *testing.T) {
 			var callID string
 			s.traceOnFailure(&callID)
 			v := recipeValues{appID: appID, password: pw, domain: "127.0.0.1", port: s.sipPort()}
-			account := strings.Replace(recipe(t, "softphones/baresip/accounts", v),
-				"audio_codecs=PCMU/8000/1,PCMA/8000/1", "audio_codecs="+tc.codecs, 1)
-			caller := startBaresipWith(t, account, baresipOptions{micHz: 1000, extra: append([]string{"module " + tc.module}, tc.extra...)})
+			caller := startBaresipWith(t, tc.account(t, v), baresipOptions{micHz: 1000, extra: tc.config()})
 			caller.dial("sip:" + appID + "@127.0.0.1:" + s.sipPort())
 			if !caller.waitConnected(30 * time.Second) {
 				t.Fatalf("the call did not connect; callbacks %v", hook.types())
