@@ -81,6 +81,9 @@ type Config struct {
 	// S3-compatible bucket (storage.ParseS3URL), credentials from the
 	// environment.
 	RecordingStorage string
+	// G729 transcodes G.729 with the system's libbcg729 (GPL-3.0+, loaded
+	// only when asked); off, G.729 is only passed through.
+	G729 bool
 	// RTCPInterval is the mean interval of the RTCP reports on legs the node
 	// terminates (0: RFC 3550's 5 s; tests shorten it).
 	RTCPInterval time.Duration

@@ -137,7 +137,7 @@ func (s *Server) build(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	s.media, err = media.NewManager(media.Config{AdvertisedIP: ip, PortMin: lo, PortMax: hi, IdleTimeout: cfg.MediaTimeout,
+	s.media, err = media.NewManager(media.Config{G729: cfg.G729, AdvertisedIP: ip, PortMin: lo, PortMax: hi, IdleTimeout: cfg.MediaTimeout,
 		RTCPInterval: cfg.RTCPInterval, Logger: cfg.Logger})
 	if err != nil {
 		return fmt.Errorf("media: %w", err)

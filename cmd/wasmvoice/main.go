@@ -83,6 +83,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	f.str(&cfg.Region, "region", server.DefaultRegion, "this node's region (US, EU or ASIA), checked against each application's allowedRegions")
 	f.str(&cfg.MediaIP, "media-ip", "", "IP advertised in SDP, Via and Contact (default: the IP of --sip-addr when it names one, else the address of the outbound interface)")
 	f.str(&cfg.RTPPorts, "rtp-ports", server.DefaultRTPPorts, "RTP port range min-max (min even; RTCP uses RTP+1)")
+	f.boolean(&cfg.G729, "g729", false, "transcode G.729 with the system's libbcg729 (Debian libbcg729-0, GPL-3.0+, loaded at run time only with this flag); without it G.729 is only passed through between legs that both have it")
 	f.duration(&cfg.MediaTimeout, "media-timeout", media.DefaultIdleTimeout, "end an answered call whose peer sent no RTP or RTCP this long (cause error, a media timeout message)")
 	f.duration(&cfg.SIPHealthInterval, "sip-health-interval", trunkops.DefaultHealthInterval, "probe every outbound trunk endpoint with SIP OPTIONS this often (GET /v1/sip/status)")
 	f.str(&cfg.DNSServer, "dns-server", "", "DNS server (host:port) SIP discovery (POST /v1/sip/discover) resolves A/AAAA and SRV records with (default: the system's resolver)")
