@@ -154,7 +154,7 @@ func (c *InboundCall) readRequest(req *sip.Request, tx sip.ServerTransaction) er
 	return c.session.ReadRequest(req, tx)
 }
 func (c *InboundCall) refers() *referState { return &c.referState }
-func (c *InboundCall) sipCallID() string    { return c.CallID }
+func (c *InboundCall) sipCallID() string   { return c.CallID }
 func (c *InboundCall) remoteTarget() sip.Uri {
 	if h := c.session.InviteRequest.Contact(); h != nil {
 		return h.Address
@@ -174,7 +174,7 @@ func (c *OutboundCall) readRequest(req *sip.Request, tx sip.ServerTransaction) e
 	return c.session.ReadRequest(req, tx)
 }
 func (c *OutboundCall) refers() *referState { return &c.referState }
-func (c *OutboundCall) sipCallID() string    { return c.CallID }
+func (c *OutboundCall) sipCallID() string   { return c.CallID }
 func (c *OutboundCall) remoteTarget() sip.Uri {
 	if h := c.session.InviteResponse.Contact(); h != nil {
 		return h.Address
