@@ -218,6 +218,7 @@ func (c *Call) runTransferLeg(ctx context.Context, b *Call, opts *bxml.TargetOpt
 		defer c.e.remove(b)
 		defer b.finishLeg(opts.TransferDisconnectTarget())
 		defer c.onIdle(b.leg, b.mediaTimedOut)()
+		c.listenRefer(b)
 		go func() {
 			select {
 			case <-b.sipOut.Done():
@@ -250,7 +251,8 @@ func (c *Call) runTransferLeg(ctx context.Context, b *Call, opts *bxml.TargetOpt
 		}
 		c.logf(slog.LevelInfo, "transfer", "bridged to %s (%s)", b.id, b.info.To)
 		<-b.ctx.Done()
-		c.sess.Unbridge(c.leg)
+		// b's leg, not c's: a REFER may have bridged c with another party.
+		c.sess.Unbridge(b.leg)
 	}()
 	select {
 	case <-bDone:
@@ -258,6 +260,29 @@ func (c *Call) runTransferLeg(ctx context.Context, b *Call, opts *bxml.TargetOpt
 		b.end(bxml.CauseHangup, "")
 		<-bDone
 		return res, ctx.Err()
+	}
+	// A REFER from b's peer may have moved c to another party: the
+	// transfer goes on with it until that bridge ends too.
+	var cur *handover
+	for {
+		h := c.nextHandover(ctx, cur)
+		if h == nil {
+			break
+		}
+		cur, b = h, h.peer
+		res.TransferTo = b.snapshotInfo().To
+		select {
+		case <-h.done:
+		case <-ctx.Done():
+			if h.owned { // a leg of this transfer; another call goes on
+				b.end(bxml.CauseHangup, "")
+				<-h.done
+			}
+			return res, ctx.Err()
+		}
+	}
+	if cur != nil {
+		c.sess.Unbridge(c.leg)
 	}
 	rec := b.Snapshot()
 	res.Cause, res.ErrorMessage = rec.DisconnectCause, rec.ErrorMessage

@@ -464,3 +464,26 @@ func parseSipfrag(body []byte) (int, string, bool) {
 	}
 	return n, reason, true
 }
+
+// DialogTags returns the call's dialog tags: ours and the peer's. An
+// attended transfer names a dialog by its Call-ID and these two tags.
+func (c *InboundCall) DialogTags() (local, remote string) {
+	if res := c.session.InviteResponse; res != nil {
+		local = headerTag(res.To())
+	}
+	return local, headerTag(c.session.InviteRequest.From())
+}
+
+// DialogTags is InboundCall.DialogTags for an outbound leg.
+func (c *OutboundCall) DialogTags() (local, remote string) {
+	return headerTag(c.session.InviteRequest.From()), headerTag(c.session.InviteResponse.To())
+}
+
+// Matches reports whether rep names the dialog with these tags, in either
+// order: implementations differ on whose tag is the to-tag.
+func (rep *Replaces) Matches(callID, local, remote string) bool {
+	if rep == nil || rep.CallID != callID || local == "" || remote == "" {
+		return false
+	}
+	return (rep.ToTag == local && rep.FromTag == remote) || (rep.ToTag == remote && rep.FromTag == local)
+}
