@@ -1,12 +1,18 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"net"
+	"net/url"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/emiago/sipgo"
+	sipmsg "github.com/emiago/sipgo/sip"
 
 	"github.com/wasmvoice/wasmvoice/internal/testenv"
 )
@@ -138,5 +144,159 @@ func TestReferRefusedTarget(t *testing.T) {
 	// The agent hung up after the refusal: the transfer completed normally.
 	if complete := h.wait("transferComplete", 10*time.Second); complete.Body["transferTo"] != agentURI {
 		t.Errorf("transferComplete: %v", complete.Body)
+	}
+}
+
+// sipAgent is an agent's phone built on sipgo: it answers every INVITE
+// (PCMA on rtpPort), records the NOTIFYs it gets, and sends REFER in one
+// of its dialogs, as a desk phone does for an attended transfer.
+type sipAgent struct {
+	port     int
+	sessions chan *sipgo.DialogServerSession
+	notifies chan *sipmsg.Request
+	byes     chan string // Call-IDs
+}
+
+func startSIPAgent(t *testing.T, rtpPort int) *sipAgent {
+	t.Helper()
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent("agent-phone"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := sipgo.NewServer(ua)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cli, err := sipgo.NewClient(ua)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &sipAgent{port: testenv.FreeUDPPort(t), sessions: make(chan *sipgo.DialogServerSession, 4),
+		notifies: make(chan *sipmsg.Request, 8), byes: make(chan string, 4)}
+	contact := sipmsg.ContactHeader{Address: sipmsg.Uri{Scheme: "sip", User: "agent", Host: "127.0.0.1", Port: a.port}}
+	dc := sipgo.NewDialogServerCache(cli, contact)
+	sdp := fmt.Sprintf("v=0\r\no=agent 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio %d RTP/AVP 8\r\na=rtpmap:8 PCMA/8000\r\n", rtpPort)
+	srv.OnInvite(func(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
+		s, err := dc.ReadInvite(req, tx)
+		if err != nil {
+			t.Errorf("agent: %v", err)
+			return
+		}
+		// Within the handler: sipgo ends the INVITE transaction when it
+		// returns.
+		if err := s.RespondSDP([]byte(sdp)); err != nil {
+			t.Errorf("agent answer: %v", err)
+			return
+		}
+		a.sessions <- s
+	})
+	srv.OnAck(func(req *sipmsg.Request, tx sipmsg.ServerTransaction) { dc.ReadAck(req, tx) })
+	srv.OnBye(func(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
+		if err := dc.ReadBye(req, tx); err == nil {
+			a.byes <- req.CallID().Value()
+		}
+	})
+	srv.OnNotify(func(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
+		a.notifies <- req
+		tx.Respond(sipmsg.NewResponseFromRequest(req, 200, "OK", nil))
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); srv.ListenAndServe(ctx, "udp", fmt.Sprintf("127.0.0.1:%d", a.port)) }()
+	t.Cleanup(func() { cancel(); <-done; ua.Close() })
+	return a
+}
+
+func (a *sipAgent) uri() string { return fmt.Sprintf("sip:agent@127.0.0.1:%d", a.port) }
+
+func (a *sipAgent) session(t *testing.T) *sipgo.DialogServerSession {
+	t.Helper()
+	select {
+	case s := <-a.sessions:
+		return s
+	case <-time.After(20 * time.Second):
+		t.Fatal("the agent got no call")
+		return nil
+	}
+}
+
+func (a *sipAgent) notify(t *testing.T) string {
+	t.Helper()
+	select {
+	case n := <-a.notifies:
+		return string(n.Body())
+	case <-time.After(20 * time.Second):
+		t.Fatal("no NOTIFY")
+		return ""
+	}
+}
+
+// An attended transfer: two callers are each transferred to the agent; the
+// agent's REFER on the first call's dialog carries Replaces naming the
+// second's, and the server bridges the two callers (the first caller's
+// audio reaches the second), answers 202, NOTIFYs 100 then 200, and hangs
+// up both of the agent's legs.
+func TestReferAttendedTransfer(t *testing.T) {
+	testenv.LookTool(t, "sipp")
+	n := startNode(t)
+	sink := newRTPSink(t)
+	agent := startSIPAgent(t, testenv.FreeUDPPorts(t, 2))
+	h := referHook(t, agent.uri())
+	appID, pw := referApp(t, n, h)
+
+	first := startSipp(t, "uac_refer_caller.xml", n.sip, "-s", appID, "-au", appID, "-ap", pw,
+		"-p", strconv.Itoa(testenv.FreeUDPPort(t)), "-mp", strconv.Itoa(testenv.FreeUDPPorts(t, 2)))
+	second := startSipp(t, "uac_refer_caller_sink.xml", n.sip, "-s", appID, "-au", appID, "-ap", pw,
+		"-p", strconv.Itoa(testenv.FreeUDPPort(t)), "-set", "rtpport", strconv.Itoa(sink.port()))
+	var s1, s2 *sipgo.DialogServerSession
+	for range 2 {
+		s := agent.session(t)
+		if strings.Contains(s.InviteRequest.From().Address.User, "2222") {
+			s2 = s
+		} else {
+			s1 = s
+		}
+	}
+	if s1 == nil || s2 == nil {
+		t.Fatal("the agent did not get one call from each caller")
+	}
+	toTag, _ := s2.InviteResponse.To().Params.Get("tag")
+	fromTag, _ := s2.InviteRequest.From().Params.Get("tag")
+	replaces := url.QueryEscape(s2.InviteRequest.CallID().Value() + ";to-tag=" + toTag + ";from-tag=" + fromTag)
+	refer := sipmsg.NewRequest(sipmsg.REFER, s1.InviteRequest.Contact().Address)
+	refer.AppendHeader(sipmsg.NewHeader("Refer-To", "<sip:caller@127.0.0.1?Replaces="+replaces+">"))
+	refer.AppendHeader(sipmsg.NewHeader("Referred-By", "<"+agent.uri()+">"))
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	res, err := s1.Do(ctx, refer)
+	if err != nil || res.StatusCode != 202 {
+		t.Fatalf("REFER: %v %v", res, err)
+	}
+	if body := agent.notify(t); !strings.HasPrefix(body, "SIP/2.0 100 Trying") {
+		t.Errorf("first NOTIFY: %q", body)
+	}
+	if body := agent.notify(t); !strings.HasPrefix(body, "SIP/2.0 200 OK") {
+		t.Errorf("final NOTIFY: %q", body)
+	}
+	hungUp := map[string]bool{}
+	for range 2 {
+		select {
+		case id := <-agent.byes:
+			hungUp[id] = true
+		case <-time.After(10 * time.Second):
+			t.Fatal("the agent's legs were not hung up")
+		}
+	}
+	if !hungUp[s1.InviteRequest.CallID().Value()] || !hungUp[s2.InviteRequest.CallID().Value()] {
+		t.Errorf("hung up: %v", hungUp)
+	}
+	second.wait(t, 40*time.Second)
+	first.wait(t, 40*time.Second)
+	if got := sink.packets.Load(); got < 50 {
+		t.Errorf("the second caller received %d RTP packets of the first caller's audio", got)
+	}
+	rc := h.wait("referComplete", 5*time.Second)
+	if rc.Body["sipStatus"] != float64(200) || rc.Body["replacesCallId"] != s2.InviteRequest.CallID().Value() || rc.Body["transferCallId"] == nil {
+		t.Errorf("referComplete: %v", rc.Body)
 	}
 }
