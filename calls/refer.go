@@ -413,3 +413,53 @@ func (c *Call) statusTarget() bxml.Target {
 		Username: c.app.CallbackUsername, Password: c.app.CallbackPassword,
 	}
 }
+
+// referSentTimeout bounds how long a <Refer> waits for the peer's outcome.
+const referSentTimeout = 60 * time.Second
+
+var _ bxml.Referrer = (*Call)(nil)
+
+// Refer sends a REFER in the call's own dialog (<Refer>): the peer is asked
+// to transfer itself to the SipUri, with the SipHeader children and the
+// SipUri's uui as headers. When the peer reports success (a 2xx sipfrag)
+// the call hangs up; a refusal, a failed transfer or no outcome in time
+// leaves the call up for referComplete's BXML.
+func (c *Call) Refer(ctx context.Context, r *bxml.Refer) (bxml.ReferResult, error) {
+	leg := c.referLeg()
+	target := r.Target()
+	if leg == nil || target == nil {
+		return bxml.ReferResult{SipStatus: 501, Cause: bxml.CauseError, ErrorMessage: "this call's SIP leg cannot send REFER"}, nil
+	}
+	headers := uuiHeaders(target.UUI)
+	for _, h := range r.Headers() {
+		headers = append(headers, sip.Header{Name: h.Name, Value: h.Value})
+	}
+	wctx, cancel := context.WithTimeout(ctx, referSentTimeout)
+	defer cancel()
+	progress, err := leg.Refer(wctx, target.URI, headers)
+	if err != nil {
+		status, reason := referFailure(err)
+		c.logf(slog.LevelInfo, "refer", "REFER to %s not accepted: %v", target.URI, err)
+		return bxml.ReferResult{SipStatus: status, Cause: dialCause(err), ErrorMessage: fmt.Sprintf("%d %s", status, reason)}, nil
+	}
+	c.logf(slog.LevelInfo, "refer", "REFER to %s accepted by the peer", target.URI)
+	status, reason, err := progress.Wait(wctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			return bxml.ReferResult{}, ctx.Err()
+		}
+		return bxml.ReferResult{SipStatus: 408, Cause: bxml.CauseTimeout, ErrorMessage: "no final NOTIFY from the peer in time"}, nil
+	}
+	if status < 200 || status >= 300 {
+		c.logf(slog.LevelInfo, "refer", "the peer's transfer to %s failed: %d %s", target.URI, status, reason)
+		return bxml.ReferResult{SipStatus: status, Cause: referCause(status), ErrorMessage: fmt.Sprintf("%d %s", status, reason)}, nil
+	}
+	c.logf(slog.LevelInfo, "refer", "the peer transferred itself to %s; hanging up", target.URI)
+	c.notify(r.ReferCompleteTarget(), &bxml.ReferCompleteEvent{ReferDirection: "sent", ReferTo: target.URI, SipStatus: status, Cause: bxml.CauseHangup})
+	return bxml.ReferResult{Transferred: true, SipStatus: status, Cause: bxml.CauseHangup}, nil
+}
+
+// referCause is the cause a failed transfer's sipfrag status maps to.
+func referCause(status int) string {
+	return dialCause(&sip.DialError{Status: status})
+}

@@ -300,3 +300,31 @@ func TestReferAttendedTransfer(t *testing.T) {
 		t.Errorf("referComplete: %v", rc.Body)
 	}
 }
+
+// <Refer> sends REFER to the caller, with the application's X- header and
+// User-to-User: the caller (sipp) accepts it with 202 and reports the
+// transfer by NOTIFY (100 Trying, then 200 OK); the server then hangs up
+// and referComplete reports the success.
+func TestReferVerbSendsRefer(t *testing.T) {
+	testenv.LookTool(t, "sipp")
+	n := startNode(t)
+	h := newHook(t, func(ev event) string {
+		if ev.Path == "/initiate" {
+			return `<Response><Refer referCompleteUrl="/referComplete"><SipUri uui="3132;encoding=hex">sip:carol@example.com</SipUri>` +
+				`<SipHeader name="X-Ticket" value="T-9"/></Refer><SpeakSentence>not reached</SpeakSentence></Response>`
+		}
+		return ""
+	})
+	appID, pw := referApp(t, n, h)
+	caller := startSipp(t, "uac_refer_receiver.xml", n.sip, "-s", appID, "-au", appID, "-ap", pw,
+		"-p", strconv.Itoa(testenv.FreeUDPPort(t)), "-mp", strconv.Itoa(testenv.FreeUDPPorts(t, 2)))
+	caller.wait(t, 30*time.Second)
+	rc := h.wait("referComplete", 5*time.Second)
+	if rc.Path != "/referComplete" || rc.Body["referDirection"] != "sent" || rc.Body["referTo"] != "sip:carol@example.com" ||
+		rc.Body["sipStatus"] != float64(200) {
+		t.Errorf("referComplete: %s %v", rc.Path, rc.Body)
+	}
+	if disc := h.wait("disconnect", 10*time.Second); disc.Body["cause"] != "hangup" {
+		t.Errorf("disconnect: %v", disc.Body)
+	}
+}
