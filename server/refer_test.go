@@ -328,3 +328,39 @@ func TestReferVerbSendsRefer(t *testing.T) {
 		t.Errorf("disconnect: %v", disc.Body)
 	}
 }
+
+// The application's sip.refer hook decides on a REFER the server's own
+// rules would refuse (a host that is not the referrer's): the module
+// rewrites the target to the one in its key-value store, and the caller
+// ends up with that target.
+func TestReferModuleRewritesTarget(t *testing.T) {
+	testenv.LookTool(t, "sipp")
+	n := startWasmNode(t)
+	mod := n.module(t, "server/testdata/wasm/referpolicy")
+	sink := newRTPSink(t)
+	agentPort, targetPort := testenv.FreeUDPPort(t), testenv.FreeUDPPort(t)
+	agentURI := fmt.Sprintf("sip:agent@127.0.0.1:%d", agentPort)
+	targetURI := fmt.Sprintf("sip:carol@127.0.0.1:%d", targetPort)
+	h := referHook(t, agentURI)
+	appID, pw := n.app(t, map[string]any{
+		"callInitiatedCallbackUrl": h.url("/initiate"), "callStatusCallbackUrl": h.url("/status"),
+		"inboundSipCallsEnabled": true, "passwordAuthEnabled": true, "moduleId": mod, "moduleEvents": []string{"sip.refer"},
+	})
+	n.kvSet(t, appID, "target", targetURI)
+
+	target := startSipp(t, "uas_refer_target.xml", "-p", strconv.Itoa(targetPort), "-set", "rtpport", strconv.Itoa(sink.port()))
+	agent := startSipp(t, "uas_refer_agent.xml", "-p", strconv.Itoa(agentPort), "-mp", strconv.Itoa(testenv.FreeUDPPorts(t, 2)),
+		"-set", "referto", "sip:vip@192.0.2.20")
+	caller := startSipp(t, "uac_refer_caller.xml", n.sip, "-s", appID, "-au", appID, "-ap", pw,
+		"-p", strconv.Itoa(testenv.FreeUDPPort(t)), "-mp", strconv.Itoa(testenv.FreeUDPPorts(t, 2)))
+	agent.wait(t, 30*time.Second)
+	target.wait(t, 40*time.Second)
+	caller.wait(t, 40*time.Second)
+	if got := sink.packets.Load(); got < 50 {
+		t.Errorf("the rewritten target received %d RTP packets", got)
+	}
+	rc := h.wait("referComplete", 5*time.Second)
+	if rc.Body["referTo"] != targetURI || rc.Body["sipStatus"] != float64(200) {
+		t.Errorf("referComplete: %v", rc.Body)
+	}
+}
