@@ -364,3 +364,62 @@ func TestReferModuleRewritesTarget(t *testing.T) {
 		t.Errorf("referComplete: %v", rc.Body)
 	}
 }
+
+// A <Refer> whose transfer fails (the peer's final NOTIFY says 486) leaves
+// the call up: referComplete carries the status and its BXML runs.
+func TestReferVerbTransferFails(t *testing.T) {
+	testenv.LookTool(t, "sipp")
+	n := startNode(t)
+	h := newHook(t, func(ev event) string {
+		switch ev.Path {
+		case "/initiate":
+			return `<Response><Refer referCompleteUrl="/referComplete"><SipUri uui="3132;encoding=hex">sip:carol@example.com</SipUri>` +
+				`<SipHeader name="X-Ticket" value="T-9"/></Refer></Response>`
+		case "/referComplete":
+			return `<Response><Hangup/></Response>`
+		}
+		return ""
+	})
+	appID, pw := referApp(t, n, h)
+	caller := startSipp(t, "uac_refer_receiver_busy.xml", n.sip, "-s", appID, "-au", appID, "-ap", pw,
+		"-p", strconv.Itoa(testenv.FreeUDPPort(t)), "-mp", strconv.Itoa(testenv.FreeUDPPorts(t, 2)))
+	caller.wait(t, 30*time.Second)
+	rc := h.wait("referComplete", 5*time.Second)
+	if rc.Body["referDirection"] != "sent" || rc.Body["sipStatus"] != float64(486) || rc.Body["cause"] != "busy" {
+		t.Errorf("referComplete: %v", rc.Body)
+	}
+}
+
+// <Refer> on an outbound call (createCall): the callee, a sipp UAS, accepts
+// the REFER with 202 and NOTIFYs 100 then 200; the server hangs up.
+func TestReferVerbOnOutboundCall(t *testing.T) {
+	testenv.LookTool(t, "sipp")
+	n := startNode(t)
+	calleePort := testenv.FreeUDPPort(t)
+	h := newHook(t, func(ev event) string {
+		if ev.Path == "/answer" {
+			return `<Response><Refer referCompleteUrl="/referComplete"><SipUri>sip:carol@example.com</SipUri>` +
+				`<SipHeader name="X-Ticket" value="T-9"/></Refer></Response>`
+		}
+		return ""
+	})
+	appID, _ := n.app(t, map[string]any{})
+	callee := startSipp(t, "uas_refer_receiver.xml", "-p", strconv.Itoa(calleePort), "-mp", strconv.Itoa(testenv.FreeUDPPorts(t, 2)))
+	var created struct {
+		CallID string `json:"callId"`
+	}
+	if code := n.call(t, "POST", "/api/v2/accounts/"+n.creds.AccountID+"/calls", map[string]any{
+		"from": "+15550003333", "to": fmt.Sprintf("sip:bob@127.0.0.1:%d", calleePort), "applicationId": appID,
+		"answerUrl": h.url("/answer"), "disconnectUrl": h.url("/disconnect"),
+	}, &created); code != 201 {
+		t.Fatalf("createCall: %d", code)
+	}
+	callee.wait(t, 30*time.Second)
+	rc := h.wait("referComplete", 5*time.Second)
+	if rc.Body["callId"] != created.CallID || rc.Body["direction"] != "outbound" || rc.Body["sipStatus"] != float64(200) {
+		t.Errorf("referComplete: %v", rc.Body)
+	}
+	if disc := h.wait("disconnect", 10*time.Second); disc.Body["callId"] != created.CallID {
+		t.Errorf("disconnect: %v", disc.Body)
+	}
+}
