@@ -363,6 +363,20 @@ func TestReferModuleRewritesTarget(t *testing.T) {
 	if rc.Body["referTo"] != targetURI || rc.Body["sipStatus"] != float64(200) {
 		t.Errorf("referComplete: %v", rc.Body)
 	}
+
+	// A REFER the hook refuses, although the server's rules would allow it
+	// (the referrer's own host), gets the hook's status.
+	agent = startSipp(t, "uas_refer_refused_488.xml", "-p", strconv.Itoa(agentPort), "-mp", strconv.Itoa(testenv.FreeUDPPorts(t, 2)),
+		"-set", "referto", "sip:someone@127.0.0.1")
+	caller = startSipp(t, "uac_refer_caller.xml", n.sip, "-s", appID, "-au", appID, "-ap", pw,
+		"-p", strconv.Itoa(testenv.FreeUDPPort(t)), "-mp", strconv.Itoa(testenv.FreeUDPPorts(t, 2)))
+	agent.wait(t, 30*time.Second)
+	caller.wait(t, 40*time.Second)
+	if !h.seen("referComplete", 5*time.Second, func(b map[string]any) bool {
+		return b["sipStatus"] == float64(488) && b["cause"] == "rejected" && b["referTo"] == "sip:someone@127.0.0.1"
+	}) {
+		t.Errorf("no referComplete for the refused REFER; got %v", h.types())
+	}
 }
 
 // A <Refer> whose transfer fails (the peer's final NOTIFY says 486) leaves
@@ -422,4 +436,20 @@ func TestReferVerbOnOutboundCall(t *testing.T) {
 	if disc := h.wait("disconnect", 10*time.Second); disc.Body["callId"] != created.CallID {
 		t.Errorf("disconnect: %v", disc.Body)
 	}
+}
+
+// seen reports whether a callback of eventType whose body satisfies ok
+// arrived, waiting up to timeout.
+func (h *hook) seen(eventType string, timeout time.Duration, ok func(map[string]any) bool) bool {
+	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		h.mu.Lock()
+		for _, ev := range h.events {
+			if ev.Type == eventType && ok(ev.Body) {
+				h.mu.Unlock()
+				return true
+			}
+		}
+		h.mu.Unlock()
+	}
+	return false
 }
