@@ -78,17 +78,33 @@ func (c *Call) onRefer(ctx context.Context, b *Call, r *sip.Refer) {
 		r.Reject(481, "Call/Transaction Does Not Exist")
 		return
 	}
-	if r.Replaces != nil {
-		ev.ReplacesCallID = r.Replaces.CallID
-		c.attendedRefer(ctx, b, r, ev)
+	// One REFER at a time per transferee: a referrer sending REFER after
+	// REFER must not make the server dial many targets at once.
+	if c.referBusy() {
+		r.Reject(491, "Request Pending")
 		return
 	}
-	target, headers, status, why := c.referTarget(ctx, b, r)
+	var target string
+	var headers []sip.Header
+	var status int
+	var why string
+	if r.Replaces != nil {
+		ev.ReplacesCallID = r.Replaces.CallID
+		if d := c.referHook(ctx, b, r); d.Status != 0 {
+			status, why = d.Status, "refused by the application's sip.refer hook"
+		}
+	} else {
+		target, headers, status, why = c.referTarget(ctx, b, r)
+	}
 	if status != 0 {
 		b.logf(slog.LevelInfo, "refer", "REFER to %s refused (%d): %s", r.Target, status, why)
 		r.Reject(status, reasonFor(status))
 		ev.SipStatus, ev.Cause, ev.ErrorMessage = status, bxml.CauseRejected, why
 		b.notify(b.statusTarget(), ev)
+		return
+	}
+	if r.Replaces != nil {
+		c.attendedRefer(ctx, b, r, ev)
 		return
 	}
 	ev.ReferTo = target
@@ -304,20 +320,17 @@ func (c *Call) nextHandover(ctx context.Context, prev *handover) *handover {
 // server an open relay. status is 0 when allowed.
 func (c *Call) referTarget(ctx context.Context, b *Call, r *sip.Refer) (target string, headers []sip.Header, status int, why string) {
 	target = r.Target
-	if c.e.hooks != nil {
-		d := c.e.hooks.SIPRefer(ctx, b, callflow.ReferRequest{Refer: r, TransfereeCallID: c.id})
-		switch {
-		case d.Status != 0:
-			return "", nil, d.Status, "refused by the application's sip.refer hook"
-		case d.Allow:
-			if d.Target != "" {
-				target = d.Target
-			}
-			if !sipdest.IsSIPURI(target) && !sipdest.IsE164(target) {
-				return "", nil, 403, fmt.Sprintf("the sip.refer hook's target %q is neither a SIP URI nor an E.164 number", target)
-			}
-			return target, d.Headers, 0, ""
+	switch d := c.referHook(ctx, b, r); {
+	case d.Status != 0:
+		return "", nil, d.Status, "refused by the application's sip.refer hook"
+	case d.Allow:
+		if d.Target != "" {
+			target = d.Target
 		}
+		if !sipdest.IsSIPURI(target) && !sipdest.IsE164(target) {
+			return "", nil, 403, fmt.Sprintf("the sip.refer hook's target %q is neither a SIP URI nor an E.164 number", target)
+		}
+		return target, d.Headers, 0, ""
 	}
 	if n := referNumber(target, c.e.sipDomain); n != "" {
 		if c.e.trunks == nil {
@@ -339,6 +352,22 @@ func (c *Call) referTarget(ctx context.Context, b *Call, r *sip.Refer) (target s
 		return "", nil, 403, fmt.Sprintf("%s is not on the referrer's host and the application did not allow it", d.Host)
 	}
 	return target, nil, 0, ""
+}
+
+// referHook asks the application's sip.refer hook about r (the zero
+// decision without hooks).
+func (c *Call) referHook(ctx context.Context, b *Call, r *sip.Refer) callflow.ReferDecision {
+	if c.e.hooks == nil {
+		return callflow.ReferDecision{}
+	}
+	return c.e.hooks.SIPRefer(ctx, b, callflow.ReferRequest{Refer: r, TransfereeCallID: c.id})
+}
+
+// referBusy reports whether a REFER for c is under way.
+func (c *Call) referBusy() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.referPending > 0
 }
 
 // referNumber returns the E.164 number a Refer-To names (tel:+1555...,

@@ -110,7 +110,13 @@ func (r *Refer) notifyLocked(ctx context.Context, status int, reason string) err
 		state = "terminated;reason=noresource"
 	}
 	req := sip.NewRequest(sip.NOTIFY, r.leg.remoteTarget())
-	req.AppendHeader(sip.NewHeader("Event", "refer"))
+	// The id (the REFER's CSeq) tells this REFER's subscription from an
+	// earlier one in the same dialog (RFC 3515 2.4.6).
+	event := "refer"
+	if cs := r.Request.CSeq(); cs != nil {
+		event += ";id=" + strconv.FormatUint(uint64(cs.SeqNo), 10)
+	}
+	req.AppendHeader(sip.NewHeader("Event", event))
 	req.AppendHeader(sip.NewHeader("Subscription-State", state))
 	req.AppendHeader(sip.NewHeader("Content-Type", "message/sipfrag;version=2.0"))
 	req.SetBody([]byte(fmt.Sprintf("SIP/2.0 %d %s\r\n", status, sanitizeReason(reason))))
