@@ -218,7 +218,6 @@ func (c *Call) runTransferLeg(ctx context.Context, b *Call, opts *bxml.TargetOpt
 		defer c.e.remove(b)
 		defer b.finishLeg(opts.TransferDisconnectTarget())
 		defer c.onIdle(b.leg, b.mediaTimedOut)()
-		c.listenRefer(b)
 		go func() {
 			select {
 			case <-b.sipOut.Done():
@@ -250,6 +249,9 @@ func (c *Call) runTransferLeg(ctx context.Context, b *Call, opts *bxml.TargetOpt
 			return
 		}
 		c.logf(slog.LevelInfo, "transfer", "bridged to %s (%s)", b.id, b.info.To)
+		// Only a bridged leg may transfer c by REFER: during transferAnswer
+		// BXML the bridge is still to come.
+		c.listenRefer(b)
 		<-b.ctx.Done()
 		// b's leg, not c's: a REFER may have bridged c with another party.
 		c.sess.Unbridge(b.leg)
