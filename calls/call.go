@@ -90,6 +90,9 @@ type Call struct {
 	referPending int
 	handover     *handover
 	referChanged chan struct{}
+	// bridgedWith is the call this transfer leg is bridged with and may
+	// move away by REFER (nil until then), guarded by mu.
+	bridgedWith *Call
 }
 
 var _ callflow.Call = (*Call)(nil)

@@ -66,6 +66,11 @@ func (b *Call) referLeg() ReferLeg {
 // bridged with, by REFER.
 func (c *Call) listenRefer(b *Call) {
 	if rl := b.referLeg(); rl != nil {
+		// Under b.mu: whoever finds b bridged (replacedLeg) also sees its
+		// context and c's, set before in this goroutine's past.
+		b.mu.Lock()
+		b.bridgedWith = c
+		b.mu.Unlock()
 		rl.OnRefer(func(ctx context.Context, r *sip.Refer) { c.onRefer(ctx, b, r) })
 	}
 }
@@ -245,27 +250,31 @@ func waitEither(a, b context.Context) {
 	}
 }
 
-// replacedLeg finds the live transfer leg of the account whose SIP dialog
-// rep names, and the call it is bridged with.
+// replacedLeg finds the live, bridged transfer leg of the account whose SIP
+// dialog rep names, and the call it is bridged with.
 func (e *Engine) replacedLeg(accountID string, rep *sip.Replaces) (leg, parent *Call) {
+	var candidates []*Call
 	e.mu.Lock()
 	for _, c := range e.calls {
-		if c.app.AccountID != accountID || c.sipCallID != rep.CallID || c.info.ParentCallID == "" {
+		if c.app.AccountID == accountID && c.sipCallID == rep.CallID {
+			candidates = append(candidates, c)
+		}
+	}
+	e.mu.Unlock()
+	for _, c := range candidates {
+		c.mu.Lock()
+		with := c.bridgedWith
+		c.mu.Unlock()
+		if with == nil {
 			continue
 		}
 		if rl := c.referLeg(); rl != nil {
 			if local, remote := rl.DialogTags(); rep.Matches(c.sipCallID, local, remote) {
-				leg = c
-				break
+				return c, with
 			}
 		}
 	}
-	e.mu.Unlock()
-	if leg == nil {
-		return nil, nil
-	}
-	parent, _ = e.Call(accountID, leg.info.ParentCallID)
-	return leg, parent
+	return nil, nil
 }
 
 // beginRefer marks a REFER under way for c: its <Transfer> waits for the

@@ -264,20 +264,22 @@ func (c *Call) runTransferLeg(ctx context.Context, b *Call, opts *bxml.TargetOpt
 		return res, ctx.Err()
 	}
 	// A REFER from b's peer may have moved c to another party: the
-	// transfer goes on with it until that bridge ends too.
+	// transfer goes on with it until that bridge ends too. (last, not b:
+	// b's goroutines still read b.)
+	last := b
 	var cur *handover
 	for {
 		h := c.nextHandover(ctx, cur)
 		if h == nil {
 			break
 		}
-		cur, b = h, h.peer
-		res.TransferTo = b.snapshotInfo().To
+		cur, last = h, h.peer
+		res.TransferTo = last.snapshotInfo().To
 		select {
 		case <-h.done:
 		case <-ctx.Done():
 			if h.owned { // a leg of this transfer; another call goes on
-				b.end(bxml.CauseHangup, "")
+				last.end(bxml.CauseHangup, "")
 				<-h.done
 			}
 			return res, ctx.Err()
@@ -286,7 +288,7 @@ func (c *Call) runTransferLeg(ctx context.Context, b *Call, opts *bxml.TargetOpt
 	if cur != nil {
 		c.sess.Unbridge(c.leg)
 	}
-	rec := b.Snapshot()
+	rec := last.Snapshot()
 	res.Cause, res.ErrorMessage = rec.DisconnectCause, rec.ErrorMessage
 	return res, nil
 }
