@@ -125,3 +125,40 @@ func newRequestWith(name, value string) *sip.Request {
 	req.AppendHeader(sip.NewHeader(name, value))
 	return req
 }
+
+// FuzzParseRefer: no Refer-To or sipfrag body makes the parsers panic, and
+// what parseRefer accepts is a URI the dialer can parse again.
+func FuzzParseRefer(f *testing.F) {
+	for _, s := range []string{"<sip:bob@example.com>", "<sip:b@h?Replaces=a%3Bto-tag%3D1%3Bfrom-tag%3D2>", "tel:+15551234567",
+		"<sip:bob@example.com", "sip:a@b;x", "<>", "<sip:a@b?Replaces=%zz>"} {
+		f.Add(s, "SIP/2.0 200 OK\r\n")
+	}
+	f.Fuzz(func(t *testing.T, referTo, frag string) {
+		r, err := parseRefer(newRequestWith("Refer-To", referTo))
+		if err == nil {
+			var u sip.Uri
+			if perr := sip.ParseUri(r.Target, &u); perr != nil {
+				t.Fatalf("accepted %q as %q, which does not parse: %v", referTo, r.Target, perr)
+			}
+		}
+		parseSipfrag([]byte(frag))
+	})
+}
+
+func TestReplacesMatches(t *testing.T) {
+	rep := &Replaces{CallID: "c1", ToTag: "ours", FromTag: "theirs"}
+	for _, tc := range []struct {
+		callID, local, remote string
+		want                  bool
+	}{
+		{"c1", "ours", "theirs", true},
+		{"c1", "theirs", "ours", true}, // either assignment of the tags
+		{"c2", "ours", "theirs", false},
+		{"c1", "ours", "other", false},
+		{"c1", "", "theirs", false},
+	} {
+		if got := rep.Matches(tc.callID, tc.local, tc.remote); got != tc.want {
+			t.Errorf("Matches(%q, %q, %q) = %v", tc.callID, tc.local, tc.remote, got)
+		}
+	}
+}
