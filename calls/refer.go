@@ -84,8 +84,9 @@ func (c *Call) onRefer(ctx context.Context, b *Call, r *sip.Refer) {
 		return
 	}
 	// One REFER at a time per transferee: a referrer sending REFER after
-	// REFER must not make the server dial many targets at once.
-	if c.referBusy() {
+	// REFER must not make the server dial many targets at once. Every path
+	// from here ends it with endRefer.
+	if !c.tryBeginRefer() {
 		r.Reject(491, "Request Pending")
 		return
 	}
@@ -106,6 +107,7 @@ func (c *Call) onRefer(ctx context.Context, b *Call, r *sip.Refer) {
 		r.Reject(status, reasonFor(status))
 		ev.SipStatus, ev.Cause, ev.ErrorMessage = status, bxml.CauseRejected, why
 		b.notify(b.statusTarget(), ev)
+		c.endRefer(nil)
 		return
 	}
 	if r.Replaces != nil {
@@ -113,7 +115,6 @@ func (c *Call) onRefer(ctx context.Context, b *Call, r *sip.Refer) {
 		return
 	}
 	ev.ReferTo = target
-	c.beginRefer()
 	if err := r.Accept(ctx); err != nil {
 		b.logf(slog.LevelWarn, "refer", "%v", err)
 	}
@@ -200,7 +201,7 @@ func (c *Call) adoptLeg(nb *Call) (*handover, error) {
 
 // attendedRefer joins c with the other party of the dialog the REFER's
 // Replaces names, which must be another transfer leg of c's account, and
-// ends both of the referrer's legs.
+// ends both of the referrer's legs. c's REFER is under way (tryBeginRefer).
 func (c *Call) attendedRefer(ctx context.Context, b *Call, r *sip.Refer, ev *bxml.ReferCompleteEvent) {
 	b2, other := c.e.replacedLeg(c.app.AccountID, r.Replaces)
 	if b2 == nil || other == nil || other == c || b2 == b {
@@ -208,9 +209,9 @@ func (c *Call) attendedRefer(ctx context.Context, b *Call, r *sip.Refer, ev *bxm
 		r.Reject(403, "Forbidden")
 		ev.SipStatus, ev.Cause, ev.ErrorMessage = 403, bxml.CauseRejected, "Replaces names no call of this account"
 		b.notify(b.statusTarget(), ev)
+		c.endRefer(nil)
 		return
 	}
-	c.beginRefer()
 	other.beginRefer()
 	var hc, ho *handover // stay nil when the transfer fails
 	defer func() {
@@ -282,6 +283,21 @@ func (e *Engine) replacedLeg(accountID string, rep *sip.Replaces) (leg, parent *
 func (c *Call) beginRefer() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.beginReferLocked()
+}
+
+// tryBeginRefer is beginRefer unless a REFER for c is under way already.
+func (c *Call) tryBeginRefer() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.referPending > 0 {
+		return false
+	}
+	c.beginReferLocked()
+	return true
+}
+
+func (c *Call) beginReferLocked() {
 	c.referPending++
 	if c.referChanged == nil {
 		c.referChanged = make(chan struct{})
@@ -370,13 +386,6 @@ func (c *Call) referHook(ctx context.Context, b *Call, r *sip.Refer) callflow.Re
 		return callflow.ReferDecision{}
 	}
 	return c.e.hooks.SIPRefer(ctx, b, callflow.ReferRequest{Refer: r, TransfereeCallID: c.id})
-}
-
-// referBusy reports whether a REFER for c is under way.
-func (c *Call) referBusy() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.referPending > 0
 }
 
 // referNumber returns the E.164 number a Refer-To names (tel:+1555...,
