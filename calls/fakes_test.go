@@ -422,3 +422,7 @@ func (h *fakeHooks) SIPInbound(context.Context, callflow.Call, callflow.Invite) 
 func (h *fakeHooks) SIPOutbound(_ context.Context, _ callflow.Call, _, _ string, headers []sip.Header) ([]sip.Header, error) {
 	return append(headers, sip.Header{Name: "X-Hook", Value: "seen"}), nil
 }
+
+func (h *fakeHooks) SIPRefer(context.Context, callflow.Call, callflow.ReferRequest) callflow.ReferDecision {
+	return callflow.ReferDecision{}
+}

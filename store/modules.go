@@ -21,10 +21,11 @@ const (
 	ModuleEventCall        = "call"         // the Bandwidth call events, answered with BXML
 	ModuleEventSIPInbound  = "sip.inbound"  // each INVITE to the application, before the call exists
 	ModuleEventSIPOutbound = "sip.outbound" // each INVITE the server sends for the application's calls
+	ModuleEventSIPRefer    = "sip.refer"    // each REFER a peer sends in the application's calls
 )
 
 // ModuleEventKinds are the valid ModuleBinding.Events values.
-var ModuleEventKinds = []string{ModuleEventCall, ModuleEventSIPInbound, ModuleEventSIPOutbound}
+var ModuleEventKinds = []string{ModuleEventCall, ModuleEventSIPInbound, ModuleEventSIPOutbound, ModuleEventSIPRefer}
 
 // Node-independent bounds of the per-application limits; the engine clamps
 // them further to the node maxima.
