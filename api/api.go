@@ -114,6 +114,7 @@ func New(cfg Config) *Server {
 	registerCallLog(s)
 	registerModules(s)
 	registerBans(s)
+	registerSessions(s)
 	registerDocs(mux)
 
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
