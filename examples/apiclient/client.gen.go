@@ -2505,6 +2505,25 @@ type SIPUpdateResult struct {
 // SIPUpdateResultDirection defines model for SIPUpdateResult.Direction.
 type SIPUpdateResultDirection string
 
+// SessionInfo defines model for SessionInfo.
+type SessionInfo struct {
+	// AccountId Examples: 9900000
+	AccountId string `json:"accountId"`
+
+	// ClientId Examples: cl_2f7c8a...
+	ClientId string `json:"clientId"`
+
+	// CsrfToken Send it back in the X-CSRF-Token header on every request that changes something.
+	CsrfToken string    `json:"csrfToken"`
+	ExpiresAt time.Time `json:"expiresAt"`
+}
+
+// SignInInputBody defines model for SignInInputBody.
+type SignInInputBody struct {
+	ClientId     string `json:"clientId"`
+	ClientSecret string `json:"clientSecret"`
+}
+
 // TokenResponse defines model for TokenResponse.
 type TokenResponse struct {
 	// AccessToken Examples: wv1.eyJj...
