@@ -34,6 +34,7 @@ const SessionTTL = 12 * time.Hour
 
 // SessionInfo is the signed-in console session as the page sees it.
 type SessionInfo struct {
+	SignedIn  bool      `json:"signedIn"`
 	AccountID string    `json:"accountId" example:"9900000"`
 	ClientID  string    `json:"clientId" example:"cl_2f7c8a..."`
 	CSRFToken string    `json:"csrfToken" doc:"Send it back in the X-CSRF-Token header on every request that changes something."`
@@ -67,6 +68,18 @@ type requestView interface {
 
 type httpRequest struct{ r *http.Request }
 
+// cookieOnly is a GET request that carries only these cookies.
+type cookieOnly string
+
+func (cookieOnly) Method() string { return http.MethodGet }
+func (cookieOnly) Host() string   { return "" }
+func (c cookieOnly) Header(name string) string {
+	if name == "Cookie" {
+		return string(c)
+	}
+	return ""
+}
+
 func (h httpRequest) Method() string            { return h.r.Method }
 func (h httpRequest) Host() string              { return h.r.Host }
 func (h httpRequest) Header(name string) string { return h.r.Header.Get(name) }
@@ -79,21 +92,32 @@ func registerSessions(s *Server) {
 		Summary: "Sign in to the web console", MaxBodyBytes: 4 << 10,
 		Errors: []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusTooManyRequests},
 	}, s.signIn)
+	// Whether the browser is signed in: answered 200 either way, so the
+	// page's first question logs no failed request.
 	huma.Register(s.api, huma.Operation{
 		OperationID: "getConsoleSession", Method: http.MethodGet, Path: "/console/session", Hidden: true,
-		Summary: "The signed-in console session", Security: bearerOnly,
-	}, func(ctx context.Context, _ *struct{}) (*struct {
+		Summary: "The signed-in console session",
+	}, func(ctx context.Context, in *struct {
+		Cookie string `header:"Cookie"`
+	}) (*struct {
 		CacheControl string `header:"Cache-Control"`
 		Body         SessionInfo
 	}, error) {
-		sess, ok := ctx.Value(sessionKey{}).(store.Session)
-		if !ok {
-			return nil, huma.Error401Unauthorized("not signed in to the console")
+		if err := s.throttled(ctx); err != nil {
+			return nil, err
 		}
-		return &struct {
+		out := &struct {
 			CacheControl string `header:"Cache-Control"`
 			Body         SessionInfo
-		}{"no-store", sessionInfo(sess)}, nil
+		}{CacheControl: "no-store"}
+		_, sess, _, status, _ := s.sessionAuth(ctx, cookieOnly(in.Cookie))
+		if status == http.StatusInternalServerError {
+			return nil, s.internal(ctx, errors.New("look up session"))
+		}
+		if status == 0 && sess.ClientID != "" {
+			out.Body = sessionInfo(sess)
+		}
+		return out, nil
 	})
 	huma.Register(s.api, huma.Operation{
 		OperationID: "deleteConsoleSession", Method: http.MethodDelete, Path: "/console/session", Hidden: true,
@@ -113,7 +137,7 @@ type sessionKey struct{}
 type sessionIDKey struct{}
 
 func sessionInfo(sess store.Session) SessionInfo {
-	return SessionInfo{AccountID: sess.AccountID, ClientID: sess.ClientID, CSRFToken: sess.CSRFToken, ExpiresAt: sess.ExpiresAt}
+	return SessionInfo{SignedIn: true, AccountID: sess.AccountID, ClientID: sess.ClientID, CSRFToken: sess.CSRFToken, ExpiresAt: sess.ExpiresAt}
 }
 
 func (s *Server) signIn(ctx context.Context, in *signInInput) (*sessionOutput, error) {

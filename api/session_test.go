@@ -60,10 +60,14 @@ func TestConsoleSession(t *testing.T) {
 	}
 	req, _ = http.NewRequest("GET", e.srv.URL+"/console/session", nil)
 	req.AddCookie(cookie)
-	if code := e.do(req, &info); code != 200 || info.CSRFToken == "" || info.AccountID != e.creds.AccountID {
+	if code := e.do(req, &info); code != 200 || !info.SignedIn || info.CSRFToken == "" || info.AccountID != e.creds.AccountID {
 		t.Fatalf("session: %d %+v", code, info)
 	}
 
+	var none SessionInfo
+	if code := e.do(must(http.NewRequest("GET", e.srv.URL+"/console/session", nil)), &none); code != 200 || none.SignedIn || none.CSRFToken != "" {
+		t.Fatalf("not signed in: %d %+v", code, none)
+	}
 	origin := e.srv.URL
 	for _, c := range []struct {
 		name                      string
@@ -87,4 +91,11 @@ func TestConsoleSession(t *testing.T) {
 			t.Errorf("%s: status %d, want %d", c.name, code, c.want)
 		}
 	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
 }

@@ -48,6 +48,7 @@ type Engine struct {
 	limits    Limits
 	stt       speech.Recognizer // nil: no transcription
 	sttQueue  *speech.Queue
+	feed      Feed // nil: nobody watches
 
 	mu    sync.Mutex
 	calls map[string]*Call
@@ -81,7 +82,10 @@ type Config struct {
 	// (the owner closes it after Shutdown); nil: no transcription.
 	Recognizer     speech.Recognizer
 	Transcriptions *speech.Queue
-	Logger         *slog.Logger
+	// Feed receives every call's state changes and the errors of its log
+	// (the web console's live views); nil: none.
+	Feed   Feed
+	Logger *slog.Logger
 }
 
 // New makes an engine.
@@ -95,7 +99,7 @@ func New(cfg Config) *Engine {
 	return &Engine{
 		store: cfg.Store, mp3: cfg.MP3, media: cfg.Media, source: cfg.Source, hooks: cfg.Hooks, trunks: cfg.Trunks, dialer: cfg.Dialer,
 		log: cfg.Logger.With("caller", "engine"), baseURL: cfg.BaseURL, sipDomain: cfg.SIPDomain, dataDir: cfg.DataDir,
-		limits: cfg.Limits, stt: cfg.Recognizer, sttQueue: cfg.Transcriptions, calls: make(map[string]*Call), load: make(map[string]int),
+		limits: cfg.Limits, feed: cfg.Feed, stt: cfg.Recognizer, sttQueue: cfg.Transcriptions, calls: make(map[string]*Call), load: make(map[string]int),
 	}
 }
 

@@ -22,5 +22,6 @@ type Debug struct {
 	SIPCallID     string    `json:"sipCallId,omitempty"`
 	ApplicationID string    `json:"applicationId,omitempty"`
 	CallID        string    `json:"callId,omitempty"`
+	Level         string    `json:"level,omitempty"` // of a log line: DEBUG, INFO, WARN, ERROR
 	Message       string    `json:"message,omitempty"`
 }

@@ -49,6 +49,8 @@ func DefaultDataDir() string {
 
 // Config is a node's settings.
 type Config struct {
+	// Version is the node's version as the web console shows it.
+	Version    string
 	DataDir    string
 	HTTPAddr   string
 	SIPAddr    string // UDP and TCP

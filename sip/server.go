@@ -291,6 +291,8 @@ func (s *Server) refuse(req *sip.Request, tx sip.ServerTransaction, v verdict) {
 		s.log.Log(s.ctx, level, "sip request refused", attrs...)
 	}
 
+	s.reportRefusal(req, v)
+
 	if g := s.cfg.Guard; g != nil && v.source.IsValid() && authFailure[v.reason] {
 		target := ""
 		if v.reason == reasonBadCredentials {
