@@ -24,7 +24,9 @@ func newTestConsole(t *testing.T) (*httptest.Server, *events.Hub) {
 			}
 			return "acct", 0, ""
 		},
-		Node:      func(context.Context, string) Node { return Node{Version: "v-test", Ready: true, Listeners: []string{"sip udp 127.0.0.1:5060"}} },
+		Node: func(context.Context, string) Node {
+			return Node{Version: "v-test", Ready: true, Listeners: []string{"sip udp 127.0.0.1:5060"}}
+		},
 		Logger:    slog.New(slog.DiscardHandler),
 		Heartbeat: 50 * time.Millisecond,
 	})

@@ -18,7 +18,7 @@ type verdict struct {
 	stale     bool   // challenge with stale=true
 	err       error  // detail for the log
 	app       Application
-	owner     Application // whose refusal it is, when app is left empty on purpose
+	owner     Application  // whose refusal it is, when app is left empty on purpose
 	route     *NumberRoute // set when the Request-URI named an attached phone number
 	source    netip.AddrPort
 	// target is what the request tried to reach ("app:<id>", "num:<number>"):
