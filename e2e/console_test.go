@@ -153,8 +153,8 @@ func (b *browser) waitFor(t *testing.T, what, js string, timeout time.Duration) 
 	ctx, cancel := context.WithTimeout(b.ctx, timeout+5*time.Second)
 	defer cancel()
 	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](js, chromedp.WithPollingTimeout(timeout), chromedp.WithPollingInterval(100*time.Millisecond))); err != nil {
-		shot, _ := chromedp.Run(b.ctx, chromedp.FullScreenshot(80))
-		os.WriteFile(filepath.Join(b.out, "failed-"+sanitize(t.Name())+".jpg"), shot, 0o644)
+		shot, _ := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
+		os.WriteFile(filepath.Join(b.out, "failed-"+sanitize(t.Name())+".png"), shot, 0o644)
 		main, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.querySelector('main').innerText`))
 		t.Fatalf("waiting for %s: %v\npage:\n%s", what, err, main)
 	}
@@ -167,16 +167,16 @@ func (b *browser) open(t *testing.T, hash, ready string) {
 	b.waitFor(t, hash, `!!document.querySelector(`+strconv.Quote(ready)+`)`, 30*time.Second)
 }
 
-// shot saves a full-page screenshot.
+// shot saves a full-page screenshot (PNG).
 func (b *browser) shot(t *testing.T, name string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
 	defer cancel()
-	buf, err := chromedp.Run(ctx, chromedp.FullScreenshot(85))
+	buf, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatalf("screenshot: %v", err)
 	}
-	if err := os.WriteFile(filepath.Join(b.out, name+".jpg"), buf, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(b.out, name+".png"), buf, 0o644); err != nil {
 		t.Fatal(err)
 	}
 }

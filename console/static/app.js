@@ -108,7 +108,7 @@ function homePage(el) {
     node.replaceChildren(
       h('div', { class: 'card' }, h('span', { class: 'n', id: 'node-ready' }, n.ready ? 'Ready' : 'Not ready'), h('span', { class: 'l' }, n.ready ? 'listeners and store up' : n.problem)),
       h('div', { class: 'card' }, h('span', { class: 'n', id: 'live-calls' }, n.liveCalls), h('span', { class: 'l' }, 'current calls')),
-      h('div', { class: 'card' }, h('span', { class: 'n' }, n.version || 'dev'), h('span', { class: 'l' }, 'version')),
+      h('div', { class: 'card' }, h('span', { class: 'n small' }, n.version || 'dev'), h('span', { class: 'l' }, 'version')),
       h('div', { class: 'card' }, h('span', { class: 'l' }, 'Listeners'), h('ul', {}, (n.listeners || []).map(l => h('li', {}, h('code', {}, l))))));
   };
   const drawErrors = () => {
@@ -126,6 +126,7 @@ function homePage(el) {
     }
     const max = Math.max(1, ...per);
     const svg = h('svg:svg', { class: 'spark', viewBox: '0 0 600 80', width: '100%', height: '80', role: 'img', 'aria-label': calls.length + ' calls in the last hour' },
+      h('svg:line', { x1: 0, y1: 79.5, x2: 600, y2: 79.5 }),
       per.map((n, i) => h('svg:rect', { x: i * 10 + 1, y: 80 - 76 * n / max, width: 8, height: 76 * n / max }, h('svg:title', {}, n + ' calls'))));
     chart.replaceChildren(svg, h('p', { class: 'muted' }, calls.length + ' calls in the last hour (one bar a minute, now on the right).'));
   };

@@ -94,6 +94,7 @@ export function callPage(el, id) {
       ' · application ', h('a', { href: '#/apps/' + encodeURIComponent(state.applicationId) }, state.applicationId)));
     const live = state.state !== 'disconnected';
     actions.replaceChildren(...(live ? [
+      h('button', { type: 'button', class: 'secondary', id: 'refresh-trace', onclick: () => loadLog() }, 'Refresh log and trace'),
       h('button', { type: 'button', class: 'danger', id: 'hangup', onclick: async () => {
         try { await api('POST', base, { state: 'completed' }); message(out, 'ok', 'Hanging up.'); } catch (e) { message(out, 'error', e.message); }
       } }, 'Hang up'),

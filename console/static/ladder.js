@@ -5,7 +5,7 @@
 // around each message, as text2pcap makes them).
 import { h, copy, download, fmtDur } from './core.js';
 
-const COL = 230, ROW = 38, TOP = 50, LEFT = 110;
+const COL = 290, ROW = 38, TOP = 50, LEFT = 110;
 
 function firstLine(m) { return m.message.split(/\r?\n/, 1)[0]; }
 function header(m, name) {
@@ -94,7 +94,7 @@ export function ladderView(el, callId) {
       });
       svg.append(g);
     });
-    svgBox.replaceChildren(msgs.length ? svg : h('p', { class: 'muted', style: 'padding:.5rem' }, all.length ? 'No message matches.' : (live ? 'No SIP message yet.' : 'This call has no SIP trace.')));
+    svgBox.replaceChildren(msgs.length ? svg : h('p', { class: 'muted pad' }, all.length ? 'No message matches.' : (live ? 'No SIP message yet.' : 'This call has no SIP trace.')));
     const rt = all.filter(m => m.retrans).length;
     note.textContent = `${msgs.length} of ${all.length} messages${rt ? `, ${rt} retransmitted (dashed)` : ''}${live ? ' · the call is up: the trace grows as it goes' : ''}.`;
   };
