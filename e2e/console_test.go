@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -343,6 +344,37 @@ func TestConsoleInBrowser(t *testing.T) {
 		b.waitFor(t, "the trunk's page", `document.querySelector('#trunk-health .badge').textContent === 'healthy' && !!document.getElementById('test-call')`, 30*time.Second)
 		b.shot(t, "11-trunk")
 		b.clean(t)
+	})
+
+	t.Run("a cross-site form post is refused", func(t *testing.T) {
+		// Another origin's page posts JSON disguised as a text/plain form
+		// to the API while the browser holds a console session: the
+		// browser sends the cookie (127.0.0.1 on another port is the same
+		// site), the node refuses the request (Origin, no CSRF token).
+		apps := s.api + "/v2/accounts/" + s.account + "/voice-applications"
+		evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			fmt.Fprintf(w, `<!DOCTYPE html><title>x</title><form method="POST" action="%s" enctype="text/plain">`+
+				`<input name='{"applicationName":"csrf","x":"' value='"}'></form><script>document.forms[0].submit()</script>`, apps)
+		}))
+		defer evil.Close()
+		b.do(t, chromedp.Navigate(evil.URL))
+		b.waitFor(t, "the refusal", `location.href.startsWith(`+strconv.Quote(s.api)+`) && document.body.innerText.includes('403')`, 30*time.Second)
+		if body := evalIn[string](t, b, `document.body.innerText`); !strings.Contains(body, "cross-site request refused") {
+			t.Errorf("refusal: %s", body)
+		}
+		var list struct {
+			Data []struct {
+				Name string `json:"applicationName"`
+			} `json:"data"`
+		}
+		if code := s.call("GET", "/v2/accounts/"+s.account+"/voice-applications", nil, &list); code != 200 || len(list.Data) != 1 {
+			t.Errorf("applications after the attempt: HTTP %d %+v", code, list.Data)
+		}
+		b.shot(t, "12-csrf-refused")
+		b.mu.Lock()
+		b.problems = nil // the refused post is the point
+		b.mu.Unlock()
 	})
 
 	t.Run("sign out", func(t *testing.T) {

@@ -153,16 +153,22 @@ func (h *Hub) Publish(accountID, kind string, data any) {
 		return
 	}
 	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.closed || (kind != KindDebug && len(h.subs[accountID]) == 0) {
+	idle := h.closed || (kind != KindDebug && len(h.subs[accountID]) == 0)
+	h.mu.Unlock()
+	if idle {
 		return // nobody listens: not even worth the JSON
 	}
-	b, err := json.Marshal(data)
+	b, err := json.Marshal(data) // outside the lock: publishers run in parallel
 	if err != nil {
 		h.log.Error("encode event", "kind", kind, "error", err)
 		return
 	}
 	m := Message{Kind: kind, Data: b}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return
+	}
 	if kind == KindDebug {
 		h.keepLocked(accountID, m)
 	}

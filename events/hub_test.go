@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -80,4 +81,43 @@ func TestHubFanOutAndLimits(t *testing.T) {
 		t.Fatalf("after close: %v", err)
 	}
 	h.Publish("a", KindCall, 1) // no panic on closed channels
+}
+
+// Publishers, subscribers coming and going, and Close, all at once (run
+// with -race): nothing blocks, nothing panics on a closed channel.
+func TestHubConcurrent(t *testing.T) {
+	h := New(Limits{Buffer: 4}, slog.New(slog.DiscardHandler))
+	var wg sync.WaitGroup
+	for p := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 200 {
+				h.Publish("a", KindCall, i)
+				h.Debug("a", Debug{Kind: DebugModule, Message: fmt.Sprint(p, i)})
+			}
+		}()
+	}
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 50 {
+				s, err := h.Subscribe("a")
+				if err != nil {
+					return // closed, or at the cap
+				}
+				select {
+				case <-s.C():
+				default:
+				}
+				s.Close()
+			}
+		}()
+	}
+	h.Close()
+	wg.Wait()
+	if n := len(h.Recent("a")); n > DefaultLimits.Recent {
+		t.Errorf("recent: %d", n)
+	}
 }
