@@ -88,8 +88,7 @@ export function appPage(el, id) {
       a.sipUri ? ' · digest user name: ' : '', a.sipUri ? h('code', {}, a.applicationId) : '',
       a.sipDigestAlgorithms?.length ? ' · ' + a.sipDigestAlgorithms.join(', ') : ''),
     h('p', {}, h('button', { type: 'submit', id: 'sip-save' }, 'Save SIP settings')));
-    body.replaceChildren(h('h2', {}, 'Callbacks and module'), form, h('h2', {}, 'Inbound SIP URI'), secret, sipForm,
-      h('h2', {}, 'Recent calls'), h('p', {}, h('a', { href: '#/calls' }, 'Calls')));
+    body.replaceChildren(h('h2', {}, 'Callbacks and module'), form, h('h2', {}, 'Inbound SIP URI'), secret, sipForm);
   };
   const save = async patch => {
     message(out, '', '');

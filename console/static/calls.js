@@ -64,7 +64,9 @@ export function callsPage(el) {
   el.append(h('h1', {}, 'Calls'), h('h2', {}, 'Live'), liveBox, h('h2', {}, 'History'), form, out, hist, h('div', { class: 'toolbar' }, prev, more));
   drawLive();
   load('');
-  return on('call', c => {
+  // After a reconnect the stream may have missed changes: reload.
+  const offReady = on('ready', () => { if (pages.length === 1) { live.clear(); load(''); } });
+  const offCall = on('call', c => {
     if (c.state === 'disconnected') {
       live.delete(c.callId);
       drawLive();
@@ -75,6 +77,7 @@ export function callsPage(el) {
       drawLive(isNew ? c.callId : '');
     }
   });
+  return () => { offReady(); offCall(); };
 }
 
 export function callPage(el, id) {
