@@ -1,9 +1,12 @@
 package api
 
 import (
+	"encoding/base64"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestConsoleSession: a console session authenticates API requests as its
@@ -98,4 +101,35 @@ func must[T any](v T, err error) T {
 		panic(err)
 	}
 	return v
+}
+
+// TestSessionPrincipal: the console's event stream takes a session cookie
+// or a bearer token, and nothing else.
+func TestSessionPrincipal(t *testing.T) {
+	e := newEnvWith(t, nil)
+	srv := New(Config{Store: e.st, SIPDomain: testDomain, TokenKey: []byte("0123456789abcdef0123456789abcdef")})
+	_, id, err := e.st.CreateSession(t.Context(), e.creds.ClientID, e.creds.AccountID, SessionTTL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := srv.tokens.sign(tokenClaims{Client: e.creds.ClientID, Account: e.creds.AccountID, Expires: time.Now().Add(time.Minute).Unix()})
+	for _, c := range []struct {
+		name, header, value string
+		want               int
+	}{
+		{"nothing", "", "", http.StatusUnauthorized},
+		{"session", "Cookie", SessionCookie + "=" + id, 0},
+		{"unknown session", "Cookie", SessionCookie + "=x", http.StatusUnauthorized},
+		{"bearer", "Authorization", "Bearer " + tok, 0},
+		{"basic", "Authorization", "Basic " + base64.StdEncoding.EncodeToString([]byte(e.creds.ClientID+":"+e.creds.ClientSecret)), http.StatusUnauthorized},
+	} {
+		r := httptest.NewRequest("GET", "/console/events", nil)
+		if c.header != "" {
+			r.Header.Set(c.header, c.value)
+		}
+		p, status, _ := srv.SessionPrincipal(r)
+		if status != c.want || (status == 0 && p.AccountID != e.creds.AccountID) {
+			t.Errorf("%s: %d %+v", c.name, status, p)
+		}
+	}
 }

@@ -121,3 +121,34 @@ func TestHubConcurrent(t *testing.T) {
 		t.Errorf("recent: %d", n)
 	}
 }
+
+// BenchmarkPublish prices what a call pays per state change: nobody
+// watching (the common case), and four consoles watching.
+func BenchmarkPublish(b *testing.B) {
+	type call struct {
+		CallID, State, From, To string
+	}
+	ev := call{"c-15ac29a2-1331029c-2cb0-4a07-b215-b22865662d85", "answered", "+15550001111", "+15550002222"}
+	b.Run("no subscriber", func(b *testing.B) {
+		h := New(Limits{}, slog.New(slog.DiscardHandler))
+		b.ReportAllocs()
+		for b.Loop() {
+			h.Publish("a", KindCall, ev)
+		}
+	})
+	b.Run("4 subscribers", func(b *testing.B) {
+		h := New(Limits{}, slog.New(slog.DiscardHandler))
+		for range 4 {
+			s, _ := h.Subscribe("a")
+			go func() {
+				for range s.C() {
+				}
+			}()
+		}
+		defer h.Close()
+		b.ReportAllocs()
+		for b.Loop() {
+			h.Publish("a", KindCall, ev)
+		}
+	})
+}
