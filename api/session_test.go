@@ -115,7 +115,7 @@ func TestSessionPrincipal(t *testing.T) {
 	tok := srv.tokens.sign(tokenClaims{Client: e.creds.ClientID, Account: e.creds.AccountID, Expires: time.Now().Add(time.Minute).Unix()})
 	for _, c := range []struct {
 		name, header, value string
-		want               int
+		want                int
 	}{
 		{"nothing", "", "", http.StatusUnauthorized},
 		{"session", "Cookie", SessionCookie + "=" + id, 0},
