@@ -23,6 +23,20 @@ func (e *Engine) publishCall(rec store.CallRecord) {
 	}
 }
 
+// publishRefusal reports an INVITE the engine refused (a concurrent-call
+// cap) as the front door reports its own refusals.
+func (c *Call) publishRefusal(status int, reason string, inv *Invite, msg string) {
+	if c.e.feed == nil {
+		return
+	}
+	d := events.Debug{Kind: events.DebugRefused, Status: status, Reason: reason, Method: "INVITE",
+		Source: inv.Source.String(), SIPCallID: inv.CallID, ApplicationID: c.app.ID, Message: msg}
+	if inv.Request != nil {
+		d.RequestURI = inv.Request.Recipient.String()
+	}
+	c.e.feed.Debug(c.app.AccountID, d)
+}
+
 // publishLog reports a log line the debugger shows: every line of a
 // module (its guest log, traps, timeouts, bad replies) and the warnings
 // and errors of the rest (failed callbacks first of all).
