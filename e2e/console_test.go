@@ -327,19 +327,25 @@ func TestConsoleInBrowser(t *testing.T) {
 		}}}, &res); code != 200 {
 			t.Fatalf("attach: HTTP %d %v", code, res)
 		}
-		optionsResponder(t, port)
 		b.open(t, "#/trunks", "#trunk-list")
 		b.waitFor(t, "the firewall addresses", `document.getElementById('firewall-ips')?.textContent.includes('127.0.0.1')`, 30*time.Second)
 		// The dashboard refreshes every 30 s; the button does it now.
-		deadline := time.Now().Add(30 * time.Second)
-		for !evalIn[bool](t, b, `document.querySelector('#trunk-list tr[data-number="`+number+`"] .health')?.textContent === 'healthy'`) {
-			if time.Now().After(deadline) {
-				t.Fatal("the trunk did not turn healthy")
+		health := func(want string) {
+			t.Helper()
+			deadline := time.Now().Add(30 * time.Second)
+			for !evalIn[bool](t, b, `document.querySelector('#trunk-list tr[data-number="`+number+`"] .health')?.textContent === '`+want+`'`) {
+				if time.Now().After(deadline) {
+					t.Fatalf("the trunk is not %s", want)
+				}
+				b.do(t, chromedp.Click(chromedp.CSS("#trunks-refresh")))
+				time.Sleep(300 * time.Millisecond)
 			}
-			b.do(t, chromedp.Click(chromedp.CSS("#trunks-refresh")))
-			time.Sleep(300 * time.Millisecond)
 		}
-		b.shot(t, "10-trunks")
+		health("unreachable") // nothing answers yet (a probe waits 5 s for an answer)
+		b.shot(t, "10-trunks-unreachable")
+		optionsResponder(t, port)
+		health("healthy")
+		b.shot(t, "10-trunks-healthy")
 		b.open(t, "#/trunks/"+url.PathEscape(number), "#trunk-health .badge")
 		b.waitFor(t, "the trunk's page", `document.querySelector('#trunk-health .badge').textContent === 'healthy' && !!document.getElementById('test-call')`, 30*time.Second)
 		b.shot(t, "11-trunk")
