@@ -58,9 +58,8 @@ export function trunkPage(el, number) {
   const out = h('div', { 'aria-live': 'polite' });
   const health = h('div', { class: 'cards', id: 'trunk-health' });
   const calls = h('div', { id: 'trunk-calls' });
-  const ladder = h('div', { id: 'trunk-ladder' });
+  const ladder = h('div', { id: 'trunk-ladder' }, h('p', { class: 'muted' }, 'Press a call\'s Trace button to see its SIP ladder here.'));
   const tools = h('div');
-  let ladderCtl = null;
   const loadHealth = async () => {
     try {
       const { data: s } = await api('GET', num(number));
@@ -75,8 +74,8 @@ export function trunkPage(el, number) {
   const showTrace = async callId => {
     try {
       const log = await api('GET', acct() + '/calls/' + encodeURIComponent(callId) + '/log');
-      if (!ladderCtl) ladderCtl = ladderView(ladder, callId);
-      ladderCtl.update(log.sipTrace, log.live);
+      ladder.replaceChildren(h('p', {}, 'Call ', h('a', { href: '#/calls/' + encodeURIComponent(callId) }, callId)));
+      ladderView(ladder, callId).update(log.sipTrace, log.live);
       ladder.scrollIntoView({ block: 'nearest' });
     } catch (e) { message(ladder, 'error', e.message); }
   };
