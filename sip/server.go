@@ -301,7 +301,9 @@ func (s *Server) refuse(req *sip.Request, tx sip.ServerTransaction, v verdict) {
 		g.AuthFailed(v.source.Addr(), target)
 	}
 
-	if v.challenge && req.Method == sip.INVITE {
+	// Only a known application or number can be called once the challenge
+	// is answered: a scanner's INVITE to nothing keeps no prelude.
+	if v.challenge && req.Method == sip.INVITE && (v.app.ID != "" || v.owner.ID != "" || v.route != nil) {
 		if id := req.CallID(); id != nil {
 			startPrelude(id.Value(), s.traceEntryIn(req))
 		}
