@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/binary"
@@ -330,12 +331,13 @@ func TestConsoleInBrowser(t *testing.T) {
 		b.open(t, "#/trunks", "#trunk-list")
 		b.waitFor(t, "the firewall addresses", `document.getElementById('firewall-ips')?.textContent.includes('127.0.0.1')`, 30*time.Second)
 		// The dashboard refreshes every 30 s; the button does it now.
+		responder := func() string { return "no responder yet" }
 		health := func(want string) {
 			t.Helper()
 			deadline := time.Now().Add(30 * time.Second)
 			for !evalIn[bool](t, b, `document.querySelector('#trunk-list tr[data-number="`+number+`"] .health')?.textContent === '`+want+`'`) {
 				if time.Now().After(deadline) {
-					t.Fatalf("the trunk is not %s", want)
+					t.Fatalf("the trunk is not %s (%s)", want, responder())
 				}
 				b.do(t, chromedp.Click(chromedp.CSS("#trunks-refresh")))
 				time.Sleep(300 * time.Millisecond)
@@ -343,7 +345,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		}
 		health("unreachable") // nothing answers yet (a probe waits 5 s for an answer)
 		b.shot(t, "10-trunks-unreachable")
-		optionsResponder(t, port)
+		responder = optionsResponder(t, port)
 		health("healthy")
 		b.shot(t, "10-trunks-healthy")
 		b.open(t, "#/trunks/"+url.PathEscape(number), "#trunk-health .badge")
@@ -503,8 +505,10 @@ func checkPCAP(t *testing.T, b *browser, s *server, callID string, n int) {
 }
 
 // optionsResponder answers a trunk's OPTIONS probes on port (sipp as the
-// endpoint) until the test ends.
-func optionsResponder(t *testing.T, port int) {
+// endpoint) until the test ends. It returns what sipp said, for a failure
+// message (the port was free when picked; another process may bind it
+// first, and then sipp exits saying so).
+func optionsResponder(t *testing.T, port int) func() string {
 	t.Helper()
 	sf, err := filepath.Abs("../server/testdata/sipp/options_uas.xml")
 	if err != nil {
@@ -513,8 +517,20 @@ func optionsResponder(t *testing.T, port int) {
 	cmd := exec.Command(testenv.LookTool(t, "sipp"), "-sf", sf, "-i", "127.0.0.1", "-p", strconv.Itoa(port), "-m", "100000", "-nostdin", "-bg")
 	cmd.Dir = t.TempDir()
 	cmd.Args = cmd.Args[:len(cmd.Args)-1] // stay in the foreground: the test owns the process
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	t.Cleanup(func() { cmd.Process.Kill(); <-done })
+	return func() string {
+		select {
+		case <-done:
+			return "sipp exited: " + lastLines(out.String(), 10)
+		default:
+			return "sipp is running"
+		}
+	}
 }
