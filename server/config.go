@@ -49,6 +49,8 @@ func DefaultDataDir() string {
 
 // Config is a node's settings.
 type Config struct {
+	// Version is the node's version as the web console shows it.
+	Version string
 	DataDir string
 	// DatabaseURL selects PostgreSQL (postgres://...); "" is SQLite in
 	// DataDir. DataDir holds the files (modules, recordings) either way.

@@ -121,6 +121,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	slog.SetDefault(log)
 	cfg.Logger = log
+	cfg.Version = versionString()
 	srv, err := server.New(ctx, cfg)
 	if err != nil {
 		return err
