@@ -165,7 +165,7 @@ func (l *Leg) tick(skipped uint32) {
 			w.finish(err)
 		}
 	}
-	if !sent && s.live.Load() {
+	if !sent && s.live.Load() && !l.playFeed(st) {
 		l.sendSilence(st)
 	}
 	if s.live.Load() {
