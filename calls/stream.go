@@ -94,37 +94,72 @@ func (c *Call) StartStream(_ context.Context, v *bxml.StartStream) error {
 // mediaStreamRejected cause and message).
 func (c *Call) addStream(a *activeStream) (cause, msg string) {
 	f := &c.forks
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	switch {
-	case f.closed:
-		return streams.CauseError, "the call has ended"
-	case f.streams[a.info.Name] != nil:
-		return "duplicate", fmt.Sprintf("a stream named %q is already running on this call", a.info.Name)
-	case f.tracks()+len(a.info.Tracks) > maxForkTracks:
-		return "track-limit", fmt.Sprintf("a call streams and transcribes at most %d tracks at once", maxForkTracks)
-	}
-	if a.bidi {
+	return admit(f, &f.streams, "stream", a.info.Name, len(a.info.Tracks), a, func() (string, string) {
+		if !a.bidi {
+			return "", ""
+		}
 		for _, s := range f.streams {
 			if s.bidi {
 				return streams.CauseError, fmt.Sprintf("stream %q already plays audio to the call: one bidirectional stream at a time", s.info.Name)
 			}
 		}
-	}
-	if f.streams == nil {
-		f.streams = map[string]*activeStream{}
-	}
-	f.streams[a.info.Name] = a
-	return "", ""
+		return "", ""
+	})
 }
 
 func (c *Call) removeStream(a *activeStream) {
-	c.forks.mu.Lock()
-	if c.forks.streams[a.info.Name] == a {
-		delete(c.forks.streams, a.info.Name)
-	}
-	c.forks.mu.Unlock()
+	forget(&c.forks, &c.forks.streams, a.info.Name, a)
 	close(a.done)
+}
+
+// admit registers a in *m under name unless the call has ended, the name
+// is taken, the call's track limit would be passed, or extra (called with
+// f.mu held) objects; otherwise it returns the rejection's cause and
+// message.
+func admit[T any](f *forkSet, m *map[string]*T, kind, name string, tracks int, a *T, extra func() (string, string)) (cause, msg string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	switch {
+	case f.closed:
+		return streams.CauseError, "the call has ended"
+	case (*m)[name] != nil:
+		return "duplicate", fmt.Sprintf("a %s named %q is already running on this call", kind, name)
+	case f.tracks()+tracks > maxForkTracks:
+		return "track-limit", fmt.Sprintf("a call streams and transcribes at most %d tracks at once", maxForkTracks)
+	}
+	if extra != nil {
+		if cause, msg := extra(); cause != "" {
+			return cause, msg
+		}
+	}
+	if *m == nil {
+		*m = map[string]*T{}
+	}
+	(*m)[name] = a
+	return "", ""
+}
+
+// forget removes a from *m if it is still there under name.
+func forget[T any](f *forkSet, m *map[string]*T, name string, a *T) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if (*m)[name] == a {
+		delete(*m, name)
+	}
+}
+
+// named returns the entries of *m called name, or all of them when name is
+// empty.
+func named[T any](f *forkSet, m *map[string]*T, name string) []*T {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []*T
+	for n, a := range *m {
+		if name == "" || n == name {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // runStream connects, taps the call's leg into the stream until it ends
@@ -183,14 +218,7 @@ func (c *Call) runStream(a *activeStream, cfg streams.Config) {
 // StopStream stops the stream named v.Name (every stream when it is
 // empty); with wait it returns once the stream has ended.
 func (c *Call) StopStream(ctx context.Context, v *bxml.StopStream) error {
-	c.forks.mu.Lock()
-	var stop []*activeStream
-	for name, a := range c.forks.streams {
-		if v.Name == "" || name == v.Name {
-			stop = append(stop, a)
-		}
-	}
-	c.forks.mu.Unlock()
+	stop := named(&c.forks, &c.forks.streams, v.Name)
 	if len(stop) == 0 {
 		c.logf(slog.LevelInfo, "media", "StopStream: no stream named %q", v.Name)
 		return nil
@@ -215,12 +243,11 @@ func (c *Call) StopStream(ctx context.Context, v *bxml.StopStream) error {
 func (c *Call) stopForks() {
 	c.forks.mu.Lock()
 	c.forks.closed = true
-	ss := make([]*activeStream, 0, len(c.forks.streams))
-	for _, a := range c.forks.streams {
-		ss = append(ss, a)
-	}
 	c.forks.mu.Unlock()
-	for _, a := range ss {
+	for _, a := range named(&c.forks, &c.forks.streams, "") {
+		a.stop()
+	}
+	for _, a := range named(&c.forks, &c.forks.transcriptions, "") {
 		a.stop()
 	}
 }

@@ -86,6 +86,10 @@ type Config struct {
 	Logger             *slog.Logger
 	// HTTPClient dials the handshake (nil: a default client).
 	HTTPClient *http.Client
+	// StartMessage and StopMessage, when set, replace the media stream's
+	// start and stop messages: a real-time transcription's destination
+	// gets its own (and Send, not Push, carries its messages).
+	StartMessage, StopMessage any
 }
 
 // Result is how a stream ended.
@@ -183,7 +187,13 @@ func redact(u string) string {
 	return scheme + "://" + rest
 }
 
-func (s *Stream) control(eventType string) Control {
+func (s *Stream) control(eventType string) any {
+	switch {
+	case eventType == "start" && s.cfg.StartMessage != nil:
+		return s.cfg.StartMessage
+	case eventType == "stop" && s.cfg.StopMessage != nil:
+		return s.cfg.StopMessage
+	}
 	var tracks []TrackInfo
 	if s.cfg.Inbound {
 		tracks = append(tracks, TrackInfo{Name: TrackInbound, MediaFormat: pcmuFormat})
@@ -232,6 +242,26 @@ func (s *Stream) Push(out bool, pcm []int16) {
 		bufPool.Put(bp)
 		s.drops.Add(1)
 		metricDropped.Inc()
+	}
+}
+
+// Send offers one message (JSON text) to the stream's queue without
+// waiting; false when the stream has ended or its queue is full (the
+// message is then dropped and counted).
+func (s *Stream) Send(msg []byte) bool {
+	if s.ended.Load() {
+		return false
+	}
+	bp := bufPool.Get().(*[]byte)
+	*bp = append((*bp)[:0], msg...)
+	select {
+	case s.q <- bp:
+		return true
+	default:
+		bufPool.Put(bp)
+		s.drops.Add(1)
+		metricDropped.Inc()
+		return false
 	}
 }
 
