@@ -189,6 +189,12 @@ func (c *Call) runTranscription(a *activeTranscription) {
 	c.notify(a.target, &bxml.RealTimeTranscriptionStartedEvent{RealTimeTranscription: &a.info})
 	c.transcribeLive(a)
 	detach()
+	if a.dest != nil {
+		// The destination has every message before the callbacks say the
+		// transcription is over.
+		a.dest.Stop()
+		<-a.dest.Done()
+	}
 	c.finishTranscription(a, streams.CauseClosed, "")
 }
 
