@@ -7,6 +7,7 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -173,7 +174,8 @@ func (p *phone) heardAudio() []int16 {
 // streamParams, Basic auth on the handshake), media whose audio is the
 // caller's 600 Hz tone, stop on StopStream. The server answers with
 // playAudio (a 1000 Hz tone) that the caller hears at its RTP socket. The
-// mediaStreamStarted and mediaStreamStopped callbacks carry the stream.
+// mediaStreamStarted and mediaStreamStopped callbacks carry the stream; a
+// duplicate name and a second bidirectional stream get mediaStreamRejected.
 func TestStreamBidirectionalEndToEnd(t *testing.T) {
 	play := toneFrames(1000, 50) // 1 s
 	ag := newAgent(t, func(ctx context.Context, c *websocket.Conn) {
@@ -191,6 +193,8 @@ func TestStreamBidirectionalEndToEnd(t *testing.T) {
 			return `<Response><StartStream name="agent" mode="bidirectional" destination="` + ag.url() + `"` +
 				` destinationUsername="bot" destinationPassword="secret" streamEventUrl="/stream">` +
 				`<StreamParam name="customer" value="42"/></StartStream>` +
+				`<StartStream name="agent" destination="` + ag.url() + `" streamEventUrl="/stream"/>` +
+				`<StartStream name="second" mode="bidirectional" destination="` + ag.url() + `" streamEventUrl="/stream"/>` +
 				`<Pause duration="4"/><StopStream name="agent" wait="true"/><Hangup/></Response>`
 		}
 		return ""
@@ -211,6 +215,20 @@ func TestStreamBidirectionalEndToEnd(t *testing.T) {
 	}
 	if stopped.Body["cause"] != "closed" || stopped.Body["mediaStream"].(map[string]any)["duration"] == "" {
 		t.Errorf("mediaStreamStopped %v", stopped.Body)
+	}
+
+	// The same name again, and a second bidirectional stream, are refused.
+	var causes []string
+	h.mu.Lock()
+	for _, ev := range h.events {
+		if ev.Type == "mediaStreamRejected" {
+			causes = append(causes, ev.Body["cause"].(string)+" "+ev.Body["mediaStream"].(map[string]any)["name"].(string))
+		}
+	}
+	h.mu.Unlock()
+	slices.Sort(causes) // callbacks go out concurrently
+	if strings.Join(causes, ", ") != "duplicate agent, error second" {
+		t.Errorf("mediaStreamRejected: %v", causes)
 	}
 
 	starts, stops := ag.messages("start"), ag.messages("stop")
@@ -288,4 +306,28 @@ func TestStreamServerDiesCallLives(t *testing.T) {
 		t.Errorf("a %v gap in the caller's stream", maxGap)
 	}
 	t.Logf("%d packets, largest gap %v", len(got), maxGap.Round(time.Millisecond))
+}
+
+// A module answers initiate with <StartStream>/<StopStream> and gets the
+// stream's mediaStreamStarted event (it notes the stream's name in a call
+// variable); the stream reaches the WebSocket server.
+func TestModuleStartsStream(t *testing.T) {
+	ag := newAgent(t, nil)
+	n := startWasmNode(t)
+	mod := n.module(t, "server/testdata/wasm/faulty")
+	appID := n.ipApp(t, map[string]any{"moduleId": mod})
+	n.kvSet(t, appID, "mode", "stream")
+	n.kvSet(t, appID, "dest", ag.url())
+	caller := newPhone(t, 'M', false)
+	out := dialApp(t, n, caller, appID)
+	hum(t, caller, 600)
+	waitDone(t, out.Done(), "call")
+	rec, _ := n.endedCall(t, appID)
+	if rec.Variables["stream_started"] != "from-module" {
+		t.Errorf("variables %v: the module did not see mediaStreamStarted", rec.Variables)
+	}
+	if len(ag.messages("start")) != 1 || len(ag.messages("stop")) != 1 || len(ag.messages("media")) == 0 {
+		t.Errorf("the stream server got %d start, %d media, %d stop messages",
+			len(ag.messages("start")), len(ag.messages("media")), len(ag.messages("stop")))
+	}
 }
