@@ -132,3 +132,41 @@ func TestRealTimeTranscriptionEndToEnd(t *testing.T) {
 		t.Fatalf("after delete: %d", code)
 	}
 }
+
+// With stabilized="false", an utterance still being spoken is transcribed
+// every 2 s and sent with isPartial: true; the final results still come.
+func TestRealTimeTranscriptionPartials(t *testing.T) {
+	testenv.LookTool(t, "pocketsphinx_batch")
+	words := []string{"one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"}
+	pcm := spoken(t, strings.Join(words, " "))
+	ag := newAgent(t, nil)
+	n := startNode(t)
+	caller := newPhone(t, 'P', false)
+	h := newHook(t, func(ev event) string {
+		if ev.Path == "/initiate" {
+			return `<Response><StartTranscription destination="` + ag.url() + `" stabilized="false" transcriptionEventUrl="/rtt"/>` +
+				`<Pause duration="9"/><Hangup/></Response>`
+		}
+		return ""
+	})
+	appID := n.ipApp(t, map[string]any{"callInitiatedCallbackUrl": h.url("/initiate")})
+	out := dialApp(t, n, caller, appID)
+	speak(t, caller, pcm, 8000, 8000*10)
+	waitDone(t, out.Done(), "call")
+	h.wait("realTimeTranscriptionAvailable", 90*time.Second)
+	var partial, final []string
+	for _, m := range ag.messages("transcription") {
+		if m["isPartial"] == true {
+			partial = append(partial, m["transcript"].(string))
+		} else {
+			final = append(final, m["transcript"].(string))
+		}
+	}
+	t.Logf("partial results %q, final %q", partial, final)
+	if len(partial) == 0 {
+		t.Error("no partial result")
+	}
+	if countWords(strings.Join(final, " "), words) < 5 {
+		t.Errorf("final results %q have fewer than 5 of the spoken words", final)
+	}
+}
