@@ -117,6 +117,19 @@ func (s *Store) DeleteRealtimeTranscription(ctx context.Context, accountID, call
 	return mustAffect(res, "real-time transcription "+id)
 }
 
+// FailInterruptedRealtimeTranscriptions marks every transcription still
+// active as failed: at start, the calls of a node that stopped are gone.
+// What their segments say is kept.
+func (s *Store) FailInterruptedRealtimeTranscriptions(ctx context.Context, at time.Time) (int64, error) {
+	res, err := s.db.ExecContext(ctx, s.rebind(`UPDATE realtime_transcriptions SET status = ?, completed_time = ? WHERE status = ?`),
+		RealtimeFailed, at.UTC(), RealtimeActive)
+	if err != nil {
+		return 0, fmt.Errorf("fail interrupted real-time transcriptions: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return n, nil
+}
+
 func (t *RealtimeTranscription) utc() {
 	t.StartTime = t.StartTime.UTC()
 	if t.CompletedTime.Valid {

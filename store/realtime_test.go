@@ -28,6 +28,13 @@ func TestRealtimeTranscriptions(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	if err := s.CreateRealtimeTranscription(ctx, RealtimeTranscription{ID: "t-crash", AccountID: "a-1", CallID: "c-2", Name: "x",
+		Tracks: "inbound", StartTime: base}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.FailInterruptedRealtimeTranscriptions(ctx, base); err != nil || n != 2 {
+		t.Fatalf("a restart failed %d active transcriptions (%v), want 2", n, err)
+	}
 	if err := s.FinishRealtimeTranscription(ctx, "t-1", RealtimeAvailable, base.Add(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
