@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -280,5 +281,58 @@ func BenchmarkStreamPush(b *testing.B) {
 	}
 	if s.drops.Load() != 0 {
 		b.Fatalf("%d dropped", s.drops.Load())
+	}
+}
+
+// BenchmarkStreamFanout is the whole cost of streams, writes included: a
+// frame pushed to each of 10 streams connected to a local WebSocket server
+// that reads and discards. An op is one frame to all 10 streams; the time
+// runs until every message is written (Stop flushes the queues), so the
+// writers' CPU is in it. Run with a fixed count, e.g. -benchtime=2000x.
+func BenchmarkStreamFanout(b *testing.B) {
+	const fanout = 10
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.CloseNow()
+		for {
+			if _, _, err := c.Read(r.Context()); err != nil {
+				return
+			}
+		}
+	}))
+	defer srv.Close()
+	url := "ws" + strings.TrimPrefix(srv.URL, "http")
+	var ss []*Stream
+	for i := range fanout {
+		s, err := Dial(context.Background(), Config{StreamID: "s-" + string(rune('a'+i)), Destination: url, Inbound: true,
+			Limits: Limits{Queue: b.N + 1}, Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ss = append(ss, s)
+	}
+	frame := tone(160)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		for _, s := range ss {
+			s.Push(false, frame)
+		}
+	}
+	var sent, dropped uint64
+	for _, s := range ss {
+		s.Stop()
+		<-s.Done()
+		r := s.Result()
+		sent, dropped = sent+r.Sent, dropped+r.Dropped
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*fanout), "ns/frame/stream")
+	b.ReportMetric(float64(dropped), "dropped")
+	if sent+dropped != uint64(b.N*fanout) {
+		b.Fatalf("%d sent + %d dropped, want %d", sent, dropped, b.N*fanout)
 	}
 }
