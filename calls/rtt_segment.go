@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime"
 	"strings"
 	"time"
 
@@ -15,8 +16,14 @@ import (
 )
 
 // utteranceTimeout bounds the recognition of one utterance (at most ~10 s
-// of audio).
+// of audio), waiting for a slot included.
 const utteranceTimeout = 60 * time.Second
+
+// liveRecognitions bounds the utterances recognised at once on this node,
+// across every call: a recogniser process per utterance would otherwise
+// grow with the number of live transcriptions. A transcription waiting for
+// a slot keeps queueing audio (and drops what its queue cannot hold).
+var liveRecognitions = make(chan struct{}, max(2, runtime.NumCPU()))
 
 // rttMessage is a transcription message on a real-time transcription's
 // destination, as Bandwidth documents it.
@@ -56,6 +63,7 @@ func (c *Call) transcribeUtterance(a *activeTranscription, out bool, u speech.Ut
 		return
 	case text == "":
 		rttSegments.WithLabelValues("empty").Inc()
+		c.logf(slog.LevelDebug, "media", "transcription %s, %s: nothing recognised in %s", a.info.Name, track, time.Duration(len(u.PCM))*time.Second/8000)
 		return
 	}
 	startMS, endMS := u.Start/8, (u.Start+int64(len(u.PCM)))/8
@@ -103,8 +111,16 @@ func (c *Call) recognize(r speech.Recognizer, pcm []int16) (string, float64, err
 	if err != nil {
 		return "", 0, fmt.Errorf("utterance file: %w", err)
 	}
-	ctx, cancel := context.WithTimeout(c.ctxOrBackground(), utteranceTimeout)
+	// Not the call's context: an utterance being recognised when the
+	// caller hangs up is still transcribed.
+	ctx, cancel := context.WithTimeout(context.Background(), utteranceTimeout)
 	defer cancel()
+	select {
+	case liveRecognitions <- struct{}{}:
+		defer func() { <-liveRecognitions }()
+	case <-ctx.Done():
+		return "", 0, fmt.Errorf("waiting for a recogniser: %w", ctx.Err())
+	}
 	res, err := r.Transcribe(ctx, f.Name())
 	if err != nil {
 		return "", 0, fmt.Errorf("recognising an utterance: %w", err)
@@ -114,14 +130,4 @@ func (c *Call) recognize(r speech.Recognizer, pcm []int16) (string, float64, err
 		conf = res.Transcripts[0].Confidence
 	}
 	return strings.TrimSpace(res.Text()), conf, nil
-}
-
-// ctxOrBackground is the context for work that must finish after the call
-// ends (the last utterance is transcribed after hangup): a background one
-// once the call's has ended.
-func (c *Call) ctxOrBackground() context.Context {
-	if c.ctx.Err() != nil {
-		return context.Background()
-	}
-	return c.ctx
 }

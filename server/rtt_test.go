@@ -110,6 +110,9 @@ func TestRealTimeTranscriptionEndToEnd(t *testing.T) {
 	text := strings.Join(heard, " ")
 	t.Logf("the caller said %q; the transcription messages say %q", strings.Join(words, " "), text)
 	if countWords(text, words) < 3 {
+		for _, l := range n.callLog(t, callID) {
+			t.Logf("call log: %s %s %s", l.Level, l.Source, l.Message)
+		}
 		t.Fatalf("transcription messages %q have fewer than 3 of the spoken words %v", text, words)
 	}
 
