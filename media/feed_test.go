@@ -7,7 +7,8 @@ import (
 
 // Audio pushed into a leg's feed goes out on the leg's one continuous
 // stream in place of silence (same SSRC, sequence +1, timestamp +160), and
-// reaches Listen as the outbound track; when it runs out, silence resumes.
+// reaches Listen as the outbound track; when it runs out, silence resumes
+// (and reaches Listen too: the outbound track has a frame every 20 ms).
 func TestFeedPlaysInsteadOfSilence(t *testing.T) {
 	m := newTestManager(t, nil)
 	s := m.NewSession(SessionOptions{})
@@ -58,14 +59,16 @@ func TestFeedPlaysInsteadOfSilence(t *testing.T) {
 	if f.Buffered() != 0 || f.Dropped() != 4000 {
 		t.Errorf("feed: %d buffered, %d dropped", f.Buffered(), f.Dropped())
 	}
-	heardOut := 0
+	heardOut, silentOut := 0, 0
 	for len(outFrames) > 0 {
 		if <-outFrames > 1000 {
 			heardOut++
+		} else {
+			silentOut++
 		}
 	}
-	if heardOut != 25 {
-		t.Errorf("Listen saw %d loud outbound frames, want 25", heardOut)
+	if heardOut != 25 || silentOut == 0 {
+		t.Errorf("Listen saw %d loud and %d silent outbound frames, want 25 and the silence too", heardOut, silentOut)
 	}
 	l.RemoveFeed(f)
 	if !l.SetFeed(NewFeed(10)) {

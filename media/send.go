@@ -192,6 +192,14 @@ func (l *Leg) sendSilence(st *legState) {
 		p[i] = fill
 	}
 	l.sendRTP(c.PayloadType, false, l.send.ts, p)
+	if l.taps.active() {
+		// Listeners of the outbound track (media streams, transcription)
+		// get a frame every 20 ms, silence included, so its time matches
+		// the inbound track's; a recording pads with the same zeros.
+		f := l.send.frame
+		clear(f)
+		l.taps.out(f)
+	}
 }
 
 // sendAudio encodes one frame in the leg's codec and sends it.

@@ -284,6 +284,11 @@ func TestStreamServerDiesCallLives(t *testing.T) {
 	hum(t, caller, 600)
 	ag.waitMedia(t, 20, 10*time.Second)
 	ag.kill()
+	// The outbound track runs while the call only waits: silence is
+	// streamed too.
+	if in, out := len(ag.streamedAudio(t, "inbound")), len(ag.streamedAudio(t, "outbound")); in == 0 || out == 0 {
+		t.Errorf("streamed %d inbound and %d outbound samples; want both tracks", in, out)
+	}
 	stopped := h.wait("mediaStreamStopped", 15*time.Second)
 	if stopped.Body["cause"] != "connection-error" || stopped.Body["errorMessage"] == "" {
 		t.Errorf("mediaStreamStopped %v", stopped.Body)
