@@ -336,3 +336,30 @@ func BenchmarkStreamFanout(b *testing.B) {
 		b.Fatalf("%d sent + %d dropped, want %d", sent, dropped, b.N*fanout)
 	}
 }
+
+// A wss:// destination works the same over TLS.
+func TestStreamTLS(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.CloseNow()
+		for {
+			if _, _, err := c.Read(r.Context()); err != nil {
+				return
+			}
+		}
+	}))
+	defer srv.Close()
+	s, err := Dial(context.Background(), Config{StreamID: "s-tls", Destination: "wss" + strings.TrimPrefix(srv.URL, "https"),
+		Inbound: true, HTTPClient: srv.Client()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Push(false, tone(160))
+	s.Stop()
+	if res := waitDone(t, s); res.Cause != CauseClosed || res.Sent != 1 {
+		t.Fatalf("%+v", res)
+	}
+}
