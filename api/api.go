@@ -121,6 +121,7 @@ func New(cfg Config) *Server {
 	registerCalls(s)
 	registerStatistics(s)
 	registerTranscriptions(s)
+	registerRealtimeTranscriptions(s)
 	registerCallLog(s)
 	registerModules(s)
 	registerBans(s)

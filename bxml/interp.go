@@ -290,6 +290,9 @@ func runVerb(ctx context.Context, v Verb, c Call) (out Outcome, stop bool, err e
 		c.SetTag(v.Value)
 		return out, false, nil
 	}
+	if out, stop, err, ok := runFork(ctx, v, c); ok {
+		return out, stop, err
+	}
 	// CheckSupported ran first, so only a verb type added without an
 	// interpreter case gets here.
 	return out, false, &Error{Verb: v.VerbName(), Reason: fmt.Sprintf("unsupported verb %s (not available yet)", v.VerbName()), Err: ErrUnsupported}

@@ -232,11 +232,11 @@ func TestRunEndOfDocument(t *testing.T) {
 
 func TestRunUnsupportedFailsBeforeRunning(t *testing.T) {
 	c := newFakeCall()
-	_, err := Run(testCtx(t), mustParse(t, "<Response>\n<SpeakSentence>hi</SpeakSentence>\n<StartStream destination=\"wss://x/y\"/></Response>"), c)
+	_, err := Run(testCtx(t), mustParse(t, "<Response>\n<SpeakSentence>hi</SpeakSentence>\n<Connect><Endpoint>e-1</Endpoint></Connect></Response>"), c)
 	if !errors.Is(err, ErrInvalid) || !errors.Is(err, ErrUnsupported) {
 		t.Fatalf("err = %v", err)
 	}
-	if err.Error() != "unsupported verb StartStream (not available yet) (line 3)" {
+	if err.Error() != "unsupported verb Connect (not available yet) (line 3)" {
 		t.Errorf("message = %q", err.Error())
 	}
 	if len(c.Log()) != 0 {

@@ -222,13 +222,14 @@ func TestParsePositions(t *testing.T) {
 }
 
 func TestCheckSupported(t *testing.T) {
-	for _, name := range []string{"Conference", "StartStream", "StopStream", "StartTranscription", "StopTranscription", "Connect"} {
+	for _, name := range []string{"Conference", "Connect"} {
 		if Supported(name) {
 			t.Errorf("Supported(%s) = true", name)
 		}
 	}
 	for _, name := range []string{"SpeakSentence", "PlayAudio", "Pause", "Ring", "SendDtmf", "Gather", "StartGather", "StopGather",
-		"Record", "StartRecording", "StopRecording", "PauseRecording", "ResumeRecording", "Transfer", "Bridge", "Forward", "Redirect", "Hangup", "Tag", "Refer"} {
+		"Record", "StartRecording", "StopRecording", "PauseRecording", "ResumeRecording", "Transfer", "Bridge", "Forward", "Redirect", "Hangup", "Tag", "Refer",
+		"StartStream", "StopStream", "StartTranscription", "StopTranscription"} {
 		if !Supported(name) {
 			t.Errorf("Supported(%s) = false", name)
 		}

@@ -6,12 +6,8 @@ import "fmt"
 // run them yet; a document using one ends the call with invalid-bxml and a
 // message saying so, never silently skipping it.
 var unsupportedVerbs = map[string]bool{
-	"Conference":         true,
-	"StartStream":        true,
-	"StopStream":         true,
-	"StartTranscription": true,
-	"StopTranscription":  true,
-	"Connect":            true,
+	"Conference": true,
+	"Connect":    true,
 }
 
 // Supported reports whether this server runs the verb named name.

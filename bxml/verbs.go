@@ -274,17 +274,21 @@ type Tag struct {
 	Value string `bxml:",text,maxlen=256"`
 }
 
-// StartStream streams call audio to a WebSocket (not run by this server yet).
+// StartStream streams call audio to a WebSocket beside the call's other
+// verbs. destinationUsername/destinationPassword authenticate the
+// WebSocket handshake (Basic); username/password the streamEventUrl.
 type StartStream struct {
-	Name              string        `bxml:"name,maxlen=256"`
-	Mode              string        `bxml:"mode,enum=unidirectional|bidirectional,default=unidirectional"`
-	Tracks            string        `bxml:"tracks,enum=inbound|outbound|both,default=inbound"`
-	Destination       string        `bxml:"destination,ws,required"`
-	StreamEventURL    string        `bxml:"streamEventUrl,url"`
-	StreamEventMethod string        `bxml:"streamEventMethod,method"`
-	Username          string        `bxml:"username,maxlen=1024"`
-	Password          string        `bxml:"password,maxlen=1024"`
-	Params            []StreamParam `bxml:",children=StreamParam"`
+	Name                string        `bxml:"name,maxlen=256"`
+	Mode                string        `bxml:"mode,enum=unidirectional|bidirectional,default=unidirectional"`
+	Tracks              string        `bxml:"tracks,enum=inbound|outbound|both,default=inbound"`
+	Destination         string        `bxml:"destination,ws,required"`
+	DestinationUsername string        `bxml:"destinationUsername,maxlen=1024"`
+	DestinationPassword string        `bxml:"destinationPassword,maxlen=1024"`
+	StreamEventURL      string        `bxml:"streamEventUrl,url"`
+	StreamEventMethod   string        `bxml:"streamEventMethod,method"`
+	Username            string        `bxml:"username,maxlen=1024"`
+	Password            string        `bxml:"password,maxlen=1024"`
+	Params              []StreamParam `bxml:",children=StreamParam"`
 }
 
 // StreamParam is a name/value pair nested in StartStream.
@@ -293,13 +297,15 @@ type StreamParam struct {
 	Value string `bxml:"value,required,maxlen=2048"`
 }
 
-// StopStream stops a named stream (not run by this server yet).
+// StopStream stops a named stream; wait holds the document until it has
+// stopped.
 type StopStream struct {
 	Name string `bxml:"name,maxlen=256"`
 	Wait bool   `bxml:"wait,default=false"`
 }
 
-// StartTranscription starts real-time transcription (not run yet).
+// StartTranscription starts real-time transcription beside the call's
+// other verbs.
 type StartTranscription struct {
 	Name                     string        `bxml:"name,maxlen=256"`
 	Tracks                   string        `bxml:"tracks,enum=inbound|outbound|both,default=inbound"`
@@ -320,7 +326,7 @@ type CustomParam struct {
 	Value string `bxml:"value,required,maxlen=2048"`
 }
 
-// StopTranscription stops a named transcription (not run yet).
+// StopTranscription stops a named real-time transcription.
 type StopTranscription struct {
 	Name string `bxml:"name,maxlen=256"`
 }

@@ -75,6 +75,8 @@ type Call struct {
 	cbTimeout time.Duration
 
 	capacity capacityKeys // slots taken under the engine's caps
+	// forks are the call's media streams and real-time transcriptions.
+	forks forkSet
 
 	digits     chan rune
 	stopDTMF   func()

@@ -200,9 +200,11 @@ func (c *Call) SetTag(tag string) {
 }
 
 // stopBackground ends what verbs left running: StartGather, StartRecording
-// (kept and indexed), the DTMF queue.
+// (kept and indexed), media streams and real-time transcriptions, the DTMF
+// queue.
 func (c *Call) stopBackground() {
 	c.StopGather(context.Background())
+	c.stopForks()
 	if err := c.StopRecording(context.Background()); err != nil {
 		c.logf(slog.LevelWarn, "media", "%v", err)
 	}

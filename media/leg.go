@@ -70,6 +70,8 @@ type Leg struct {
 	rx      rxStats
 	dtmf    dtmfHub
 	taps    tapList
+	// feed is outside audio the endpoint sends when no verb plays.
+	feed atomic.Pointer[Feed]
 }
 
 func newLeg(s *Session, name string) (*Leg, error) {

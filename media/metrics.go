@@ -25,6 +25,11 @@ var (
 	dropSend        = metricDropped.WithLabelValues("send_error")
 	dropCodec       = metricDropped.WithLabelValues("codec_error")
 
+	metricFeedDropped = promauto.NewCounter(prometheus.CounterOpts{
+		Name: "wasmvoice_media_feed_samples_dropped_total",
+		Help: "Samples of outside audio (bidirectional streams) dropped because the leg's feed was full.",
+	})
+
 	metricSessions = promauto.NewGauge(prometheus.GaugeOpts{
 		Name: "wasmvoice_media_sessions_active",
 		Help: "Media sessions currently open.",

@@ -170,7 +170,7 @@ func (l *Leg) tick(skipped uint32) {
 			w.finish(err)
 		}
 	}
-	if !sent && s.live.Load() {
+	if !sent && s.live.Load() && !l.playFeed(st) {
 		l.sendSilence(st)
 	}
 	if s.live.Load() {
@@ -201,6 +201,14 @@ func (l *Leg) sendSilence(st *legState) {
 		p[i] = fill
 	}
 	l.sendRTP(c.PayloadType, false, l.send.ts, p)
+	if l.taps.active() {
+		// Listeners of the outbound track (media streams, transcription)
+		// get a frame every 20 ms, silence included, so its time matches
+		// the inbound track's; a recording pads with the same zeros.
+		f := l.send.frame
+		clear(f)
+		l.taps.out(f)
+	}
 }
 
 // sendAudio encodes one frame in the leg's codec and sends it.

@@ -34,6 +34,16 @@ const (
 	EventMachineDetectionComplete EventType = "machineDetectionComplete"
 	EventTranscriptionReady       EventType = "transcriptionAvailable"
 	EventReferComplete            EventType = "referComplete"
+
+	// Media streams (<StartStream>) and real-time transcriptions
+	// (<StartTranscription>); notifications, answered with no BXML.
+	EventMediaStreamStarted             EventType = "mediaStreamStarted"
+	EventMediaStreamRejected            EventType = "mediaStreamRejected"
+	EventMediaStreamStopped             EventType = "mediaStreamStopped"
+	EventRealTimeTranscriptionStarted   EventType = "realTimeTranscriptionStarted"
+	EventRealTimeTranscriptionRejected  EventType = "realTimeTranscriptionRejected"
+	EventRealTimeTranscriptionStopped   EventType = "realTimeTranscriptionStopped"
+	EventRealTimeTranscriptionAvailable EventType = "realTimeTranscriptionAvailable"
 )
 
 // IsSIP reports whether t is one of the SIP hooks, which are answered with an

@@ -68,6 +68,22 @@ func (p *phone) senderReports(want int, timeout time.Duration) ([]*rtcp.SenderRe
 	return out, nil
 }
 
+// continuous checks that got is one stream with no frame missing (one
+// SSRC, sequence +1 and timestamp +160 each packet) and returns the
+// largest gap between arrivals.
+func continuous(t *testing.T, got []arrival) time.Duration {
+	t.Helper()
+	var maxGap time.Duration
+	for i := 1; i < len(got); i++ {
+		a, b := got[i-1], got[i]
+		if b.SSRC != got[0].SSRC || b.SequenceNumber != a.SequenceNumber+1 || b.Timestamp != a.Timestamp+160 {
+			t.Fatalf("packet %d: SSRC %08x seq %d ts %d after SSRC %08x seq %d ts %d", i, b.SSRC, b.SequenceNumber, b.Timestamp, a.SSRC, a.SequenceNumber, a.Timestamp)
+		}
+		maxGap = max(maxGap, b.at.Sub(a.at))
+	}
+	return maxGap
+}
+
 // While a Gather waits for a digit, nothing plays, and the caller still
 // gets a packet every 20 ms (one stream: no sequence gap, timestamps 160
 // apart) and RTCP sender reports that describe what it sent. A peer with an
@@ -109,14 +125,7 @@ func TestGatherKeepsRTPAndRTCPFlowing(t *testing.T) {
 	if want := int(span / (20 * time.Millisecond)); len(got) < want/2 {
 		t.Errorf("%d packets over %v, want about %d", len(got), span, want)
 	}
-	var maxGap time.Duration
-	for i := 1; i < len(got); i++ {
-		a, b := got[i-1], got[i]
-		if b.SSRC != got[0].SSRC || b.SequenceNumber != a.SequenceNumber+1 || b.Timestamp != a.Timestamp+160 {
-			t.Fatalf("packet %d: SSRC %08x seq %d ts %d after SSRC %08x seq %d ts %d", i, b.SSRC, b.SequenceNumber, b.Timestamp, a.SSRC, a.SequenceNumber, a.Timestamp)
-		}
-		maxGap = max(maxGap, b.at.Sub(a.at))
-	}
+	maxGap := continuous(t, got)
 	if maxGap > 500*time.Millisecond {
 		t.Errorf("a %v gap in the stream", maxGap)
 	}

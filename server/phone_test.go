@@ -14,8 +14,12 @@ import (
 
 	"github.com/pion/rtp"
 
+	"github.com/wasmvoice/wasmvoice/media/g711"
 	"github.com/wasmvoice/wasmvoice/sip"
 )
+
+// maxAudio bounds the audio a phone keeps: 60 s.
+const maxAudio = 60 * 8000
 
 // phone is a SIP user agent for tests: our own sip.Server as UAS and UAC,
 // with a real RTP socket that sends G.711 frames filled with its marker byte
@@ -34,6 +38,7 @@ type phone struct {
 	mu       sync.Mutex
 	got      map[byte]int
 	arrivals []arrival // bounded by maxArrivals
+	audio    []int16   // PCMU received, decoded; bounded by maxAudio
 	seq      uint16
 	ts       uint32
 }
@@ -158,6 +163,11 @@ func (p *phone) readLoop() {
 		}
 		if pkt.PayloadType == 0 {
 			p.got[pkt.Payload[0]]++
+			if len(p.audio) < maxAudio {
+				for _, b := range pkt.Payload {
+					p.audio = append(p.audio, g711.DecodeUlaw(b))
+				}
+			}
 		}
 		p.mu.Unlock()
 	}

@@ -84,6 +84,12 @@ func (s *Server) failInterruptedTranscriptions(ctx context.Context) {
 	} else if n > 0 {
 		s.log.Warn("transcriptions interrupted by the last stop are failed", "count", n)
 	}
+	n, err = s.store.FailInterruptedRealtimeTranscriptions(ctx, time.Now())
+	if err != nil {
+		s.log.Warn("settle interrupted real-time transcriptions", "error", err)
+	} else if n > 0 {
+		s.log.Warn("real-time transcriptions interrupted by the last stop are failed", "count", n)
+	}
 }
 
 // transcriber is the engine as the API's Transcriber.

@@ -9,7 +9,6 @@ import (
 
 	"github.com/wasmvoice/wasmvoice/internal/testenv"
 	"github.com/wasmvoice/wasmvoice/media"
-	"github.com/wasmvoice/wasmvoice/media/g711"
 	"github.com/wasmvoice/wasmvoice/speech"
 )
 
@@ -61,20 +60,7 @@ func TestRecordTranscribeEndToEnd(t *testing.T) {
 	})
 	appID := n.ipApp(t, map[string]any{"callInitiatedCallbackUrl": h.url("/initiate"), "callStatusCallbackUrl": h.url("/status")})
 	out := dialApp(t, n, caller, appID)
-	testenv.Go(t, func(ctx context.Context) error { // speak, with silence around, as PCMU
-		audio := append(append(make([]int16, 4000), pcm...), make([]int16, 8000*5)...)
-		tick := time.NewTicker(20 * time.Millisecond)
-		defer tick.Stop()
-		for i := 0; i+160 <= len(audio); i += 160 {
-			select {
-			case <-tick.C:
-				caller.send(0, false, g711.EncodeUlawBuf(nil, audio[i:i+160]), 160)
-			case <-ctx.Done():
-				return nil
-			}
-		}
-		return nil
-	})
+	speak(t, caller, pcm, 4000, 8000*5)
 	waitDone(t, out.Done(), "call")
 	ev := h.transcriptionCallback("/transcribed", 90*time.Second)
 	checkSchema(t, ev)

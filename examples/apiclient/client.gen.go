@@ -114,6 +114,45 @@ func (e CallStateDirection) Valid() bool {
 	}
 }
 
+// Defines values for CallTranscriptionDetectedLanguage.
+const (
+	EnUS CallTranscriptionDetectedLanguage = "en-US"
+	EsUS CallTranscriptionDetectedLanguage = "es-US"
+	FrFR CallTranscriptionDetectedLanguage = "fr-FR"
+)
+
+// Valid indicates whether the value is a known member of the CallTranscriptionDetectedLanguage enum.
+func (e CallTranscriptionDetectedLanguage) Valid() bool {
+	switch e {
+	case EnUS:
+		return true
+	case EsUS:
+		return true
+	case FrFR:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CallTranscriptionTrack.
+const (
+	CallTranscriptionTrackInbound  CallTranscriptionTrack = "inbound"
+	CallTranscriptionTrackOutbound CallTranscriptionTrack = "outbound"
+)
+
+// Valid indicates whether the value is a known member of the CallTranscriptionTrack enum.
+func (e CallTranscriptionTrack) Valid() bool {
+	switch e {
+	case CallTranscriptionTrackInbound:
+		return true
+	case CallTranscriptionTrackOutbound:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for CreateCallRequestAnswerFallbackMethod.
 const (
 	CreateCallRequestAnswerFallbackMethodGET  CreateCallRequestAnswerFallbackMethod = "GET"
@@ -1213,6 +1252,58 @@ type CallState struct {
 
 // CallStateDirection defines model for CallState.Direction.
 type CallStateDirection string
+
+// CallTranscription defines model for CallTranscription.
+type CallTranscription struct {
+	// Confidence The mean of the utterances' confidences; 0 when the recogniser gives none.
+	//
+	// Examples: 0.9
+	Confidence float64 `json:"confidence"`
+
+	// DetectedLanguage Always en-US: the recogniser hears US English.
+	//
+	// Examples: en-US
+	DetectedLanguage CallTranscriptionDetectedLanguage `json:"detectedLanguage"`
+
+	// Track Examples: inbound
+	Track CallTranscriptionTrack `json:"track"`
+
+	// Transcript Examples: Hello World! This is an example.
+	Transcript string `json:"transcript"`
+}
+
+// CallTranscriptionDetectedLanguage Always en-US: the recogniser hears US English.
+//
+// Examples: en-US
+type CallTranscriptionDetectedLanguage string
+
+// CallTranscriptionTrack Examples: inbound
+type CallTranscriptionTrack string
+
+// CallTranscriptionMetadata defines model for CallTranscriptionMetadata.
+type CallTranscriptionMetadata struct {
+	// TranscriptionId Examples: t-3f758f24-c7a2fc78-7c91-401a-8b2e-e542f9c40d6b
+	TranscriptionId string `json:"transcriptionId"`
+
+	// TranscriptionName Examples: live_transcription
+	TranscriptionName string `json:"transcriptionName"`
+
+	// TranscriptionUrl Examples: https://voice.example.com/api/v2/accounts/9900000/calls/c-fef240ff-5cfc9091-8069-4863-a8c0-a4dcbbf1f1a4/transcriptions/t-3f758f24-c7a2fc78-7c91-401a-8b2e-e542f9c40d6b
+	TranscriptionUrl string `json:"transcriptionUrl"`
+}
+
+// CallTranscriptionResponse defines model for CallTranscriptionResponse.
+type CallTranscriptionResponse struct {
+	// AccountId Examples: 9900000
+	AccountId string `json:"accountId"`
+
+	// CallId Examples: c-15ac29a2-1331029c-2cb0-4a07-b215-b22865662d85
+	CallId string               `json:"callId"`
+	Tracks *[]CallTranscription `json:"tracks"`
+
+	// TranscriptionId Examples: t-3f758f24-c7a2fc78-7c91-401a-8b2e-e542f9c40d6b
+	TranscriptionId string `json:"transcriptionId"`
+}
 
 // CreateCallRequest defines model for CreateCallRequest.
 type CreateCallRequest struct {
@@ -3276,6 +3367,27 @@ type ClientInterface interface {
 	// Corresponds with POST /api/v2/accounts/{accountId}/calls/{callId}/recordings/{recordingId}/transcription (the `TranscribeCallRecording` operationId).
 	TranscribeCallRecording(ctx context.Context, accountId string, callId string, recordingId string, body TranscribeCallRecordingJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListRealTimeTranscriptions Enumerate transcriptions made with StartTranscription
+	//
+	// The call's real-time transcriptions (<StartTranscription>), oldest first, running or finished. An unknown call has none.
+	//
+	// Corresponds with GET /api/v2/accounts/{accountId}/calls/{callId}/transcriptions (the `ListRealTimeTranscriptions` operationId).
+	ListRealTimeTranscriptions(ctx context.Context, accountId string, callId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteRealTimeTranscription Delete a specific transcription
+	//
+	// Deletes the transcription and its text; one still running stores nothing more.
+	//
+	// Corresponds with DELETE /api/v2/accounts/{accountId}/calls/{callId}/transcriptions/{transcriptionId} (the `DeleteRealTimeTranscription` operationId).
+	DeleteRealTimeTranscription(ctx context.Context, accountId string, callId string, transcriptionId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetRealTimeTranscription Retrieve a specific transcription
+	//
+	// What each transcribed track said so far: the utterances the recogniser finished, joined. A transcription still running grows as the call goes on.
+	//
+	// Corresponds with GET /api/v2/accounts/{accountId}/calls/{callId}/transcriptions/{transcriptionId} (the `GetRealTimeTranscription` operationId).
+	GetRealTimeTranscription(ctx context.Context, accountId string, callId string, transcriptionId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListAccountCallRecordings Get call recordings of the account
 	//
 	// The account's call recordings, newest first, filtered by to, from, minStartTime and maxStartTime; the list is capped at 1000 entries (narrow it with the time filters to reach older ones).
@@ -4027,6 +4139,57 @@ func (c *Client) TranscribeCallRecordingWithBody(ctx context.Context, accountId 
 // Corresponds with POST /api/v2/accounts/{accountId}/calls/{callId}/recordings/{recordingId}/transcription (the `TranscribeCallRecording` operationId).
 func (c *Client) TranscribeCallRecording(ctx context.Context, accountId string, callId string, recordingId string, body TranscribeCallRecordingJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewTranscribeCallRecordingRequest(c.Server, accountId, callId, recordingId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListRealTimeTranscriptions Enumerate transcriptions made with StartTranscription
+//
+// The call's real-time transcriptions (<StartTranscription>), oldest first, running or finished. An unknown call has none.
+//
+// Corresponds with GET /api/v2/accounts/{accountId}/calls/{callId}/transcriptions (the `ListRealTimeTranscriptions` operationId).
+func (c *Client) ListRealTimeTranscriptions(ctx context.Context, accountId string, callId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListRealTimeTranscriptionsRequest(c.Server, accountId, callId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteRealTimeTranscription Delete a specific transcription
+//
+// Deletes the transcription and its text; one still running stores nothing more.
+//
+// Corresponds with DELETE /api/v2/accounts/{accountId}/calls/{callId}/transcriptions/{transcriptionId} (the `DeleteRealTimeTranscription` operationId).
+func (c *Client) DeleteRealTimeTranscription(ctx context.Context, accountId string, callId string, transcriptionId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteRealTimeTranscriptionRequest(c.Server, accountId, callId, transcriptionId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetRealTimeTranscription Retrieve a specific transcription
+//
+// What each transcribed track said so far: the utterances the recogniser finished, joined. A transcription still running grows as the call goes on.
+//
+// Corresponds with GET /api/v2/accounts/{accountId}/calls/{callId}/transcriptions/{transcriptionId} (the `GetRealTimeTranscription` operationId).
+func (c *Client) GetRealTimeTranscription(ctx context.Context, accountId string, callId string, transcriptionId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetRealTimeTranscriptionRequest(c.Server, accountId, callId, transcriptionId)
 	if err != nil {
 		return nil, err
 	}
@@ -5777,6 +5940,143 @@ func NewTranscribeCallRecordingRequestWithBody(server string, accountId string, 
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewListRealTimeTranscriptionsRequest constructs an http.Request for the ListRealTimeTranscriptions method
+func NewListRealTimeTranscriptionsRequest(server string, accountId string, callId string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "accountId", accountId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "callId", callId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v2/accounts/%s/calls/%s/transcriptions", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewDeleteRealTimeTranscriptionRequest constructs an http.Request for the DeleteRealTimeTranscription method
+func NewDeleteRealTimeTranscriptionRequest(server string, accountId string, callId string, transcriptionId string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "accountId", accountId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "callId", callId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam2 string
+
+	pathParam2, err = runtime.StyleParamWithOptions("simple", false, "transcriptionId", transcriptionId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v2/accounts/%s/calls/%s/transcriptions/%s", pathParam0, pathParam1, pathParam2)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetRealTimeTranscriptionRequest constructs an http.Request for the GetRealTimeTranscription method
+func NewGetRealTimeTranscriptionRequest(server string, accountId string, callId string, transcriptionId string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "accountId", accountId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "callId", callId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam2 string
+
+	pathParam2, err = runtime.StyleParamWithOptions("simple", false, "transcriptionId", transcriptionId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v2/accounts/%s/calls/%s/transcriptions/%s", pathParam0, pathParam1, pathParam2)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
 
 	return req, nil
 }
@@ -7766,6 +8066,33 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /api/v2/accounts/{accountId}/calls/{callId}/recordings/{recordingId}/transcription (the `TranscribeCallRecording` operationId).
 	TranscribeCallRecordingWithResponse(ctx context.Context, accountId string, callId string, recordingId string, body TranscribeCallRecordingJSONRequestBody, reqEditors ...RequestEditorFn) (*TranscribeCallRecordingHTTPResponse, error)
 
+	// ListRealTimeTranscriptionsWithResponse Enumerate transcriptions made with StartTranscription
+	//
+	// The call's real-time transcriptions (<StartTranscription>), oldest first, running or finished. An unknown call has none.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v2/accounts/{accountId}/calls/{callId}/transcriptions (the `ListRealTimeTranscriptions` operationId).
+	ListRealTimeTranscriptionsWithResponse(ctx context.Context, accountId string, callId string, reqEditors ...RequestEditorFn) (*ListRealTimeTranscriptionsHTTPResponse, error)
+
+	// DeleteRealTimeTranscriptionWithResponse Delete a specific transcription
+	//
+	// Deletes the transcription and its text; one still running stores nothing more.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /api/v2/accounts/{accountId}/calls/{callId}/transcriptions/{transcriptionId} (the `DeleteRealTimeTranscription` operationId).
+	DeleteRealTimeTranscriptionWithResponse(ctx context.Context, accountId string, callId string, transcriptionId string, reqEditors ...RequestEditorFn) (*DeleteRealTimeTranscriptionHTTPResponse, error)
+
+	// GetRealTimeTranscriptionWithResponse Retrieve a specific transcription
+	//
+	// What each transcribed track said so far: the utterances the recogniser finished, joined. A transcription still running grows as the call goes on.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v2/accounts/{accountId}/calls/{callId}/transcriptions/{transcriptionId} (the `GetRealTimeTranscription` operationId).
+	GetRealTimeTranscriptionWithResponse(ctx context.Context, accountId string, callId string, transcriptionId string, reqEditors ...RequestEditorFn) (*GetRealTimeTranscriptionHTTPResponse, error)
+
 	// ListAccountCallRecordingsWithResponse Get call recordings of the account
 	//
 	// The account's call recordings, newest first, filtered by to, from, minStartTime and maxStartTime; the list is capped at 1000 entries (narrow it with the time filters to reach older ones).
@@ -9514,6 +9841,227 @@ func (r TranscribeCallRecordingHTTPResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r TranscribeCallRecordingHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListRealTimeTranscriptionsHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *[]CallTranscriptionMetadata
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *VoiceAPIError
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *VoiceAPIError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *VoiceAPIError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *VoiceAPIError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *VoiceAPIError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListRealTimeTranscriptionsHTTPResponse) GetJSON200() *[]CallTranscriptionMetadata {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListRealTimeTranscriptionsHTTPResponse) GetJSON400() *VoiceAPIError {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListRealTimeTranscriptionsHTTPResponse) GetJSON401() *VoiceAPIError {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListRealTimeTranscriptionsHTTPResponse) GetJSON403() *VoiceAPIError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ListRealTimeTranscriptionsHTTPResponse) GetJSON404() *VoiceAPIError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ListRealTimeTranscriptionsHTTPResponse) GetJSON500() *VoiceAPIError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ListRealTimeTranscriptionsHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListRealTimeTranscriptionsHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListRealTimeTranscriptionsHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListRealTimeTranscriptionsHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeleteRealTimeTranscriptionHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *VoiceAPIError
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *VoiceAPIError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *VoiceAPIError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *VoiceAPIError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *VoiceAPIError
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r DeleteRealTimeTranscriptionHTTPResponse) GetJSON400() *VoiceAPIError {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DeleteRealTimeTranscriptionHTTPResponse) GetJSON401() *VoiceAPIError {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r DeleteRealTimeTranscriptionHTTPResponse) GetJSON403() *VoiceAPIError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r DeleteRealTimeTranscriptionHTTPResponse) GetJSON404() *VoiceAPIError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r DeleteRealTimeTranscriptionHTTPResponse) GetJSON500() *VoiceAPIError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteRealTimeTranscriptionHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteRealTimeTranscriptionHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteRealTimeTranscriptionHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteRealTimeTranscriptionHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetRealTimeTranscriptionHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *CallTranscriptionResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *VoiceAPIError
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *VoiceAPIError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *VoiceAPIError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *VoiceAPIError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *VoiceAPIError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetRealTimeTranscriptionHTTPResponse) GetJSON200() *CallTranscriptionResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetRealTimeTranscriptionHTTPResponse) GetJSON400() *VoiceAPIError {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetRealTimeTranscriptionHTTPResponse) GetJSON401() *VoiceAPIError {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetRealTimeTranscriptionHTTPResponse) GetJSON403() *VoiceAPIError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetRealTimeTranscriptionHTTPResponse) GetJSON404() *VoiceAPIError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GetRealTimeTranscriptionHTTPResponse) GetJSON500() *VoiceAPIError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetRealTimeTranscriptionHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetRealTimeTranscriptionHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetRealTimeTranscriptionHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetRealTimeTranscriptionHTTPResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -12615,6 +13163,51 @@ func (c *ClientWithResponses) TranscribeCallRecordingWithResponse(ctx context.Co
 	return ParseTranscribeCallRecordingHTTPResponse(rsp)
 }
 
+// ListRealTimeTranscriptionsWithResponse Enumerate transcriptions made with StartTranscription
+//
+// The call's real-time transcriptions (<StartTranscription>), oldest first, running or finished. An unknown call has none.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v2/accounts/{accountId}/calls/{callId}/transcriptions (the `ListRealTimeTranscriptions` operationId).
+func (c *ClientWithResponses) ListRealTimeTranscriptionsWithResponse(ctx context.Context, accountId string, callId string, reqEditors ...RequestEditorFn) (*ListRealTimeTranscriptionsHTTPResponse, error) {
+	rsp, err := c.ListRealTimeTranscriptions(ctx, accountId, callId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListRealTimeTranscriptionsHTTPResponse(rsp)
+}
+
+// DeleteRealTimeTranscriptionWithResponse Delete a specific transcription
+//
+// Deletes the transcription and its text; one still running stores nothing more.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /api/v2/accounts/{accountId}/calls/{callId}/transcriptions/{transcriptionId} (the `DeleteRealTimeTranscription` operationId).
+func (c *ClientWithResponses) DeleteRealTimeTranscriptionWithResponse(ctx context.Context, accountId string, callId string, transcriptionId string, reqEditors ...RequestEditorFn) (*DeleteRealTimeTranscriptionHTTPResponse, error) {
+	rsp, err := c.DeleteRealTimeTranscription(ctx, accountId, callId, transcriptionId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteRealTimeTranscriptionHTTPResponse(rsp)
+}
+
+// GetRealTimeTranscriptionWithResponse Retrieve a specific transcription
+//
+// What each transcribed track said so far: the utterances the recogniser finished, joined. A transcription still running grows as the call goes on.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v2/accounts/{accountId}/calls/{callId}/transcriptions/{transcriptionId} (the `GetRealTimeTranscription` operationId).
+func (c *ClientWithResponses) GetRealTimeTranscriptionWithResponse(ctx context.Context, accountId string, callId string, transcriptionId string, reqEditors ...RequestEditorFn) (*GetRealTimeTranscriptionHTTPResponse, error) {
+	rsp, err := c.GetRealTimeTranscription(ctx, accountId, callId, transcriptionId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetRealTimeTranscriptionHTTPResponse(rsp)
+}
+
 // ListAccountCallRecordingsWithResponse Get call recordings of the account
 //
 // The account's call recordings, newest first, filtered by to, from, minStartTime and maxStartTime; the list is capped at 1000 entries (narrow it with the time filters to reach older ones).
@@ -14412,6 +15005,185 @@ func ParseTranscribeCallRecordingHTTPResponse(rsp *http.Response) (*TranscribeCa
 			return nil, err
 		}
 		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest VoiceAPIError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListRealTimeTranscriptionsHTTPResponse parses an HTTP response from a ListRealTimeTranscriptionsWithResponse call
+func ParseListRealTimeTranscriptionsHTTPResponse(rsp *http.Response) (*ListRealTimeTranscriptionsHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListRealTimeTranscriptionsHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest []CallTranscriptionMetadata
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest VoiceAPIError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest VoiceAPIError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest VoiceAPIError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest VoiceAPIError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest VoiceAPIError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDeleteRealTimeTranscriptionHTTPResponse parses an HTTP response from a DeleteRealTimeTranscriptionWithResponse call
+func ParseDeleteRealTimeTranscriptionHTTPResponse(rsp *http.Response) (*DeleteRealTimeTranscriptionHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteRealTimeTranscriptionHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest VoiceAPIError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest VoiceAPIError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest VoiceAPIError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest VoiceAPIError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest VoiceAPIError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetRealTimeTranscriptionHTTPResponse parses an HTTP response from a GetRealTimeTranscriptionWithResponse call
+func ParseGetRealTimeTranscriptionHTTPResponse(rsp *http.Response) (*GetRealTimeTranscriptionHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetRealTimeTranscriptionHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest CallTranscriptionResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest VoiceAPIError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest VoiceAPIError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest VoiceAPIError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest VoiceAPIError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest VoiceAPIError

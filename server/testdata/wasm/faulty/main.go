@@ -27,12 +27,23 @@ func init() {
 			return sdk.BXML(`<Response><SpeakSentense>typo</SpeakSentense></Response>`)
 		case "fail":
 			return sdk.Fail(errFailing{})
+		case "stream":
+			// Streams the call to the WebSocket the "dest" entry names.
+			dest, _, _ := sdk.KVGet("dest")
+			return sdk.BXML(`<Response><StartStream name="from-module" destination="` + string(dest) + `"/>` +
+				`<Pause duration="2"/><StopStream name="from-module" wait="true"/><Hangup/></Response>`)
 		}
 		sdk.Log(sdk.LevelInfo, "initiate "+ev.CallID())
 		return sdk.BXML(`<Response><Hangup/></Response>`).
 			SetVariable("initiate_saw", ev.Variable("from_hook")).
 			SetVariable("initiate_call", ev.CallID()).
 			SetVariable("initiate_direction", ev.String("direction"))
+	})
+	// Stream events reach the module too.
+	sdk.On(sdk.EventMediaStreamStarted, func(ev sdk.Event) sdk.Decision {
+		ms, _ := ev.Value("mediaStream").(map[string]any)
+		name, _ := ms["name"].(string)
+		return sdk.BXML("").SetVariable("stream_started", name)
 	})
 }
 
