@@ -33,7 +33,7 @@ func (t EventType) ExpectsBXML() bool {
 	switch t {
 	case EventInitiate, EventAnswer, EventGather, EventRecordComplete, EventRedirect,
 		EventTransferAnswer, EventTransferComplete, EventBridgeComplete, EventBridgeTargetComplete,
-		EventMachineDetectionComplete:
+		EventMachineDetectionComplete, EventConferenceRedirect:
 		return true
 	}
 	return false

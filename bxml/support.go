@@ -6,7 +6,6 @@ import "fmt"
 // run them yet; a document using one ends the call with invalid-bxml and a
 // message saying so, never silently skipping it.
 var unsupportedVerbs = map[string]bool{
-	"Conference":         true,
 	"StartStream":        true,
 	"StopStream":         true,
 	"StartTranscription": true,
@@ -23,7 +22,7 @@ func Supported(name string) bool {
 
 // CheckSupported returns an *Error (kind ErrUnsupported) for the first verb
 // in doc this server does not run yet, e.g.
-// "unsupported verb Conference (not available yet) (line 4)". Run calls it
+// "unsupported verb Connect (not available yet) (line 4)". Run calls it
 // before executing anything.
 func CheckSupported(doc *Document) error {
 	for i, v := range doc.Verbs {
