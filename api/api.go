@@ -76,6 +76,8 @@ type Config struct {
 	Bans []BanList
 	// Transcriber runs transcribeCallRecording (nil: 503).
 	Transcriber Transcriber
+	// Conferences controls live conferences (nil: none is ever live).
+	Conferences ConferenceControl
 }
 
 // Server holds the HTTP handler and the Huma API it serves.
@@ -99,6 +101,9 @@ func New(cfg Config) *Server {
 	if cfg.Recordings == nil {
 		cfg.Recordings = noEngine{}
 	}
+	if cfg.Conferences == nil {
+		cfg.Conferences = noEngine{}
+	}
 	mux := http.NewServeMux()
 	s := &Server{cfg: cfg, tokens: tokenSigner{key: cfg.TokenKey}, log: cfg.Logger.With("caller", "api")}
 	s.api = humago.New(mux, humaConfig())
@@ -109,6 +114,7 @@ func New(cfg Config) *Server {
 	registerKV(s)
 	registerSIPRouting(s)
 	registerCalls(s)
+	registerConferences(s)
 	registerStatistics(s)
 	registerTranscriptions(s)
 	registerCallLog(s)

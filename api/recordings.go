@@ -181,34 +181,7 @@ func registerRecordings(s *Server, base string, errs []int) {
 		if err != nil {
 			return nil, s.lookupError(ctx, err, "recording "+in.RecordingID)
 		}
-		if r.FilePath == "" {
-			return nil, s.lookupError(ctx, fmt.Errorf("recording media %s was deleted: %w", in.RecordingID, store.ErrNotFound), "recording media "+in.RecordingID)
-		}
-		f, err := os.Open(r.FilePath)
-		if err != nil {
-			return nil, s.lookupError(ctx, fmt.Errorf("recording file: %w", store.ErrNotFound), "recording media "+in.RecordingID)
-		}
-		return &huma.StreamResponse{Body: func(hctx huma.Context) {
-			defer f.Close()
-			hctx.SetHeader("Content-Type", recordingMediaType(r.FileFormat))
-			if st, err := f.Stat(); err == nil {
-				hctx.SetHeader("Content-Length", fmt.Sprint(st.Size()))
-			}
-			hctx.SetStatus(http.StatusOK)
-			buf := make([]byte, 32<<10)
-			w := hctx.BodyWriter()
-			for {
-				n, err := f.Read(buf)
-				if n > 0 {
-					if _, werr := w.Write(buf[:n]); werr != nil {
-						return
-					}
-				}
-				if err != nil {
-					return
-				}
-			}
-		}}, nil
+		return s.streamRecordingFile(ctx, r.FilePath, r.FileFormat, in.RecordingID)
 	})
 	huma.Register(s.api, huma.Operation{
 		OperationID: "deleteRecordingMedia", Method: http.MethodDelete, Path: base + "/{callId}/recordings/{recordingId}/media", Summary: "Delete recording media",
@@ -255,4 +228,36 @@ func (s *Server) removeRecordingFile(ctx context.Context, r store.RecordingRecor
 	if err := os.Remove(r.FilePath); err != nil && !errors.Is(err, os.ErrNotExist) {
 		s.log.WarnContext(ctx, "remove recording file", "recordingId", r.ID, "path", r.FilePath, "error", err)
 	}
+}
+
+// streamRecordingFile answers a recording's media download.
+func (s *Server) streamRecordingFile(ctx context.Context, path, format, id string) (*huma.StreamResponse, error) {
+	if path == "" {
+		return nil, s.lookupError(ctx, fmt.Errorf("recording media %s was deleted: %w", id, store.ErrNotFound), "recording media "+id)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, s.lookupError(ctx, fmt.Errorf("recording file: %w", store.ErrNotFound), "recording media "+id)
+	}
+	return &huma.StreamResponse{Body: func(hctx huma.Context) {
+		defer f.Close()
+		hctx.SetHeader("Content-Type", recordingMediaType(format))
+		if st, err := f.Stat(); err == nil {
+			hctx.SetHeader("Content-Length", fmt.Sprint(st.Size()))
+		}
+		hctx.SetStatus(http.StatusOK)
+		buf := make([]byte, 32<<10)
+		w := hctx.BodyWriter()
+		for {
+			n, err := f.Read(buf)
+			if n > 0 {
+				if _, werr := w.Write(buf[:n]); werr != nil {
+					return
+				}
+			}
+			if err != nil {
+				return
+			}
+		}
+	}}, nil
 }

@@ -49,6 +49,8 @@ type Engine struct {
 	stt       speech.Recognizer // nil: no transcription
 	sttQueue  *speech.Queue
 
+	confs conferences // live conferences (conference.go)
+
 	mu    sync.Mutex
 	calls map[string]*Call
 	load  map[string]int // live calls per capacity key (capacity.go)
@@ -170,6 +172,7 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 	for _, c := range calls {
 		c.end(bxml.CauseHangup, "server shutting down")
 	}
+	e.stopConferences()
 	done := make(chan struct{})
 	go func() { e.wg.Wait(); close(done) }()
 	select {

@@ -202,6 +202,7 @@ func (s *Server) build(ctx context.Context) error {
 		Guard: s.httpGuard, Bans: []api.BanList{s.sipGuard, s.httpGuard}, Health: healthAPI{s.health}, Discovery: discoveryAPI{s.discovery},
 		TestCalls: testCallAPI{trunkops.NewTestCalls(s.engine, s.store, cfg.Logger)},
 		Network:   func() api.SIPNetwork { return s.network(ip.String(), lo, hi) }, Transcriber: transcriber{s.engine},
+		Conferences: voiceAPI{engine: s.engine},
 	})
 	return nil
 }
