@@ -159,7 +159,9 @@ func (e *Engine) RedirectConference(accountID, id string, t bxml.Target) error {
 		return err
 	}
 	conf.runner.start(conf, func(ctx context.Context) (*bxml.Document, error) {
-		reply, err := e.source.Fetch(ctx, conf.request(&bxml.ConferenceRedirectEvent{ConferenceEvent: conf.eventBase()}, conf.creator))
+		req := conf.request(&bxml.ConferenceRedirectEvent{ConferenceEvent: conf.eventBase()}, conf.creator)
+		req.Target, req.Base = t, ""
+		reply, err := e.source.Fetch(ctx, req)
 		return reply.Doc, err
 	})
 	return nil

@@ -140,3 +140,34 @@ func checkHearsSome(t *testing.T, heard map[string][]int16, who string, want ...
 		}
 	}
 }
+
+// A room takes at most MaxMembers, a leg not negotiated cannot join, and a
+// member that leaves frees its place.
+func TestMixerJoinLimits(t *testing.T) {
+	t.Parallel()
+	m := newTestManager(t, nil)
+	s := m.NewSession(SessionOptions{})
+	t.Cleanup(func() { s.Close() })
+	mx := m.NewMixer(MixerOptions{MaxMembers: 1})
+	t.Cleanup(mx.Close)
+	a := newPeer(t, false).answered(t, s, "a", "0")
+	b := newPeer(t, false).answered(t, s, "b", "8")
+	mb, err := mx.Join("a", a, MemberOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := mx.Join("b", b, MemberOptions{}); !errors.Is(err, ErrRoomFull) {
+		t.Errorf("second member of a room of one: %v", err)
+	}
+	mb.Leave()
+	if _, err := mx.Join("b", b, MemberOptions{}); err != nil {
+		t.Errorf("joining after a member left: %v", err)
+	}
+	unneg, err := s.NewLeg("c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.NewMixer(MixerOptions{}).Join("c", unneg, MemberOptions{}); !errors.Is(err, ErrNotNegotiated) {
+		t.Errorf("unnegotiated leg: %v", err)
+	}
+}
