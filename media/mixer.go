@@ -45,6 +45,7 @@ type Mixer struct {
 // rebuilt when a member joins, leaves or changes whom it coaches.
 type mixPlan struct {
 	members []*Member
+	normal  []*Member // the members that coach nobody: heard by all
 	coaches []coach
 }
 
@@ -166,6 +167,7 @@ func (mx *Mixer) replanLocked() {
 	}
 	for _, mb := range mx.members {
 		if mb.coaching == nil {
+			p.normal = append(p.normal, mb)
 			continue
 		}
 		c := coach{m: mb}
@@ -200,34 +202,38 @@ func (mx *Mixer) Close() {
 	mx.m.clock.removeMixer(mx)
 }
 
-// mix computes every member's frame for this tick (clock goroutine).
+// mix computes every member's frame for this tick (clock goroutine). Each
+// member's state is read once per tick, so a change from the API applies
+// from one whole tick to the next.
 func (mx *Mixer) mix() {
 	p := mx.plan.Load()
 	total := mx.total
 	clear(total)
 	for _, mb := range p.members {
-		mb.heard = mb.in.pop(mb.frame) && !mb.flag(flagMute) && !mb.flag(flagHold)
-		if mb.heard && mb.coaching == nil {
+		mb.held = mb.flag(flagHold)
+		mb.heard = mb.in.pop(mb.frame) && !mb.flag(flagMute) && !mb.held
+	}
+	for _, mb := range p.normal {
+		if mb.heard {
 			for i, v := range mb.frame {
 				total[i] += int32(v)
 			}
 		}
 	}
-	playing := mx.nextPlayed()
-	if playing {
+	if mx.nextPlayed() {
 		for i, v := range mx.played {
 			total[i] += int32(v)
 		}
 	}
 	for _, mb := range p.members {
-		if mb.flag(flagHold) {
-			continue
+		if !mb.held {
+			copy(mb.acc, total)
 		}
-		acc := mb.acc
-		copy(acc, total)
-		if mb.heard && mb.coaching == nil {
+	}
+	for _, mb := range p.normal {
+		if mb.heard { // not held: its acc is this tick's
 			for i, v := range mb.frame {
-				acc[i] -= int32(v)
+				mb.acc[i] -= int32(v)
 			}
 		}
 	}
@@ -236,7 +242,7 @@ func (mx *Mixer) mix() {
 			continue
 		}
 		for _, t := range c.targets {
-			if t.flag(flagHold) {
+			if t.held {
 				continue
 			}
 			for i, v := range c.m.frame {
@@ -245,7 +251,7 @@ func (mx *Mixer) mix() {
 		}
 	}
 	for _, mb := range p.members {
-		if mb.flag(flagHold) {
+		if mb.held {
 			mb.ready.Store(false)
 			continue
 		}

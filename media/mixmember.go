@@ -25,6 +25,7 @@ type Member struct {
 	// Clock goroutine only.
 	frame []int16 // this tick's inbound audio
 	heard bool    // frame counts this tick
+	held  bool    // on hold this tick
 	acc   []int32 // what the member hears, before clipping
 	out   []int16
 	ready atomic.Bool // out holds this tick's audio (false: on hold)
