@@ -53,9 +53,9 @@ type Conference struct {
 	Name                  string             `json:"name" example:"my-conference-name"`
 	CreatedTime           time.Time          `json:"createdTime"`
 	CompletedTime         *time.Time         `json:"completedTime" nullable:"true"`
-	ConferenceEventURL    *string            `json:"conferenceEventUrl" nullable:"true" format:"uri"`
+	ConferenceEventURL    *string            `json:"conferenceEventUrl" nullable:"true" format:"uri" example:"https://myServer.example/bandwidth/webhooks/conferenceEvent"`
 	ConferenceEventMethod *string            `json:"conferenceEventMethod" nullable:"true" enum:"GET,POST"`
-	Tag                   *string            `json:"tag" nullable:"true"`
+	Tag                   *string            `json:"tag" nullable:"true" example:"my custom tag"`
 	ActiveMembers         []ConferenceMember `json:"activeMembers" nullable:"true" doc:"The members in the conference now (getConference only; null in lists)."`
 }
 
@@ -71,8 +71,8 @@ type ConferenceMember struct {
 
 // UpdateConferenceRequest is the updateConference body.
 type UpdateConferenceRequest struct {
-	Status                 *string `json:"status,omitempty" enum:"active,completed" nullable:"true" default:"active"`
-	RedirectURL            *string `json:"redirectUrl,omitempty" maxLength:"2048" format:"uri" nullable:"true"`
+	Status                 *string `json:"status,omitempty" enum:"active,completed" nullable:"true" default:"active" example:"completed"`
+	RedirectURL            *string `json:"redirectUrl,omitempty" maxLength:"2048" format:"uri" nullable:"true" example:"https://myServer.example/bandwidth/webhooks/conferenceRedirect"`
 	RedirectMethod         *string `json:"redirectMethod,omitempty" enum:"GET,POST" nullable:"true" default:"POST"`
 	Username               *string `json:"username,omitempty" maxLength:"1024" nullable:"true"`
 	Password               *string `json:"password,omitempty" maxLength:"1024" nullable:"true"`
@@ -84,9 +84,9 @@ type UpdateConferenceRequest struct {
 
 // ConferenceMemberUpdate is the updateConferenceMember body.
 type ConferenceMemberUpdate struct {
-	Mute           *bool     `json:"mute,omitempty"`
-	Hold           *bool     `json:"hold,omitempty"`
-	CallIDsToCoach *[]string `json:"callIdsToCoach,omitempty" nullable:"true" maxItems:"50" doc:"Replaces whom the member coaches; an empty list (or null) makes it a normal member."`
+	Mute           *bool     `json:"mute,omitempty" example:"true"`
+	Hold           *bool     `json:"hold,omitempty" example:"false"`
+	CallIDsToCoach *[]string `json:"callIdsToCoach,omitempty" nullable:"true" maxItems:"50" example:"[\"c-25ac29a2-1331029c-2cb0-4a07-b215-b22865662d85\"]" doc:"Replaces whom the member coaches; an empty list (or null) makes it a normal member."`
 }
 
 // ConferenceRecording is a recording of a conference's mix

@@ -80,6 +80,31 @@ func (s *Store) CompleteConference(ctx context.Context, id string, t time.Time) 
 	return mustAffect(res, "conference "+id)
 }
 
+// CompleteOpenConferences completes every conference still open, and the
+// membership of every member still in one, at t: at start, before the
+// engine takes calls, these are what a crash left (no conference outlives
+// its node). It returns how many conferences it completed.
+func (s *Store) CompleteOpenConferences(ctx context.Context, t time.Time) (int, error) {
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("complete open conferences: %w", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, s.rebind(`UPDATE conference_members SET exit_time = ? WHERE exit_time IS NULL`), t.UTC()); err != nil {
+		return 0, fmt.Errorf("complete open conferences: %w", err)
+	}
+	res, err := tx.ExecContext(ctx, s.rebind(`UPDATE conferences SET completed_time = CASE WHEN created_time > ? THEN created_time ELSE ? END
+		WHERE completed_time IS NULL`), t.UTC(), t.UTC())
+	if err != nil {
+		return 0, fmt.Errorf("complete open conferences: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("complete open conferences: %w", err)
+	}
+	return int(n), nil
+}
+
 // SaveConferenceMember records a member that joined, or its new state.
 func (s *Store) SaveConferenceMember(ctx context.Context, m ConferenceMemberRecord) error {
 	m.JoinTime = m.JoinTime.UTC()

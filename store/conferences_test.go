@@ -81,6 +81,16 @@ func TestConferences(t *testing.T) {
 	if _, err := s.Conferences(ctx, acct.ID, ConferenceFilter{PageToken: "!!"}); !errors.Is(err, ErrBadPageToken) {
 		t.Errorf("bad token: %v", err)
 	}
+	// A crash leaves conference-b open; the next start completes it.
+	if err := s.SaveConferenceMember(ctx, ConferenceMemberRecord{ConferenceID: "conf-b", CallID: "c-9", JoinTime: base}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.CompleteOpenConferences(ctx, base.Add(time.Hour)); err != nil || n != 2 {
+		t.Fatalf("CompleteOpenConferences = %d, %v; want 2 (b and c)", n, err)
+	}
+	if b, _ := s.Conference(ctx, acct.ID, "conf-b"); !b.CompletedTime.Valid || len(b.ActiveMembers) != 0 {
+		t.Errorf("after recovery: %+v", b)
+	}
 	r := ConferenceRecordingRecord{ID: "r-1", AccountID: acct.ID, ConferenceID: "conf-a", Channels: 1, FileFormat: "wav",
 		Status: RecordingComplete, FilePath: "/x.wav", SizeBytes: 44, DurationMS: 1500, StartTime: base, EndTime: base.Add(time.Second)}
 	if err := s.CreateConferenceRecording(ctx, r); err != nil {

@@ -1307,15 +1307,19 @@ type Conference struct {
 	ActiveMembers         *[]ConferenceMember              `json:"activeMembers"`
 	CompletedTime         *time.Time                       `json:"completedTime"`
 	ConferenceEventMethod *ConferenceConferenceEventMethod `json:"conferenceEventMethod"`
-	ConferenceEventUrl    *string                          `json:"conferenceEventUrl"`
-	CreatedTime           time.Time                        `json:"createdTime"`
+
+	// ConferenceEventUrl Examples: https://myServer.example/bandwidth/webhooks/conferenceEvent
+	ConferenceEventUrl *string   `json:"conferenceEventUrl"`
+	CreatedTime        time.Time `json:"createdTime"`
 
 	// Id Examples: conf-fe23a767-a75a5b77-20c5-4cca-b581-cbbf0776eca9
 	Id string `json:"id"`
 
 	// Name Examples: my-conference-name
-	Name string  `json:"name"`
-	Tag  *string `json:"tag"`
+	Name string `json:"name"`
+
+	// Tag Examples: my custom tag
+	Tag *string `json:"tag"`
 }
 
 // ConferenceConferenceEventMethod defines model for Conference.ConferenceEventMethod.
@@ -1337,9 +1341,15 @@ type ConferenceMember struct {
 // ConferenceMemberUpdate defines model for ConferenceMemberUpdate.
 type ConferenceMemberUpdate struct {
 	// CallIdsToCoach Replaces whom the member coaches; an empty list (or null) makes it a normal member.
+	//
+	// Examples: ["c-25ac29a2-1331029c-2cb0-4a07-b215-b22865662d85"]
 	CallIdsToCoach *[]string `json:"callIdsToCoach,omitempty"`
-	Hold           *bool     `json:"hold,omitempty"`
-	Mute           *bool     `json:"mute,omitempty"`
+
+	// Hold Examples: false
+	Hold *bool `json:"hold,omitempty"`
+
+	// Mute Examples: true
+	Mute *bool `json:"mute,omitempty"`
 }
 
 // ConferenceRecording defines model for ConferenceRecording.
@@ -2756,9 +2766,13 @@ type UpdateConferenceRequest struct {
 	RedirectFallbackMethod *UpdateConferenceRequestRedirectFallbackMethod `json:"redirectFallbackMethod,omitempty"`
 	RedirectFallbackUrl    *string                                        `json:"redirectFallbackUrl,omitempty"`
 	RedirectMethod         *UpdateConferenceRequestRedirectMethod         `json:"redirectMethod,omitempty"`
-	RedirectUrl            *string                                        `json:"redirectUrl,omitempty"`
-	Status                 *UpdateConferenceRequestStatus                 `json:"status,omitempty"`
-	Username               *string                                        `json:"username,omitempty"`
+
+	// RedirectUrl Examples: https://myServer.example/bandwidth/webhooks/conferenceRedirect
+	RedirectUrl *string `json:"redirectUrl,omitempty"`
+
+	// Status Examples: completed
+	Status   *UpdateConferenceRequestStatus `json:"status,omitempty"`
+	Username *string                        `json:"username,omitempty"`
 }
 
 // UpdateConferenceRequestRedirectFallbackMethod defines model for UpdateConferenceRequest.RedirectFallbackMethod.
@@ -2767,7 +2781,7 @@ type UpdateConferenceRequestRedirectFallbackMethod string
 // UpdateConferenceRequestRedirectMethod defines model for UpdateConferenceRequest.RedirectMethod.
 type UpdateConferenceRequestRedirectMethod string
 
-// UpdateConferenceRequestStatus defines model for UpdateConferenceRequest.Status.
+// UpdateConferenceRequestStatus Examples: completed
 type UpdateConferenceRequestStatus string
 
 // VoiceAPIError defines model for VoiceAPIError.
