@@ -89,11 +89,15 @@ func jitter(d time.Duration) time.Duration {
 	return d - d/5 + rand.N(2*d/5+1)
 }
 
-// Sweep deletes the recordings that started before the retention, media
-// then metadata, and returns how many it deleted.
+// Sweep deletes the recordings (of calls and of conferences) that started
+// before the retention, media then metadata, and returns how many it
+// deleted.
 func (s *Sweeper) Sweep(ctx context.Context) (int, error) {
 	cutoff := s.opts.Now().Add(-s.opts.Retention)
-	deleted := 0
+	deleted, err := s.sweepConferences(ctx, cutoff)
+	if err != nil {
+		return deleted, err
+	}
 	for {
 		rs, err := s.store.RecordingsBefore(ctx, cutoff, sweepBatch)
 		if err != nil {
@@ -114,17 +118,50 @@ func (s *Sweeper) Sweep(ctx context.Context) (int, error) {
 // delete removes one recording: the file first, so a failure leaves the
 // index entry and the next sweep tries again, never a file nothing names.
 func (s *Sweeper) delete(ctx context.Context, r store.RecordingRecord) error {
-	if r.FilePath != "" {
-		if err := os.Remove(r.FilePath); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("recording %s: %w", r.ID, err)
-		}
-		// The call's directory goes with its last recording; one that still
-		// holds files stays (Remove refuses a directory that is not empty).
-		os.Remove(filepath.Dir(r.FilePath))
+	// The call's directory goes with its last recording.
+	if err := removeMedia(r.FilePath); err != nil {
+		return fmt.Errorf("recording %s: %w", r.ID, err)
 	}
 	if _, err := s.store.DeleteRecording(ctx, r.AccountID, r.CallID, r.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
 	s.log.Debug("recording expired", "recordingId", r.ID, "callId", r.CallID, "accountId", r.AccountID, "startTime", r.StartTime)
+	return nil
+}
+
+// sweepConferences deletes the conference recordings older than cutoff.
+func (s *Sweeper) sweepConferences(ctx context.Context, cutoff time.Time) (int, error) {
+	deleted := 0
+	for {
+		rs, err := s.store.ConferenceRecordingsBefore(ctx, cutoff, sweepBatch)
+		if err != nil {
+			return deleted, err
+		}
+		for _, r := range rs {
+			if err := removeMedia(r.FilePath); err != nil {
+				return deleted, fmt.Errorf("conference recording %s: %w", r.ID, err)
+			}
+			if err := s.store.DeleteConferenceRecording(ctx, r.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+				return deleted, err
+			}
+			s.log.Debug("conference recording expired", "recordingId", r.ID, "conferenceId", r.ConferenceID, "accountId", r.AccountID)
+			deleted++
+		}
+		if len(rs) < sweepBatch {
+			return deleted, nil
+		}
+	}
+}
+
+// removeMedia removes a recording's file and, when it was the last one, its
+// directory (Remove refuses a directory that is not empty).
+func removeMedia(path string) error {
+	if path == "" {
+		return nil
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	os.Remove(filepath.Dir(path))
 	return nil
 }

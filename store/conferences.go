@@ -288,3 +288,24 @@ func (s *Store) ConferenceRecording(ctx context.Context, accountID, conferenceID
 	r.StartTime, r.EndTime = r.StartTime.UTC(), r.EndTime.UTC()
 	return r, nil
 }
+
+// ConferenceRecordingsBefore lists up to limit conference recordings that
+// started before t, oldest first (the retention sweep).
+func (s *Store) ConferenceRecordingsBefore(ctx context.Context, t time.Time, limit int) ([]ConferenceRecordingRecord, error) {
+	var rs []ConferenceRecordingRecord
+	err := s.db.SelectContext(ctx, &rs, s.rebind("SELECT "+conferenceRecordingColumns+
+		" FROM conference_recordings r JOIN conferences c ON c.id = r.conference_id WHERE r.start_time < ? ORDER BY r.start_time, r.id LIMIT ?"), t.UTC(), limit)
+	if err != nil {
+		return nil, fmt.Errorf("list conference recordings before %s: %w", t.UTC().Format(time.RFC3339), err)
+	}
+	return rs, nil
+}
+
+// DeleteConferenceRecording removes a conference recording's index entry.
+func (s *Store) DeleteConferenceRecording(ctx context.Context, id string) error {
+	res, err := s.db.ExecContext(ctx, s.rebind("DELETE FROM conference_recordings WHERE id = ?"), id)
+	if err != nil {
+		return fmt.Errorf("delete conference recording %s: %w", id, err)
+	}
+	return mustAffect(res, "conference recording "+id)
+}
