@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
 
 	"github.com/wasmvoice/wasmvoice/bxml"
 	"github.com/wasmvoice/wasmvoice/media"
@@ -19,6 +21,15 @@ import (
 // MaxConferenceMembers caps a conference: past it <Conference> fails for
 // the joining call (the call ends with an error saying so).
 const MaxConferenceMembers = media.DefaultMaxMembers
+
+var (
+	conferencesLive = promauto.NewGauge(prometheus.GaugeOpts{
+		Name: "wasmvoice_conferences_live", Help: "Conferences up right now.",
+	})
+	conferenceMembers = promauto.NewGauge(prometheus.GaugeOpts{
+		Name: "wasmvoice_conference_members_live", Help: "Calls in a conference right now.",
+	})
+)
 
 // ErrConferenceNotActive is returned for a conference that is not live on
 // this node (ended, or never existed).
@@ -120,6 +131,7 @@ func (e *Engine) newConference(c *Call, v *bxml.Conference) *conference {
 	}
 	e.wg.Add(1)
 	go conf.notifier()
+	conferencesLive.Inc()
 	return conf
 }
 
@@ -192,6 +204,7 @@ func (conf *conference) complete() {
 		conf.notify(&bxml.ConferenceCompletedEvent{ConferenceEvent: conf.eventBase()}, conf.creator)
 		conf.closeEvents() // the notifier drains them and returns
 		conf.cancel()
+		conferencesLive.Dec()
 		r := &conf.e.confs
 		r.mu.Lock()
 		delete(r.byID, conf.id)
@@ -254,7 +267,9 @@ func (c *Call) Conference(ctx context.Context, v *bxml.Conference) error {
 	}
 	c.logf(slog.LevelInfo, "conference", "joined conference %s (%s)", conf.id, conf.name)
 	conf.notify(conf.memberEvent(c, false), c)
+	conferenceMembers.Inc()
 	runErr := mb.Run(ctx)
+	conferenceMembers.Dec()
 	ectx, ecancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer ecancel()
 	if err := c.e.store.ExitConferenceMember(ectx, conf.id, c.id, time.Now()); err != nil {

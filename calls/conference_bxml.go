@@ -260,18 +260,9 @@ func (conf *conference) stopRecording() {
 	conf.notifyTo(ev, rec.t) // a StartRecording with its own recordingAvailableUrl
 }
 
-// notifyTo sends ev to t (not the conference's event URL) from a goroutine
-// the engine owns.
+// notifyTo sends ev to t (not the conference's event URL).
 func (conf *conference) notifyTo(ev bxml.Event, t bxml.Target) {
 	req := conf.request(ev, conf.creator)
 	req.Target = t
-	conf.e.wg.Add(1)
-	go func() {
-		defer conf.e.wg.Done()
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if _, err := conf.e.source.Fetch(ctx, req); err != nil {
-			conf.creator.logf(slog.LevelWarn, "conference", "%s: %v", ev.Type(), err)
-		}
-	}()
+	conf.e.deliver(req, conf.creator)
 }
