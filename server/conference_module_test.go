@@ -16,7 +16,8 @@ import (
 func TestConferenceEventsReachTheModule(t *testing.T) {
 	n := startWasmNode(t)
 	mod := n.module(t, "server/testdata/wasm/conference")
-	appID := n.ipApp(t, map[string]any{"moduleId": mod})
+	// A generous deadline: the race detector slows the guest down.
+	appID := n.ipApp(t, map[string]any{"moduleId": mod, "moduleTimeoutMs": 5000})
 	var outs []interface{ Hangup(context.Context) error }
 	for i, m := range []byte("AB") {
 		out := dialApp(t, n, newPhone(t, m, false), appID)
