@@ -52,11 +52,9 @@ func TestConferenceRedirectPlaysToAll(t *testing.T) {
 		pcm []int16
 	}
 	done := make(chan capture, 2)
+	time.Sleep(300 * time.Millisecond) // the audio is fetched and decoded first
 	for _, p := range []*phone{a, b} {
-		go func() {
-			time.Sleep(300 * time.Millisecond) // the audio is fetched and decoded first
-			done <- capture{p, p.capture(time.Second)}
-		}()
+		testenv.Go(t, func(context.Context) error { done <- capture{p, p.capture(time.Second)}; return nil })
 	}
 	for range 2 {
 		c := <-done

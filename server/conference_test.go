@@ -142,7 +142,7 @@ func TestConferenceThreePhones(t *testing.T) {
 		}
 		done := make(chan capture, len(phones))
 		for m, p := range phones {
-			go func() { done <- capture{m, p.capture(time.Second)} }()
+			testenv.Go(t, func(context.Context) error { done <- capture{m, p.capture(time.Second)}; return nil })
 		}
 		for range phones {
 			c := <-done
