@@ -100,8 +100,11 @@ func (e *Engine) conferenceFor(c *Call, v *bxml.Conference) (*conference, bool, 
 	conf := r.byName[key]
 	created := false
 	if conf == nil {
+		var err error
+		if conf, err = e.newConference(c, v); err != nil {
+			return nil, false, err
+		}
 		created = true
-		conf = e.newConference(c, v)
 		r.byID[conf.id], r.byName[key] = conf, conf
 	}
 	if _, ok := conf.members[c.id]; ok {
@@ -114,7 +117,10 @@ func (e *Engine) conferenceFor(c *Call, v *bxml.Conference) (*conference, bool, 
 	return conf, created, nil
 }
 
-func (e *Engine) newConference(c *Call, v *bxml.Conference) *conference {
+// newConference makes the conference v names and records it, before any
+// member can be recorded in it (registry mu held: a second caller of the
+// name waits for the record).
+func (e *Engine) newConference(c *Call, v *bxml.Conference) (*conference, error) {
 	t := v.ConferenceEventTarget()
 	t.Timeout = time.Duration(v.CallbackTimeout * float64(time.Second))
 	c.mu.Lock()
@@ -129,10 +135,18 @@ func (e *Engine) newConference(c *Call, v *bxml.Conference) *conference {
 	if v.Tag != nil {
 		conf.tag = *v.Tag
 	}
+	sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer scancel()
+	rec := store.ConferenceRecord{ID: conf.id, AccountID: conf.accountID, Name: conf.name, ConferenceEventURL: v.ConferenceEventURL,
+		ConferenceEventMethod: v.ConferenceEventMethod, Tag: conf.tag, CreatedTime: conf.created}
+	if err := e.store.CreateConference(sctx, rec); err != nil {
+		cancel()
+		return nil, fmt.Errorf("conference %q: %w", v.Name, err)
+	}
 	e.wg.Add(1)
 	go conf.notifier()
 	conferencesLive.Inc()
-	return conf
+	return conf, nil
 }
 
 // Conference returns the live conference of the account.
@@ -246,11 +260,6 @@ func (c *Call) Conference(ctx context.Context, v *bxml.Conference) error {
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if created {
-		rec := store.ConferenceRecord{ID: conf.id, AccountID: conf.accountID, Name: conf.name, ConferenceEventURL: v.ConferenceEventURL,
-			ConferenceEventMethod: v.ConferenceEventMethod, Tag: conf.tag, CreatedTime: conf.created}
-		if err := c.e.store.CreateConference(sctx, rec); err != nil {
-			return fmt.Errorf("conference %s: %w", conf.id, err)
-		}
 		c.logf(slog.LevelInfo, "conference", "created conference %s (%s)", conf.id, conf.name)
 		conf.notify(&bxml.ConferenceCreatedEvent{ConferenceEvent: conf.eventBase()}, c)
 	}
@@ -343,7 +352,7 @@ func (e *Engine) UpdateConferenceMember(accountID, conferenceID, callID string, 
 	call.logf(slog.LevelInfo, "api", "conference member updated: mute=%v hold=%v coaching=%v", rec.Mute, rec.Hold, rec.CallIDsToCoach)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	return e.store.SaveConferenceMember(ctx, rec)
+	return e.store.UpdateConferenceMember(ctx, rec)
 }
 
 // CompleteConference ends a live conference (updateConference

@@ -105,7 +105,8 @@ func (s *Store) CompleteOpenConferences(ctx context.Context, t time.Time) (int, 
 	return int(n), nil
 }
 
-// SaveConferenceMember records a member that joined, or its new state.
+// SaveConferenceMember records a member that joined (again: a call may
+// leave and join the same conference more than once).
 func (s *Store) SaveConferenceMember(ctx context.Context, m ConferenceMemberRecord) error {
 	m.JoinTime = m.JoinTime.UTC()
 	if err := m.encode(); err != nil {
@@ -114,9 +115,23 @@ func (s *Store) SaveConferenceMember(ctx context.Context, m ConferenceMemberReco
 	_, err := s.db.NamedExecContext(ctx, `INSERT INTO conference_members (`+memberColumns+`) VALUES (
 		:conference_id, :call_id, :mute, :hold, :call_ids_to_coach, :join_time, :exit_time)
 		ON CONFLICT (conference_id, call_id) DO UPDATE SET mute = excluded.mute, hold = excluded.hold,
-		call_ids_to_coach = excluded.call_ids_to_coach, exit_time = excluded.exit_time`, m)
+		call_ids_to_coach = excluded.call_ids_to_coach, join_time = excluded.join_time, exit_time = excluded.exit_time`, m)
 	if err != nil {
 		return fmt.Errorf("save conference member %s: %w", m.CallID, err)
+	}
+	return nil
+}
+
+// UpdateConferenceMember records a member's new mute, hold and coaching
+// while it is in the conference (one that left keeps what it had).
+func (s *Store) UpdateConferenceMember(ctx context.Context, m ConferenceMemberRecord) error {
+	if err := m.encode(); err != nil {
+		return fmt.Errorf("update conference member %s: %w", m.CallID, err)
+	}
+	_, err := s.db.NamedExecContext(ctx, `UPDATE conference_members SET mute = :mute, hold = :hold, call_ids_to_coach = :call_ids_to_coach
+		WHERE conference_id = :conference_id AND call_id = :call_id AND exit_time IS NULL`, m)
+	if err != nil {
+		return fmt.Errorf("update conference member %s: %w", m.CallID, err)
 	}
 	return nil
 }

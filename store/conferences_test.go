@@ -32,7 +32,7 @@ func TestConferences(t *testing.T) {
 		}
 	}
 	coach.Hold = true
-	if err := s.SaveConferenceMember(ctx, coach); err != nil {
+	if err := s.UpdateConferenceMember(ctx, coach); err != nil {
 		t.Fatal(err)
 	}
 	c, err := s.Conference(ctx, acct.ID, "conf-a")
@@ -51,6 +51,13 @@ func TestConferences(t *testing.T) {
 	}
 	if err := s.CompleteConference(ctx, "conf-a", base.Add(3*time.Second)); !errors.Is(err, ErrNotFound) {
 		t.Errorf("completing twice: %v", err)
+	}
+	// A member that left keeps what it had.
+	if err := s.UpdateConferenceMember(ctx, ConferenceMemberRecord{ConferenceID: "conf-a", CallID: "c-1", Hold: true}); err != nil {
+		t.Fatal(err)
+	}
+	if m, _ := s.ConferenceMember(ctx, acct.ID, "conf-a", "c-1"); m.Hold || !m.Mute || !m.ExitTime.Valid {
+		t.Errorf("left member after an update: %+v", m)
 	}
 	c, _ = s.Conference(ctx, acct.ID, "conf-a")
 	if len(c.ActiveMembers) != 1 || !c.CompletedTime.Valid {
