@@ -1,7 +1,8 @@
 // Package media is the server's media plane: an RTP/RTCP relay with a port
 // pool, SDP offer/answer (pion/sdp), SRTP with SDES keys (pion/srtp),
 // symmetric RTP latching, G.711 μ-law/A-law conversion, RFC 4733 DTMF, and a
-// media endpoint that plays, speaks, records and sends tones on a leg.
+// media endpoint that plays, speaks, records and sends tones on a leg, and
+// conference rooms (Mixer) mixed on the same clock.
 //
 // It knows nothing about calls, accounts, SIP or HTTP. The call engine
 // drives it:
@@ -24,5 +25,5 @@
 // Session.Close (or Leg.Close) stops them all before returning. What the
 // endpoint sends (playback, tones, DTMF, silence, RTCP reports) goes out
 // from the Manager's one media clock goroutine, which runs while any leg
-// needs it.
+// needs it and also mixes every conference room each tick.
 package media
