@@ -83,6 +83,8 @@ type Config struct {
 	// Console, when set, serves the web console at / (in place of the
 	// landing page) and adds its own routes to the API's mux.
 	Console interface{ Register(mux *http.ServeMux) }
+	// Conferences controls live conferences (nil: none is ever live).
+	Conferences ConferenceControl
 }
 
 // Server holds the HTTP handler and the Huma API it serves.
@@ -109,6 +111,9 @@ func New(cfg Config) *Server {
 	if cfg.Recordings == nil {
 		cfg.Recordings = noEngine{}
 	}
+	if cfg.Conferences == nil {
+		cfg.Conferences = noEngine{}
+	}
 	mux := http.NewServeMux()
 	s := &Server{cfg: cfg, tokens: tokenSigner{key: cfg.TokenKey}, log: cfg.Logger.With("caller", "api")}
 	s.api = humago.New(mux, humaConfig())
@@ -119,6 +124,7 @@ func New(cfg Config) *Server {
 	registerKV(s)
 	registerSIPRouting(s)
 	registerCalls(s)
+	registerConferences(s)
 	registerStatistics(s)
 	registerTranscriptions(s)
 	registerRealtimeTranscriptions(s)

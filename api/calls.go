@@ -171,14 +171,10 @@ func registerCalls(s *Server) {
 		for _, rec := range page.Calls {
 			out = append(out, toCallState(rec))
 		}
-		link := ""
-		if page.NextPageToken != "" {
-			link = fmt.Sprintf(`<%s/api/v2/accounts/%s/calls?pageSize=%d&pageToken=%s>; rel="next"`, s.cfg.PublicURL, in.AccountID, in.PageSize, page.NextPageToken)
-		}
 		return &struct {
 			Link string `header:"Link"`
 			Body []CallState
-		}{Link: link, Body: out}, nil
+		}{Link: s.nextLink(in.AccountID, "calls", in.PageSize, page.NextPageToken), Body: out}, nil
 	})
 	huma.Register(s.api, huma.Operation{
 		OperationID: "updateCall", Method: http.MethodPost, Path: base + "/{callId}", Summary: "Update a call",
@@ -206,9 +202,8 @@ func registerCalls(s *Server) {
 		if b.RedirectURL == nil || *b.RedirectURL == "" {
 			return nil, huma.Error400BadRequest("redirectUrl is required unless state is completed", &huma.ErrorDetail{Location: "body.redirectUrl", Message: "required"})
 		}
-		t := bxml.Target{URL: *b.RedirectURL, Method: orS(b.RedirectMethod, "POST"), FallbackURL: orS(b.RedirectFallbackURL, ""),
-			FallbackMethod: orS(b.RedirectFallbackMethod, "POST"), Username: orS(b.Username, ""), Password: orS(b.Password, ""),
-			FallbackUsername: orS(b.FallbackUsername, ""), FallbackPassword: orS(b.FallbackPassword, "")}
+		t := redirectTarget(*b.RedirectURL, b.RedirectMethod, b.RedirectFallbackURL, b.RedirectFallbackMethod,
+			b.Username, b.Password, b.FallbackUsername, b.FallbackPassword)
 		if err := s.cfg.Calls.RedirectCall(in.AccountID, in.CallID, t); err != nil {
 			return nil, s.callError(ctx, err)
 		}
@@ -235,6 +230,20 @@ func registerCalls(s *Server) {
 		return nil, nil
 	})
 	registerRecordings(s, base, errs)
+}
+
+// nextLink is the Link header of a list's next page ("" on the last).
+func (s *Server) nextLink(accountID, collection string, pageSize int, token string) string {
+	if token == "" {
+		return ""
+	}
+	return fmt.Sprintf(`<%s/api/v2/accounts/%s/%s?pageSize=%d&pageToken=%s>; rel="next"`, s.cfg.PublicURL, accountID, collection, pageSize, token)
+}
+
+// redirectTarget is where an update's redirect callback goes.
+func redirectTarget(u string, method, fbURL, fbMethod, user, pass, fbUser, fbPass *string) bxml.Target {
+	return bxml.Target{URL: u, Method: orS(method, "POST"), FallbackURL: orS(fbURL, ""), FallbackMethod: orS(fbMethod, "POST"),
+		Username: orS(user, ""), Password: orS(pass, ""), FallbackUsername: orS(fbUser, ""), FallbackPassword: orS(fbPass, "")}
 }
 
 func matchesLive(c store.CallRecord, f store.CallFilter) bool {

@@ -173,35 +173,7 @@ func registerRecordings(s *Server, base string, errs []int) {
 		if err != nil {
 			return nil, s.lookupError(ctx, err, "recording "+in.RecordingID)
 		}
-		if r.FilePath == "" {
-			return nil, s.lookupError(ctx, fmt.Errorf("recording media %s was deleted: %w", in.RecordingID, store.ErrNotFound), "recording media "+in.RecordingID)
-		}
-		f, size, err := s.cfg.RecordingMedia.Open(ctx, r.FilePath)
-		if errors.Is(err, storage.ErrMediaNotFound) {
-			return nil, s.lookupError(ctx, fmt.Errorf("%w: %w", err, store.ErrNotFound), "recording media "+in.RecordingID)
-		}
-		if err != nil {
-			return nil, s.internal(ctx, err)
-		}
-		return &huma.StreamResponse{Body: func(hctx huma.Context) {
-			defer f.Close()
-			hctx.SetHeader("Content-Type", storage.ContentType(r.FileFormat))
-			hctx.SetHeader("Content-Length", fmt.Sprint(size))
-			hctx.SetStatus(http.StatusOK)
-			buf := make([]byte, 32<<10)
-			w := hctx.BodyWriter()
-			for {
-				n, err := f.Read(buf)
-				if n > 0 {
-					if _, werr := w.Write(buf[:n]); werr != nil {
-						return
-					}
-				}
-				if err != nil {
-					return
-				}
-			}
-		}}, nil
+		return s.streamRecordingFile(ctx, r.FilePath, r.FileFormat, in.RecordingID)
 	})
 	huma.Register(s.api, huma.Operation{
 		OperationID: "deleteRecordingMedia", Method: http.MethodDelete, Path: base + "/{callId}/recordings/{recordingId}/media", Summary: "Delete recording media",
@@ -245,4 +217,38 @@ func (s *Server) removeRecordingFile(ctx context.Context, r store.RecordingRecor
 	if err := s.cfg.RecordingMedia.Remove(ctx, r.FilePath); err != nil {
 		s.log.WarnContext(ctx, "remove recording media", "recordingId", r.ID, "path", r.FilePath, "error", err)
 	}
+}
+
+// streamRecordingFile answers a recording's media download, wherever the
+// media lives (a local file or a bucket: storage.Media).
+func (s *Server) streamRecordingFile(ctx context.Context, ref, format, id string) (*huma.StreamResponse, error) {
+	if ref == "" {
+		return nil, s.lookupError(ctx, fmt.Errorf("recording media %s was deleted: %w", id, store.ErrNotFound), "recording media "+id)
+	}
+	f, size, err := s.cfg.RecordingMedia.Open(ctx, ref)
+	if errors.Is(err, storage.ErrMediaNotFound) {
+		return nil, s.lookupError(ctx, fmt.Errorf("%w: %w", err, store.ErrNotFound), "recording media "+id)
+	}
+	if err != nil {
+		return nil, s.internal(ctx, err)
+	}
+	return &huma.StreamResponse{Body: func(hctx huma.Context) {
+		defer f.Close()
+		hctx.SetHeader("Content-Type", storage.ContentType(format))
+		hctx.SetHeader("Content-Length", fmt.Sprint(size))
+		hctx.SetStatus(http.StatusOK)
+		buf := make([]byte, 32<<10)
+		w := hctx.BodyWriter()
+		for {
+			n, err := f.Read(buf)
+			if n > 0 {
+				if _, werr := w.Write(buf[:n]); werr != nil {
+					return
+				}
+			}
+			if err != nil {
+				return
+			}
+		}
+	}}, nil
 }

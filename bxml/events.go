@@ -36,7 +36,7 @@ func (t EventType) ExpectsBXML() bool {
 	switch t {
 	case EventInitiate, EventAnswer, EventGather, EventRecordComplete, EventRedirect,
 		EventTransferAnswer, EventTransferComplete, EventBridgeComplete, EventBridgeTargetComplete,
-		EventMachineDetectionComplete, EventReferComplete:
+		EventMachineDetectionComplete, EventReferComplete, EventConferenceRedirect:
 		return true
 	}
 	return false

@@ -284,6 +284,14 @@ func runVerb(ctx context.Context, v Verb, c Call) (out Outcome, stop bool, err e
 		}
 		ev := &ReferCompleteEvent{ReferDirection: "sent", ReferTo: v.Target().URI, SipStatus: res.SipStatus, Cause: res.Cause, ErrorMessage: res.ErrorMessage}
 		return Outcome{Kind: OutcomeCallback, Event: ev, Target: v.ReferCompleteTarget()}, true, nil
+	case *Conference:
+		// The verb's tag is the conference's (its callbacks carry it), not
+		// the call's sticky tag.
+		cc, ok := c.(ConferenceCall)
+		if !ok {
+			return out, false, &Error{Verb: v.VerbName(), Reason: "unsupported verb Conference (this call cannot join conferences)", Err: ErrUnsupported}
+		}
+		return out, false, answered(ctx, c, func() error { return cc.Conference(ctx, v) })
 	case *Hangup:
 		return Outcome{Kind: OutcomeHangup}, true, nil
 	case *Tag:

@@ -17,7 +17,7 @@ func TestParseLargeDocument(t *testing.T) {
 			b.WriteString(sep + "<Pause duration=\"0\"/>")
 			n++
 		}
-		b.WriteString(sep + "<Conference>x</Conference></Response>")
+		b.WriteString(sep + "<Connect><Endpoint>x</Endpoint></Connect></Response>")
 		doc, err := Parse([]byte(b.String()))
 		if err != nil {
 			t.Fatal(err)

@@ -6,8 +6,7 @@ import "fmt"
 // run them yet; a document using one ends the call with invalid-bxml and a
 // message saying so, never silently skipping it.
 var unsupportedVerbs = map[string]bool{
-	"Conference": true,
-	"Connect":    true,
+	"Connect": true,
 }
 
 // Supported reports whether this server runs the verb named name.
@@ -18,7 +17,7 @@ func Supported(name string) bool {
 
 // CheckSupported returns an *Error (kind ErrUnsupported) for the first verb
 // in doc this server does not run yet, e.g.
-// "unsupported verb Conference (not available yet) (line 4)". Run calls it
+// "unsupported verb Connect (not available yet) (line 4)". Run calls it
 // before executing anything.
 func CheckSupported(doc *Document) error {
 	for i, v := range doc.Verbs {

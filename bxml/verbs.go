@@ -225,7 +225,8 @@ type Bridge struct {
 	Tag                                *string `bxml:"tag,maxlen=256"`
 }
 
-// Conference joins a named conference (not run by this server yet).
+// Conference joins the call to a named conference until it hangs up, is
+// removed or the conference completes; the document then goes on.
 type Conference struct {
 	Name                          string  `bxml:",text,required,maxlen=100"`
 	Mute                          bool    `bxml:"mute,default=false"`

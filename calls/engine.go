@@ -52,6 +52,8 @@ type Engine struct {
 	kept      *storage.Media // where finished recordings live
 	feed      Feed           // nil: nobody watches
 
+	confs conferences // live conferences (conference.go)
+
 	mu    sync.Mutex
 	calls map[string]*Call
 	load  map[string]int // live calls per capacity key (capacity.go)
@@ -182,6 +184,7 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 	for _, c := range calls {
 		c.end(bxml.CauseHangup, "server shutting down")
 	}
+	e.stopConferences()
 	done := make(chan struct{})
 	go func() { e.wg.Wait(); close(done) }()
 	select {

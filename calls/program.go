@@ -133,14 +133,19 @@ func (c *Call) fetch(t bxml.Target, ev bxml.Event) (*bxml.Document, error) {
 // notify sends an event whose answer is ignored, in its own goroutine so a
 // slow backend never holds the call; the engine's wait group owns it.
 func (c *Call) notify(t bxml.Target, ev bxml.Event) {
-	req := c.request(t, ev)
-	c.e.wg.Add(1)
+	c.e.deliver(c.request(t, ev), c)
+}
+
+// deliver sends a notification from a goroutine the engine's wait group
+// owns; a failure goes to c's log.
+func (e *Engine) deliver(req callflow.Request, c *Call) {
+	e.wg.Add(1)
 	go func() {
-		defer c.e.wg.Done()
+		defer e.wg.Done()
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		if _, err := c.e.source.Fetch(ctx, req); err != nil {
-			c.logf(slog.LevelWarn, "callback", "%s: %v", ev.Type(), err)
+		if _, err := e.source.Fetch(ctx, req); err != nil {
+			c.logf(slog.LevelWarn, "callback", "%s: %v", req.Event.Type(), err)
 		}
 	}()
 }

@@ -50,8 +50,8 @@ func (e *Engine) journal(c *Call) {
 
 // Recovery is what Recover reconciled.
 type Recovery struct {
-	Calls, Recordings int
-	Took              time.Duration
+	Calls, Recordings, Conferences int
+	Took                           time.Duration
 }
 
 // Recover reconciles what a crash interrupted. Run it at start, before the
@@ -104,9 +104,16 @@ func (e *Engine) Recover(ctx context.Context) (Recovery, error) {
 			recovered.WithLabelValues("recording").Inc()
 		}
 	}
+	// No conference outlives the process: those a crash left open ended
+	// with it, at the last heartbeat.
+	n, err := e.store.CompleteOpenConferences(ctx, alive)
+	if err != nil {
+		return out, err
+	}
+	out.Conferences = n
 	out.Took = time.Since(start)
-	if out.Calls > 0 || out.Recordings > 0 {
-		e.log.Warn("reconciled what a crash interrupted", "calls", out.Calls, "recordings", out.Recordings, "took", out.Took)
+	if out.Calls > 0 || out.Recordings > 0 || out.Conferences > 0 {
+		e.log.Warn("reconciled what a crash interrupted", "calls", out.Calls, "recordings", out.Recordings, "conferences", out.Conferences, "took", out.Took)
 	}
 	return out, nil
 }

@@ -49,22 +49,30 @@ func (c *Call) markAnswered() {
 }
 
 func (c *Call) Speak(ctx context.Context, s *bxml.SpeakSentence) error {
-	text := s.PlainText()
+	return ignoreInterrupt(c.leg.Speak(ctx, speechText(s), media.Voice{Name: s.Voice, Gender: s.Gender, Locale: s.Locale}, media.PlayOptions{}))
+}
+
+// speechText is what TTS speaks for s: its SSML when it has markup.
+func speechText(s *bxml.SpeakSentence) string {
 	if media.LooksLikeSSML(s.SSML) {
-		text = s.SSML
+		return s.SSML
 	}
-	return ignoreInterrupt(c.leg.Speak(ctx, text, media.Voice{Name: s.Voice, Gender: s.Gender, Locale: s.Locale}, media.PlayOptions{}))
+	return s.PlainText()
 }
 
 func (c *Call) Play(ctx context.Context, p *bxml.PlayAudio) error {
-	src := p.URL
+	return ignoreInterrupt(c.leg.Play(ctx, playSource(p), media.PlayOptions{}))
+}
+
+// playSource is p's URL with its credentials.
+func playSource(p *bxml.PlayAudio) string {
 	if p.Username != "" {
 		if u, err := url.Parse(p.URL); err == nil {
 			u.User = url.UserPassword(p.Username, p.Password)
-			src = u.String()
+			return u.String()
 		}
 	}
-	return ignoreInterrupt(c.leg.Play(ctx, src, media.PlayOptions{}))
+	return p.URL
 }
 
 func ignoreInterrupt(err error) error {

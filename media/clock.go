@@ -1,6 +1,7 @@
 package media
 
 import (
+	"slices"
 	"sync"
 	"time"
 )
@@ -20,6 +21,11 @@ type clock struct {
 	legs    []*Leg // guarded by mu; Leg.clocked says whether a leg is here
 	running bool
 	batch   []*Leg // the clock goroutine's copy of legs for one tick
+	// mixers are the conference rooms with members (guarded by mu): each
+	// tick mixes every room before any leg sends, so a member's frame of
+	// this tick is ready when its leg's turn comes.
+	mixers []*Mixer
+	mixing []*Mixer // the clock goroutine's copy of mixers for one tick
 }
 
 // maxLag is how far behind the grid the clock may fall (CPU starvation)
@@ -41,9 +47,29 @@ func (c *clock) add(l *Leg) {
 	}
 }
 
-// serving returns the legs for this tick, dropping those that no longer
-// need the clock; false when none is left (the goroutine then exits).
-func (c *clock) serving() ([]*Leg, bool) {
+// addMixer puts a room on the clock (idempotent); its members' legs keep
+// the clock running.
+func (c *clock) addMixer(mx *Mixer) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !slices.Contains(c.mixers, mx) {
+		c.mixers = append(c.mixers, mx)
+	}
+}
+
+// removeMixer takes a room off the clock.
+func (c *clock) removeMixer(mx *Mixer) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if i := slices.Index(c.mixers, mx); i >= 0 {
+		c.mixers = slices.Delete(c.mixers, i, i+1)
+	}
+}
+
+// serving returns the rooms and legs for this tick, dropping legs that no
+// longer need the clock; false when no leg is left (the goroutine then
+// exits).
+func (c *clock) serving() ([]*Mixer, []*Leg, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	keep := c.legs[:0]
@@ -59,10 +85,12 @@ func (c *clock) serving() ([]*Leg, bool) {
 	if len(keep) == 0 {
 		c.running = false
 		c.batch = c.batch[:0:0]
-		return nil, false
+		c.mixing = c.mixing[:0:0]
+		return nil, nil, false
 	}
 	c.batch = append(c.batch[:0], keep...)
-	return c.batch, true
+	c.mixing = append(c.mixing[:0], c.mixers...)
+	return c.mixing, c.batch, true
 }
 
 func (c *clock) run() {
@@ -80,9 +108,12 @@ func (c *clock) run() {
 			skipped = uint32(late / frameDuration)
 			start, n = time.Now(), 0
 		}
-		legs, ok := c.serving()
+		mixers, legs, ok := c.serving()
 		if !ok {
 			return
+		}
+		for _, mx := range mixers {
+			mx.mix()
 		}
 		for _, l := range legs {
 			l.tick(skipped)

@@ -4,7 +4,8 @@
 // through libopus and libbcg729 loaded at run time) with pass-through
 // between legs that share one and transcoding through PCM between legs that
 // do not (PCMDecoder, PCMEncoder), RFC 4733 DTMF, and a media endpoint that
-// plays, speaks, records and sends tones on a leg.
+// plays, speaks, records and sends tones on a leg, and conference rooms
+// (Mixer) mixed on the same clock.
 //
 // It knows nothing about calls, accounts, SIP or HTTP. The call engine
 // drives it:
@@ -27,5 +28,5 @@
 // Session.Close (or Leg.Close) stops them all before returning. What the
 // endpoint sends (playback, tones, DTMF, silence, RTCP reports) goes out
 // from the Manager's one media clock goroutine, which runs while any leg
-// needs it.
+// needs it and also mixes every conference room each tick.
 package media

@@ -58,9 +58,11 @@ type RecordResult struct {
 // wall clock, so the file's length follows real time even when packets are
 // missing (gaps become silence).
 type Recording struct {
-	l    *Leg
 	opts RecordOptions
 	path string
+	// detach removes the recording from what feeds it (a leg's taps, a
+	// conference mixer).
+	detach func()
 
 	mu      sync.Mutex
 	buf     [2][]int16
@@ -96,16 +98,12 @@ func (l *Leg) StartRecording(path string, opts RecordOptions) (*Recording, error
 	if opts.SilenceLevel <= 0 {
 		opts.SilenceLevel = 200
 	}
-	f, err := os.Create(path)
+	f, w, err := createWAV(path, opts.Channels)
 	if err != nil {
-		return nil, fmt.Errorf("media: creating recording: %w", err)
-	}
-	w, err := wav.NewWriter(f, sampleRate, opts.Channels)
-	if err != nil {
-		f.Close()
 		return nil, err
 	}
-	r := &Recording{l: l, opts: opts, path: path, stop: make(chan struct{}), done: make(chan struct{})}
+	r := &Recording{opts: opts, path: path, stop: make(chan struct{}), done: make(chan struct{})}
+	r.detach = func() { l.taps.remove(r) }
 	var digits <-chan DTMFEvent
 	cancel := func() {}
 	if opts.TerminatingDigits != "" {
@@ -114,6 +112,20 @@ func (l *Leg) StartRecording(path string, opts RecordOptions) (*Recording, error
 	l.taps.add(r)
 	go r.run(f, w, digits, cancel)
 	return r, nil
+}
+
+// createWAV creates the file of a new recording.
+func createWAV(path string, channels int) (*os.File, *wav.Writer, error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("media: creating recording: %w", err)
+	}
+	w, err := wav.NewWriter(f, sampleRate, channels)
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return f, w, nil
 }
 
 // Record records until a stop condition of opts, ctx's end, or the leg's
@@ -202,7 +214,7 @@ func (r *Recording) take(in, out []int16) (paused bool) {
 func (r *Recording) run(f *os.File, w *wav.Writer, digits <-chan DTMFEvent, cancelDigits func()) {
 	defer close(r.done)
 	defer cancelDigits()
-	defer r.l.taps.remove(r)
+	defer r.detach()
 	in := make([]int16, frameSamples)
 	out := make([]int16, frameSamples)
 	frame := make([]int16, frameSamples*r.opts.Channels)

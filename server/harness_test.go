@@ -312,6 +312,9 @@ var callbackSchemas = sync.OnceValues(func() (map[string]*base.Schema, error) {
 		"bridgeComplete": "bridgeCompleteCallback", "bridgeTargetComplete": "bridgeTargetCompleteCallback",
 		"machineDetectionComplete": "machineDetectionCompleteCallback",
 		"transcriptionAvailable":   "transcriptionAvailableCallback",
+		"conferenceCreated":        "conferenceCreatedCallback", "conferenceMemberJoin": "conferenceMemberJoinCallback",
+		"conferenceMemberExit": "conferenceMemberExitCallback", "conferenceCompleted": "conferenceCompletedCallback",
+		"conferenceRedirect": "conferenceRedirectCallback", "conferenceRecordingAvailable": "conferenceRecordingAvailableCallback",
 	}
 	out := map[string]*base.Schema{}
 	for ev, name := range names {

@@ -41,6 +41,12 @@ type phone struct {
 	audio    []int16   // PCMU received, decoded; bounded by maxAudio
 	seq      uint16
 	ts       uint32
+	// law is the G.711 payload type the phone offers and answers with (0
+	// PCMU, the default, or 8 PCMA); pcm is what it received, decoded,
+	// while capturing (bounded by maxCapture).
+	law       uint8
+	capturing bool
+	pcm       []int16
 }
 
 // anyApp lets every INVITE through a phone's front door: a phone has no
@@ -116,7 +122,8 @@ func (p *phone) sdp() []byte {
 		rtcp = fmt.Sprintf("a=rtcp:%d\r\n", p.rtcp.LocalAddr().(*net.UDPAddr).Port)
 	}
 	return []byte(fmt.Sprintf("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"+
-		"m=audio %d RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\n%sa=sendrecv\r\n", port, rtcp))
+		"m=audio %d RTP/AVP %d 101\r\na=rtpmap:%d %s/8000\r\na=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\n%sa=sendrecv\r\n",
+		port, p.law, p.law, map[uint8]string{0: "PCMU", 8: "PCMA"}[p.law], rtcp))
 }
 
 var (
@@ -168,6 +175,9 @@ func (p *phone) readLoop() {
 					p.audio = append(p.audio, g711.DecodeUlaw(b))
 				}
 			}
+		}
+		if p.capturing && (pkt.PayloadType == 0 || pkt.PayloadType == 8) && len(p.pcm) < maxCapture {
+			p.pcm = decodeG711(p.pcm, pkt.PayloadType, pkt.Payload)
 		}
 		p.mu.Unlock()
 	}

@@ -215,6 +215,7 @@ func (s *Server) build(ctx context.Context) error {
 		Network:   func() api.SIPNetwork { return s.network(ip.String(), lo, hi) }, Transcriber: transcriber{s.engine},
 		RecordingMedia: kept,
 		Console:        s.console(),
+		Conferences:    voiceAPI{engine: s.engine},
 	})
 	return nil
 }

@@ -92,11 +92,15 @@ func jitter(d time.Duration) time.Duration {
 	return d - d/5 + rand.N(2*d/5+1)
 }
 
-// Sweep deletes the recordings that started before the retention, media
-// then metadata, and returns how many it deleted.
+// Sweep deletes the recordings (of calls and of conferences) that started
+// before the retention, media then metadata, and returns how many it
+// deleted.
 func (s *Sweeper) Sweep(ctx context.Context) (int, error) {
 	cutoff := s.opts.Now().Add(-s.opts.Retention)
-	deleted := 0
+	deleted, err := s.sweepConferences(ctx, cutoff)
+	if err != nil {
+		return deleted, err
+	}
 	for {
 		rs, err := s.store.RecordingsBefore(ctx, cutoff, sweepBatch)
 		if err != nil {
@@ -125,4 +129,28 @@ func (s *Sweeper) delete(ctx context.Context, r store.RecordingRecord) error {
 	}
 	s.log.Debug("recording expired", "recordingId", r.ID, "callId", r.CallID, "accountId", r.AccountID, "startTime", r.StartTime)
 	return nil
+}
+
+// sweepConferences deletes the conference recordings older than cutoff.
+func (s *Sweeper) sweepConferences(ctx context.Context, cutoff time.Time) (int, error) {
+	deleted := 0
+	for {
+		rs, err := s.store.ConferenceRecordingsBefore(ctx, cutoff, sweepBatch)
+		if err != nil {
+			return deleted, err
+		}
+		for _, r := range rs {
+			if err := s.opts.Media.Remove(ctx, r.FilePath); err != nil {
+				return deleted, fmt.Errorf("conference recording %s: %w", r.ID, err)
+			}
+			if err := s.store.DeleteConferenceRecording(ctx, r.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+				return deleted, err
+			}
+			s.log.Debug("conference recording expired", "recordingId", r.ID, "conferenceId", r.ConferenceID, "accountId", r.AccountID)
+			deleted++
+		}
+		if len(rs) < sweepBatch {
+			return deleted, nil
+		}
+	}
 }

@@ -119,3 +119,56 @@ func waitFor(t *testing.T, ok func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// Conference recordings expire too: the file, its directory and the index
+// entry; a younger one stays.
+func TestSweeperDeletesExpiredConferenceRecordings(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	st, err := store.Open(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	acct, err := st.CreateAccount(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+	if err := st.CreateConference(ctx, store.ConferenceRecord{ID: "conf-1", AccountID: acct.ID, Name: "room", CreatedTime: now.Add(-72 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	add := func(id string, age time.Duration) string {
+		path := filepath.Join(dir, "recordings", acct.ID, "conf-1", id+".wav")
+		if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte("RIFF"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		start := now.Add(-age)
+		if err := st.CreateConferenceRecording(ctx, store.ConferenceRecordingRecord{ID: id, AccountID: acct.ID, ConferenceID: "conf-1",
+			Channels: 1, FileFormat: "wav", Status: store.RecordingComplete, FilePath: path, StartTime: start, EndTime: start.Add(time.Second)}); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	old, fresh := add("r-old", 48*time.Hour), add("r-fresh", time.Hour)
+	s, err := NewSweeper(st, SweepOptions{Retention: 24 * time.Hour, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.Sweep(ctx); err != nil || n != 1 {
+		t.Fatalf("Sweep = %d, %v; want 1", n, err)
+	}
+	if _, err := os.Stat(old); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("expired file: %v", err)
+	}
+	if _, err := os.Stat(fresh); err != nil {
+		t.Errorf("fresh file: %v", err)
+	}
+	rs, _ := st.ConferenceRecordings(ctx, acct.ID, "conf-1")
+	if len(rs) != 1 || rs[0].ID != "r-fresh" {
+		t.Errorf("left %+v", rs)
+	}
+}

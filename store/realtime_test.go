@@ -10,9 +10,11 @@ import (
 // A real-time transcription is stored active, gains segments, finishes;
 // it is listed and read per call and account only; deleting it removes
 // its segments and refuses later ones.
-func TestRealtimeTranscriptions(t *testing.T) {
+func TestRealtimeTranscriptions(t *testing.T) { forEachEngine(t, testRealtimeTranscriptions) }
+
+func testRealtimeTranscriptions(t *testing.T, eng testEngine) {
 	ctx := context.Background()
-	s, err := Open(ctx, t.TempDir())
+	s, err := eng.open(ctx, t)
 	if err != nil {
 		t.Fatal(err)
 	}

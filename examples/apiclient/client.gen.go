@@ -80,16 +80,16 @@ func (e CallRecordingDirection) Valid() bool {
 
 // Defines values for CallRecordingFileFormat.
 const (
-	Mp3 CallRecordingFileFormat = "mp3"
-	Wav CallRecordingFileFormat = "wav"
+	CallRecordingFileFormatMp3 CallRecordingFileFormat = "mp3"
+	CallRecordingFileFormatWav CallRecordingFileFormat = "wav"
 )
 
 // Valid indicates whether the value is a known member of the CallRecordingFileFormat enum.
 func (e CallRecordingFileFormat) Valid() bool {
 	switch e {
-	case Mp3:
+	case CallRecordingFileFormatMp3:
 		return true
-	case Wav:
+	case CallRecordingFileFormatWav:
 		return true
 	default:
 		return false
@@ -147,6 +147,42 @@ func (e CallTranscriptionTrack) Valid() bool {
 	case CallTranscriptionTrackInbound:
 		return true
 	case CallTranscriptionTrackOutbound:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ConferenceConferenceEventMethod.
+const (
+	ConferenceConferenceEventMethodGET  ConferenceConferenceEventMethod = "GET"
+	ConferenceConferenceEventMethodPOST ConferenceConferenceEventMethod = "POST"
+)
+
+// Valid indicates whether the value is a known member of the ConferenceConferenceEventMethod enum.
+func (e ConferenceConferenceEventMethod) Valid() bool {
+	switch e {
+	case ConferenceConferenceEventMethodGET:
+		return true
+	case ConferenceConferenceEventMethodPOST:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ConferenceRecordingFileFormat.
+const (
+	ConferenceRecordingFileFormatMp3 ConferenceRecordingFileFormat = "mp3"
+	ConferenceRecordingFileFormatWav ConferenceRecordingFileFormat = "wav"
+)
+
+// Valid indicates whether the value is a known member of the ConferenceRecordingFileFormat enum.
+func (e ConferenceRecordingFileFormat) Valid() bool {
+	switch e {
+	case ConferenceRecordingFileFormatMp3:
+		return true
+	case ConferenceRecordingFileFormatWav:
 		return true
 	default:
 		return false
@@ -921,6 +957,60 @@ func (e UpdateCallRequestState) Valid() bool {
 	}
 }
 
+// Defines values for UpdateConferenceRequestRedirectFallbackMethod.
+const (
+	UpdateConferenceRequestRedirectFallbackMethodGET  UpdateConferenceRequestRedirectFallbackMethod = "GET"
+	UpdateConferenceRequestRedirectFallbackMethodPOST UpdateConferenceRequestRedirectFallbackMethod = "POST"
+)
+
+// Valid indicates whether the value is a known member of the UpdateConferenceRequestRedirectFallbackMethod enum.
+func (e UpdateConferenceRequestRedirectFallbackMethod) Valid() bool {
+	switch e {
+	case UpdateConferenceRequestRedirectFallbackMethodGET:
+		return true
+	case UpdateConferenceRequestRedirectFallbackMethodPOST:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UpdateConferenceRequestRedirectMethod.
+const (
+	UpdateConferenceRequestRedirectMethodGET  UpdateConferenceRequestRedirectMethod = "GET"
+	UpdateConferenceRequestRedirectMethodPOST UpdateConferenceRequestRedirectMethod = "POST"
+)
+
+// Valid indicates whether the value is a known member of the UpdateConferenceRequestRedirectMethod enum.
+func (e UpdateConferenceRequestRedirectMethod) Valid() bool {
+	switch e {
+	case UpdateConferenceRequestRedirectMethodGET:
+		return true
+	case UpdateConferenceRequestRedirectMethodPOST:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UpdateConferenceRequestStatus.
+const (
+	UpdateConferenceRequestStatusActive    UpdateConferenceRequestStatus = "active"
+	UpdateConferenceRequestStatusCompleted UpdateConferenceRequestStatus = "completed"
+)
+
+// Valid indicates whether the value is a known member of the UpdateConferenceRequestStatus enum.
+func (e UpdateConferenceRequestStatus) Valid() bool {
+	switch e {
+	case UpdateConferenceRequestStatusActive:
+		return true
+	case UpdateConferenceRequestStatusCompleted:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for VoiceApplicationCallInitiatedFallbackMethod.
 const (
 	VoiceApplicationCallInitiatedFallbackMethodGET  VoiceApplicationCallInitiatedFallbackMethod = "GET"
@@ -1304,6 +1394,84 @@ type CallTranscriptionResponse struct {
 	// TranscriptionId Examples: t-3f758f24-c7a2fc78-7c91-401a-8b2e-e542f9c40d6b
 	TranscriptionId string `json:"transcriptionId"`
 }
+
+// Conference defines model for Conference.
+type Conference struct {
+	// ActiveMembers The members in the conference now (getConference only; null in lists).
+	ActiveMembers         *[]ConferenceMember              `json:"activeMembers"`
+	CompletedTime         *time.Time                       `json:"completedTime"`
+	ConferenceEventMethod *ConferenceConferenceEventMethod `json:"conferenceEventMethod"`
+
+	// ConferenceEventUrl Examples: https://myServer.example/bandwidth/webhooks/conferenceEvent
+	ConferenceEventUrl *string   `json:"conferenceEventUrl"`
+	CreatedTime        time.Time `json:"createdTime"`
+
+	// Id Examples: conf-fe23a767-a75a5b77-20c5-4cca-b581-cbbf0776eca9
+	Id string `json:"id"`
+
+	// Name Examples: my-conference-name
+	Name string `json:"name"`
+
+	// Tag Examples: my custom tag
+	Tag *string `json:"tag"`
+}
+
+// ConferenceConferenceEventMethod defines model for Conference.ConferenceEventMethod.
+type ConferenceConferenceEventMethod string
+
+// ConferenceMember defines model for ConferenceMember.
+type ConferenceMember struct {
+	// CallId Examples: c-15ac29a2-1331029c-2cb0-4a07-b215-b22865662d85
+	CallId         string    `json:"callId"`
+	CallIdsToCoach *[]string `json:"callIdsToCoach"`
+
+	// ConferenceId Examples: conf-fe23a767-a75a5b77-20c5-4cca-b581-cbbf0776eca9
+	ConferenceId string `json:"conferenceId"`
+	Hold         bool   `json:"hold"`
+	MemberUrl    string `json:"memberUrl"`
+	Mute         bool   `json:"mute"`
+}
+
+// ConferenceMemberUpdate defines model for ConferenceMemberUpdate.
+type ConferenceMemberUpdate struct {
+	// CallIdsToCoach Replaces whom the member coaches; an empty list (or null) makes it a normal member.
+	//
+	// Examples: ["c-25ac29a2-1331029c-2cb0-4a07-b215-b22865662d85"]
+	CallIdsToCoach *[]string `json:"callIdsToCoach,omitempty"`
+
+	// Hold Examples: false
+	Hold *bool `json:"hold,omitempty"`
+
+	// Mute Examples: true
+	Mute *bool `json:"mute,omitempty"`
+}
+
+// ConferenceRecording defines model for ConferenceRecording.
+type ConferenceRecording struct {
+	AccountId string `json:"accountId"`
+
+	// Channels Examples: 1
+	Channels     int32  `json:"channels"`
+	ConferenceId string `json:"conferenceId"`
+
+	// Duration Examples: PT13.67S
+	Duration   string                        `json:"duration"`
+	EndTime    time.Time                     `json:"endTime"`
+	FileFormat ConferenceRecordingFileFormat `json:"fileFormat"`
+	MediaUrl   string                        `json:"mediaUrl"`
+
+	// Name The conference's name.
+	Name          string    `json:"name"`
+	RecordingId   string    `json:"recordingId"`
+	RecordingName *string   `json:"recordingName,omitempty"`
+	StartTime     time.Time `json:"startTime"`
+
+	// Status Examples: complete
+	Status string `json:"status"`
+}
+
+// ConferenceRecordingFileFormat defines model for ConferenceRecording.FileFormat.
+type ConferenceRecordingFileFormat string
 
 // CreateCallRequest defines model for CreateCallRequest.
 type CreateCallRequest struct {
@@ -2704,6 +2872,32 @@ type UpdateCallRequestRedirectMethod string
 // UpdateCallRequestState defines model for UpdateCallRequest.State.
 type UpdateCallRequestState string
 
+// UpdateConferenceRequest defines model for UpdateConferenceRequest.
+type UpdateConferenceRequest struct {
+	FallbackPassword       *string                                        `json:"fallbackPassword,omitempty"`
+	FallbackUsername       *string                                        `json:"fallbackUsername,omitempty"`
+	Password               *string                                        `json:"password,omitempty"`
+	RedirectFallbackMethod *UpdateConferenceRequestRedirectFallbackMethod `json:"redirectFallbackMethod,omitempty"`
+	RedirectFallbackUrl    *string                                        `json:"redirectFallbackUrl,omitempty"`
+	RedirectMethod         *UpdateConferenceRequestRedirectMethod         `json:"redirectMethod,omitempty"`
+
+	// RedirectUrl Examples: https://myServer.example/bandwidth/webhooks/conferenceRedirect
+	RedirectUrl *string `json:"redirectUrl,omitempty"`
+
+	// Status Examples: completed
+	Status   *UpdateConferenceRequestStatus `json:"status,omitempty"`
+	Username *string                        `json:"username,omitempty"`
+}
+
+// UpdateConferenceRequestRedirectFallbackMethod defines model for UpdateConferenceRequest.RedirectFallbackMethod.
+type UpdateConferenceRequestRedirectFallbackMethod string
+
+// UpdateConferenceRequestRedirectMethod defines model for UpdateConferenceRequest.RedirectMethod.
+type UpdateConferenceRequestRedirectMethod string
+
+// UpdateConferenceRequestStatus Examples: completed
+type UpdateConferenceRequestStatus string
+
 // VoiceAPIError defines model for VoiceAPIError.
 type VoiceAPIError struct {
 	// Description Examples: body.to: expected length <= 1024
@@ -2973,6 +3167,20 @@ type ListCallsParams struct {
 	PageToken       *string    `form:"pageToken,omitempty" json:"pageToken,omitempty"`
 }
 
+// ListConferencesParams defines parameters for ListConferences.
+type ListConferencesParams struct {
+	// Name Conferences of this name.
+	Name *string `form:"name,omitempty" json:"name,omitempty"`
+
+	// MinCreatedTime Conferences created at or after this time (ISO 8601).
+	MinCreatedTime *time.Time `form:"minCreatedTime,omitempty" json:"minCreatedTime,omitempty"`
+
+	// MaxCreatedTime Conferences created at or before this time (ISO 8601).
+	MaxCreatedTime *time.Time `form:"maxCreatedTime,omitempty" json:"maxCreatedTime,omitempty"`
+	PageSize       *int64     `form:"pageSize,omitempty" json:"pageSize,omitempty"`
+	PageToken      *string    `form:"pageToken,omitempty" json:"pageToken,omitempty"`
+}
+
 // ListAccountCallRecordingsParams defines parameters for ListAccountCallRecordings.
 type ListAccountCallRecordingsParams struct {
 	// To Recordings of calls to this number or URI.
@@ -3081,6 +3289,12 @@ type UpdateCallRecordingStateJSONRequestBody = UpdateCallRecordingRequest
 
 // TranscribeCallRecordingJSONRequestBody defines body for TranscribeCallRecording for application/json ContentType.
 type TranscribeCallRecordingJSONRequestBody = TranscribeRecordingRequest
+
+// UpdateConferenceJSONRequestBody defines body for UpdateConference for application/json ContentType.
+type UpdateConferenceJSONRequestBody = UpdateConferenceRequest
+
+// UpdateConferenceMemberJSONRequestBody defines body for UpdateConferenceMember for application/json ContentType.
+type UpdateConferenceMemberJSONRequestBody = ConferenceMemberUpdate
 
 // CreateApiKeyJSONRequestBody defines body for CreateApiKey for application/json ContentType.
 type CreateApiKeyJSONRequestBody = APIKeyCreate
@@ -3387,6 +3601,91 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /api/v2/accounts/{accountId}/calls/{callId}/transcriptions/{transcriptionId} (the `GetRealTimeTranscription` operationId).
 	GetRealTimeTranscription(ctx context.Context, accountId string, callId string, transcriptionId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListConferences Get conferences
+	//
+	// The account's conferences, live and completed, oldest first, filtered by name and created time. A Link header with rel="next" points to the next page. activeMembers is null here; getConference lists them.
+	//
+	// Corresponds with GET /api/v2/accounts/{accountId}/conferences (the `ListConferences` operationId).
+	ListConferences(ctx context.Context, accountId string, params *ListConferencesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetConference Get conference information
+	//
+	// A conference, live or completed, with the members in it now.
+	//
+	// Corresponds with GET /api/v2/accounts/{accountId}/conferences/{conferenceId} (the `GetConference` operationId).
+	GetConference(ctx context.Context, accountId string, conferenceId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateConferenceWithBody Update conference
+	//
+	// status: completed ends the conference (every member leaves it and goes on with its BXML); redirectUrl sends conferenceRedirect there and runs the BXML it answers against the conference. 404 when the conference is not live.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v2/accounts/{accountId}/conferences/{conferenceId} (the `UpdateConference` operationId).
+	UpdateConferenceWithBody(ctx context.Context, accountId string, conferenceId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateConference Update conference
+	//
+	// status: completed ends the conference (every member leaves it and goes on with its BXML); redirectUrl sends conferenceRedirect there and runs the BXML it answers against the conference. 404 when the conference is not live.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v2/accounts/{accountId}/conferences/{conferenceId} (the `UpdateConference` operationId).
+	UpdateConference(ctx context.Context, accountId string, conferenceId string, body UpdateConferenceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateConferenceBxmlWithBody Update conference BXML
+	//
+	// Runs this document (root <Bxml>) against the live conference, stopping the one running: PlayAudio and SpeakSentence play to every member not on hold; StartRecording, StopRecording, PauseRecording and ResumeRecording record the mix; Tag sets the conference's tag.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /api/v2/accounts/{accountId}/conferences/{conferenceId}/bxml (the `UpdateConferenceBxml` operationId).
+	UpdateConferenceBxmlWithBody(ctx context.Context, accountId string, conferenceId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetConferenceMember Get conference member
+	//
+	// A member of the conference (memberId is its callId), in it now or gone.
+	//
+	// Corresponds with GET /api/v2/accounts/{accountId}/conferences/{conferenceId}/members/{memberId} (the `GetConferenceMember` operationId).
+	GetConferenceMember(ctx context.Context, accountId string, conferenceId string, memberId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateConferenceMemberWithBody Update conference member
+	//
+	// mute: others stop hearing the member (it still hears them); hold: it hears nothing and is not heard; callIdsToCoach: it is heard only by these members (a coach), or by all again with an empty list. 404 when the member is not in the live conference.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /api/v2/accounts/{accountId}/conferences/{conferenceId}/members/{memberId} (the `UpdateConferenceMember` operationId).
+	UpdateConferenceMemberWithBody(ctx context.Context, accountId string, conferenceId string, memberId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateConferenceMember Update conference member
+	//
+	// mute: others stop hearing the member (it still hears them); hold: it hears nothing and is not heard; callIdsToCoach: it is heard only by these members (a coach), or by all again with an empty list. 404 when the member is not in the live conference.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /api/v2/accounts/{accountId}/conferences/{conferenceId}/members/{memberId} (the `UpdateConferenceMember` operationId).
+	UpdateConferenceMember(ctx context.Context, accountId string, conferenceId string, memberId string, body UpdateConferenceMemberJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListConferenceRecordings Get conference recordings
+	//
+	// Recordings of the conference's mix, oldest first.
+	//
+	// Corresponds with GET /api/v2/accounts/{accountId}/conferences/{conferenceId}/recordings (the `ListConferenceRecordings` operationId).
+	ListConferenceRecordings(ctx context.Context, accountId string, conferenceId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetConferenceRecording Get conference recording information
+	//
+	// Corresponds with GET /api/v2/accounts/{accountId}/conferences/{conferenceId}/recordings/{recordingId} (the `GetConferenceRecording` operationId).
+	GetConferenceRecording(ctx context.Context, accountId string, conferenceId string, recordingId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DownloadConferenceRecording Download conference recording
+	//
+	// The recording's media (audio/vnd.wave).
+	//
+	// Corresponds with GET /api/v2/accounts/{accountId}/conferences/{conferenceId}/recordings/{recordingId}/media (the `DownloadConferenceRecording` operationId).
+	DownloadConferenceRecording(ctx context.Context, accountId string, conferenceId string, recordingId string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListAccountCallRecordings Get call recordings of the account
 	//
@@ -4190,6 +4489,201 @@ func (c *Client) DeleteRealTimeTranscription(ctx context.Context, accountId stri
 // Corresponds with GET /api/v2/accounts/{accountId}/calls/{callId}/transcriptions/{transcriptionId} (the `GetRealTimeTranscription` operationId).
 func (c *Client) GetRealTimeTranscription(ctx context.Context, accountId string, callId string, transcriptionId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetRealTimeTranscriptionRequest(c.Server, accountId, callId, transcriptionId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListConferences Get conferences
+//
+// The account's conferences, live and completed, oldest first, filtered by name and created time. A Link header with rel="next" points to the next page. activeMembers is null here; getConference lists them.
+//
+// Corresponds with GET /api/v2/accounts/{accountId}/conferences (the `ListConferences` operationId).
+func (c *Client) ListConferences(ctx context.Context, accountId string, params *ListConferencesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListConferencesRequest(c.Server, accountId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetConference Get conference information
+//
+// A conference, live or completed, with the members in it now.
+//
+// Corresponds with GET /api/v2/accounts/{accountId}/conferences/{conferenceId} (the `GetConference` operationId).
+func (c *Client) GetConference(ctx context.Context, accountId string, conferenceId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetConferenceRequest(c.Server, accountId, conferenceId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateConferenceWithBody Update conference
+//
+// status: completed ends the conference (every member leaves it and goes on with its BXML); redirectUrl sends conferenceRedirect there and runs the BXML it answers against the conference. 404 when the conference is not live.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v2/accounts/{accountId}/conferences/{conferenceId} (the `UpdateConference` operationId).
+func (c *Client) UpdateConferenceWithBody(ctx context.Context, accountId string, conferenceId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateConferenceRequestWithBody(c.Server, accountId, conferenceId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateConference Update conference
+//
+// status: completed ends the conference (every member leaves it and goes on with its BXML); redirectUrl sends conferenceRedirect there and runs the BXML it answers against the conference. 404 when the conference is not live.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v2/accounts/{accountId}/conferences/{conferenceId} (the `UpdateConference` operationId).
+func (c *Client) UpdateConference(ctx context.Context, accountId string, conferenceId string, body UpdateConferenceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateConferenceRequest(c.Server, accountId, conferenceId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateConferenceBxmlWithBody Update conference BXML
+//
+// Runs this document (root <Bxml>) against the live conference, stopping the one running: PlayAudio and SpeakSentence play to every member not on hold; StartRecording, StopRecording, PauseRecording and ResumeRecording record the mix; Tag sets the conference's tag.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /api/v2/accounts/{accountId}/conferences/{conferenceId}/bxml (the `UpdateConferenceBxml` operationId).
+func (c *Client) UpdateConferenceBxmlWithBody(ctx context.Context, accountId string, conferenceId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateConferenceBxmlRequestWithBody(c.Server, accountId, conferenceId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetConferenceMember Get conference member
+//
+// A member of the conference (memberId is its callId), in it now or gone.
+//
+// Corresponds with GET /api/v2/accounts/{accountId}/conferences/{conferenceId}/members/{memberId} (the `GetConferenceMember` operationId).
+func (c *Client) GetConferenceMember(ctx context.Context, accountId string, conferenceId string, memberId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetConferenceMemberRequest(c.Server, accountId, conferenceId, memberId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateConferenceMemberWithBody Update conference member
+//
+// mute: others stop hearing the member (it still hears them); hold: it hears nothing and is not heard; callIdsToCoach: it is heard only by these members (a coach), or by all again with an empty list. 404 when the member is not in the live conference.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /api/v2/accounts/{accountId}/conferences/{conferenceId}/members/{memberId} (the `UpdateConferenceMember` operationId).
+func (c *Client) UpdateConferenceMemberWithBody(ctx context.Context, accountId string, conferenceId string, memberId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateConferenceMemberRequestWithBody(c.Server, accountId, conferenceId, memberId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateConferenceMember Update conference member
+//
+// mute: others stop hearing the member (it still hears them); hold: it hears nothing and is not heard; callIdsToCoach: it is heard only by these members (a coach), or by all again with an empty list. 404 when the member is not in the live conference.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /api/v2/accounts/{accountId}/conferences/{conferenceId}/members/{memberId} (the `UpdateConferenceMember` operationId).
+func (c *Client) UpdateConferenceMember(ctx context.Context, accountId string, conferenceId string, memberId string, body UpdateConferenceMemberJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateConferenceMemberRequest(c.Server, accountId, conferenceId, memberId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListConferenceRecordings Get conference recordings
+//
+// Recordings of the conference's mix, oldest first.
+//
+// Corresponds with GET /api/v2/accounts/{accountId}/conferences/{conferenceId}/recordings (the `ListConferenceRecordings` operationId).
+func (c *Client) ListConferenceRecordings(ctx context.Context, accountId string, conferenceId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListConferenceRecordingsRequest(c.Server, accountId, conferenceId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetConferenceRecording Get conference recording information
+//
+// Corresponds with GET /api/v2/accounts/{accountId}/conferences/{conferenceId}/recordings/{recordingId} (the `GetConferenceRecording` operationId).
+func (c *Client) GetConferenceRecording(ctx context.Context, accountId string, conferenceId string, recordingId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetConferenceRecordingRequest(c.Server, accountId, conferenceId, recordingId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DownloadConferenceRecording Download conference recording
+//
+// The recording's media (audio/vnd.wave).
+//
+// Corresponds with GET /api/v2/accounts/{accountId}/conferences/{conferenceId}/recordings/{recordingId}/media (the `DownloadConferenceRecording` operationId).
+func (c *Client) DownloadConferenceRecording(ctx context.Context, accountId string, conferenceId string, recordingId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDownloadConferenceRecordingRequest(c.Server, accountId, conferenceId, recordingId)
 	if err != nil {
 		return nil, err
 	}
@@ -6064,6 +6558,499 @@ func NewGetRealTimeTranscriptionRequest(server string, accountId string, callId 
 	}
 
 	operationPath := fmt.Sprintf("/api/v2/accounts/%s/calls/%s/transcriptions/%s", pathParam0, pathParam1, pathParam2)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListConferencesRequest constructs an http.Request for the ListConferences method
+func NewListConferencesRequest(server string, accountId string, params *ListConferencesParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "accountId", accountId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v2/accounts/%s/conferences", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Name != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "name", *params.Name, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.MinCreatedTime != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "minCreatedTime", *params.MinCreatedTime, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.MaxCreatedTime != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "maxCreatedTime", *params.MaxCreatedTime, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "pageSize", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageToken != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "pageToken", *params.PageToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetConferenceRequest constructs an http.Request for the GetConference method
+func NewGetConferenceRequest(server string, accountId string, conferenceId string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "accountId", accountId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "conferenceId", conferenceId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v2/accounts/%s/conferences/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUpdateConferenceRequest calls the generic UpdateConference builder with application/json body
+func NewUpdateConferenceRequest(server string, accountId string, conferenceId string, body UpdateConferenceJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateConferenceRequestWithBody(server, accountId, conferenceId, "application/json", bodyReader)
+}
+
+// NewUpdateConferenceRequestWithBody constructs an http.Request for the UpdateConference method, with any body, and a specified content type
+func NewUpdateConferenceRequestWithBody(server string, accountId string, conferenceId string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "accountId", accountId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "conferenceId", conferenceId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v2/accounts/%s/conferences/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewUpdateConferenceBxmlRequestWithBody constructs an http.Request for the UpdateConferenceBxml method, with any body, and a specified content type
+func NewUpdateConferenceBxmlRequestWithBody(server string, accountId string, conferenceId string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "accountId", accountId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "conferenceId", conferenceId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v2/accounts/%s/conferences/%s/bxml", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetConferenceMemberRequest constructs an http.Request for the GetConferenceMember method
+func NewGetConferenceMemberRequest(server string, accountId string, conferenceId string, memberId string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "accountId", accountId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "conferenceId", conferenceId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam2 string
+
+	pathParam2, err = runtime.StyleParamWithOptions("simple", false, "memberId", memberId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v2/accounts/%s/conferences/%s/members/%s", pathParam0, pathParam1, pathParam2)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUpdateConferenceMemberRequest calls the generic UpdateConferenceMember builder with application/json body
+func NewUpdateConferenceMemberRequest(server string, accountId string, conferenceId string, memberId string, body UpdateConferenceMemberJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateConferenceMemberRequestWithBody(server, accountId, conferenceId, memberId, "application/json", bodyReader)
+}
+
+// NewUpdateConferenceMemberRequestWithBody constructs an http.Request for the UpdateConferenceMember method, with any body, and a specified content type
+func NewUpdateConferenceMemberRequestWithBody(server string, accountId string, conferenceId string, memberId string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "accountId", accountId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "conferenceId", conferenceId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam2 string
+
+	pathParam2, err = runtime.StyleParamWithOptions("simple", false, "memberId", memberId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v2/accounts/%s/conferences/%s/members/%s", pathParam0, pathParam1, pathParam2)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewListConferenceRecordingsRequest constructs an http.Request for the ListConferenceRecordings method
+func NewListConferenceRecordingsRequest(server string, accountId string, conferenceId string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "accountId", accountId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "conferenceId", conferenceId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v2/accounts/%s/conferences/%s/recordings", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetConferenceRecordingRequest constructs an http.Request for the GetConferenceRecording method
+func NewGetConferenceRecordingRequest(server string, accountId string, conferenceId string, recordingId string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "accountId", accountId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "conferenceId", conferenceId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam2 string
+
+	pathParam2, err = runtime.StyleParamWithOptions("simple", false, "recordingId", recordingId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v2/accounts/%s/conferences/%s/recordings/%s", pathParam0, pathParam1, pathParam2)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewDownloadConferenceRecordingRequest constructs an http.Request for the DownloadConferenceRecording method
+func NewDownloadConferenceRecordingRequest(server string, accountId string, conferenceId string, recordingId string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "accountId", accountId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "conferenceId", conferenceId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam2 string
+
+	pathParam2, err = runtime.StyleParamWithOptions("simple", false, "recordingId", recordingId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v2/accounts/%s/conferences/%s/recordings/%s/media", pathParam0, pathParam1, pathParam2)
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -8093,6 +9080,103 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /api/v2/accounts/{accountId}/calls/{callId}/transcriptions/{transcriptionId} (the `GetRealTimeTranscription` operationId).
 	GetRealTimeTranscriptionWithResponse(ctx context.Context, accountId string, callId string, transcriptionId string, reqEditors ...RequestEditorFn) (*GetRealTimeTranscriptionHTTPResponse, error)
 
+	// ListConferencesWithResponse Get conferences
+	//
+	// The account's conferences, live and completed, oldest first, filtered by name and created time. A Link header with rel="next" points to the next page. activeMembers is null here; getConference lists them.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v2/accounts/{accountId}/conferences (the `ListConferences` operationId).
+	ListConferencesWithResponse(ctx context.Context, accountId string, params *ListConferencesParams, reqEditors ...RequestEditorFn) (*ListConferencesHTTPResponse, error)
+
+	// GetConferenceWithResponse Get conference information
+	//
+	// A conference, live or completed, with the members in it now.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v2/accounts/{accountId}/conferences/{conferenceId} (the `GetConference` operationId).
+	GetConferenceWithResponse(ctx context.Context, accountId string, conferenceId string, reqEditors ...RequestEditorFn) (*GetConferenceHTTPResponse, error)
+
+	// UpdateConferenceWithBodyWithResponse Update conference
+	//
+	// status: completed ends the conference (every member leaves it and goes on with its BXML); redirectUrl sends conferenceRedirect there and runs the BXML it answers against the conference. 404 when the conference is not live.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v2/accounts/{accountId}/conferences/{conferenceId} (the `UpdateConference` operationId).
+	UpdateConferenceWithBodyWithResponse(ctx context.Context, accountId string, conferenceId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateConferenceHTTPResponse, error)
+
+	// UpdateConferenceWithResponse Update conference
+	//
+	// status: completed ends the conference (every member leaves it and goes on with its BXML); redirectUrl sends conferenceRedirect there and runs the BXML it answers against the conference. 404 when the conference is not live.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v2/accounts/{accountId}/conferences/{conferenceId} (the `UpdateConference` operationId).
+	UpdateConferenceWithResponse(ctx context.Context, accountId string, conferenceId string, body UpdateConferenceJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateConferenceHTTPResponse, error)
+
+	// UpdateConferenceBxmlWithBodyWithResponse Update conference BXML
+	//
+	// Runs this document (root <Bxml>) against the live conference, stopping the one running: PlayAudio and SpeakSentence play to every member not on hold; StartRecording, StopRecording, PauseRecording and ResumeRecording record the mix; Tag sets the conference's tag.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/v2/accounts/{accountId}/conferences/{conferenceId}/bxml (the `UpdateConferenceBxml` operationId).
+	UpdateConferenceBxmlWithBodyWithResponse(ctx context.Context, accountId string, conferenceId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateConferenceBxmlHTTPResponse, error)
+
+	// GetConferenceMemberWithResponse Get conference member
+	//
+	// A member of the conference (memberId is its callId), in it now or gone.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v2/accounts/{accountId}/conferences/{conferenceId}/members/{memberId} (the `GetConferenceMember` operationId).
+	GetConferenceMemberWithResponse(ctx context.Context, accountId string, conferenceId string, memberId string, reqEditors ...RequestEditorFn) (*GetConferenceMemberHTTPResponse, error)
+
+	// UpdateConferenceMemberWithBodyWithResponse Update conference member
+	//
+	// mute: others stop hearing the member (it still hears them); hold: it hears nothing and is not heard; callIdsToCoach: it is heard only by these members (a coach), or by all again with an empty list. 404 when the member is not in the live conference.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/v2/accounts/{accountId}/conferences/{conferenceId}/members/{memberId} (the `UpdateConferenceMember` operationId).
+	UpdateConferenceMemberWithBodyWithResponse(ctx context.Context, accountId string, conferenceId string, memberId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateConferenceMemberHTTPResponse, error)
+
+	// UpdateConferenceMemberWithResponse Update conference member
+	//
+	// mute: others stop hearing the member (it still hears them); hold: it hears nothing and is not heard; callIdsToCoach: it is heard only by these members (a coach), or by all again with an empty list. 404 when the member is not in the live conference.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/v2/accounts/{accountId}/conferences/{conferenceId}/members/{memberId} (the `UpdateConferenceMember` operationId).
+	UpdateConferenceMemberWithResponse(ctx context.Context, accountId string, conferenceId string, memberId string, body UpdateConferenceMemberJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateConferenceMemberHTTPResponse, error)
+
+	// ListConferenceRecordingsWithResponse Get conference recordings
+	//
+	// Recordings of the conference's mix, oldest first.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v2/accounts/{accountId}/conferences/{conferenceId}/recordings (the `ListConferenceRecordings` operationId).
+	ListConferenceRecordingsWithResponse(ctx context.Context, accountId string, conferenceId string, reqEditors ...RequestEditorFn) (*ListConferenceRecordingsHTTPResponse, error)
+
+	// GetConferenceRecordingWithResponse Get conference recording information
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v2/accounts/{accountId}/conferences/{conferenceId}/recordings/{recordingId} (the `GetConferenceRecording` operationId).
+	GetConferenceRecordingWithResponse(ctx context.Context, accountId string, conferenceId string, recordingId string, reqEditors ...RequestEditorFn) (*GetConferenceRecordingHTTPResponse, error)
+
+	// DownloadConferenceRecordingWithResponse Download conference recording
+	//
+	// The recording's media (audio/vnd.wave).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v2/accounts/{accountId}/conferences/{conferenceId}/recordings/{recordingId}/media (the `DownloadConferenceRecording` operationId).
+	DownloadConferenceRecordingWithResponse(ctx context.Context, accountId string, conferenceId string, recordingId string, reqEditors ...RequestEditorFn) (*DownloadConferenceRecordingHTTPResponse, error)
+
 	// ListAccountCallRecordingsWithResponse Get call recordings of the account
 	//
 	// The account's call recordings, newest first, filtered by to, from, minStartTime and maxStartTime; the list is capped at 1000 entries (narrow it with the time filters to reach older ones).
@@ -10062,6 +11146,669 @@ func (r GetRealTimeTranscriptionHTTPResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetRealTimeTranscriptionHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListConferencesHTTPResponse200Headers the declared response headers of an HTTP 200 response for ListConferences
+type ListConferencesHTTPResponse200Headers struct {
+	Link *string
+}
+
+type ListConferencesHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *[]Conference
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *VoiceAPIError
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *VoiceAPIError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *VoiceAPIError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *VoiceAPIError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *VoiceAPIError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListConferencesHTTPResponse200Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListConferencesHTTPResponse) GetJSON200() *[]Conference {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListConferencesHTTPResponse) GetJSON400() *VoiceAPIError {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListConferencesHTTPResponse) GetJSON401() *VoiceAPIError {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListConferencesHTTPResponse) GetJSON403() *VoiceAPIError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ListConferencesHTTPResponse) GetJSON404() *VoiceAPIError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ListConferencesHTTPResponse) GetJSON500() *VoiceAPIError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ListConferencesHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListConferencesHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListConferencesHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListConferencesHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetConferenceHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Conference
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *VoiceAPIError
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *VoiceAPIError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *VoiceAPIError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *VoiceAPIError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *VoiceAPIError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetConferenceHTTPResponse) GetJSON200() *Conference {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetConferenceHTTPResponse) GetJSON400() *VoiceAPIError {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetConferenceHTTPResponse) GetJSON401() *VoiceAPIError {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetConferenceHTTPResponse) GetJSON403() *VoiceAPIError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetConferenceHTTPResponse) GetJSON404() *VoiceAPIError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GetConferenceHTTPResponse) GetJSON500() *VoiceAPIError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetConferenceHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetConferenceHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetConferenceHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetConferenceHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type UpdateConferenceHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *VoiceAPIError
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *VoiceAPIError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *VoiceAPIError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *VoiceAPIError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *VoiceAPIError
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r UpdateConferenceHTTPResponse) GetJSON400() *VoiceAPIError {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r UpdateConferenceHTTPResponse) GetJSON401() *VoiceAPIError {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r UpdateConferenceHTTPResponse) GetJSON403() *VoiceAPIError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r UpdateConferenceHTTPResponse) GetJSON404() *VoiceAPIError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r UpdateConferenceHTTPResponse) GetJSON500() *VoiceAPIError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateConferenceHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateConferenceHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateConferenceHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateConferenceHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type UpdateConferenceBxmlHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *VoiceAPIError
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *VoiceAPIError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *VoiceAPIError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *VoiceAPIError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *VoiceAPIError
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r UpdateConferenceBxmlHTTPResponse) GetJSON400() *VoiceAPIError {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r UpdateConferenceBxmlHTTPResponse) GetJSON401() *VoiceAPIError {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r UpdateConferenceBxmlHTTPResponse) GetJSON403() *VoiceAPIError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r UpdateConferenceBxmlHTTPResponse) GetJSON404() *VoiceAPIError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r UpdateConferenceBxmlHTTPResponse) GetJSON500() *VoiceAPIError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateConferenceBxmlHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateConferenceBxmlHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateConferenceBxmlHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateConferenceBxmlHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetConferenceMemberHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ConferenceMember
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *VoiceAPIError
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *VoiceAPIError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *VoiceAPIError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *VoiceAPIError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *VoiceAPIError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetConferenceMemberHTTPResponse) GetJSON200() *ConferenceMember {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetConferenceMemberHTTPResponse) GetJSON400() *VoiceAPIError {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetConferenceMemberHTTPResponse) GetJSON401() *VoiceAPIError {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetConferenceMemberHTTPResponse) GetJSON403() *VoiceAPIError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetConferenceMemberHTTPResponse) GetJSON404() *VoiceAPIError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GetConferenceMemberHTTPResponse) GetJSON500() *VoiceAPIError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetConferenceMemberHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetConferenceMemberHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetConferenceMemberHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetConferenceMemberHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type UpdateConferenceMemberHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *VoiceAPIError
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *VoiceAPIError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *VoiceAPIError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *VoiceAPIError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *VoiceAPIError
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r UpdateConferenceMemberHTTPResponse) GetJSON400() *VoiceAPIError {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r UpdateConferenceMemberHTTPResponse) GetJSON401() *VoiceAPIError {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r UpdateConferenceMemberHTTPResponse) GetJSON403() *VoiceAPIError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r UpdateConferenceMemberHTTPResponse) GetJSON404() *VoiceAPIError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r UpdateConferenceMemberHTTPResponse) GetJSON500() *VoiceAPIError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateConferenceMemberHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateConferenceMemberHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateConferenceMemberHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateConferenceMemberHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListConferenceRecordingsHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *[]ConferenceRecording
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *VoiceAPIError
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *VoiceAPIError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *VoiceAPIError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *VoiceAPIError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *VoiceAPIError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListConferenceRecordingsHTTPResponse) GetJSON200() *[]ConferenceRecording {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListConferenceRecordingsHTTPResponse) GetJSON400() *VoiceAPIError {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListConferenceRecordingsHTTPResponse) GetJSON401() *VoiceAPIError {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListConferenceRecordingsHTTPResponse) GetJSON403() *VoiceAPIError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ListConferenceRecordingsHTTPResponse) GetJSON404() *VoiceAPIError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ListConferenceRecordingsHTTPResponse) GetJSON500() *VoiceAPIError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ListConferenceRecordingsHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListConferenceRecordingsHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListConferenceRecordingsHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListConferenceRecordingsHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetConferenceRecordingHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ConferenceRecording
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *VoiceAPIError
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *VoiceAPIError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *VoiceAPIError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *VoiceAPIError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *VoiceAPIError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetConferenceRecordingHTTPResponse) GetJSON200() *ConferenceRecording {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetConferenceRecordingHTTPResponse) GetJSON400() *VoiceAPIError {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetConferenceRecordingHTTPResponse) GetJSON401() *VoiceAPIError {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetConferenceRecordingHTTPResponse) GetJSON403() *VoiceAPIError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetConferenceRecordingHTTPResponse) GetJSON404() *VoiceAPIError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GetConferenceRecordingHTTPResponse) GetJSON500() *VoiceAPIError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetConferenceRecordingHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetConferenceRecordingHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetConferenceRecordingHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetConferenceRecordingHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DownloadConferenceRecordingHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *VoiceAPIError
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *VoiceAPIError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *VoiceAPIError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *VoiceAPIError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *VoiceAPIError
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r DownloadConferenceRecordingHTTPResponse) GetJSON400() *VoiceAPIError {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DownloadConferenceRecordingHTTPResponse) GetJSON401() *VoiceAPIError {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r DownloadConferenceRecordingHTTPResponse) GetJSON403() *VoiceAPIError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r DownloadConferenceRecordingHTTPResponse) GetJSON404() *VoiceAPIError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r DownloadConferenceRecordingHTTPResponse) GetJSON500() *VoiceAPIError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r DownloadConferenceRecordingHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DownloadConferenceRecordingHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DownloadConferenceRecordingHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DownloadConferenceRecordingHTTPResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -13208,6 +14955,169 @@ func (c *ClientWithResponses) GetRealTimeTranscriptionWithResponse(ctx context.C
 	return ParseGetRealTimeTranscriptionHTTPResponse(rsp)
 }
 
+// ListConferencesWithResponse Get conferences
+//
+// The account's conferences, live and completed, oldest first, filtered by name and created time. A Link header with rel="next" points to the next page. activeMembers is null here; getConference lists them.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v2/accounts/{accountId}/conferences (the `ListConferences` operationId).
+func (c *ClientWithResponses) ListConferencesWithResponse(ctx context.Context, accountId string, params *ListConferencesParams, reqEditors ...RequestEditorFn) (*ListConferencesHTTPResponse, error) {
+	rsp, err := c.ListConferences(ctx, accountId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListConferencesHTTPResponse(rsp)
+}
+
+// GetConferenceWithResponse Get conference information
+//
+// A conference, live or completed, with the members in it now.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v2/accounts/{accountId}/conferences/{conferenceId} (the `GetConference` operationId).
+func (c *ClientWithResponses) GetConferenceWithResponse(ctx context.Context, accountId string, conferenceId string, reqEditors ...RequestEditorFn) (*GetConferenceHTTPResponse, error) {
+	rsp, err := c.GetConference(ctx, accountId, conferenceId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetConferenceHTTPResponse(rsp)
+}
+
+// UpdateConferenceWithBodyWithResponse Update conference
+//
+// status: completed ends the conference (every member leaves it and goes on with its BXML); redirectUrl sends conferenceRedirect there and runs the BXML it answers against the conference. 404 when the conference is not live.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v2/accounts/{accountId}/conferences/{conferenceId} (the `UpdateConference` operationId).
+func (c *ClientWithResponses) UpdateConferenceWithBodyWithResponse(ctx context.Context, accountId string, conferenceId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateConferenceHTTPResponse, error) {
+	rsp, err := c.UpdateConferenceWithBody(ctx, accountId, conferenceId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateConferenceHTTPResponse(rsp)
+}
+
+// UpdateConferenceWithResponse Update conference
+//
+// status: completed ends the conference (every member leaves it and goes on with its BXML); redirectUrl sends conferenceRedirect there and runs the BXML it answers against the conference. 404 when the conference is not live.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v2/accounts/{accountId}/conferences/{conferenceId} (the `UpdateConference` operationId).
+func (c *ClientWithResponses) UpdateConferenceWithResponse(ctx context.Context, accountId string, conferenceId string, body UpdateConferenceJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateConferenceHTTPResponse, error) {
+	rsp, err := c.UpdateConference(ctx, accountId, conferenceId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateConferenceHTTPResponse(rsp)
+}
+
+// UpdateConferenceBxmlWithBodyWithResponse Update conference BXML
+//
+// Runs this document (root <Bxml>) against the live conference, stopping the one running: PlayAudio and SpeakSentence play to every member not on hold; StartRecording, StopRecording, PauseRecording and ResumeRecording record the mix; Tag sets the conference's tag.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/v2/accounts/{accountId}/conferences/{conferenceId}/bxml (the `UpdateConferenceBxml` operationId).
+func (c *ClientWithResponses) UpdateConferenceBxmlWithBodyWithResponse(ctx context.Context, accountId string, conferenceId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateConferenceBxmlHTTPResponse, error) {
+	rsp, err := c.UpdateConferenceBxmlWithBody(ctx, accountId, conferenceId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateConferenceBxmlHTTPResponse(rsp)
+}
+
+// GetConferenceMemberWithResponse Get conference member
+//
+// A member of the conference (memberId is its callId), in it now or gone.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v2/accounts/{accountId}/conferences/{conferenceId}/members/{memberId} (the `GetConferenceMember` operationId).
+func (c *ClientWithResponses) GetConferenceMemberWithResponse(ctx context.Context, accountId string, conferenceId string, memberId string, reqEditors ...RequestEditorFn) (*GetConferenceMemberHTTPResponse, error) {
+	rsp, err := c.GetConferenceMember(ctx, accountId, conferenceId, memberId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetConferenceMemberHTTPResponse(rsp)
+}
+
+// UpdateConferenceMemberWithBodyWithResponse Update conference member
+//
+// mute: others stop hearing the member (it still hears them); hold: it hears nothing and is not heard; callIdsToCoach: it is heard only by these members (a coach), or by all again with an empty list. 404 when the member is not in the live conference.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/v2/accounts/{accountId}/conferences/{conferenceId}/members/{memberId} (the `UpdateConferenceMember` operationId).
+func (c *ClientWithResponses) UpdateConferenceMemberWithBodyWithResponse(ctx context.Context, accountId string, conferenceId string, memberId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateConferenceMemberHTTPResponse, error) {
+	rsp, err := c.UpdateConferenceMemberWithBody(ctx, accountId, conferenceId, memberId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateConferenceMemberHTTPResponse(rsp)
+}
+
+// UpdateConferenceMemberWithResponse Update conference member
+//
+// mute: others stop hearing the member (it still hears them); hold: it hears nothing and is not heard; callIdsToCoach: it is heard only by these members (a coach), or by all again with an empty list. 404 when the member is not in the live conference.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/v2/accounts/{accountId}/conferences/{conferenceId}/members/{memberId} (the `UpdateConferenceMember` operationId).
+func (c *ClientWithResponses) UpdateConferenceMemberWithResponse(ctx context.Context, accountId string, conferenceId string, memberId string, body UpdateConferenceMemberJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateConferenceMemberHTTPResponse, error) {
+	rsp, err := c.UpdateConferenceMember(ctx, accountId, conferenceId, memberId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateConferenceMemberHTTPResponse(rsp)
+}
+
+// ListConferenceRecordingsWithResponse Get conference recordings
+//
+// Recordings of the conference's mix, oldest first.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v2/accounts/{accountId}/conferences/{conferenceId}/recordings (the `ListConferenceRecordings` operationId).
+func (c *ClientWithResponses) ListConferenceRecordingsWithResponse(ctx context.Context, accountId string, conferenceId string, reqEditors ...RequestEditorFn) (*ListConferenceRecordingsHTTPResponse, error) {
+	rsp, err := c.ListConferenceRecordings(ctx, accountId, conferenceId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListConferenceRecordingsHTTPResponse(rsp)
+}
+
+// GetConferenceRecordingWithResponse Get conference recording information
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v2/accounts/{accountId}/conferences/{conferenceId}/recordings/{recordingId} (the `GetConferenceRecording` operationId).
+func (c *ClientWithResponses) GetConferenceRecordingWithResponse(ctx context.Context, accountId string, conferenceId string, recordingId string, reqEditors ...RequestEditorFn) (*GetConferenceRecordingHTTPResponse, error) {
+	rsp, err := c.GetConferenceRecording(ctx, accountId, conferenceId, recordingId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetConferenceRecordingHTTPResponse(rsp)
+}
+
+// DownloadConferenceRecordingWithResponse Download conference recording
+//
+// The recording's media (audio/vnd.wave).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v2/accounts/{accountId}/conferences/{conferenceId}/recordings/{recordingId}/media (the `DownloadConferenceRecording` operationId).
+func (c *ClientWithResponses) DownloadConferenceRecordingWithResponse(ctx context.Context, accountId string, conferenceId string, recordingId string, reqEditors ...RequestEditorFn) (*DownloadConferenceRecordingHTTPResponse, error) {
+	rsp, err := c.DownloadConferenceRecording(ctx, accountId, conferenceId, recordingId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDownloadConferenceRecordingHTTPResponse(rsp)
+}
+
 // ListAccountCallRecordingsWithResponse Get call recordings of the account
 //
 // The account's call recordings, newest first, filtered by to, from, minStartTime and maxStartTime; the list is capped at 1000 entries (narrow it with the time filters to reach older ones).
@@ -15156,6 +17066,552 @@ func ParseGetRealTimeTranscriptionHTTPResponse(rsp *http.Response) (*GetRealTime
 			return nil, err
 		}
 		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest VoiceAPIError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest VoiceAPIError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest VoiceAPIError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest VoiceAPIError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest VoiceAPIError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListConferencesHTTPResponse parses an HTTP response from a ListConferencesWithResponse call
+func ParseListConferencesHTTPResponse(rsp *http.Response) (*ListConferencesHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListConferencesHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest []Conference
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest VoiceAPIError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest VoiceAPIError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest VoiceAPIError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest VoiceAPIError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest VoiceAPIError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ListConferencesHTTPResponse200Headers
+		if values := rsp.Header.Values("Link"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Link", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Link = &value
+		}
+		response.Headers200 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetConferenceHTTPResponse parses an HTTP response from a GetConferenceWithResponse call
+func ParseGetConferenceHTTPResponse(rsp *http.Response) (*GetConferenceHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetConferenceHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Conference
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest VoiceAPIError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest VoiceAPIError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest VoiceAPIError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest VoiceAPIError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest VoiceAPIError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseUpdateConferenceHTTPResponse parses an HTTP response from a UpdateConferenceWithResponse call
+func ParseUpdateConferenceHTTPResponse(rsp *http.Response) (*UpdateConferenceHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateConferenceHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest VoiceAPIError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest VoiceAPIError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest VoiceAPIError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest VoiceAPIError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest VoiceAPIError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseUpdateConferenceBxmlHTTPResponse parses an HTTP response from a UpdateConferenceBxmlWithResponse call
+func ParseUpdateConferenceBxmlHTTPResponse(rsp *http.Response) (*UpdateConferenceBxmlHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateConferenceBxmlHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest VoiceAPIError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest VoiceAPIError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest VoiceAPIError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest VoiceAPIError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest VoiceAPIError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetConferenceMemberHTTPResponse parses an HTTP response from a GetConferenceMemberWithResponse call
+func ParseGetConferenceMemberHTTPResponse(rsp *http.Response) (*GetConferenceMemberHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetConferenceMemberHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ConferenceMember
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest VoiceAPIError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest VoiceAPIError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest VoiceAPIError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest VoiceAPIError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest VoiceAPIError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseUpdateConferenceMemberHTTPResponse parses an HTTP response from a UpdateConferenceMemberWithResponse call
+func ParseUpdateConferenceMemberHTTPResponse(rsp *http.Response) (*UpdateConferenceMemberHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateConferenceMemberHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest VoiceAPIError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest VoiceAPIError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest VoiceAPIError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest VoiceAPIError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest VoiceAPIError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListConferenceRecordingsHTTPResponse parses an HTTP response from a ListConferenceRecordingsWithResponse call
+func ParseListConferenceRecordingsHTTPResponse(rsp *http.Response) (*ListConferenceRecordingsHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListConferenceRecordingsHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest []ConferenceRecording
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest VoiceAPIError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest VoiceAPIError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest VoiceAPIError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest VoiceAPIError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest VoiceAPIError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetConferenceRecordingHTTPResponse parses an HTTP response from a GetConferenceRecordingWithResponse call
+func ParseGetConferenceRecordingHTTPResponse(rsp *http.Response) (*GetConferenceRecordingHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetConferenceRecordingHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ConferenceRecording
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest VoiceAPIError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest VoiceAPIError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest VoiceAPIError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest VoiceAPIError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest VoiceAPIError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDownloadConferenceRecordingHTTPResponse parses an HTTP response from a DownloadConferenceRecordingWithResponse call
+func ParseDownloadConferenceRecordingHTTPResponse(rsp *http.Response) (*DownloadConferenceRecordingHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DownloadConferenceRecordingHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		break // No content-type
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
 		var dest VoiceAPIError

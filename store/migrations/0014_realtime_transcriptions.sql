@@ -18,7 +18,7 @@ CREATE TABLE realtime_transcription_segments (
     seq              INTEGER NOT NULL,
     track            TEXT NOT NULL,
     transcript       TEXT NOT NULL,
-    confidence       REAL NOT NULL,
+    confidence       DOUBLE PRECISION NOT NULL,
     start_ms         INTEGER NOT NULL, -- from the transcription's start
     end_ms           INTEGER NOT NULL,
     PRIMARY KEY (transcription_id, seq)
