@@ -55,6 +55,8 @@ type Config struct {
 	// TestCalls places SIP test calls (POST /v1/sip/test-call); nil answers
 	// 503.
 	TestCalls SIPTestCalls
+	// Porting keeps number port requests (/v1/sip/port); nil answers 503.
+	Porting SIPPorting
 	// Calls is the call engine behind the Voice API's call routes; nil
 	// serves the routes without one (no call is ever live, createCall fails).
 	Calls Calls

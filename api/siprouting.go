@@ -180,6 +180,7 @@ func registerSIPRouting(s *Server) {
 	registerSIPNetwork(s, op)
 	registerSIPDiscovery(s, op)
 	registerSIPTestCall(s, op)
+	registerSIPPorting(s, op)
 
 	huma.Register(s.api, op("listSipNumbers", http.MethodGet, "/v1/sip/numbers", "List numbers with SIP configuration",
 		"Numbers in ascending order, limit per page; pass next_cursor as cursor for the next page."),

@@ -55,6 +55,8 @@ type Server struct {
 	health  *trunkops.Health
 	// discovery runs POST /v1/sip/discover's probes.
 	discovery *trunkops.Discoverer
+	// notifier delivers trunk alert and port webhooks.
+	notifier *trunkops.Notifier
 	// sipGuard and httpGuard drop flooding sources and throttle failed
 	// authentications, per zone.
 	sipGuard, httpGuard *guard.Guard
@@ -196,11 +198,13 @@ func (s *Server) build(ctx context.Context) error {
 		resolver = trunkops.Resolver(cfg.DNSServer)
 	}
 	s.discovery = trunkops.NewDiscoverer(s.sip, resolver, cfg.Logger)
+	s.notifier = trunkops.NewNotifier(cfg.Logger)
 	s.api = api.New(api.Config{
 		Store: s.store, SIPDomain: cfg.SIPDomain, DigestAlgorithms: s.sip.DigestAlgorithms(), TokenKey: tokenKey, Logger: cfg.Logger, Ready: s.checkReady,
 		Calls: voiceAPI{engine: s.engine, regs: s.regs.Load}, Recordings: voiceAPI{engine: s.engine}, PublicURL: cfg.PublicURL, Wasm: host, MaxModuleBytes: cfg.WasmMaxModuleBytes,
 		Guard: s.httpGuard, Bans: []api.BanList{s.sipGuard, s.httpGuard}, Health: healthAPI{s.health}, Discovery: discoveryAPI{s.discovery},
 		TestCalls: testCallAPI{trunkops.NewTestCalls(s.engine, s.store, cfg.Logger)},
+		Porting:   portingAPI{trunkops.NewPorting(s.store, cfg.DataDir, s.notifier, cfg.Logger)},
 		Network:   func() api.SIPNetwork { return s.network(ip.String(), lo, hi) }, Transcriber: transcriber{s.engine},
 	})
 	return nil
@@ -330,7 +334,7 @@ func (s *Server) Run(ctx context.Context, ready func(httpAddr net.Addr)) error {
 	s.regs.Store(regs)
 	var background sync.WaitGroup // owned here; listenCtx stops them
 	jobs := []func(context.Context){
-		s.sipGuard.Run, s.httpGuard.Run, s.heartbeat, s.health.Run, s.discovery.Run,
+		s.sipGuard.Run, s.httpGuard.Run, s.heartbeat, s.health.Run, s.discovery.Run, s.notifier.Run,
 		func(ctx context.Context) { s.trunks.KeepTrusted(ctx, s.cfg.TrustedCIDRs, s.sipGuard.SetTrusted) },
 	}
 	if s.sweeper != nil {
