@@ -199,13 +199,17 @@ func (s *Server) build(ctx context.Context) error {
 	}
 	s.discovery = trunkops.NewDiscoverer(s.sip, resolver, cfg.Logger)
 	s.notifier = trunkops.NewNotifier(cfg.Logger)
+	alerts := trunkops.NewAlerts(s.store, s.health, s.notifier, cfg.Logger)
+	s.health.AfterSweep(alerts.Evaluate)
+	s.trunks.UseHealth(s.health, alerts)
 	s.api = api.New(api.Config{
 		Store: s.store, SIPDomain: cfg.SIPDomain, DigestAlgorithms: s.sip.DigestAlgorithms(), TokenKey: tokenKey, Logger: cfg.Logger, Ready: s.checkReady,
 		Calls: voiceAPI{engine: s.engine, regs: s.regs.Load}, Recordings: voiceAPI{engine: s.engine}, PublicURL: cfg.PublicURL, Wasm: host, MaxModuleBytes: cfg.WasmMaxModuleBytes,
 		Guard: s.httpGuard, Bans: []api.BanList{s.sipGuard, s.httpGuard}, Health: healthAPI{s.health}, Discovery: discoveryAPI{s.discovery},
-		TestCalls: testCallAPI{trunkops.NewTestCalls(s.engine, s.store, cfg.Logger)},
-		Porting:   portingAPI{trunkops.NewPorting(s.store, cfg.DataDir, s.notifier, cfg.Logger)},
-		Network:   func() api.SIPNetwork { return s.network(ip.String(), lo, hi) }, Transcriber: transcriber{s.engine},
+		TestCalls:   testCallAPI{trunkops.NewTestCalls(s.engine, s.store, cfg.Logger)},
+		TrunkConfig: trunkConfigAPI{s.trunks},
+		Porting:     portingAPI{trunkops.NewPorting(s.store, cfg.DataDir, s.notifier, cfg.Logger)},
+		Network:     func() api.SIPNetwork { return s.network(ip.String(), lo, hi) }, Transcriber: transcriber{s.engine},
 	})
 	return nil
 }

@@ -20,22 +20,22 @@ import (
 
 // Defines values for BanViewReason.
 const (
-	Auth    BanViewReason = "auth"
-	Flood   BanViewReason = "flood"
-	Manual  BanViewReason = "manual"
-	Scanner BanViewReason = "scanner"
+	BanViewReasonAuth    BanViewReason = "auth"
+	BanViewReasonFlood   BanViewReason = "flood"
+	BanViewReasonManual  BanViewReason = "manual"
+	BanViewReasonScanner BanViewReason = "scanner"
 )
 
 // Valid indicates whether the value is a known member of the BanViewReason enum.
 func (e BanViewReason) Valid() bool {
 	switch e {
-	case Auth:
+	case BanViewReasonAuth:
 		return true
-	case Flood:
+	case BanViewReasonFlood:
 		return true
-	case Manual:
+	case BanViewReasonManual:
 		return true
-	case Scanner:
+	case BanViewReasonScanner:
 		return true
 	default:
 		return false
@@ -384,6 +384,33 @@ func (e SIPCallViewStatus) Valid() bool {
 	}
 }
 
+// Defines values for SIPCodecName.
+const (
+	G722 SIPCodecName = "G722"
+	G729 SIPCodecName = "G729"
+	OPUS SIPCodecName = "OPUS"
+	PCMA SIPCodecName = "PCMA"
+	PCMU SIPCodecName = "PCMU"
+)
+
+// Valid indicates whether the value is a known member of the SIPCodecName enum.
+func (e SIPCodecName) Valid() bool {
+	switch e {
+	case G722:
+		return true
+	case G729:
+		return true
+	case OPUS:
+		return true
+	case PCMA:
+		return true
+	case PCMU:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for SIPConfigurationViewDirection.
 const (
 	SIPConfigurationViewDirectionInbound  SIPConfigurationViewDirection = "inbound"
@@ -552,6 +579,24 @@ func (e SIPEndpointViewTransport) Valid() bool {
 	case SIPEndpointViewTransportTls:
 		return true
 	case SIPEndpointViewTransportUdp:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SIPFailoverConfigFailback.
+const (
+	SIPFailoverConfigFailbackAuto   SIPFailoverConfigFailback = "auto"
+	SIPFailoverConfigFailbackManual SIPFailoverConfigFailback = "manual"
+)
+
+// Valid indicates whether the value is a known member of the SIPFailoverConfigFailback enum.
+func (e SIPFailoverConfigFailback) Valid() bool {
+	switch e {
+	case SIPFailoverConfigFailbackAuto:
+		return true
+	case SIPFailoverConfigFailbackManual:
 		return true
 	default:
 		return false
@@ -1730,6 +1775,49 @@ type RuleEncoding string
 // RuleType custom (header <-> variable) or uui (User-to-User header); may be omitted when passthrough is true.
 type RuleType string
 
+// SIPAdvancedConfig defines model for SIPAdvancedConfig.
+type SIPAdvancedConfig struct {
+	// Alerts null when not set.
+	Alerts *SIPAlertConfig `json:"alerts"`
+
+	// Codecs null when not set.
+	Codecs *SIPCodecConfig `json:"codecs"`
+
+	// Failover null when not set.
+	Failover    *SIPFailoverConfig `json:"failover"`
+	PhoneNumber *string            `json:"phone_number"`
+	TrunkId     *string            `json:"trunk_id"`
+	UpdatedAt   *time.Time         `json:"updated_at"`
+}
+
+// SIPAlertConfig defines model for SIPAlertConfig.
+type SIPAlertConfig struct {
+	// FailureRateMinCalls Attempts needed before the failure rate counts (default 5).
+	//
+	// Examples: 5
+	FailureRateMinCalls *int64 `json:"failure_rate_min_calls,omitempty"`
+
+	// FailureRatePercent Fire when this share of the last hour's outbound attempts failed on the trunk.
+	//
+	// Examples: 20
+	FailureRatePercent *float64 `json:"failure_rate_percent,omitempty"`
+
+	// ResponseTimeMs Fire when an endpoint's OPTIONS round trip exceeds this.
+	//
+	// Examples: 500
+	ResponseTimeMs *int64 `json:"response_time_ms,omitempty"`
+
+	// UnreachableSeconds Fire when an endpoint's probes have failed for this long.
+	//
+	// Examples: 120
+	UnreachableSeconds *int64 `json:"unreachable_seconds,omitempty"`
+
+	// WebhookUrl Receives a JSON POST when an alert fires and when it clears.
+	//
+	// Examples: https://example.com/hooks/trunk-alerts
+	WebhookUrl *string `json:"webhook_url,omitempty"`
+}
+
 // SIPAttachRequest defines model for SIPAttachRequest.
 type SIPAttachRequest struct {
 	Directions *[]SIPDirectionInput `json:"directions"`
@@ -1837,13 +1925,64 @@ type SIPCallViewDirection string
 // SIPCallViewStatus completed: answered (whoever hung up); the others: not answered, by the reason.
 type SIPCallViewStatus string
 
+// SIPCodec defines model for SIPCodec.
+type SIPCodec struct {
+	// Enabled Examples: true
+	Enabled bool `json:"enabled"`
+
+	// Name Examples: PCMU
+	Name SIPCodecName `json:"name"`
+}
+
+// SIPCodecName Examples: PCMU
+type SIPCodecName string
+
+// SIPCodecConfig defines model for SIPCodecConfig.
+type SIPCodecConfig struct {
+	// Codecs In order of preference: outbound offers on this trunk list enabled codecs in this order first and leave disabled ones out.
+	Codecs *[]SIPCodec `json:"codecs"`
+
+	// Transcoding Allow transcoding between legs that share no codec (stored; applied where the media layer supports it).
+	Transcoding bool `json:"transcoding"`
+}
+
 // SIPConfigPair defines model for SIPConfigPair.
 type SIPConfigPair struct {
+	// Config The number's failover, codecs and alerts (PATCH /v1/sip/config): its own sections, else its trunk's; null when the node keeps none.
+	Config *SIPAdvancedConfig `json:"config"`
+
 	// Inbound null when not configured.
 	Inbound *SIPConfigurationView `json:"inbound"`
 
 	// Outbound null when not configured.
 	Outbound *SIPConfigurationView `json:"outbound"`
+}
+
+// SIPConfigPatch defines model for SIPConfigPatch.
+type SIPConfigPatch struct {
+	// Alerts Replaces the alerts section.
+	Alerts *SIPAlertConfig `json:"alerts,omitempty"`
+
+	// Clear Sections to remove: failover, codecs, alerts.
+	//
+	// Examples: ["alerts"]
+	Clear *[]string `json:"clear,omitempty"`
+
+	// Codecs Replaces the codecs section.
+	Codecs *SIPCodecConfig `json:"codecs,omitempty"`
+
+	// Failover Replaces the failover section.
+	Failover *SIPFailoverConfig `json:"failover,omitempty"`
+
+	// PhoneNumber The number to configure (with SIP configuration in this account); or trunk_id.
+	//
+	// Examples: +14150000000
+	PhoneNumber *string `json:"phone_number,omitempty"`
+
+	// TrunkId The trunk to configure (its numbers inherit sections they do not set); or phone_number.
+	//
+	// Examples: trk_6f1c2d3e4f5a4b6c8d9e0f1a2b3c4d5e
+	TrunkId *string `json:"trunk_id,omitempty"`
 }
 
 // SIPConfigurationView defines model for SIPConfigurationView.
@@ -2091,6 +2230,14 @@ type SIPEnvelopeParsedDestination struct {
 	Errors *[]string `json:"errors"`
 }
 
+// SIPEnvelopeSIPAdvancedConfig defines model for SIPEnvelopeSIPAdvancedConfig.
+type SIPEnvelopeSIPAdvancedConfig struct {
+	Data SIPAdvancedConfig `json:"data"`
+
+	// Errors null on success; errors are RFC 9457 problem responses.
+	Errors *[]string `json:"errors"`
+}
+
 // SIPEnvelopeSIPAttachResult defines model for SIPEnvelopeSIPAttachResult.
 type SIPEnvelopeSIPAttachResult struct {
 	Data SIPAttachResult `json:"data"`
@@ -2226,6 +2373,41 @@ type SIPEnvelopeSIPUpdateResult struct {
 	// Errors null on success; errors are RFC 9457 problem responses.
 	Errors *[]string `json:"errors"`
 }
+
+// SIPFailoverConfig defines model for SIPFailoverConfig.
+type SIPFailoverConfig struct {
+	// Enabled Default true when the section is sent.
+	Enabled *bool `json:"enabled,omitempty"`
+
+	// Failback auto: calls return to the primary as soon as its probes answer; manual: they stay on the server that last answered until the configuration is PATCHed. Default auto.
+	Failback *SIPFailoverConfigFailback `json:"failback,omitempty"`
+
+	// Primary Default: the number's outbound sip_endpoint.
+	//
+	// Examples: sip:sbc1.example.com:5060
+	Primary *string `json:"primary,omitempty"`
+
+	// Secondary Required when enabled.
+	//
+	// Examples: sip:sbc2.example.com:5060
+	Secondary *string `json:"secondary,omitempty"`
+
+	// Tertiary Examples: sip:sbc3.example.com;transport=tcp
+	Tertiary *string `json:"tertiary,omitempty"`
+
+	// TimeoutSeconds 1 to 30, default 5.
+	//
+	// Examples: 5
+	TimeoutSeconds *int64 `json:"timeout_seconds,omitempty"`
+
+	// Triggers What moves a call to the next server: unreachable (health probes, transport errors, 5xx), auth_failure (401, 403, 407), timeout (no response within timeout_seconds). Default all three.
+	//
+	// Examples: ["unreachable","auth_failure","timeout"]
+	Triggers *[]string `json:"triggers,omitempty"`
+}
+
+// SIPFailoverConfigFailback auto: calls return to the primary as soon as its probes answer; manual: they stay on the server that last answered until the configuration is PATCHed. Default auto.
+type SIPFailoverConfigFailback string
 
 // SIPFailure defines model for SIPFailure.
 type SIPFailure struct {
@@ -3291,6 +3473,9 @@ type CreateApiKeyJSONRequestBody = APIKeyCreate
 // AttachSipJSONRequestBody defines body for AttachSip for application/json ContentType.
 type AttachSipJSONRequestBody = SIPAttachRequest
 
+// PatchSipConfigJSONRequestBody defines body for PatchSipConfig for application/json ContentType.
+type PatchSipConfigJSONRequestBody = SIPConfigPatch
+
 // DetachSipJSONRequestBody defines body for DetachSip for application/json ContentType.
 type DetachSipJSONRequestBody = SIPDetachRequest
 
@@ -3640,6 +3825,24 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /v1/sip/calls (the `ListSipCalls` operationId).
 	ListSipCalls(ctx context.Context, params *ListSipCallsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PatchSipConfigWithBody Set failover, codecs and alerts
+	//
+	// Advanced configuration of a number (phone_number) or a trunk (trunk_id; its numbers inherit each section they do not set): failover servers with triggers and failback, codec order and enablement for outbound offers, alert thresholds with a webhook. Each section sent replaces the stored one; clear removes sections. The answer is the stored configuration; GET /v1/sip shows a number's effective one.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /v1/sip/config (the `PatchSipConfig` operationId).
+	PatchSipConfigWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PatchSipConfig Set failover, codecs and alerts
+	//
+	// Advanced configuration of a number (phone_number) or a trunk (trunk_id; its numbers inherit each section they do not set): failover servers with triggers and failback, codec order and enablement for outbound offers, alert thresholds with a webhook. Each section sent replaces the stored one; clear removes sections. The answer is the stored configuration; GET /v1/sip shows a number's effective one.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /v1/sip/config (the `PatchSipConfig` operationId).
+	PatchSipConfig(ctx context.Context, body PatchSipConfigJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// DetachSipWithBody Detach SIP configuration from numbers
 	//
@@ -4538,6 +4741,44 @@ func (c *Client) AttachSip(ctx context.Context, body AttachSipJSONRequestBody, r
 // Corresponds with GET /v1/sip/calls (the `ListSipCalls` operationId).
 func (c *Client) ListSipCalls(ctx context.Context, params *ListSipCallsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListSipCallsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PatchSipConfigWithBody Set failover, codecs and alerts
+//
+// Advanced configuration of a number (phone_number) or a trunk (trunk_id; its numbers inherit each section they do not set): failover servers with triggers and failback, codec order and enablement for outbound offers, alert thresholds with a webhook. Each section sent replaces the stored one; clear removes sections. The answer is the stored configuration; GET /v1/sip shows a number's effective one.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /v1/sip/config (the `PatchSipConfig` operationId).
+func (c *Client) PatchSipConfigWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPatchSipConfigRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PatchSipConfig Set failover, codecs and alerts
+//
+// Advanced configuration of a number (phone_number) or a trunk (trunk_id; its numbers inherit each section they do not set): failover servers with triggers and failback, codec order and enablement for outbound offers, alert thresholds with a webhook. Each section sent replaces the stored one; clear removes sections. The answer is the stored configuration; GET /v1/sip shows a number's effective one.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /v1/sip/config (the `PatchSipConfig` operationId).
+func (c *Client) PatchSipConfig(ctx context.Context, body PatchSipConfigJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPatchSipConfigRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -6687,6 +6928,46 @@ func NewListSipCallsRequest(server string, params *ListSipCallsParams) (*http.Re
 	return req, nil
 }
 
+// NewPatchSipConfigRequest calls the generic PatchSipConfig builder with application/json body
+func NewPatchSipConfigRequest(server string, body PatchSipConfigJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPatchSipConfigRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewPatchSipConfigRequestWithBody constructs an http.Request for the PatchSipConfig method, with any body, and a specified content type
+func NewPatchSipConfigRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/sip/config")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewDetachSipRequest calls the generic DetachSip builder with application/json body
 func NewDetachSipRequest(server string, body DetachSipJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -8635,6 +8916,24 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1/sip/calls (the `ListSipCalls` operationId).
 	ListSipCallsWithResponse(ctx context.Context, params *ListSipCallsParams, reqEditors ...RequestEditorFn) (*ListSipCallsHTTPResponse, error)
+
+	// PatchSipConfigWithBodyWithResponse Set failover, codecs and alerts
+	//
+	// Advanced configuration of a number (phone_number) or a trunk (trunk_id; its numbers inherit each section they do not set): failover servers with triggers and failback, codec order and enablement for outbound offers, alert thresholds with a webhook. Each section sent replaces the stored one; clear removes sections. The answer is the stored configuration; GET /v1/sip shows a number's effective one.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/sip/config (the `PatchSipConfig` operationId).
+	PatchSipConfigWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PatchSipConfigHTTPResponse, error)
+
+	// PatchSipConfigWithResponse Set failover, codecs and alerts
+	//
+	// Advanced configuration of a number (phone_number) or a trunk (trunk_id; its numbers inherit each section they do not set): failover servers with triggers and failback, codec order and enablement for outbound offers, alert thresholds with a webhook. Each section sent replaces the stored one; clear removes sections. The answer is the stored configuration; GET /v1/sip shows a number's effective one.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/sip/config (the `PatchSipConfig` operationId).
+	PatchSipConfigWithResponse(ctx context.Context, body PatchSipConfigJSONRequestBody, reqEditors ...RequestEditorFn) (*PatchSipConfigHTTPResponse, error)
 
 	// DetachSipWithBodyWithResponse Detach SIP configuration from numbers
 	//
@@ -10821,6 +11120,82 @@ func (r ListSipCallsHTTPResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ListSipCallsHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PatchSipConfigHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SIPEnvelopeSIPAdvancedConfig
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *ErrorModel
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ErrorModel
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PatchSipConfigHTTPResponse) GetJSON200() *SIPEnvelopeSIPAdvancedConfig {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r PatchSipConfigHTTPResponse) GetApplicationproblemJSON400() *ErrorModel {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r PatchSipConfigHTTPResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r PatchSipConfigHTTPResponse) GetApplicationproblemJSON403() *ErrorModel {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r PatchSipConfigHTTPResponse) GetApplicationproblemJSON404() *ErrorModel {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r PatchSipConfigHTTPResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r PatchSipConfigHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PatchSipConfigHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PatchSipConfigHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PatchSipConfigHTTPResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -14096,6 +14471,36 @@ func (c *ClientWithResponses) ListSipCallsWithResponse(ctx context.Context, para
 	return ParseListSipCallsHTTPResponse(rsp)
 }
 
+// PatchSipConfigWithBodyWithResponse Set failover, codecs and alerts
+//
+// Advanced configuration of a number (phone_number) or a trunk (trunk_id; its numbers inherit each section they do not set): failover servers with triggers and failback, codec order and enablement for outbound offers, alert thresholds with a webhook. Each section sent replaces the stored one; clear removes sections. The answer is the stored configuration; GET /v1/sip shows a number's effective one.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/sip/config (the `PatchSipConfig` operationId).
+func (c *ClientWithResponses) PatchSipConfigWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PatchSipConfigHTTPResponse, error) {
+	rsp, err := c.PatchSipConfigWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePatchSipConfigHTTPResponse(rsp)
+}
+
+// PatchSipConfigWithResponse Set failover, codecs and alerts
+//
+// Advanced configuration of a number (phone_number) or a trunk (trunk_id; its numbers inherit each section they do not set): failover servers with triggers and failback, codec order and enablement for outbound offers, alert thresholds with a webhook. Each section sent replaces the stored one; clear removes sections. The answer is the stored configuration; GET /v1/sip shows a number's effective one.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/sip/config (the `PatchSipConfig` operationId).
+func (c *ClientWithResponses) PatchSipConfigWithResponse(ctx context.Context, body PatchSipConfigJSONRequestBody, reqEditors ...RequestEditorFn) (*PatchSipConfigHTTPResponse, error) {
+	rsp, err := c.PatchSipConfig(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePatchSipConfigHTTPResponse(rsp)
+}
+
 // DetachSipWithBodyWithResponse Detach SIP configuration from numbers
 //
 // Removes the named directions (all their configurations, or only those bound to trunk_id).
@@ -16240,6 +16645,67 @@ func ParseListSipCallsHTTPResponse(rsp *http.Response) (*ListSipCallsHTTPRespons
 			return nil, err
 		}
 		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePatchSipConfigHTTPResponse parses an HTTP response from a PatchSipConfigWithResponse call
+func ParsePatchSipConfigHTTPResponse(rsp *http.Response) (*PatchSipConfigHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PatchSipConfigHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SIPEnvelopeSIPAdvancedConfig
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest ErrorModel
