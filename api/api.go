@@ -58,6 +58,9 @@ type Config struct {
 	// TrunkConfig keeps failover, codecs and alerts (PATCH /v1/sip/config);
 	// nil answers 503.
 	TrunkConfig SIPTrunkConfig
+	// Verification verifies numbers by calling them (PUT /v1/sip/verify);
+	// nil answers 503.
+	Verification SIPVerification
 	// Porting keeps number port requests (/v1/sip/port); nil answers 503.
 	Porting SIPPorting
 	// Calls is the call engine behind the Voice API's call routes; nil

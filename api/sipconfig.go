@@ -92,13 +92,9 @@ func registerSIPConfig(s *Server, op func(id, method, path, summary, desc string
 			case body.PhoneNumber != nil && body.TrunkID != nil:
 				return nil, fieldProblem("trunk_id", *body.TrunkID, "send phone_number or trunk_id, not both")
 			case body.PhoneNumber != nil:
-				num, err := s.cfg.Store.ResolveSIPNumber(ctx, acct, *body.PhoneNumber)
-				var ve *store.ValidationError
-				if errors.As(err, &ve) {
-					return nil, fieldProblem("phone_number", *body.PhoneNumber, ve.Reason)
-				}
+				_, num, err := s.bodyNumber(ctx, *body.PhoneNumber)
 				if err != nil {
-					return nil, s.internal(ctx, err)
+					return nil, err
 				}
 				cs, err := s.cfg.Store.SIPConfigurations(ctx, acct, num)
 				if err != nil {

@@ -174,6 +174,13 @@ func registerSIPRouting(s *Server) {
 				pair.Outbound = configView(c)
 				trunk = c.TrunkID
 			}
+			if s.cfg.Verification != nil && len(cs) > 0 {
+				v, err := s.cfg.Verification.VerificationStatus(ctx, acct, num)
+				if err != nil {
+					return nil, s.internal(ctx, err)
+				}
+				pair.Verification = &v
+			}
 			if s.cfg.TrunkConfig != nil && len(cs) > 0 {
 				v, err := s.cfg.TrunkConfig.SIPConfig(ctx, acct, num, trunk)
 				if err != nil {
@@ -191,6 +198,7 @@ func registerSIPRouting(s *Server) {
 	registerSIPTestCall(s, op)
 	registerSIPPorting(s, op)
 	registerSIPConfig(s, op)
+	registerSIPVerify(s, op)
 
 	huma.Register(s.api, op("listSipNumbers", http.MethodGet, "/v1/sip/numbers", "List numbers with SIP configuration",
 		"Numbers in ascending order, limit per page; pass next_cursor as cursor for the next page."),
@@ -249,6 +257,7 @@ func registerSIPRouting(s *Server) {
 	s.nullableObject("SIPConfigPair", "inbound")
 	s.nullableObject("SIPConfigPair", "outbound")
 	s.nullableObject("SIPConfigPair", "config")
+	s.nullableObject("SIPConfigPair", "verification")
 	s.nullableObject("SIPConfigurationView", "headers")
 }
 

@@ -70,6 +70,16 @@ type Trunks interface {
 	InboundVariables(ctx context.Context, route *sip.NumberRoute, headers map[string][]string) (map[string]string, error)
 }
 
+// ErrCallerIDRefused is a CallerIDCheck's refusal of a caller ID.
+var ErrCallerIDRefused = errors.New("caller ID refused")
+
+// CallerIDCheck decides whether an account may place a call from a caller
+// ID (trunkops.Verifier): an error wrapping ErrCallerIDRefused says why it
+// may not, any other is a failure to decide.
+type CallerIDCheck interface {
+	CheckCallerID(ctx context.Context, accountID, from string) error
+}
+
 // RouteRequest is a call of AccountID to the phone number Number, placed
 // from From (a caller ID or SIP URI), with the call's variables (which feed
 // the route's outbound header mappings).

@@ -57,6 +57,8 @@ type Server struct {
 	discovery *trunkops.Discoverer
 	// notifier delivers trunk alert and port webhooks.
 	notifier *trunkops.Notifier
+	// verifier runs number verification calls and checks caller IDs.
+	verifier *trunkops.Verifier
 	// sipGuard and httpGuard drop flooding sources and throttle failed
 	// authentications, per zone.
 	sipGuard, httpGuard *guard.Guard
@@ -174,7 +176,7 @@ func (s *Server) build(ctx context.Context) error {
 	}
 	s.sttJobs = cfg.Transcription.queue()
 	s.engine = calls.New(calls.Config{
-		Store: s.store, Media: s.media, Source: mux, Hooks: mux, Trunks: s.trunks,
+		Store: s.store, Media: s.media, Source: mux, Hooks: mux, Trunks: s.trunks, CallerIDs: callerIDs{s},
 		BaseURL: cfg.PublicURL, SIPDomain: cfg.SIPDomain, DataDir: cfg.DataDir, Logger: cfg.Logger,
 		Limits: calls.Limits{PerApplication: cfg.MaxCallsPerApplication, PerAccount: cfg.MaxCallsPerAccount,
 			PerSource: cfg.MaxCallsPerSource, Exempt: s.sipGuard.Trusted},
@@ -189,6 +191,7 @@ func (s *Server) build(ctx context.Context) error {
 		return fmt.Errorf("sip: %w", err)
 	}
 	s.engine.SetDialer(calls.SIPDialer{Server: s.sip})
+	s.verifier = trunkops.NewVerifier(s.engine, s.store, cfg.SIPRequireVerification, cfg.VerifyCodes, cfg.Logger)
 	s.health = trunkops.NewHealth(s.store, s.sip, cfg.SIPHealthInterval, cfg.Logger)
 	var resolver *net.Resolver
 	if cfg.DNSServer != "" {
@@ -207,9 +210,9 @@ func (s *Server) build(ctx context.Context) error {
 		Calls: voiceAPI{engine: s.engine, regs: s.regs.Load}, Recordings: voiceAPI{engine: s.engine}, PublicURL: cfg.PublicURL, Wasm: host, MaxModuleBytes: cfg.WasmMaxModuleBytes,
 		Guard: s.httpGuard, Bans: []api.BanList{s.sipGuard, s.httpGuard}, Health: healthAPI{s.health}, Discovery: discoveryAPI{s.discovery},
 		TestCalls:   testCallAPI{trunkops.NewTestCalls(s.engine, s.store, cfg.Logger)},
-		TrunkConfig: trunkConfigAPI{s.trunks},
-		Porting:     portingAPI{trunkops.NewPorting(s.store, cfg.DataDir, s.notifier, cfg.Logger)},
-		Network:     func() api.SIPNetwork { return s.network(ip.String(), lo, hi) }, Transcriber: transcriber{s.engine},
+		TrunkConfig: trunkConfigAPI{s.trunks}, Verification: verifyAPI{s.verifier, cfg.SIPRequireVerification},
+		Porting: portingAPI{trunkops.NewPorting(s.store, cfg.DataDir, s.notifier, cfg.Logger)},
+		Network: func() api.SIPNetwork { return s.network(ip.String(), lo, hi) }, Transcriber: transcriber{s.engine},
 	})
 	return nil
 }

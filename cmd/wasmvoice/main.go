@@ -84,6 +84,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	f.str(&cfg.RTPPorts, "rtp-ports", server.DefaultRTPPorts, "RTP port range min-max (min even; RTCP uses RTP+1)")
 	f.duration(&cfg.MediaTimeout, "media-timeout", media.DefaultIdleTimeout, "end an answered call whose peer sent no RTP or RTCP this long (cause error, a media timeout message)")
 	f.duration(&cfg.SIPHealthInterval, "sip-health-interval", trunkops.DefaultHealthInterval, "probe every outbound trunk endpoint with SIP OPTIONS this often (GET /v1/sip/status)")
+	f.boolean(&cfg.SIPRequireVerification, "sip-require-verification", false, "refuse outbound calls from E.164 numbers the account has not verified (PUT /v1/sip/verify) or ported in; off suits private deployments")
 	f.str(&cfg.DNSServer, "dns-server", "", "DNS server (host:port) SIP discovery (POST /v1/sip/discover) resolves A/AAAA and SRV records with (default: the system's resolver)")
 	f.duration(&cfg.RecordingRetention, "recording-retention", storage.DefaultRetention, "delete recordings (media and metadata) this long after they started (720h is 30 days), swept about hourly with jitter")
 	f.str(&cfg.PublicURL, "public-url", "", "base URL of the API as callbacks show it in callUrl and mediaUrl (default http://<sip domain>:<http port>)")

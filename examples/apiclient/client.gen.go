@@ -921,6 +921,51 @@ func (e SIPUpdateResultDirection) Valid() bool {
 	}
 }
 
+// Defines values for SIPVerificationViewMethod.
+const (
+	Call     SIPVerificationViewMethod = "call"
+	Existing SIPVerificationViewMethod = "existing"
+	Port     SIPVerificationViewMethod = "port"
+)
+
+// Valid indicates whether the value is a known member of the SIPVerificationViewMethod enum.
+func (e SIPVerificationViewMethod) Valid() bool {
+	switch e {
+	case Call:
+		return true
+	case Existing:
+		return true
+	case Port:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SIPVerificationViewStatus.
+const (
+	SIPVerificationViewStatusCalling    SIPVerificationViewStatus = "calling"
+	SIPVerificationViewStatusFailed     SIPVerificationViewStatus = "failed"
+	SIPVerificationViewStatusUnverified SIPVerificationViewStatus = "unverified"
+	SIPVerificationViewStatusVerified   SIPVerificationViewStatus = "verified"
+)
+
+// Valid indicates whether the value is a known member of the SIPVerificationViewStatus enum.
+func (e SIPVerificationViewStatus) Valid() bool {
+	switch e {
+	case SIPVerificationViewStatusCalling:
+		return true
+	case SIPVerificationViewStatusFailed:
+		return true
+	case SIPVerificationViewStatusUnverified:
+		return true
+	case SIPVerificationViewStatusVerified:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for TranscribeRecordingRequestCallbackMethod.
 const (
 	TranscribeRecordingRequestCallbackMethodGET  TranscribeRecordingRequestCallbackMethod = "GET"
@@ -1956,6 +2001,9 @@ type SIPConfigPair struct {
 
 	// Outbound null when not configured.
 	Outbound *SIPConfigurationView `json:"outbound"`
+
+	// Verification Whether the number is verified (PUT /v1/sip/verify); null when the node does not verify.
+	Verification *SIPVerificationView `json:"verification"`
 }
 
 // SIPConfigPatch defines model for SIPConfigPatch.
@@ -2369,6 +2417,14 @@ type SIPEnvelopeSIPTrunkView struct {
 // SIPEnvelopeSIPUpdateResult defines model for SIPEnvelopeSIPUpdateResult.
 type SIPEnvelopeSIPUpdateResult struct {
 	Data SIPUpdateResult `json:"data"`
+
+	// Errors null on success; errors are RFC 9457 problem responses.
+	Errors *[]string `json:"errors"`
+}
+
+// SIPEnvelopeSIPVerificationView defines model for SIPEnvelopeSIPVerificationView.
+type SIPEnvelopeSIPVerificationView struct {
+	Data SIPVerificationView `json:"data"`
 
 	// Errors null on success; errors are RFC 9457 problem responses.
 	Errors *[]string `json:"errors"`
@@ -2980,6 +3036,49 @@ type SIPUpdateResult struct {
 // SIPUpdateResultDirection defines model for SIPUpdateResult.Direction.
 type SIPUpdateResultDirection string
 
+// SIPVerificationView defines model for SIPVerificationView.
+type SIPVerificationView struct {
+	// CallId The last verification call (its record and SIP trace are in the Voice API, tag sip-verification).
+	//
+	// Examples: c-6f1c2d3e-4f5a-4b6c-8d9e-0f1a2b3c4d5e
+	CallId *string `json:"call_id"`
+
+	// Method How the number was verified: a verification call, a completed port, or it had an outbound configuration when verification arrived.
+	Method *SIPVerificationViewMethod `json:"method"`
+
+	// PhoneNumber Examples: +14150000000
+	PhoneNumber string `json:"phone_number"`
+
+	// Reason Why the last verification failed.
+	//
+	// Examples: the callee entered a wrong code
+	Reason *string `json:"reason"`
+
+	// StartedAt When the last verification call was placed.
+	StartedAt *time.Time `json:"started_at"`
+
+	// Status calling while the verification call runs; failed: the last call's code was wrong, not entered, or the call was not answered (see reason).
+	Status SIPVerificationViewStatus `json:"status"`
+
+	// VerificationRequired Whether this node refuses calls from unverified numbers (--sip-require-verification).
+	VerificationRequired bool       `json:"verification_required"`
+	VerifiedAt           *time.Time `json:"verified_at"`
+}
+
+// SIPVerificationViewMethod How the number was verified: a verification call, a completed port, or it had an outbound configuration when verification arrived.
+type SIPVerificationViewMethod string
+
+// SIPVerificationViewStatus calling while the verification call runs; failed: the last call's code was wrong, not entered, or the call was not answered (see reason).
+type SIPVerificationViewStatus string
+
+// SIPVerifyRequest defines model for SIPVerifyRequest.
+type SIPVerifyRequest struct {
+	// PhoneNumber E.164 number with an outbound SIP configuration.
+	//
+	// Examples: +14150000000
+	PhoneNumber string `json:"phone_number"`
+}
+
 // TokenResponse defines model for TokenResponse.
 type TokenResponse struct {
 	// AccessToken Examples: wv1.eyJj...
@@ -3505,6 +3604,9 @@ type UpdateSipTrunkJSONRequestBody = SIPTrunkInput
 
 // UpdateSipJSONRequestBody defines body for UpdateSip for application/json ContentType.
 type UpdateSipJSONRequestBody = SIPUpdateRequest
+
+// VerifySipJSONRequestBody defines body for VerifySip for application/json ContentType.
+type VerifySipJSONRequestBody = SIPVerifyRequest
 
 // CreateVoiceApplicationJSONRequestBody defines body for CreateVoiceApplication for application/json ContentType.
 type CreateVoiceApplicationJSONRequestBody = VoiceApplicationCreate
@@ -4094,6 +4196,24 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/sip/update (the `UpdateSip` operationId).
 	UpdateSip(ctx context.Context, body UpdateSipJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// VerifySipWithBody Verify a number by calling it
+	//
+	// Places a real call to the number through its outbound SIP configuration that speaks a random 6-digit one-time code (twice) and gathers it by DTMF: the number is verified when the callee keys it in. The answer comes at once with status calling; GET /v1/sip shows the outcome (verification). One call per number at a time (409), at most 5 per number per hour (429 with Retry-After). With --sip-require-verification, createCall refuses a from number that is not verified (numbers ported in, and those with an outbound configuration before the upgrade, count as verified).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /v1/sip/verify (the `VerifySip` operationId).
+	VerifySipWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// VerifySip Verify a number by calling it
+	//
+	// Places a real call to the number through its outbound SIP configuration that speaks a random 6-digit one-time code (twice) and gathers it by DTMF: the number is verified when the callee keys it in. The answer comes at once with status calling; GET /v1/sip shows the outcome (verification). One call per number at a time (409), at most 5 per number per hour (429 with Retry-After). With --sip-require-verification, createCall refuses a from number that is not verified (numbers ported in, and those with an outbound configuration before the upgrade, count as verified).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /v1/sip/verify (the `VerifySip` operationId).
+	VerifySip(ctx context.Context, body VerifySipJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListModules List modules
 	//
@@ -5340,6 +5460,44 @@ func (c *Client) UpdateSipWithBody(ctx context.Context, contentType string, body
 // Corresponds with POST /v1/sip/update (the `UpdateSip` operationId).
 func (c *Client) UpdateSip(ctx context.Context, body UpdateSipJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUpdateSipRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// VerifySipWithBody Verify a number by calling it
+//
+// Places a real call to the number through its outbound SIP configuration that speaks a random 6-digit one-time code (twice) and gathers it by DTMF: the number is verified when the callee keys it in. The answer comes at once with status calling; GET /v1/sip shows the outcome (verification). One call per number at a time (409), at most 5 per number per hour (429 with Retry-After). With --sip-require-verification, createCall refuses a from number that is not verified (numbers ported in, and those with an outbound configuration before the upgrade, count as verified).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /v1/sip/verify (the `VerifySip` operationId).
+func (c *Client) VerifySipWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewVerifySipRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// VerifySip Verify a number by calling it
+//
+// Places a real call to the number through its outbound SIP configuration that speaks a random 6-digit one-time code (twice) and gathers it by DTMF: the number is verified when the callee keys it in. The answer comes at once with status calling; GET /v1/sip shows the outcome (verification). One call per number at a time (409), at most 5 per number per hour (429 with Retry-After). With --sip-require-verification, createCall refuses a from number that is not verified (numbers ported in, and those with an outbound configuration before the upgrade, count as verified).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /v1/sip/verify (the `VerifySip` operationId).
+func (c *Client) VerifySip(ctx context.Context, body VerifySipJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewVerifySipRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -7956,6 +8114,46 @@ func NewUpdateSipRequestWithBody(server string, contentType string, body io.Read
 	return req, nil
 }
 
+// NewVerifySipRequest calls the generic VerifySip builder with application/json body
+func NewVerifySipRequest(server string, body VerifySipJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewVerifySipRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewVerifySipRequestWithBody constructs an http.Request for the VerifySip method, with any body, and a specified content type
+func NewVerifySipRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/sip/verify")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewListModulesRequest constructs an http.Request for the ListModules method
 func NewListModulesRequest(server string, accountId string) (*http.Request, error) {
 	var err error
@@ -9209,6 +9407,24 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/sip/update (the `UpdateSip` operationId).
 	UpdateSipWithResponse(ctx context.Context, body UpdateSipJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateSipHTTPResponse, error)
+
+	// VerifySipWithBodyWithResponse Verify a number by calling it
+	//
+	// Places a real call to the number through its outbound SIP configuration that speaks a random 6-digit one-time code (twice) and gathers it by DTMF: the number is verified when the callee keys it in. The answer comes at once with status calling; GET /v1/sip shows the outcome (verification). One call per number at a time (409), at most 5 per number per hour (429 with Retry-After). With --sip-require-verification, createCall refuses a from number that is not verified (numbers ported in, and those with an outbound configuration before the upgrade, count as verified).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/sip/verify (the `VerifySip` operationId).
+	VerifySipWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*VerifySipHTTPResponse, error)
+
+	// VerifySipWithResponse Verify a number by calling it
+	//
+	// Places a real call to the number through its outbound SIP configuration that speaks a random 6-digit one-time code (twice) and gathers it by DTMF: the number is verified when the callee keys it in. The answer comes at once with status calling; GET /v1/sip shows the outcome (verification). One call per number at a time (409), at most 5 per number per hour (429 with Retry-After). With --sip-require-verification, createCall refuses a from number that is not verified (numbers ported in, and those with an outbound configuration before the upgrade, count as verified).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/sip/verify (the `VerifySip` operationId).
+	VerifySipWithResponse(ctx context.Context, body VerifySipJSONRequestBody, reqEditors ...RequestEditorFn) (*VerifySipHTTPResponse, error)
 
 	// ListModulesWithResponse List modules
 	//
@@ -12930,6 +13146,96 @@ func (r UpdateSipHTTPResponse) ContentType() string {
 	return ""
 }
 
+type VerifySipHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SIPEnvelopeSIPVerificationView
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *ErrorModel
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ErrorModel
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *ErrorModel
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *ErrorModel
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r VerifySipHTTPResponse) GetJSON200() *SIPEnvelopeSIPVerificationView {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r VerifySipHTTPResponse) GetApplicationproblemJSON400() *ErrorModel {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r VerifySipHTTPResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r VerifySipHTTPResponse) GetApplicationproblemJSON403() *ErrorModel {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r VerifySipHTTPResponse) GetApplicationproblemJSON404() *ErrorModel {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r VerifySipHTTPResponse) GetApplicationproblemJSON409() *ErrorModel {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r VerifySipHTTPResponse) GetApplicationproblemJSON429() *ErrorModel {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r VerifySipHTTPResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r VerifySipHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r VerifySipHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r VerifySipHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r VerifySipHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type ListModulesHTTPResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -14960,6 +15266,36 @@ func (c *ClientWithResponses) UpdateSipWithResponse(ctx context.Context, body Up
 		return nil, err
 	}
 	return ParseUpdateSipHTTPResponse(rsp)
+}
+
+// VerifySipWithBodyWithResponse Verify a number by calling it
+//
+// Places a real call to the number through its outbound SIP configuration that speaks a random 6-digit one-time code (twice) and gathers it by DTMF: the number is verified when the callee keys it in. The answer comes at once with status calling; GET /v1/sip shows the outcome (verification). One call per number at a time (409), at most 5 per number per hour (429 with Retry-After). With --sip-require-verification, createCall refuses a from number that is not verified (numbers ported in, and those with an outbound configuration before the upgrade, count as verified).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/sip/verify (the `VerifySip` operationId).
+func (c *ClientWithResponses) VerifySipWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*VerifySipHTTPResponse, error) {
+	rsp, err := c.VerifySipWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseVerifySipHTTPResponse(rsp)
+}
+
+// VerifySipWithResponse Verify a number by calling it
+//
+// Places a real call to the number through its outbound SIP configuration that speaks a random 6-digit one-time code (twice) and gathers it by DTMF: the number is verified when the callee keys it in. The answer comes at once with status calling; GET /v1/sip shows the outcome (verification). One call per number at a time (409), at most 5 per number per hour (429 with Retry-After). With --sip-require-verification, createCall refuses a from number that is not verified (numbers ported in, and those with an outbound configuration before the upgrade, count as verified).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/sip/verify (the `VerifySip` operationId).
+func (c *ClientWithResponses) VerifySipWithResponse(ctx context.Context, body VerifySipJSONRequestBody, reqEditors ...RequestEditorFn) (*VerifySipHTTPResponse, error) {
+	rsp, err := c.VerifySip(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseVerifySipHTTPResponse(rsp)
 }
 
 // ListModulesWithResponse List modules
@@ -18107,6 +18443,81 @@ func ParseUpdateSipHTTPResponse(rsp *http.Response) (*UpdateSipHTTPResponse, err
 			return nil, err
 		}
 		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseVerifySipHTTPResponse parses an HTTP response from a VerifySipWithResponse call
+func ParseVerifySipHTTPResponse(rsp *http.Response) (*VerifySipHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &VerifySipHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SIPEnvelopeSIPVerificationView
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest ErrorModel
