@@ -25,6 +25,7 @@ type SIPPorting interface {
 	SavePortDocument(ctx context.Context, accountID, fileName string, r io.Reader) (store.PortDocument, error)
 	InitiatePort(ctx context.Context, accountID string, req SIPPortRequest) (store.Port, error)
 	Ports(ctx context.Context, accountID string) ([]store.Port, error)
+	Port(ctx context.Context, accountID, id string) (store.Port, error)
 	CancelPort(ctx context.Context, accountID, id string) (store.Port, error)
 	AdvancePort(ctx context.Context, id, status, reason string) (store.Port, error)
 }
@@ -273,18 +274,25 @@ func registerSIPPorting(s *Server, op func(id, method, path, summary, desc strin
 			if s.cfg.Porting == nil {
 				return nil, unavailable()
 			}
-			ps, err := s.cfg.Porting.Ports(ctx, principal(ctx).AccountID)
+			acct := principal(ctx).AccountID
+			out := SIPPortList{Ports: []SIPPortView{}}
+			if in.PortID != "" {
+				p, err := s.cfg.Porting.Port(ctx, acct, in.PortID)
+				if errors.Is(err, store.ErrNotFound) {
+					return nil, huma.Error404NotFound("no port " + in.PortID + " in this account")
+				}
+				if err != nil {
+					return nil, s.internal(ctx, err)
+				}
+				out.Ports = append(out.Ports, portView(p))
+				return &sipOut[SIPPortList]{Body: sipEnvelope(out)}, nil
+			}
+			ps, err := s.cfg.Porting.Ports(ctx, acct)
 			if err != nil {
 				return nil, s.internal(ctx, err)
 			}
-			out := SIPPortList{Ports: []SIPPortView{}}
 			for _, p := range ps {
-				if in.PortID == "" || p.ID == in.PortID {
-					out.Ports = append(out.Ports, portView(p))
-				}
-			}
-			if in.PortID != "" && len(out.Ports) == 0 {
-				return nil, huma.Error404NotFound("no port " + in.PortID + " in this account")
+				out.Ports = append(out.Ports, portView(p))
 			}
 			return &sipOut[SIPPortList]{Body: sipEnvelope(out)}, nil
 		})

@@ -51,6 +51,10 @@ func (a portingAPI) Ports(ctx context.Context, accountID string) ([]store.Port, 
 	return a.p.Ports(ctx, accountID)
 }
 
+func (a portingAPI) Port(ctx context.Context, accountID, id string) (store.Port, error) {
+	return a.p.Port(ctx, accountID, id)
+}
+
 func (a portingAPI) CancelPort(ctx context.Context, accountID, id string) (store.Port, error) {
 	return portErr(a.p.Cancel(ctx, accountID, id))
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -22,6 +23,8 @@ type trunkPeer struct {
 	rtp     *net.UDPConn
 	invites chan peerInvite
 	stopFn  func()
+	// refuse, when set, is the status every INVITE is refused with.
+	refuse atomic.Int32
 }
 
 type peerInvite struct{ uri, sdp string }
@@ -48,6 +51,10 @@ func (p *trunkPeer) start() {
 		select {
 		case p.invites <- peerInvite{c.Request.Recipient.String(), string(c.Request.Body())}:
 		default:
+		}
+		if st := p.refuse.Load(); st != 0 {
+			c.Reject(int(st), "Refused by test")
+			return
 		}
 		port := p.rtp.LocalAddr().(*net.UDPAddr).Port
 		sdp := fmt.Sprintf("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"+
@@ -258,4 +265,33 @@ func TestTrunkFailover(t *testing.T) {
 	}
 	n.testCall(t, num)
 	primary.expectInvite(t)
+}
+
+// A primary that answers 503 (or refuses the credentials with 403) is a
+// trunk failure: the call goes on to the secondary. A 486 is the callee's
+// answer: the call ends there, the secondary never sees it.
+func TestTrunkFailoverOnResponse(t *testing.T) {
+	n := startNode(t)
+	primary, secondary := newTrunkPeer(t, "primary"), newTrunkPeer(t, "secondary")
+	const num = "+14155550101"
+	n.attachSIP(t, map[string]any{"phone_number": num,
+		"directions": []any{map[string]any{"type": "outbound", "sip_endpoint": primary.uri()}}})
+	if code, b := n.rawJSON(t, "PATCH", "/v1/sip/config", "", map[string]any{"phone_number": num,
+		"failover": map[string]any{"secondary": secondary.uri()}}); code != 200 || !strings.Contains(string(b), `"triggers":["unreachable","auth_failure","timeout"]`) {
+		t.Fatalf("patch config: %d %s", code, b)
+	}
+	for _, status := range []int32{503, 403} {
+		primary.refuse.Store(status)
+		if st := n.testCall(t, num); st.Result != "success" {
+			t.Errorf("after a %d: %+v", status, st)
+		}
+		primary.expectInvite(t)
+		secondary.expectInvite(t)
+	}
+	primary.refuse.Store(486)
+	if st := n.testCall(t, num); st.Result != "failure" || st.SIPCode == nil || *st.SIPCode != 486 {
+		t.Errorf("after a 486: %+v", st)
+	}
+	primary.expectInvite(t)
+	secondary.noInvite(t)
 }

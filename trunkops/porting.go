@@ -222,6 +222,12 @@ func (p *Porting) Ports(ctx context.Context, accountID string) ([]store.Port, er
 	return p.store.Ports(ctx, accountID, 100)
 }
 
+// Port reads one of an account's ports; store.ErrNotFound when it has none
+// by that ID.
+func (p *Porting) Port(ctx context.Context, accountID, id string) (store.Port, error) {
+	return p.store.Port(ctx, accountID, id)
+}
+
 // Cancel cancels an account's port; ErrInvalidTransition once it is final.
 func (p *Porting) Cancel(ctx context.Context, accountID, id string) (store.Port, error) {
 	return p.move(ctx, accountID, id, store.PortCanceled, "canceled by the account")
