@@ -311,7 +311,7 @@ func registerSIPPorting(s *Server, op func(id, method, path, summary, desc strin
 		})
 
 	huma.Register(s.api, op("advanceSipPort", http.MethodPost, "/v1/sip/port/{port_id}/advance", "Advance a number port (operator)",
-		"The node's operator (an account with the admin feature) moves any account's port as the losing carrier answers: waiting_for_signature → submitted → in_progress → completed or failed, or canceled before that. Other changes are a 409. Completion makes the numbers the account's own on this server (verified, and no other account may attach them). The port's webhook_url receives each change.",
+		"The node's operator (an account with the admin feature) moves any account's port as the losing carrier answers: waiting_for_signature → submitted → in_progress → completed or failed, or canceled before that. Other changes are a 409. Completion makes the numbers the account's own on this server (verified, and no other account may attach them; none may attach a number while another account ports it). The port's webhook_url receives each change.",
 		http.StatusNotFound, http.StatusConflict),
 		func(ctx context.Context, in *struct {
 			PortID  string `path:"port_id" maxLength:"64" example:"port_6f1c2d3e4f5a4b6c8d9e0f1a2b3c4d5e"`

@@ -245,7 +245,7 @@ func TestSIPPortLifecycle(t *testing.T) {
 	attach := map[string]any{"service": "sip", "phone_number": "+14155550123",
 		"directions": []any{map[string]any{"type": "outbound", "sip_endpoint": "sip:127.0.0.1:5099"}}}
 	code, b = n.rawJSON(t, "POST", "/v1/sip/attach", otherKey, attach)
-	if code != 200 || !strings.Contains(string(b), "ported to this server by another account") {
+	if code != 200 || !strings.Contains(string(b), "ported to this server (or being ported) by another account") {
 		t.Errorf("another account attaching the ported number: %d %s", code, b)
 	}
 	if method, _, ok, err := n.srv.Store().NumberVerified(ctx, n.creds.AccountID, "+14155550123"); !ok || err != nil || method != store.VerifiedByPort {
@@ -270,6 +270,12 @@ func TestSIPPortLifecycle(t *testing.T) {
 		}
 		id = port.Data.PortID
 		hook.next(t)
+		if i == 0 { // while it is being ported, no other account may take it
+			attach["phone_number"] = "+14155550124"
+			if code, b := n.rawJSON(t, "POST", "/v1/sip/attach", otherKey, attach); code != 200 || !strings.Contains(string(b), "being ported") {
+				t.Errorf("another account attaching a number in a port: %d %s", code, b)
+			}
+		}
 		for _, st := range path {
 			if st == "cancel" {
 				code, b = n.rawJSON(t, "DELETE", "/v1/sip/port/"+id, "", nil)

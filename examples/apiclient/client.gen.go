@@ -4078,7 +4078,7 @@ type ClientInterface interface {
 
 	// AdvanceSipPortWithBody Advance a number port (operator)
 	//
-	// The node's operator (an account with the admin feature) moves any account's port as the losing carrier answers: waiting_for_signature → submitted → in_progress → completed or failed, or canceled before that. Other changes are a 409. Completion makes the numbers the account's own on this server (verified, and no other account may attach them). The port's webhook_url receives each change.
+	// The node's operator (an account with the admin feature) moves any account's port as the losing carrier answers: waiting_for_signature → submitted → in_progress → completed or failed, or canceled before that. Other changes are a 409. Completion makes the numbers the account's own on this server (verified, and no other account may attach them; none may attach a number while another account ports it). The port's webhook_url receives each change.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -4087,7 +4087,7 @@ type ClientInterface interface {
 
 	// AdvanceSipPort Advance a number port (operator)
 	//
-	// The node's operator (an account with the admin feature) moves any account's port as the losing carrier answers: waiting_for_signature → submitted → in_progress → completed or failed, or canceled before that. Other changes are a 409. Completion makes the numbers the account's own on this server (verified, and no other account may attach them). The port's webhook_url receives each change.
+	// The node's operator (an account with the admin feature) moves any account's port as the losing carrier answers: waiting_for_signature → submitted → in_progress → completed or failed, or canceled before that. Other changes are a 409. Completion makes the numbers the account's own on this server (verified, and no other account may attach them; none may attach a number while another account ports it). The port's webhook_url receives each change.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -5201,7 +5201,7 @@ func (c *Client) CancelSipPort(ctx context.Context, portId string, reqEditors ..
 
 // AdvanceSipPortWithBody Advance a number port (operator)
 //
-// The node's operator (an account with the admin feature) moves any account's port as the losing carrier answers: waiting_for_signature → submitted → in_progress → completed or failed, or canceled before that. Other changes are a 409. Completion makes the numbers the account's own on this server (verified, and no other account may attach them). The port's webhook_url receives each change.
+// The node's operator (an account with the admin feature) moves any account's port as the losing carrier answers: waiting_for_signature → submitted → in_progress → completed or failed, or canceled before that. Other changes are a 409. Completion makes the numbers the account's own on this server (verified, and no other account may attach them; none may attach a number while another account ports it). The port's webhook_url receives each change.
 //
 // Takes any type of body and a specified content type.
 //
@@ -5220,7 +5220,7 @@ func (c *Client) AdvanceSipPortWithBody(ctx context.Context, portId string, cont
 
 // AdvanceSipPort Advance a number port (operator)
 //
-// The node's operator (an account with the admin feature) moves any account's port as the losing carrier answers: waiting_for_signature → submitted → in_progress → completed or failed, or canceled before that. Other changes are a 409. Completion makes the numbers the account's own on this server (verified, and no other account may attach them). The port's webhook_url receives each change.
+// The node's operator (an account with the admin feature) moves any account's port as the losing carrier answers: waiting_for_signature → submitted → in_progress → completed or failed, or canceled before that. Other changes are a 409. Completion makes the numbers the account's own on this server (verified, and no other account may attach them; none may attach a number while another account ports it). The port's webhook_url receives each change.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -9279,7 +9279,7 @@ type ClientWithResponsesInterface interface {
 
 	// AdvanceSipPortWithBodyWithResponse Advance a number port (operator)
 	//
-	// The node's operator (an account with the admin feature) moves any account's port as the losing carrier answers: waiting_for_signature → submitted → in_progress → completed or failed, or canceled before that. Other changes are a 409. Completion makes the numbers the account's own on this server (verified, and no other account may attach them). The port's webhook_url receives each change.
+	// The node's operator (an account with the admin feature) moves any account's port as the losing carrier answers: waiting_for_signature → submitted → in_progress → completed or failed, or canceled before that. Other changes are a 409. Completion makes the numbers the account's own on this server (verified, and no other account may attach them; none may attach a number while another account ports it). The port's webhook_url receives each change.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -9288,7 +9288,7 @@ type ClientWithResponsesInterface interface {
 
 	// AdvanceSipPortWithResponse Advance a number port (operator)
 	//
-	// The node's operator (an account with the admin feature) moves any account's port as the losing carrier answers: waiting_for_signature → submitted → in_progress → completed or failed, or canceled before that. Other changes are a 409. Completion makes the numbers the account's own on this server (verified, and no other account may attach them). The port's webhook_url receives each change.
+	// The node's operator (an account with the admin feature) moves any account's port as the losing carrier answers: waiting_for_signature → submitted → in_progress → completed or failed, or canceled before that. Other changes are a 409. Completion makes the numbers the account's own on this server (verified, and no other account may attach them; none may attach a number while another account ports it). The port's webhook_url receives each change.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -15049,7 +15049,7 @@ func (c *ClientWithResponses) CancelSipPortWithResponse(ctx context.Context, por
 
 // AdvanceSipPortWithBodyWithResponse Advance a number port (operator)
 //
-// The node's operator (an account with the admin feature) moves any account's port as the losing carrier answers: waiting_for_signature → submitted → in_progress → completed or failed, or canceled before that. Other changes are a 409. Completion makes the numbers the account's own on this server (verified, and no other account may attach them). The port's webhook_url receives each change.
+// The node's operator (an account with the admin feature) moves any account's port as the losing carrier answers: waiting_for_signature → submitted → in_progress → completed or failed, or canceled before that. Other changes are a 409. Completion makes the numbers the account's own on this server (verified, and no other account may attach them; none may attach a number while another account ports it). The port's webhook_url receives each change.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -15064,7 +15064,7 @@ func (c *ClientWithResponses) AdvanceSipPortWithBodyWithResponse(ctx context.Con
 
 // AdvanceSipPortWithResponse Advance a number port (operator)
 //
-// The node's operator (an account with the admin feature) moves any account's port as the losing carrier answers: waiting_for_signature → submitted → in_progress → completed or failed, or canceled before that. Other changes are a 409. Completion makes the numbers the account's own on this server (verified, and no other account may attach them). The port's webhook_url receives each change.
+// The node's operator (an account with the admin feature) moves any account's port as the losing carrier answers: waiting_for_signature → submitted → in_progress → completed or failed, or canceled before that. Other changes are a 409. Completion makes the numbers the account's own on this server (verified, and no other account may attach them; none may attach a number while another account ports it). The port's webhook_url receives each change.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
