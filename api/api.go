@@ -56,6 +56,14 @@ type Config struct {
 	// TestCalls places SIP test calls (POST /v1/sip/test-call); nil answers
 	// 503.
 	TestCalls SIPTestCalls
+	// TrunkConfig keeps failover, codecs and alerts (PATCH /v1/sip/config);
+	// nil answers 503.
+	TrunkConfig SIPTrunkConfig
+	// Verification verifies numbers by calling them (PUT /v1/sip/verify);
+	// nil answers 503.
+	Verification SIPVerification
+	// Porting keeps number port requests (/v1/sip/port); nil answers 503.
+	Porting SIPPorting
 	// Calls is the call engine behind the Voice API's call routes; nil
 	// serves the routes without one (no call is ever live, createCall fails).
 	Calls Calls

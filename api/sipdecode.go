@@ -48,6 +48,8 @@ func (s *Server) bodySchema(path, method string, t reflect.Type, required bool) 
 		op = item.Post
 	case http.MethodPatch:
 		op = item.Patch
+	case http.MethodPut:
+		op = item.Put
 	}
 	op.RequestBody.Required = required
 	delete(op.Responses, "422") // decodeJSON answers 400 for every body mistake

@@ -86,14 +86,23 @@ func registerSIPHealth(s *Server, op func(id, method, path, summary, desc string
 // account and the number as stored (a 400 naming the parameter when it is
 // missing or malformed).
 func (s *Server) queryNumber(ctx context.Context, raw string) (accountID, number string, err error) {
+	return s.resolveNumber(ctx, raw, queryProblem)
+}
+
+// bodyNumber is queryNumber for a phone_number body field.
+func (s *Server) bodyNumber(ctx context.Context, raw string) (accountID, number string, err error) {
+	return s.resolveNumber(ctx, raw, fieldProblem)
+}
+
+func (s *Server) resolveNumber(ctx context.Context, raw string, problem func(field string, value any, reason string) error) (string, string, error) {
 	if raw == "" {
-		return "", "", queryProblem("phone_number", "", "required")
+		return "", "", problem("phone_number", "", "required")
 	}
 	acct := principal(ctx).AccountID
 	num, err := s.cfg.Store.ResolveSIPNumber(ctx, acct, raw)
 	var ve *store.ValidationError
 	if errors.As(err, &ve) {
-		return "", "", queryProblem("phone_number", raw, ve.Reason)
+		return "", "", problem("phone_number", raw, ve.Reason)
 	}
 	if err != nil {
 		return "", "", s.internal(ctx, err)

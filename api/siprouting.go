@@ -169,8 +169,24 @@ func registerSIPRouting(s *Server) {
 				pair.Inbound = configView(c)
 				pair.Inbound.Registration = s.registrationView(c.ID)
 			}
+			trunk := in.TrunkID
 			if c, ok, _ := store.PickSIPConfiguration(cs, headermap.Outbound, in.TrunkID, false); ok {
 				pair.Outbound = configView(c)
+				trunk = c.TrunkID
+			}
+			if s.cfg.Verification != nil && len(cs) > 0 {
+				v, err := s.cfg.Verification.VerificationStatus(ctx, acct, num)
+				if err != nil {
+					return nil, s.internal(ctx, err)
+				}
+				pair.Verification = &v
+			}
+			if s.cfg.TrunkConfig != nil && len(cs) > 0 {
+				v, err := s.cfg.TrunkConfig.SIPConfig(ctx, acct, num, trunk)
+				if err != nil {
+					return nil, s.internal(ctx, err)
+				}
+				pair.Config = &v
 			}
 			return &sipOut[SIPConfigPair]{Body: sipEnvelope(pair)}, nil
 		})
@@ -180,6 +196,9 @@ func registerSIPRouting(s *Server) {
 	registerSIPNetwork(s, op)
 	registerSIPDiscovery(s, op)
 	registerSIPTestCall(s, op)
+	registerSIPPorting(s, op)
+	registerSIPConfig(s, op)
+	registerSIPVerify(s, op)
 
 	huma.Register(s.api, op("listSipNumbers", http.MethodGet, "/v1/sip/numbers", "List numbers with SIP configuration",
 		"Numbers in ascending order, limit per page; pass next_cursor as cursor for the next page."),
@@ -237,6 +256,8 @@ func registerSIPRouting(s *Server) {
 	// Huma's nullable tag covers scalars only; these objects are null when absent.
 	s.nullableObject("SIPConfigPair", "inbound")
 	s.nullableObject("SIPConfigPair", "outbound")
+	s.nullableObject("SIPConfigPair", "config")
+	s.nullableObject("SIPConfigPair", "verification")
 	s.nullableObject("SIPConfigurationView", "headers")
 }
 

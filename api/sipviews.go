@@ -207,6 +207,9 @@ func configView(c store.SIPConfiguration) *SIPConfigurationView {
 type SIPConfigPair struct {
 	Inbound  *SIPConfigurationView `json:"inbound" doc:"null when not configured."`
 	Outbound *SIPConfigurationView `json:"outbound" doc:"null when not configured."`
+	// Config is the number's effective advanced configuration.
+	Verification *SIPVerificationView `json:"verification" doc:"Whether the number is verified (PUT /v1/sip/verify); null when the node does not verify."`
+	Config       *SIPAdvancedConfig   `json:"config" doc:"The number's failover, codecs and alerts (PATCH /v1/sip/config): its own sections, else its trunk's; null when the node keeps none."`
 }
 
 // SIPUpdateResult is the updated configuration.

@@ -38,6 +38,9 @@ type Call struct {
 
 	ctx    context.Context // ends when the call ends
 	cancel context.CancelFunc
+	// onEvent answers the callbacks of a system call (SystemCall.OnEvent);
+	// nil for every other call. Set before the call is live.
+	onEvent func(ctx context.Context, ev bxml.Event) (*bxml.Document, error)
 
 	mu        sync.Mutex
 	info      bxml.CallInfo

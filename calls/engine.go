@@ -40,6 +40,7 @@ type Engine struct {
 	source    callflow.Source
 	hooks     SIPHooks // nil: no SIP hooks
 	trunks    Trunks   // nil: phone numbers have no route
+	callerIDs CallerIDCheck
 	dialer    Dialer
 	log       *slog.Logger
 	baseURL   string // of the Voice API, for callUrl and mediaUrl
@@ -73,6 +74,9 @@ type Config struct {
 	Trunks Trunks
 	// Dialer places outbound legs; it may be set later with SetDialer.
 	Dialer Dialer
+	// CallerIDs, when set, may refuse createCall's from number (an
+	// unverified number when the node requires verification).
+	CallerIDs CallerIDCheck
 	// BaseURL is the Voice API's base URL as callbacks show it (callUrl,
 	// mediaUrl); it may be set later with SetBaseURL.
 	BaseURL   string
@@ -107,7 +111,7 @@ func New(cfg Config) *Engine {
 		cfg.Recordings = storage.NewMedia(nil, cfg.Logger)
 	}
 	return &Engine{
-		store: cfg.Store, mp3: cfg.MP3, media: cfg.Media, source: cfg.Source, hooks: cfg.Hooks, trunks: cfg.Trunks, dialer: cfg.Dialer,
+		store: cfg.Store, mp3: cfg.MP3, media: cfg.Media, source: cfg.Source, hooks: cfg.Hooks, trunks: cfg.Trunks, callerIDs: cfg.CallerIDs, dialer: cfg.Dialer,
 		log: cfg.Logger.With("caller", "engine"), baseURL: cfg.BaseURL, sipDomain: cfg.SIPDomain, dataDir: cfg.DataDir,
 		limits: cfg.Limits, stt: cfg.Recognizer, kept: cfg.Recordings, feed: cfg.Feed, sttQueue: cfg.Transcriptions, calls: make(map[string]*Call), load: make(map[string]int),
 	}

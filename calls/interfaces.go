@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"time"
 
 	"github.com/wasmvoice/wasmvoice/callflow"
 	"github.com/wasmvoice/wasmvoice/sip"
@@ -69,6 +70,16 @@ type Trunks interface {
 	InboundVariables(ctx context.Context, route *sip.NumberRoute, headers map[string][]string) (map[string]string, error)
 }
 
+// ErrCallerIDRefused is a CallerIDCheck's refusal of a caller ID.
+var ErrCallerIDRefused = errors.New("caller ID refused")
+
+// CallerIDCheck decides whether an account may place a call from a caller
+// ID (trunkops.Verifier): an error wrapping ErrCallerIDRefused says why it
+// may not, any other is a failure to decide.
+type CallerIDCheck interface {
+	CheckCallerID(ctx context.Context, accountID, from string) error
+}
+
 // RouteRequest is a call of AccountID to the phone number Number, placed
 // from From (a caller ID or SIP URI), with the call's variables (which feed
 // the route's outbound header mappings).
@@ -88,6 +99,18 @@ type DialTarget struct {
 	// Route is the phone number, SIP configuration and trunk the target
 	// came from, for the call's record (empty for a SIP URI).
 	Route store.CallSIPRoute
+	// Alternates are the servers to try next, in order, when an attempt
+	// fails with an error Failover accepts (trunk failover); their URI and,
+	// when set, credentials replace the target's.
+	Alternates []DialTarget
+	Failover   func(err error) bool
+	// AttemptTimeout abandons an attempt that got no response at all
+	// within it (ErrTrunkTimeout); 0: only the call's ring timeout.
+	AttemptTimeout time.Duration
+	// Observe, when set, is told each attempt's outcome (nil: answered).
+	Observe func(uri string, err error)
+	// Offer, when set, rewrites the SDP offer (the trunk's codec order).
+	Offer func(sdp []byte) []byte
 }
 
 // SIPHooks let a call's application decide on its SIP requests

@@ -79,6 +79,15 @@ func (e *Engine) CreateCall(ctx context.Context, accountID string, r CallRequest
 	if err := r.MachineDetection.validate(); err != nil {
 		return store.CallRecord{}, err
 	}
+	if e.callerIDs != nil {
+		err := e.callerIDs.CheckCallerID(ctx, accountID, r.From)
+		if errors.Is(err, ErrCallerIDRefused) {
+			return store.CallRecord{}, &store.ValidationError{Field: "from", Value: r.From, Reason: strings.TrimPrefix(err.Error(), ErrCallerIDRefused.Error()+": ")}
+		}
+		if err != nil {
+			return store.CallRecord{}, err
+		}
+	}
 	c := newCall(e, app, "outbound")
 	c.info.From, c.info.To = r.From, r.To
 	c.info.EnqueuedTime = c.info.StartTime

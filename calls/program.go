@@ -117,6 +117,9 @@ func (c *Call) request(t bxml.Target, ev bxml.Event) callflow.Request {
 
 // fetch sends ev to t and returns the BXML answer (nil for none).
 func (c *Call) fetch(t bxml.Target, ev bxml.Event) (*bxml.Document, error) {
+	if c.onEvent != nil {
+		return c.onEvent(c.ctx, ev)
+	}
 	reply, err := c.e.source.Fetch(c.ctx, c.request(t, ev))
 	if err != nil {
 		return nil, err

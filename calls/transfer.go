@@ -71,8 +71,11 @@ func (c *Call) dialLeg(ctx context.Context, name, uri, from, displayName string,
 		leg.Close()
 		return nil, fmt.Errorf("offer: %w", err)
 	}
-	out, err := c.e.dialer.Dial(ctx, sip.DialRequest{URI: tgt.URI, From: from, DisplayName: displayName, SDP: offer,
-		Username: tgt.Username, Password: tgt.Password, Headers: tgt.Headers, Privacy: opt.privacy})
+	if tgt.Offer != nil {
+		offer = tgt.Offer(offer)
+	}
+	out, tgt, err := c.dialAttempts(ctx, tgt, sip.DialRequest{From: from, DisplayName: displayName, SDP: offer,
+		Headers: tgt.Headers, Privacy: opt.privacy})
 	if err != nil {
 		leg.Close()
 		return nil, &legError{route: tgt.Route, err: err}

@@ -70,6 +70,12 @@ type Config struct {
 	// SIPHealthInterval is how often every outbound trunk endpoint gets an
 	// OPTIONS probe (0: trunkops.DefaultHealthInterval, 60 s).
 	SIPHealthInterval time.Duration
+	// SIPRequireVerification refuses createCall from an E.164 number the
+	// account has not verified (PUT /v1/sip/verify) or ported in.
+	SIPRequireVerification bool
+	// VerifyCodes makes verification codes (nil: crypto/rand); tests that
+	// play the callee set it, as they would set a clock.
+	VerifyCodes func() (string, error)
 	// DNSServer is the DNS server (host:port) SIP discovery resolves with;
 	// "" is the system's resolver.
 	DNSServer string

@@ -57,6 +57,10 @@ type Server struct {
 	health  *trunkops.Health
 	// discovery runs POST /v1/sip/discover's probes.
 	discovery *trunkops.Discoverer
+	// notifier delivers trunk alert and port webhooks.
+	notifier *trunkops.Notifier
+	// verifier runs number verification calls and checks caller IDs.
+	verifier *trunkops.Verifier
 	// sipGuard and httpGuard drop flooding sources and throttle failed
 	// authentications, per zone.
 	sipGuard, httpGuard *guard.Guard
@@ -182,7 +186,7 @@ func (s *Server) build(ctx context.Context) error {
 	s.sttJobs = cfg.Transcription.queue()
 	s.events = events.New(events.DefaultLimits, cfg.Logger)
 	s.engine = calls.New(calls.Config{
-		Store: s.store, Media: s.media, Source: mux, Hooks: mux, Trunks: s.trunks,
+		Store: s.store, Media: s.media, Source: mux, Hooks: mux, Trunks: s.trunks, CallerIDs: callerIDs{s},
 		BaseURL: cfg.PublicURL, SIPDomain: cfg.SIPDomain, DataDir: cfg.DataDir, Logger: cfg.Logger,
 		Limits: calls.Limits{PerApplication: cfg.MaxCallsPerApplication, PerAccount: cfg.MaxCallsPerAccount,
 			PerSource: cfg.MaxCallsPerSource, Exempt: s.sipGuard.Trusted},
@@ -198,6 +202,7 @@ func (s *Server) build(ctx context.Context) error {
 		return fmt.Errorf("sip: %w", err)
 	}
 	s.engine.SetDialer(calls.SIPDialer{Server: s.sip})
+	s.verifier = trunkops.NewVerifier(s.engine, s.store, cfg.SIPRequireVerification, cfg.VerifyCodes, cfg.Logger)
 	s.health = trunkops.NewHealth(s.store, s.sip, cfg.SIPHealthInterval, cfg.Logger)
 	var resolver *net.Resolver
 	if cfg.DNSServer != "" {
@@ -207,12 +212,18 @@ func (s *Server) build(ctx context.Context) error {
 		resolver = trunkops.Resolver(cfg.DNSServer)
 	}
 	s.discovery = trunkops.NewDiscoverer(s.sip, resolver, cfg.Logger)
+	s.notifier = trunkops.NewNotifier(cfg.Logger)
+	alerts := trunkops.NewAlerts(s.store, s.health, s.notifier, cfg.Logger)
+	s.health.AfterSweep(alerts.Evaluate)
+	s.trunks.UseHealth(s.health, alerts)
 	s.api = api.New(api.Config{
 		Store: s.store, SIPDomain: cfg.SIPDomain, DigestAlgorithms: s.sip.DigestAlgorithms(), TokenKey: tokenKey, Logger: cfg.Logger, Ready: s.checkReady,
 		Calls: voiceAPI{engine: s.engine, regs: s.regs.Load}, Recordings: voiceAPI{engine: s.engine}, PublicURL: cfg.PublicURL, Wasm: host, MaxModuleBytes: cfg.WasmMaxModuleBytes,
 		Guard: s.httpGuard, Bans: []api.BanList{s.sipGuard, s.httpGuard}, Health: healthAPI{s.health}, Discovery: discoveryAPI{s.discovery},
-		TestCalls: testCallAPI{trunkops.NewTestCalls(s.engine, s.store, cfg.Logger)},
-		Network:   func() api.SIPNetwork { return s.network(ip.String(), lo, hi) }, Transcriber: transcriber{s.engine},
+		TestCalls:   testCallAPI{trunkops.NewTestCalls(s.engine, s.store, cfg.Logger)},
+		TrunkConfig: trunkConfigAPI{s.trunks}, Verification: verifyAPI{s.verifier, cfg.SIPRequireVerification},
+		Porting: portingAPI{trunkops.NewPorting(s.store, cfg.DataDir, s.notifier, cfg.Logger)},
+		Network: func() api.SIPNetwork { return s.network(ip.String(), lo, hi) }, Transcriber: transcriber{s.engine},
 		RecordingMedia: kept,
 		Console:        s.console(),
 		Conferences:    voiceAPI{engine: s.engine},
@@ -344,7 +355,7 @@ func (s *Server) Run(ctx context.Context, ready func(httpAddr net.Addr)) error {
 	s.regs.Store(regs)
 	var background sync.WaitGroup // owned here; listenCtx stops them
 	jobs := []func(context.Context){
-		s.sipGuard.Run, s.httpGuard.Run, s.heartbeat, s.health.Run, s.discovery.Run,
+		s.sipGuard.Run, s.httpGuard.Run, s.heartbeat, s.health.Run, s.discovery.Run, s.notifier.Run,
 		func(ctx context.Context) { s.trunks.KeepTrusted(ctx, s.cfg.TrustedCIDRs, s.sipGuard.SetTrusted) },
 	}
 	if s.sweeper != nil {

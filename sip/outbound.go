@@ -36,7 +36,16 @@ type DialRequest struct {
 	Username, Password string
 	// OnProvisional, when set, sees every 1xx response.
 	OnProvisional func(status int, reason string, body []byte)
+	// NoResponseTimeout, when set, abandons the INVITE (no CANCEL: there is
+	// nothing to cancel yet) when no response at all came within it, so a
+	// caller can try another server long before the transaction's 32 s;
+	// the error is ErrNoResponse.
+	NoResponseTimeout time.Duration
 }
+
+// ErrNoResponse is a Dial abandoned after DialRequest.NoResponseTimeout
+// without any response.
+var ErrNoResponse = errors.New("sip: no response from the server")
 
 // DialError is returned by Dial when the callee answered with a final error
 // response.
@@ -199,15 +208,27 @@ func (s *Server) Dial(ctx context.Context, r DialRequest) (*OutboundCall, error)
 		stopTrace(trace)
 		return nil, &TracedError{Err: err, Trace: trace}
 	}
+	wctx, responded := ctx, func() {}
+	if r.NoResponseTimeout > 0 {
+		var cancel context.CancelCauseFunc
+		wctx, cancel = context.WithCancelCause(ctx)
+		defer cancel(nil)
+		// sipgo's forced cancel ends the wait at once; a plain one would
+		// wait out Timer B for a provisional response to CANCEL.
+		timer := time.AfterFunc(r.NoResponseTimeout, func() { cancel(sipgo.WaitAnswerForceCancelErr) })
+		defer timer.Stop()
+		responded = func() { timer.Stop() }
+	}
 	dua := &sipgo.DialogUA{Client: s.client, ContactHDR: contact}
-	session, err := dua.WriteInvite(ctx, req)
+	session, err := dua.WriteInvite(wctx, req)
 	if err != nil {
 		return fail(fmt.Errorf("sip: send INVITE to %s: %w", r.URI, err))
 	}
-	err = session.WaitAnswer(ctx, sipgo.AnswerOptions{
+	err = session.WaitAnswer(wctx, sipgo.AnswerOptions{
 		Username: r.Username,
 		Password: r.Password,
 		OnResponse: func(res *sip.Response) error {
+			responded()
 			if res.IsProvisional() && r.OnProvisional != nil {
 				r.OnProvisional(res.StatusCode, res.Reason, res.Body())
 			}
@@ -221,6 +242,9 @@ func (s *Server) Dial(ctx context.Context, r DialRequest) (*OutboundCall, error)
 		}
 		if ctx.Err() != nil {
 			return fail(fmt.Errorf("sip: dial %s cancelled: %w", r.URI, ctx.Err()))
+		}
+		if errors.Is(context.Cause(wctx), sipgo.WaitAnswerForceCancelErr) {
+			return fail(fmt.Errorf("%w within %s: %s", ErrNoResponse, r.NoResponseTimeout, r.URI))
 		}
 		return fail(fmt.Errorf("sip: dial %s: %w", r.URI, err))
 	}

@@ -144,6 +144,17 @@ func (s *Store) attachNumberTx(ctx context.Context, accountID, number string, te
 	if err := tx.SelectContext(ctx, &existing, s.rebind("SELECT "+sipConfigColumns+" FROM sip_configurations WHERE account_id = ? AND phone_number = ?"), accountID, number); err != nil {
 		return fmt.Errorf("attach %s: %w", number, err)
 	}
+	// A number a port brought to this server, or one being ported in,
+	// belongs to that port's account.
+	var owners []string
+	if err := tx.SelectContext(ctx, &owners, s.rebind(`SELECT account_id FROM sip_owned_numbers WHERE phone_number = ? AND account_id <> ?
+		UNION SELECT p.account_id FROM sip_port_numbers n JOIN sip_ports p ON p.id = n.port_id
+		WHERE n.phone_number = ? AND n.active = TRUE AND p.account_id <> ?`), number, accountID, number, accountID); err != nil {
+		return fmt.Errorf("attach %s: %w", number, err)
+	}
+	if len(owners) > 0 {
+		return &numberRejected{fmt.Sprintf("%s is ported to this server (or being ported) by another account", number)}
+	}
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	count := len(existing)
 	for _, tpl := range templates {

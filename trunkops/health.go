@@ -68,7 +68,12 @@ type Health struct {
 
 	mu         sync.Mutex
 	byEndpoint map[string]*endpointHealth
+	// afterSweep, when set, runs after each sweep (the alerts).
+	afterSweep func(ctx context.Context)
 }
+
+// AfterSweep makes f run after every sweep; set it before Run.
+func (h *Health) AfterSweep(f func(ctx context.Context)) { h.afterSweep = f }
 
 type probe struct {
 	at  time.Time
@@ -128,6 +133,18 @@ func (h *Health) Sweep(ctx context.Context) {
 	for _, r := range routes {
 		uris[endpointURI(r)] = true
 	}
+	// Failover servers are probed too: a call skips one found unreachable.
+	settings, err := h.store.AllTrunkSettings(ctx)
+	if err != nil && ctx.Err() == nil {
+		h.log.Warn("read trunk settings", "error", err)
+	}
+	for _, ts := range settings {
+		if f := ts.Failover; f != nil && f.Enabled {
+			for _, u := range failoverServers(store.SIPRoute{}, f) {
+				uris[u] = true
+			}
+		}
+	}
 	h.mu.Lock()
 	for u := range h.byEndpoint {
 		if !uris[u] {
@@ -152,6 +169,9 @@ func (h *Health) Sweep(ctx context.Context) {
 		}()
 	}
 	wg.Wait()
+	if h.afterSweep != nil && ctx.Err() == nil {
+		h.afterSweep(ctx)
+	}
 }
 
 // probe sends one OPTIONS to uri and records the outcome.
@@ -262,4 +282,20 @@ func endpointURI(r store.SIPRoute) string {
 	d := r.Destination
 	d.User = ""
 	return d.URI()
+}
+
+// downSince is when uri's current run of failed probes began; false when
+// its last probe answered (or there is none).
+func (h *Health) downSince(uri string) (time.Time, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	e := h.byEndpoint[uri]
+	if e == nil || len(e.probes) == 0 || e.probes[len(e.probes)-1].ok {
+		return time.Time{}, false
+	}
+	i := len(e.probes) - 1
+	for i > 0 && !e.probes[i-1].ok {
+		i--
+	}
+	return e.probes[i].at, true
 }

@@ -35,7 +35,11 @@ func (t *Trunks) Route(ctx context.Context, r calls.RouteRequest) (calls.DialTar
 	if err != nil {
 		return calls.DialTarget{}, err
 	}
-	return trunkTarget(route, r.Number, r.Variables), nil
+	tgt := trunkTarget(route, r.Number, r.Variables)
+	if err := t.applySettings(ctx, route, &tgt, r.Number); err != nil {
+		return calls.DialTarget{}, err
+	}
+	return tgt, nil
 }
 
 // outboundRoute picks the SIP route of an account's call to the phone number

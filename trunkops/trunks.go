@@ -17,8 +17,11 @@ import (
 // Trunks answers the front door's number lookups (sip.Numbers) and the call
 // engine's routing and header-mapping questions (calls.Trunks).
 type Trunks struct {
-	store *store.Store
-	log   *slog.Logger
+	store    *store.Store
+	log      *slog.Logger
+	health   *Health // nil: no probe results to fail over on
+	alerts   *Alerts // nil: call outcomes are not counted
+	failover failoverState
 }
 
 // New returns the trunks of st.
@@ -26,5 +29,5 @@ func New(st *store.Store, log *slog.Logger) *Trunks {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Trunks{store: st, log: log.With("caller", "trunks")}
+	return &Trunks{store: st, log: log.With("caller", "trunks"), failover: failoverState{active: map[string]string{}}}
 }

@@ -20,22 +20,22 @@ import (
 
 // Defines values for BanViewReason.
 const (
-	Auth    BanViewReason = "auth"
-	Flood   BanViewReason = "flood"
-	Manual  BanViewReason = "manual"
-	Scanner BanViewReason = "scanner"
+	BanViewReasonAuth    BanViewReason = "auth"
+	BanViewReasonFlood   BanViewReason = "flood"
+	BanViewReasonManual  BanViewReason = "manual"
+	BanViewReasonScanner BanViewReason = "scanner"
 )
 
 // Valid indicates whether the value is a known member of the BanViewReason enum.
 func (e BanViewReason) Valid() bool {
 	switch e {
-	case Auth:
+	case BanViewReasonAuth:
 		return true
-	case Flood:
+	case BanViewReasonFlood:
 		return true
-	case Manual:
+	case BanViewReasonManual:
 		return true
-	case Scanner:
+	case BanViewReasonScanner:
 		return true
 	default:
 		return false
@@ -459,6 +459,33 @@ func (e SIPCallViewStatus) Valid() bool {
 	}
 }
 
+// Defines values for SIPCodecName.
+const (
+	G722 SIPCodecName = "G722"
+	G729 SIPCodecName = "G729"
+	OPUS SIPCodecName = "OPUS"
+	PCMA SIPCodecName = "PCMA"
+	PCMU SIPCodecName = "PCMU"
+)
+
+// Valid indicates whether the value is a known member of the SIPCodecName enum.
+func (e SIPCodecName) Valid() bool {
+	switch e {
+	case G722:
+		return true
+	case G729:
+		return true
+	case OPUS:
+		return true
+	case PCMA:
+		return true
+	case PCMU:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for SIPConfigurationViewDirection.
 const (
 	SIPConfigurationViewDirectionInbound  SIPConfigurationViewDirection = "inbound"
@@ -633,6 +660,24 @@ func (e SIPEndpointViewTransport) Valid() bool {
 	}
 }
 
+// Defines values for SIPFailoverConfigFailback.
+const (
+	SIPFailoverConfigFailbackAuto   SIPFailoverConfigFailback = "auto"
+	SIPFailoverConfigFailbackManual SIPFailoverConfigFailback = "manual"
+)
+
+// Valid indicates whether the value is a known member of the SIPFailoverConfigFailback enum.
+func (e SIPFailoverConfigFailback) Valid() bool {
+	switch e {
+	case SIPFailoverConfigFailbackAuto:
+		return true
+	case SIPFailoverConfigFailbackManual:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for SIPHealthViewStatus.
 const (
 	Healthy     SIPHealthViewStatus = "healthy"
@@ -729,6 +774,90 @@ func (e SIPOutboundSetupViewTransport) Valid() bool {
 	case SIPOutboundSetupViewTransportTls:
 		return true
 	case SIPOutboundSetupViewTransportUdp:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SIPPortAdvanceRequestStatus.
+const (
+	SIPPortAdvanceRequestStatusCanceled   SIPPortAdvanceRequestStatus = "canceled"
+	SIPPortAdvanceRequestStatusCompleted  SIPPortAdvanceRequestStatus = "completed"
+	SIPPortAdvanceRequestStatusFailed     SIPPortAdvanceRequestStatus = "failed"
+	SIPPortAdvanceRequestStatusInProgress SIPPortAdvanceRequestStatus = "in_progress"
+	SIPPortAdvanceRequestStatusSubmitted  SIPPortAdvanceRequestStatus = "submitted"
+)
+
+// Valid indicates whether the value is a known member of the SIPPortAdvanceRequestStatus enum.
+func (e SIPPortAdvanceRequestStatus) Valid() bool {
+	switch e {
+	case SIPPortAdvanceRequestStatusCanceled:
+		return true
+	case SIPPortAdvanceRequestStatusCompleted:
+		return true
+	case SIPPortAdvanceRequestStatusFailed:
+		return true
+	case SIPPortAdvanceRequestStatusInProgress:
+		return true
+	case SIPPortAdvanceRequestStatusSubmitted:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SIPPortDocumentViewContentType.
+const (
+	Applicationpdf SIPPortDocumentViewContentType = "application/pdf"
+	Imagegif       SIPPortDocumentViewContentType = "image/gif"
+	Imagejpeg      SIPPortDocumentViewContentType = "image/jpeg"
+	Imagepng       SIPPortDocumentViewContentType = "image/png"
+	Imagewebp      SIPPortDocumentViewContentType = "image/webp"
+)
+
+// Valid indicates whether the value is a known member of the SIPPortDocumentViewContentType enum.
+func (e SIPPortDocumentViewContentType) Valid() bool {
+	switch e {
+	case Applicationpdf:
+		return true
+	case Imagegif:
+		return true
+	case Imagejpeg:
+		return true
+	case Imagepng:
+		return true
+	case Imagewebp:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SIPPortViewStatus.
+const (
+	SIPPortViewStatusCanceled            SIPPortViewStatus = "canceled"
+	SIPPortViewStatusCompleted           SIPPortViewStatus = "completed"
+	SIPPortViewStatusFailed              SIPPortViewStatus = "failed"
+	SIPPortViewStatusInProgress          SIPPortViewStatus = "in_progress"
+	SIPPortViewStatusSubmitted           SIPPortViewStatus = "submitted"
+	SIPPortViewStatusWaitingForSignature SIPPortViewStatus = "waiting_for_signature"
+)
+
+// Valid indicates whether the value is a known member of the SIPPortViewStatus enum.
+func (e SIPPortViewStatus) Valid() bool {
+	switch e {
+	case SIPPortViewStatusCanceled:
+		return true
+	case SIPPortViewStatusCompleted:
+		return true
+	case SIPPortViewStatusFailed:
+		return true
+	case SIPPortViewStatusInProgress:
+		return true
+	case SIPPortViewStatusSubmitted:
+		return true
+	case SIPPortViewStatusWaitingForSignature:
 		return true
 	default:
 		return false
@@ -861,6 +990,51 @@ func (e SIPUpdateResultDirection) Valid() bool {
 	case SIPUpdateResultDirectionInbound:
 		return true
 	case SIPUpdateResultDirectionOutbound:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SIPVerificationViewMethod.
+const (
+	Call     SIPVerificationViewMethod = "call"
+	Existing SIPVerificationViewMethod = "existing"
+	Port     SIPVerificationViewMethod = "port"
+)
+
+// Valid indicates whether the value is a known member of the SIPVerificationViewMethod enum.
+func (e SIPVerificationViewMethod) Valid() bool {
+	switch e {
+	case Call:
+		return true
+	case Existing:
+		return true
+	case Port:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SIPVerificationViewStatus.
+const (
+	SIPVerificationViewStatusCalling    SIPVerificationViewStatus = "calling"
+	SIPVerificationViewStatusFailed     SIPVerificationViewStatus = "failed"
+	SIPVerificationViewStatusUnverified SIPVerificationViewStatus = "unverified"
+	SIPVerificationViewStatusVerified   SIPVerificationViewStatus = "verified"
+)
+
+// Valid indicates whether the value is a known member of the SIPVerificationViewStatus enum.
+func (e SIPVerificationViewStatus) Valid() bool {
+	switch e {
+	case SIPVerificationViewStatusCalling:
+		return true
+	case SIPVerificationViewStatusFailed:
+		return true
+	case SIPVerificationViewStatusUnverified:
+		return true
+	case SIPVerificationViewStatusVerified:
 		return true
 	default:
 		return false
@@ -1908,6 +2082,49 @@ type RuleEncoding string
 // RuleType custom (header <-> variable) or uui (User-to-User header); may be omitted when passthrough is true.
 type RuleType string
 
+// SIPAdvancedConfig defines model for SIPAdvancedConfig.
+type SIPAdvancedConfig struct {
+	// Alerts null when not set.
+	Alerts *SIPAlertConfig `json:"alerts"`
+
+	// Codecs null when not set.
+	Codecs *SIPCodecConfig `json:"codecs"`
+
+	// Failover null when not set.
+	Failover    *SIPFailoverConfig `json:"failover"`
+	PhoneNumber *string            `json:"phone_number"`
+	TrunkId     *string            `json:"trunk_id"`
+	UpdatedAt   *time.Time         `json:"updated_at"`
+}
+
+// SIPAlertConfig defines model for SIPAlertConfig.
+type SIPAlertConfig struct {
+	// FailureRateMinCalls Attempts needed before the failure rate counts (default 5).
+	//
+	// Examples: 5
+	FailureRateMinCalls *int64 `json:"failure_rate_min_calls,omitempty"`
+
+	// FailureRatePercent Fire when this share of the last hour's outbound attempts failed on the trunk.
+	//
+	// Examples: 20
+	FailureRatePercent *float64 `json:"failure_rate_percent,omitempty"`
+
+	// ResponseTimeMs Fire when an endpoint's OPTIONS round trip exceeds this.
+	//
+	// Examples: 500
+	ResponseTimeMs *int64 `json:"response_time_ms,omitempty"`
+
+	// UnreachableSeconds Fire when an endpoint's probes have failed for this long.
+	//
+	// Examples: 120
+	UnreachableSeconds *int64 `json:"unreachable_seconds,omitempty"`
+
+	// WebhookUrl Receives a JSON POST when an alert fires and when it clears.
+	//
+	// Examples: https://example.com/hooks/trunk-alerts
+	WebhookUrl *string `json:"webhook_url,omitempty"`
+}
+
 // SIPAttachRequest defines model for SIPAttachRequest.
 type SIPAttachRequest struct {
 	Directions *[]SIPDirectionInput `json:"directions"`
@@ -2015,13 +2232,67 @@ type SIPCallViewDirection string
 // SIPCallViewStatus completed: answered (whoever hung up); the others: not answered, by the reason.
 type SIPCallViewStatus string
 
+// SIPCodec defines model for SIPCodec.
+type SIPCodec struct {
+	// Enabled Examples: true
+	Enabled bool `json:"enabled"`
+
+	// Name Examples: PCMU
+	Name SIPCodecName `json:"name"`
+}
+
+// SIPCodecName Examples: PCMU
+type SIPCodecName string
+
+// SIPCodecConfig defines model for SIPCodecConfig.
+type SIPCodecConfig struct {
+	// Codecs In order of preference: outbound offers on this trunk list enabled codecs in this order first and leave disabled ones out.
+	Codecs *[]SIPCodec `json:"codecs"`
+
+	// Transcoding Allow transcoding between legs that share no codec (stored; applied where the media layer supports it).
+	Transcoding bool `json:"transcoding"`
+}
+
 // SIPConfigPair defines model for SIPConfigPair.
 type SIPConfigPair struct {
+	// Config The number's failover, codecs and alerts (PATCH /v1/sip/config): its own sections, else its trunk's; null when the node keeps none.
+	Config *SIPAdvancedConfig `json:"config"`
+
 	// Inbound null when not configured.
 	Inbound *SIPConfigurationView `json:"inbound"`
 
 	// Outbound null when not configured.
 	Outbound *SIPConfigurationView `json:"outbound"`
+
+	// Verification Whether the number is verified (PUT /v1/sip/verify); null when the node does not verify.
+	Verification *SIPVerificationView `json:"verification"`
+}
+
+// SIPConfigPatch defines model for SIPConfigPatch.
+type SIPConfigPatch struct {
+	// Alerts Replaces the alerts section.
+	Alerts *SIPAlertConfig `json:"alerts,omitempty"`
+
+	// Clear Sections to remove: failover, codecs, alerts.
+	//
+	// Examples: ["alerts"]
+	Clear *[]string `json:"clear,omitempty"`
+
+	// Codecs Replaces the codecs section.
+	Codecs *SIPCodecConfig `json:"codecs,omitempty"`
+
+	// Failover Replaces the failover section.
+	Failover *SIPFailoverConfig `json:"failover,omitempty"`
+
+	// PhoneNumber The number to configure (with SIP configuration in this account); or trunk_id.
+	//
+	// Examples: +14150000000
+	PhoneNumber *string `json:"phone_number,omitempty"`
+
+	// TrunkId The trunk to configure (its numbers inherit sections they do not set); or phone_number.
+	//
+	// Examples: trk_6f1c2d3e4f5a4b6c8d9e0f1a2b3c4d5e
+	TrunkId *string `json:"trunk_id,omitempty"`
 }
 
 // SIPConfigurationView defines model for SIPConfigurationView.
@@ -2269,6 +2540,14 @@ type SIPEnvelopeParsedDestination struct {
 	Errors *[]string `json:"errors"`
 }
 
+// SIPEnvelopeSIPAdvancedConfig defines model for SIPEnvelopeSIPAdvancedConfig.
+type SIPEnvelopeSIPAdvancedConfig struct {
+	Data SIPAdvancedConfig `json:"data"`
+
+	// Errors null on success; errors are RFC 9457 problem responses.
+	Errors *[]string `json:"errors"`
+}
+
 // SIPEnvelopeSIPAttachResult defines model for SIPEnvelopeSIPAttachResult.
 type SIPEnvelopeSIPAttachResult struct {
 	Data SIPAttachResult `json:"data"`
@@ -2341,6 +2620,38 @@ type SIPEnvelopeSIPOutboundSetupView struct {
 	Errors *[]string `json:"errors"`
 }
 
+// SIPEnvelopeSIPPortCheckResult defines model for SIPEnvelopeSIPPortCheckResult.
+type SIPEnvelopeSIPPortCheckResult struct {
+	Data SIPPortCheckResult `json:"data"`
+
+	// Errors null on success; errors are RFC 9457 problem responses.
+	Errors *[]string `json:"errors"`
+}
+
+// SIPEnvelopeSIPPortDocumentView defines model for SIPEnvelopeSIPPortDocumentView.
+type SIPEnvelopeSIPPortDocumentView struct {
+	Data SIPPortDocumentView `json:"data"`
+
+	// Errors null on success; errors are RFC 9457 problem responses.
+	Errors *[]string `json:"errors"`
+}
+
+// SIPEnvelopeSIPPortList defines model for SIPEnvelopeSIPPortList.
+type SIPEnvelopeSIPPortList struct {
+	Data SIPPortList `json:"data"`
+
+	// Errors null on success; errors are RFC 9457 problem responses.
+	Errors *[]string `json:"errors"`
+}
+
+// SIPEnvelopeSIPPortView defines model for SIPEnvelopeSIPPortView.
+type SIPEnvelopeSIPPortView struct {
+	Data SIPPortView `json:"data"`
+
+	// Errors null on success; errors are RFC 9457 problem responses.
+	Errors *[]string `json:"errors"`
+}
+
 // SIPEnvelopeSIPTestCallStarted defines model for SIPEnvelopeSIPTestCallStarted.
 type SIPEnvelopeSIPTestCallStarted struct {
 	Data SIPTestCallStarted `json:"data"`
@@ -2372,6 +2683,49 @@ type SIPEnvelopeSIPUpdateResult struct {
 	// Errors null on success; errors are RFC 9457 problem responses.
 	Errors *[]string `json:"errors"`
 }
+
+// SIPEnvelopeSIPVerificationView defines model for SIPEnvelopeSIPVerificationView.
+type SIPEnvelopeSIPVerificationView struct {
+	Data SIPVerificationView `json:"data"`
+
+	// Errors null on success; errors are RFC 9457 problem responses.
+	Errors *[]string `json:"errors"`
+}
+
+// SIPFailoverConfig defines model for SIPFailoverConfig.
+type SIPFailoverConfig struct {
+	// Enabled Default true when the section is sent.
+	Enabled *bool `json:"enabled,omitempty"`
+
+	// Failback auto: calls return to the primary as soon as its probes answer; manual: they stay on the server that last answered until the configuration is PATCHed. Default auto.
+	Failback *SIPFailoverConfigFailback `json:"failback,omitempty"`
+
+	// Primary Default: the number's outbound sip_endpoint.
+	//
+	// Examples: sip:sbc1.example.com:5060
+	Primary *string `json:"primary,omitempty"`
+
+	// Secondary Required when enabled.
+	//
+	// Examples: sip:sbc2.example.com:5060
+	Secondary *string `json:"secondary,omitempty"`
+
+	// Tertiary Examples: sip:sbc3.example.com;transport=tcp
+	Tertiary *string `json:"tertiary,omitempty"`
+
+	// TimeoutSeconds 1 to 30, default 5.
+	//
+	// Examples: 5
+	TimeoutSeconds *int64 `json:"timeout_seconds,omitempty"`
+
+	// Triggers What moves a call to the next server: unreachable (health probes, transport errors, 5xx), auth_failure (401, 403, 407), timeout (no response within timeout_seconds). Default all three.
+	//
+	// Examples: ["unreachable","auth_failure","timeout"]
+	Triggers *[]string `json:"triggers,omitempty"`
+}
+
+// SIPFailoverConfigFailback auto: calls return to the primary as soon as its probes answer; manual: they stay on the server that last answered until the configuration is PATCHed. Default auto.
+type SIPFailoverConfigFailback string
 
 // SIPFailure defines model for SIPFailure.
 type SIPFailure struct {
@@ -2542,6 +2896,183 @@ type SIPOutboundSetupView struct {
 
 // SIPOutboundSetupViewTransport TLS when the node has a TLS listener, else UDP.
 type SIPOutboundSetupViewTransport string
+
+// SIPPortAddress defines model for SIPPortAddress.
+type SIPPortAddress struct {
+	// City Required.
+	//
+	// Examples: San Francisco
+	City string `json:"city"`
+
+	// Country ISO 3166-1 alpha-2, required.
+	//
+	// Examples: US
+	Country string `json:"country"`
+
+	// Line1 Required.
+	//
+	// Examples: 1 Market St
+	Line1 string `json:"line1"`
+
+	// Line2 Examples: Suite 300
+	Line2 *string `json:"line2,omitempty"`
+
+	// PostalCode Required.
+	//
+	// Examples: 94105
+	PostalCode string `json:"postal_code"`
+
+	// State Examples: CA
+	State *string `json:"state,omitempty"`
+}
+
+// SIPPortAdvanceRequest defines model for SIPPortAdvanceRequest.
+type SIPPortAdvanceRequest struct {
+	// Reason Examples: losing carrier confirmed FOC date
+	Reason *string `json:"reason,omitempty"`
+
+	// Status Examples: submitted
+	Status SIPPortAdvanceRequestStatus `json:"status"`
+}
+
+// SIPPortAdvanceRequestStatus Examples: submitted
+type SIPPortAdvanceRequestStatus string
+
+// SIPPortCheck defines model for SIPPortCheck.
+type SIPPortCheck struct {
+	// PhoneNumber E.164 when valid, else as given.
+	//
+	// Examples: +14155550123
+	PhoneNumber string `json:"phone_number"`
+
+	// Portable May be ported into this account now.
+	Portable bool `json:"portable"`
+
+	// Reason Why it is not portable, or a note; null when none.
+	//
+	// Examples: already in port port_6f1c2d3e4f5a4b6c8d9e0f1a2b3c4d5e
+	Reason *string `json:"reason"`
+
+	// Valid A valid E.164 number.
+	Valid bool `json:"valid"`
+}
+
+// SIPPortCheckResult defines model for SIPPortCheckResult.
+type SIPPortCheckResult struct {
+	// AllPortable Every number is portable.
+	AllPortable bool            `json:"all_portable"`
+	Numbers     *[]SIPPortCheck `json:"numbers"`
+}
+
+// SIPPortDocumentView defines model for SIPPortDocumentView.
+type SIPPortDocumentView struct {
+	// ContentType Sniffed from the file's bytes.
+	ContentType SIPPortDocumentViewContentType `json:"content_type"`
+	CreatedAt   time.Time                      `json:"created_at"`
+
+	// DocumentId Examples: doc_0b1c2d3e4f5a4b6c8d9e0f1a2b3c4d5e
+	DocumentId string `json:"document_id"`
+
+	// FileName Examples: loa.pdf
+	FileName string `json:"file_name"`
+
+	// Sha256 Examples: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
+	Sha256 string `json:"sha256"`
+
+	// SizeBytes Examples: 48213
+	SizeBytes int64 `json:"size_bytes"`
+}
+
+// SIPPortDocumentViewContentType Sniffed from the file's bytes.
+type SIPPortDocumentViewContentType string
+
+// SIPPortEvent defines model for SIPPortEvent.
+type SIPPortEvent struct {
+	At     time.Time `json:"at"`
+	Reason *string   `json:"reason"`
+
+	// Status Examples: submitted
+	Status string `json:"status"`
+}
+
+// SIPPortList defines model for SIPPortList.
+type SIPPortList struct {
+	Ports *[]SIPPortView `json:"ports"`
+}
+
+// SIPPortRepresentative defines model for SIPPortRepresentative.
+type SIPPortRepresentative struct {
+	// Email Examples: jane@example.com
+	Email *string `json:"email,omitempty"`
+
+	// Name Required.
+	//
+	// Examples: Jane Doe
+	Name string `json:"name"`
+
+	// Phone Examples: +14155550100
+	Phone *string `json:"phone,omitempty"`
+
+	// Title Examples: IT Director
+	Title *string `json:"title,omitempty"`
+}
+
+// SIPPortRequest defines model for SIPPortRequest.
+type SIPPortRequest struct {
+	AuthorizedRepresentative SIPPortRepresentative `json:"authorized_representative"`
+
+	// DocumentId The letter of authorization (POST /v1/sip/port/document).
+	//
+	// Examples: doc_0b1c2d3e4f5a4b6c8d9e0f1a2b3c4d5e
+	DocumentId string `json:"document_id"`
+
+	// PhoneNumbers E.164 numbers to port in, each portable (GET /v1/sip/port/check).
+	//
+	// Examples: ["+14155550123"]
+	PhoneNumbers   *[]string      `json:"phone_numbers"`
+	ServiceAddress SIPPortAddress `json:"service_address"`
+
+	// TargetDate Requested port date, at least 7 days out.
+	//
+	// Examples: 2027-01-15
+	TargetDate openapi_types.Date `json:"target_date"`
+
+	// WebhookUrl Receives a JSON POST on each status change.
+	//
+	// Examples: https://example.com/hooks/port
+	WebhookUrl *string `json:"webhook_url,omitempty"`
+}
+
+// SIPPortView defines model for SIPPortView.
+type SIPPortView struct {
+	AuthorizedRepresentative SIPPortRepresentative `json:"authorized_representative"`
+	CreatedAt                time.Time             `json:"created_at"`
+	DocumentId               string                `json:"document_id"`
+
+	// History Every status it went through, oldest first.
+	History *[]SIPPortEvent `json:"history"`
+
+	// PhoneNumbers Examples: ["+14155550123"]
+	PhoneNumbers *[]string `json:"phone_numbers"`
+
+	// PortId Examples: port_6f1c2d3e4f5a4b6c8d9e0f1a2b3c4d5e
+	PortId string `json:"port_id"`
+
+	// Reason Why it failed or was canceled.
+	Reason         *string        `json:"reason"`
+	ServiceAddress SIPPortAddress `json:"service_address"`
+
+	// Status waiting_for_signature → submitted → in_progress → completed or failed; canceled from any state before those.
+	Status SIPPortViewStatus `json:"status"`
+
+	// TargetDate Examples: 2027-01-15
+	TargetDate openapi_types.Date `json:"target_date"`
+	UpdatedAt  time.Time          `json:"updated_at"`
+	WebhookUrl *string            `json:"webhook_url"`
+}
+
+// SIPPortViewStatus waiting_for_signature → submitted → in_progress → completed or failed; canceled from any state before those.
+type SIPPortViewStatus string
 
 // SIPRegistrationView defines model for SIPRegistrationView.
 type SIPRegistrationView struct {
@@ -2766,6 +3297,49 @@ type SIPUpdateResult struct {
 
 // SIPUpdateResultDirection defines model for SIPUpdateResult.Direction.
 type SIPUpdateResultDirection string
+
+// SIPVerificationView defines model for SIPVerificationView.
+type SIPVerificationView struct {
+	// CallId The last verification call (its record and SIP trace are in the Voice API, tag sip-verification).
+	//
+	// Examples: c-6f1c2d3e-4f5a-4b6c-8d9e-0f1a2b3c4d5e
+	CallId *string `json:"call_id"`
+
+	// Method How the number was verified: a verification call, a completed port, or it had an outbound configuration when verification arrived.
+	Method *SIPVerificationViewMethod `json:"method"`
+
+	// PhoneNumber Examples: +14150000000
+	PhoneNumber string `json:"phone_number"`
+
+	// Reason Why the last verification failed.
+	//
+	// Examples: the callee entered a wrong code
+	Reason *string `json:"reason"`
+
+	// StartedAt When the last verification call was placed.
+	StartedAt *time.Time `json:"started_at"`
+
+	// Status calling while the verification call runs; failed: the last call's code was wrong, not entered, or the call was not answered (see reason).
+	Status SIPVerificationViewStatus `json:"status"`
+
+	// VerificationRequired Whether this node refuses calls from unverified numbers (--sip-require-verification).
+	VerificationRequired bool       `json:"verification_required"`
+	VerifiedAt           *time.Time `json:"verified_at"`
+}
+
+// SIPVerificationViewMethod How the number was verified: a verification call, a completed port, or it had an outbound configuration when verification arrived.
+type SIPVerificationViewMethod string
+
+// SIPVerificationViewStatus calling while the verification call runs; failed: the last call's code was wrong, not entered, or the call was not answered (see reason).
+type SIPVerificationViewStatus string
+
+// SIPVerifyRequest defines model for SIPVerifyRequest.
+type SIPVerifyRequest struct {
+	// PhoneNumber E.164 number with an outbound SIP configuration.
+	//
+	// Examples: +14150000000
+	PhoneNumber string `json:"phone_number"`
+}
 
 // SessionInfo defines model for SessionInfo.
 type SessionInfo struct {
@@ -3248,6 +3822,30 @@ type GetSipOutboundSetupParams struct {
 	PhoneNumber *string `form:"phone_number,omitempty" json:"phone_number,omitempty"`
 }
 
+// ListSipPortsParams defines parameters for ListSipPorts.
+type ListSipPortsParams struct {
+	// PortId Only this port (404 when it is not the account's).
+	PortId *string `form:"port_id,omitempty" json:"port_id,omitempty"`
+}
+
+// CheckSipPortParams defines parameters for CheckSipPort.
+type CheckSipPortParams struct {
+	// PhoneNumbers Required: up to 100 numbers, comma-separated.
+	PhoneNumbers *string `form:"phone_numbers,omitempty" json:"phone_numbers,omitempty"`
+}
+
+// UploadSipPortDocumentMultipartBody defines parameters for UploadSipPortDocument.
+type UploadSipPortDocumentMultipartBody struct {
+	// File The PDF or image.
+	File openapi_types.File `json:"file"`
+}
+
+// UploadSipPortDocumentParams defines parameters for UploadSipPortDocument.
+type UploadSipPortDocumentParams struct {
+	// FileName The file's name when the body is the raw file (multipart uploads name it in the part).
+	FileName *string `form:"file_name,omitempty" json:"file_name,omitempty"`
+}
+
 // GetSipStatusParams defines parameters for GetSipStatus.
 type GetSipStatusParams struct {
 	// PhoneNumber Required, E.164.
@@ -3302,6 +3900,9 @@ type CreateApiKeyJSONRequestBody = APIKeyCreate
 // AttachSipJSONRequestBody defines body for AttachSip for application/json ContentType.
 type AttachSipJSONRequestBody = SIPAttachRequest
 
+// PatchSipConfigJSONRequestBody defines body for PatchSipConfig for application/json ContentType.
+type PatchSipConfigJSONRequestBody = SIPConfigPatch
+
 // DetachSipJSONRequestBody defines body for DetachSip for application/json ContentType.
 type DetachSipJSONRequestBody = SIPDetachRequest
 
@@ -3310,6 +3911,15 @@ type DiscoverSipJSONRequestBody = SIPDiscoverRequest
 
 // ParseSipDestinationJSONRequestBody defines body for ParseSipDestination for application/json ContentType.
 type ParseSipDestinationJSONRequestBody = ParseDestinationRequest
+
+// UploadSipPortDocumentMultipartRequestBody defines body for UploadSipPortDocument for multipart/form-data ContentType.
+type UploadSipPortDocumentMultipartRequestBody UploadSipPortDocumentMultipartBody
+
+// InitiateSipPortJSONRequestBody defines body for InitiateSipPort for application/json ContentType.
+type InitiateSipPortJSONRequestBody = SIPPortRequest
+
+// AdvanceSipPortJSONRequestBody defines body for AdvanceSipPort for application/json ContentType.
+type AdvanceSipPortJSONRequestBody = SIPPortAdvanceRequest
 
 // SipTestCallJSONRequestBody defines body for SipTestCall for application/json ContentType.
 type SipTestCallJSONRequestBody = SIPTestCallRequest
@@ -3322,6 +3932,9 @@ type UpdateSipTrunkJSONRequestBody = SIPTrunkInput
 
 // UpdateSipJSONRequestBody defines body for UpdateSip for application/json ContentType.
 type UpdateSipJSONRequestBody = SIPUpdateRequest
+
+// VerifySipJSONRequestBody defines body for VerifySip for application/json ContentType.
+type VerifySipJSONRequestBody = SIPVerifyRequest
 
 // CreateVoiceApplicationJSONRequestBody defines body for CreateVoiceApplication for application/json ContentType.
 type CreateVoiceApplicationJSONRequestBody = VoiceApplicationCreate
@@ -3749,6 +4362,24 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/sip/calls (the `ListSipCalls` operationId).
 	ListSipCalls(ctx context.Context, params *ListSipCallsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// PatchSipConfigWithBody Set failover, codecs and alerts
+	//
+	// Advanced configuration of a number (phone_number) or a trunk (trunk_id; its numbers inherit each section they do not set): failover servers with triggers and failback, codec order and enablement for outbound offers, alert thresholds with a webhook. Each section sent replaces the stored one; clear removes sections. The answer is the stored configuration; GET /v1/sip shows a number's effective one.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /v1/sip/config (the `PatchSipConfig` operationId).
+	PatchSipConfigWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PatchSipConfig Set failover, codecs and alerts
+	//
+	// Advanced configuration of a number (phone_number) or a trunk (trunk_id; its numbers inherit each section they do not set): failover servers with triggers and failback, codec order and enablement for outbound offers, alert thresholds with a webhook. Each section sent replaces the stored one; clear removes sections. The answer is the stored configuration; GET /v1/sip shows a number's effective one.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /v1/sip/config (the `PatchSipConfig` operationId).
+	PatchSipConfig(ctx context.Context, body PatchSipConfigJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// DetachSipWithBody Detach SIP configuration from numbers
 	//
 	// Removes the named directions (all their configurations, or only those bound to trunk_id).
@@ -3830,6 +4461,72 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/sip/parse-destination (the `ParseSipDestination` operationId).
 	ParseSipDestination(ctx context.Context, body ParseSipDestinationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListSipPorts List number ports
+	//
+	// The account's port requests, newest first (at most 100), with their status history; port_id reads one.
+	//
+	// Corresponds with GET /v1/sip/port (the `ListSipPorts` operationId).
+	ListSipPorts(ctx context.Context, params *ListSipPortsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CheckSipPort Check number portability
+	//
+	// Whether each number can be ported into this account: a valid E.164 number, not already on this server (ported in, or used by another account), not in an active port.
+	//
+	// Corresponds with GET /v1/sip/port/check (the `CheckSipPort` operationId).
+	CheckSipPort(ctx context.Context, params *CheckSipPortParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UploadSipPortDocumentWithBody Upload a port document
+	//
+	// Upload the signed letter of authorization (or a bill) for a port: a PDF or an image (PNG, JPEG, GIF, WebP) of at most 10 MB, as the part named file of a multipart/form-data body or as the raw body. Its type is sniffed from its bytes; the file is kept in the node's data directory. Use document_id in POST /v1/sip/port/initiate.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/sip/port/document (the `UploadSipPortDocument` operationId).
+	UploadSipPortDocumentWithBody(ctx context.Context, params *UploadSipPortDocumentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// InitiateSipPortWithBody Initiate a number port
+	//
+	// Request a port of numbers into this account: the authorized representative and service address as on the losing carrier's account, a target date at least 7 days out, and the uploaded letter of authorization. The port starts in waiting_for_signature; the node's operator advances it, and webhook_url receives each change. Numbers in another active port are a 409.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/sip/port/initiate (the `InitiateSipPort` operationId).
+	InitiateSipPortWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// InitiateSipPort Initiate a number port
+	//
+	// Request a port of numbers into this account: the authorized representative and service address as on the losing carrier's account, a target date at least 7 days out, and the uploaded letter of authorization. The port starts in waiting_for_signature; the node's operator advances it, and webhook_url receives each change. Numbers in another active port are a 409.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/sip/port/initiate (the `InitiateSipPort` operationId).
+	InitiateSipPort(ctx context.Context, body InitiateSipPortJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CancelSipPort Cancel a number port
+	//
+	// Cancels a port that is not completed, failed or canceled yet (409 then); its numbers are free for another port.
+	//
+	// Corresponds with DELETE /v1/sip/port/{port_id} (the `CancelSipPort` operationId).
+	CancelSipPort(ctx context.Context, portId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AdvanceSipPortWithBody Advance a number port (operator)
+	//
+	// The node's operator (an account with the admin feature) moves any account's port as the losing carrier answers: waiting_for_signature → submitted → in_progress → completed or failed, or canceled before that. Other changes are a 409. Completion makes the numbers the account's own on this server (verified, and no other account may attach them; none may attach a number while another account ports it). The port's webhook_url receives each change.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/sip/port/{port_id}/advance (the `AdvanceSipPort` operationId).
+	AdvanceSipPortWithBody(ctx context.Context, portId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AdvanceSipPort Advance a number port (operator)
+	//
+	// The node's operator (an account with the admin feature) moves any account's port as the losing carrier answers: waiting_for_signature → submitted → in_progress → completed or failed, or canceled before that. Other changes are a 409. Completion makes the numbers the account's own on this server (verified, and no other account may attach them; none may attach a number while another account ports it). The port's webhook_url receives each change.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/sip/port/{port_id}/advance (the `AdvanceSipPort` operationId).
+	AdvanceSipPort(ctx context.Context, portId string, body AdvanceSipPortJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetSipStatus Get trunk health
 	//
@@ -3933,6 +4630,24 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/sip/update (the `UpdateSip` operationId).
 	UpdateSip(ctx context.Context, body UpdateSipJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// VerifySipWithBody Verify a number by calling it
+	//
+	// Places a real call to the number through its outbound SIP configuration that speaks a random 6-digit one-time code (twice) and gathers it by DTMF: the number is verified when the callee keys it in. The answer comes at once with status calling; GET /v1/sip shows the outcome (verification). One call per number at a time (409), at most 5 per number per hour (429 with Retry-After). With --sip-require-verification, createCall refuses a from number that is not verified (numbers ported in, and those with an outbound configuration before the upgrade, count as verified).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /v1/sip/verify (the `VerifySip` operationId).
+	VerifySipWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// VerifySip Verify a number by calling it
+	//
+	// Places a real call to the number through its outbound SIP configuration that speaks a random 6-digit one-time code (twice) and gathers it by DTMF: the number is verified when the callee keys it in. The answer comes at once with status calling; GET /v1/sip shows the outcome (verification). One call per number at a time (409), at most 5 per number per hour (429 with Retry-After). With --sip-require-verification, createCall refuses a from number that is not verified (numbers ported in, and those with an outbound configuration before the upgrade, count as verified).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /v1/sip/verify (the `VerifySip` operationId).
+	VerifySip(ctx context.Context, body VerifySipJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListModules List modules
 	//
@@ -4836,6 +5551,44 @@ func (c *Client) ListSipCalls(ctx context.Context, params *ListSipCallsParams, r
 	return c.Client.Do(req)
 }
 
+// PatchSipConfigWithBody Set failover, codecs and alerts
+//
+// Advanced configuration of a number (phone_number) or a trunk (trunk_id; its numbers inherit each section they do not set): failover servers with triggers and failback, codec order and enablement for outbound offers, alert thresholds with a webhook. Each section sent replaces the stored one; clear removes sections. The answer is the stored configuration; GET /v1/sip shows a number's effective one.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /v1/sip/config (the `PatchSipConfig` operationId).
+func (c *Client) PatchSipConfigWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPatchSipConfigRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PatchSipConfig Set failover, codecs and alerts
+//
+// Advanced configuration of a number (phone_number) or a trunk (trunk_id; its numbers inherit each section they do not set): failover servers with triggers and failback, codec order and enablement for outbound offers, alert thresholds with a webhook. Each section sent replaces the stored one; clear removes sections. The answer is the stored configuration; GET /v1/sip shows a number's effective one.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /v1/sip/config (the `PatchSipConfig` operationId).
+func (c *Client) PatchSipConfig(ctx context.Context, body PatchSipConfigJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPatchSipConfigRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // DetachSipWithBody Detach SIP configuration from numbers
 //
 // Removes the named directions (all their configurations, or only those bound to trunk_id).
@@ -5008,6 +5761,152 @@ func (c *Client) ParseSipDestinationWithBody(ctx context.Context, contentType st
 // Corresponds with POST /v1/sip/parse-destination (the `ParseSipDestination` operationId).
 func (c *Client) ParseSipDestination(ctx context.Context, body ParseSipDestinationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewParseSipDestinationRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListSipPorts List number ports
+//
+// The account's port requests, newest first (at most 100), with their status history; port_id reads one.
+//
+// Corresponds with GET /v1/sip/port (the `ListSipPorts` operationId).
+func (c *Client) ListSipPorts(ctx context.Context, params *ListSipPortsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListSipPortsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CheckSipPort Check number portability
+//
+// Whether each number can be ported into this account: a valid E.164 number, not already on this server (ported in, or used by another account), not in an active port.
+//
+// Corresponds with GET /v1/sip/port/check (the `CheckSipPort` operationId).
+func (c *Client) CheckSipPort(ctx context.Context, params *CheckSipPortParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCheckSipPortRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UploadSipPortDocumentWithBody Upload a port document
+//
+// Upload the signed letter of authorization (or a bill) for a port: a PDF or an image (PNG, JPEG, GIF, WebP) of at most 10 MB, as the part named file of a multipart/form-data body or as the raw body. Its type is sniffed from its bytes; the file is kept in the node's data directory. Use document_id in POST /v1/sip/port/initiate.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/sip/port/document (the `UploadSipPortDocument` operationId).
+func (c *Client) UploadSipPortDocumentWithBody(ctx context.Context, params *UploadSipPortDocumentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUploadSipPortDocumentRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// InitiateSipPortWithBody Initiate a number port
+//
+// Request a port of numbers into this account: the authorized representative and service address as on the losing carrier's account, a target date at least 7 days out, and the uploaded letter of authorization. The port starts in waiting_for_signature; the node's operator advances it, and webhook_url receives each change. Numbers in another active port are a 409.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/sip/port/initiate (the `InitiateSipPort` operationId).
+func (c *Client) InitiateSipPortWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewInitiateSipPortRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// InitiateSipPort Initiate a number port
+//
+// Request a port of numbers into this account: the authorized representative and service address as on the losing carrier's account, a target date at least 7 days out, and the uploaded letter of authorization. The port starts in waiting_for_signature; the node's operator advances it, and webhook_url receives each change. Numbers in another active port are a 409.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/sip/port/initiate (the `InitiateSipPort` operationId).
+func (c *Client) InitiateSipPort(ctx context.Context, body InitiateSipPortJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewInitiateSipPortRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CancelSipPort Cancel a number port
+//
+// Cancels a port that is not completed, failed or canceled yet (409 then); its numbers are free for another port.
+//
+// Corresponds with DELETE /v1/sip/port/{port_id} (the `CancelSipPort` operationId).
+func (c *Client) CancelSipPort(ctx context.Context, portId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCancelSipPortRequest(c.Server, portId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AdvanceSipPortWithBody Advance a number port (operator)
+//
+// The node's operator (an account with the admin feature) moves any account's port as the losing carrier answers: waiting_for_signature → submitted → in_progress → completed or failed, or canceled before that. Other changes are a 409. Completion makes the numbers the account's own on this server (verified, and no other account may attach them; none may attach a number while another account ports it). The port's webhook_url receives each change.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/sip/port/{port_id}/advance (the `AdvanceSipPort` operationId).
+func (c *Client) AdvanceSipPortWithBody(ctx context.Context, portId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAdvanceSipPortRequestWithBody(c.Server, portId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AdvanceSipPort Advance a number port (operator)
+//
+// The node's operator (an account with the admin feature) moves any account's port as the losing carrier answers: waiting_for_signature → submitted → in_progress → completed or failed, or canceled before that. Other changes are a 409. Completion makes the numbers the account's own on this server (verified, and no other account may attach them; none may attach a number while another account ports it). The port's webhook_url receives each change.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/sip/port/{port_id}/advance (the `AdvanceSipPort` operationId).
+func (c *Client) AdvanceSipPort(ctx context.Context, portId string, body AdvanceSipPortJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAdvanceSipPortRequest(c.Server, portId, body)
 	if err != nil {
 		return nil, err
 	}
@@ -5241,6 +6140,44 @@ func (c *Client) UpdateSipWithBody(ctx context.Context, contentType string, body
 // Corresponds with POST /v1/sip/update (the `UpdateSip` operationId).
 func (c *Client) UpdateSip(ctx context.Context, body UpdateSipJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUpdateSipRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// VerifySipWithBody Verify a number by calling it
+//
+// Places a real call to the number through its outbound SIP configuration that speaks a random 6-digit one-time code (twice) and gathers it by DTMF: the number is verified when the callee keys it in. The answer comes at once with status calling; GET /v1/sip shows the outcome (verification). One call per number at a time (409), at most 5 per number per hour (429 with Retry-After). With --sip-require-verification, createCall refuses a from number that is not verified (numbers ported in, and those with an outbound configuration before the upgrade, count as verified).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /v1/sip/verify (the `VerifySip` operationId).
+func (c *Client) VerifySipWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewVerifySipRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// VerifySip Verify a number by calling it
+//
+// Places a real call to the number through its outbound SIP configuration that speaks a random 6-digit one-time code (twice) and gathers it by DTMF: the number is verified when the callee keys it in. The answer comes at once with status calling; GET /v1/sip shows the outcome (verification). One call per number at a time (409), at most 5 per number per hour (429 with Retry-After). With --sip-require-verification, createCall refuses a from number that is not verified (numbers ported in, and those with an outbound configuration before the upgrade, count as verified).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /v1/sip/verify (the `VerifySip` operationId).
+func (c *Client) VerifySip(ctx context.Context, body VerifySipJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewVerifySipRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -7459,6 +8396,46 @@ func NewListSipCallsRequest(server string, params *ListSipCallsParams) (*http.Re
 	return req, nil
 }
 
+// NewPatchSipConfigRequest calls the generic PatchSipConfig builder with application/json body
+func NewPatchSipConfigRequest(server string, body PatchSipConfigJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPatchSipConfigRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewPatchSipConfigRequestWithBody constructs an http.Request for the PatchSipConfig method, with any body, and a specified content type
+func NewPatchSipConfigRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/sip/config")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewDetachSipRequest calls the generic DetachSip builder with application/json body
 func NewDetachSipRequest(server string, body DetachSipJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -7773,6 +8750,291 @@ func NewParseSipDestinationRequestWithBody(server string, contentType string, bo
 	}
 
 	operationPath := fmt.Sprintf("/v1/sip/parse-destination")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewListSipPortsRequest constructs an http.Request for the ListSipPorts method
+func NewListSipPortsRequest(server string, params *ListSipPortsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/sip/port")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.PortId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "port_id", *params.PortId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCheckSipPortRequest constructs an http.Request for the CheckSipPort method
+func NewCheckSipPortRequest(server string, params *CheckSipPortParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/sip/port/check")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.PhoneNumbers != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "phone_numbers", *params.PhoneNumbers, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUploadSipPortDocumentRequestWithBody constructs an http.Request for the UploadSipPortDocument method, with any body, and a specified content type
+func NewUploadSipPortDocumentRequestWithBody(server string, params *UploadSipPortDocumentParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/sip/port/document")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.FileName != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "file_name", *params.FileName, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewInitiateSipPortRequest calls the generic InitiateSipPort builder with application/json body
+func NewInitiateSipPortRequest(server string, body InitiateSipPortJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewInitiateSipPortRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewInitiateSipPortRequestWithBody constructs an http.Request for the InitiateSipPort method, with any body, and a specified content type
+func NewInitiateSipPortRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/sip/port/initiate")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewCancelSipPortRequest constructs an http.Request for the CancelSipPort method
+func NewCancelSipPortRequest(server string, portId string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "port_id", portId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/sip/port/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewAdvanceSipPortRequest calls the generic AdvanceSipPort builder with application/json body
+func NewAdvanceSipPortRequest(server string, portId string, body AdvanceSipPortJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewAdvanceSipPortRequestWithBody(server, portId, "application/json", bodyReader)
+}
+
+// NewAdvanceSipPortRequestWithBody constructs an http.Request for the AdvanceSipPort method, with any body, and a specified content type
+func NewAdvanceSipPortRequestWithBody(server string, portId string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "port_id", portId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/sip/port/%s/advance", pathParam0)
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -8153,6 +9415,46 @@ func NewUpdateSipRequestWithBody(server string, contentType string, body io.Read
 	}
 
 	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewVerifySipRequest calls the generic VerifySip builder with application/json body
+func NewVerifySipRequest(server string, body VerifySipJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewVerifySipRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewVerifySipRequestWithBody constructs an http.Request for the VerifySip method, with any body, and a specified content type
+func NewVerifySipRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/sip/verify")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
 	if err != nil {
 		return nil, err
 	}
@@ -9247,6 +10549,24 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/sip/calls (the `ListSipCalls` operationId).
 	ListSipCallsWithResponse(ctx context.Context, params *ListSipCallsParams, reqEditors ...RequestEditorFn) (*ListSipCallsHTTPResponse, error)
 
+	// PatchSipConfigWithBodyWithResponse Set failover, codecs and alerts
+	//
+	// Advanced configuration of a number (phone_number) or a trunk (trunk_id; its numbers inherit each section they do not set): failover servers with triggers and failback, codec order and enablement for outbound offers, alert thresholds with a webhook. Each section sent replaces the stored one; clear removes sections. The answer is the stored configuration; GET /v1/sip shows a number's effective one.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/sip/config (the `PatchSipConfig` operationId).
+	PatchSipConfigWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PatchSipConfigHTTPResponse, error)
+
+	// PatchSipConfigWithResponse Set failover, codecs and alerts
+	//
+	// Advanced configuration of a number (phone_number) or a trunk (trunk_id; its numbers inherit each section they do not set): failover servers with triggers and failback, codec order and enablement for outbound offers, alert thresholds with a webhook. Each section sent replaces the stored one; clear removes sections. The answer is the stored configuration; GET /v1/sip shows a number's effective one.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/sip/config (the `PatchSipConfig` operationId).
+	PatchSipConfigWithResponse(ctx context.Context, body PatchSipConfigJSONRequestBody, reqEditors ...RequestEditorFn) (*PatchSipConfigHTTPResponse, error)
+
 	// DetachSipWithBodyWithResponse Detach SIP configuration from numbers
 	//
 	// Removes the named directions (all their configurations, or only those bound to trunk_id).
@@ -9336,6 +10656,78 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/sip/parse-destination (the `ParseSipDestination` operationId).
 	ParseSipDestinationWithResponse(ctx context.Context, body ParseSipDestinationJSONRequestBody, reqEditors ...RequestEditorFn) (*ParseSipDestinationHTTPResponse, error)
+
+	// ListSipPortsWithResponse List number ports
+	//
+	// The account's port requests, newest first (at most 100), with their status history; port_id reads one.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/sip/port (the `ListSipPorts` operationId).
+	ListSipPortsWithResponse(ctx context.Context, params *ListSipPortsParams, reqEditors ...RequestEditorFn) (*ListSipPortsHTTPResponse, error)
+
+	// CheckSipPortWithResponse Check number portability
+	//
+	// Whether each number can be ported into this account: a valid E.164 number, not already on this server (ported in, or used by another account), not in an active port.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/sip/port/check (the `CheckSipPort` operationId).
+	CheckSipPortWithResponse(ctx context.Context, params *CheckSipPortParams, reqEditors ...RequestEditorFn) (*CheckSipPortHTTPResponse, error)
+
+	// UploadSipPortDocumentWithBodyWithResponse Upload a port document
+	//
+	// Upload the signed letter of authorization (or a bill) for a port: a PDF or an image (PNG, JPEG, GIF, WebP) of at most 10 MB, as the part named file of a multipart/form-data body or as the raw body. Its type is sniffed from its bytes; the file is kept in the node's data directory. Use document_id in POST /v1/sip/port/initiate.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/sip/port/document (the `UploadSipPortDocument` operationId).
+	UploadSipPortDocumentWithBodyWithResponse(ctx context.Context, params *UploadSipPortDocumentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UploadSipPortDocumentHTTPResponse, error)
+
+	// InitiateSipPortWithBodyWithResponse Initiate a number port
+	//
+	// Request a port of numbers into this account: the authorized representative and service address as on the losing carrier's account, a target date at least 7 days out, and the uploaded letter of authorization. The port starts in waiting_for_signature; the node's operator advances it, and webhook_url receives each change. Numbers in another active port are a 409.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/sip/port/initiate (the `InitiateSipPort` operationId).
+	InitiateSipPortWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*InitiateSipPortHTTPResponse, error)
+
+	// InitiateSipPortWithResponse Initiate a number port
+	//
+	// Request a port of numbers into this account: the authorized representative and service address as on the losing carrier's account, a target date at least 7 days out, and the uploaded letter of authorization. The port starts in waiting_for_signature; the node's operator advances it, and webhook_url receives each change. Numbers in another active port are a 409.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/sip/port/initiate (the `InitiateSipPort` operationId).
+	InitiateSipPortWithResponse(ctx context.Context, body InitiateSipPortJSONRequestBody, reqEditors ...RequestEditorFn) (*InitiateSipPortHTTPResponse, error)
+
+	// CancelSipPortWithResponse Cancel a number port
+	//
+	// Cancels a port that is not completed, failed or canceled yet (409 then); its numbers are free for another port.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/sip/port/{port_id} (the `CancelSipPort` operationId).
+	CancelSipPortWithResponse(ctx context.Context, portId string, reqEditors ...RequestEditorFn) (*CancelSipPortHTTPResponse, error)
+
+	// AdvanceSipPortWithBodyWithResponse Advance a number port (operator)
+	//
+	// The node's operator (an account with the admin feature) moves any account's port as the losing carrier answers: waiting_for_signature → submitted → in_progress → completed or failed, or canceled before that. Other changes are a 409. Completion makes the numbers the account's own on this server (verified, and no other account may attach them; none may attach a number while another account ports it). The port's webhook_url receives each change.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/sip/port/{port_id}/advance (the `AdvanceSipPort` operationId).
+	AdvanceSipPortWithBodyWithResponse(ctx context.Context, portId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AdvanceSipPortHTTPResponse, error)
+
+	// AdvanceSipPortWithResponse Advance a number port (operator)
+	//
+	// The node's operator (an account with the admin feature) moves any account's port as the losing carrier answers: waiting_for_signature → submitted → in_progress → completed or failed, or canceled before that. Other changes are a 409. Completion makes the numbers the account's own on this server (verified, and no other account may attach them; none may attach a number while another account ports it). The port's webhook_url receives each change.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/sip/port/{port_id}/advance (the `AdvanceSipPort` operationId).
+	AdvanceSipPortWithResponse(ctx context.Context, portId string, body AdvanceSipPortJSONRequestBody, reqEditors ...RequestEditorFn) (*AdvanceSipPortHTTPResponse, error)
 
 	// GetSipStatusWithResponse Get trunk health
 	//
@@ -9449,6 +10841,24 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/sip/update (the `UpdateSip` operationId).
 	UpdateSipWithResponse(ctx context.Context, body UpdateSipJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateSipHTTPResponse, error)
+
+	// VerifySipWithBodyWithResponse Verify a number by calling it
+	//
+	// Places a real call to the number through its outbound SIP configuration that speaks a random 6-digit one-time code (twice) and gathers it by DTMF: the number is verified when the callee keys it in. The answer comes at once with status calling; GET /v1/sip shows the outcome (verification). One call per number at a time (409), at most 5 per number per hour (429 with Retry-After). With --sip-require-verification, createCall refuses a from number that is not verified (numbers ported in, and those with an outbound configuration before the upgrade, count as verified).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/sip/verify (the `VerifySip` operationId).
+	VerifySipWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*VerifySipHTTPResponse, error)
+
+	// VerifySipWithResponse Verify a number by calling it
+	//
+	// Places a real call to the number through its outbound SIP configuration that speaks a random 6-digit one-time code (twice) and gathers it by DTMF: the number is verified when the callee keys it in. The answer comes at once with status calling; GET /v1/sip shows the outcome (verification). One call per number at a time (409), at most 5 per number per hour (429 with Retry-After). With --sip-require-verification, createCall refuses a from number that is not verified (numbers ported in, and those with an outbound configuration before the upgrade, count as verified).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/sip/verify (the `VerifySip` operationId).
+	VerifySipWithResponse(ctx context.Context, body VerifySipJSONRequestBody, reqEditors ...RequestEditorFn) (*VerifySipHTTPResponse, error)
 
 	// ListModulesWithResponse List modules
 	//
@@ -12250,6 +13660,82 @@ func (r ListSipCallsHTTPResponse) ContentType() string {
 	return ""
 }
 
+type PatchSipConfigHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SIPEnvelopeSIPAdvancedConfig
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *ErrorModel
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ErrorModel
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PatchSipConfigHTTPResponse) GetJSON200() *SIPEnvelopeSIPAdvancedConfig {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r PatchSipConfigHTTPResponse) GetApplicationproblemJSON400() *ErrorModel {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r PatchSipConfigHTTPResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r PatchSipConfigHTTPResponse) GetApplicationproblemJSON403() *ErrorModel {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r PatchSipConfigHTTPResponse) GetApplicationproblemJSON404() *ErrorModel {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r PatchSipConfigHTTPResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r PatchSipConfigHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PatchSipConfigHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PatchSipConfigHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PatchSipConfigHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type DetachSipHTTPResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -12769,6 +14255,497 @@ func (r ParseSipDestinationHTTPResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ParseSipDestinationHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListSipPortsHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SIPEnvelopeSIPPortList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *ErrorModel
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ErrorModel
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListSipPortsHTTPResponse) GetJSON200() *SIPEnvelopeSIPPortList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListSipPortsHTTPResponse) GetApplicationproblemJSON400() *ErrorModel {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListSipPortsHTTPResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListSipPortsHTTPResponse) GetApplicationproblemJSON403() *ErrorModel {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListSipPortsHTTPResponse) GetApplicationproblemJSON404() *ErrorModel {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ListSipPortsHTTPResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListSipPortsHTTPResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ListSipPortsHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListSipPortsHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListSipPortsHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListSipPortsHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CheckSipPortHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SIPEnvelopeSIPPortCheckResult
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *ErrorModel
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CheckSipPortHTTPResponse) GetJSON200() *SIPEnvelopeSIPPortCheckResult {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CheckSipPortHTTPResponse) GetApplicationproblemJSON400() *ErrorModel {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CheckSipPortHTTPResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CheckSipPortHTTPResponse) GetApplicationproblemJSON403() *ErrorModel {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CheckSipPortHTTPResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CheckSipPortHTTPResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r CheckSipPortHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CheckSipPortHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CheckSipPortHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CheckSipPortHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type UploadSipPortDocumentHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SIPEnvelopeSIPPortDocumentView
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *ErrorModel
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ErrorModel
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UploadSipPortDocumentHTTPResponse) GetJSON200() *SIPEnvelopeSIPPortDocumentView {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r UploadSipPortDocumentHTTPResponse) GetApplicationproblemJSON400() *ErrorModel {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UploadSipPortDocumentHTTPResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r UploadSipPortDocumentHTTPResponse) GetApplicationproblemJSON403() *ErrorModel {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r UploadSipPortDocumentHTTPResponse) GetApplicationproblemJSON413() *ErrorModel {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r UploadSipPortDocumentHTTPResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r UploadSipPortDocumentHTTPResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r UploadSipPortDocumentHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UploadSipPortDocumentHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UploadSipPortDocumentHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UploadSipPortDocumentHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type InitiateSipPortHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SIPEnvelopeSIPPortView
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *ErrorModel
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ErrorModel
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r InitiateSipPortHTTPResponse) GetJSON200() *SIPEnvelopeSIPPortView {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r InitiateSipPortHTTPResponse) GetApplicationproblemJSON400() *ErrorModel {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r InitiateSipPortHTTPResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r InitiateSipPortHTTPResponse) GetApplicationproblemJSON403() *ErrorModel {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r InitiateSipPortHTTPResponse) GetApplicationproblemJSON409() *ErrorModel {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r InitiateSipPortHTTPResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r InitiateSipPortHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r InitiateSipPortHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r InitiateSipPortHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r InitiateSipPortHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CancelSipPortHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SIPEnvelopeSIPPortView
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *ErrorModel
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ErrorModel
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *ErrorModel
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CancelSipPortHTTPResponse) GetJSON200() *SIPEnvelopeSIPPortView {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CancelSipPortHTTPResponse) GetApplicationproblemJSON400() *ErrorModel {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CancelSipPortHTTPResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CancelSipPortHTTPResponse) GetApplicationproblemJSON403() *ErrorModel {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CancelSipPortHTTPResponse) GetApplicationproblemJSON404() *ErrorModel {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CancelSipPortHTTPResponse) GetApplicationproblemJSON409() *ErrorModel {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CancelSipPortHTTPResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CancelSipPortHTTPResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r CancelSipPortHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CancelSipPortHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CancelSipPortHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CancelSipPortHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AdvanceSipPortHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SIPEnvelopeSIPPortView
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *ErrorModel
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ErrorModel
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *ErrorModel
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AdvanceSipPortHTTPResponse) GetJSON200() *SIPEnvelopeSIPPortView {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r AdvanceSipPortHTTPResponse) GetApplicationproblemJSON400() *ErrorModel {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r AdvanceSipPortHTTPResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r AdvanceSipPortHTTPResponse) GetApplicationproblemJSON403() *ErrorModel {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r AdvanceSipPortHTTPResponse) GetApplicationproblemJSON404() *ErrorModel {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r AdvanceSipPortHTTPResponse) GetApplicationproblemJSON409() *ErrorModel {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r AdvanceSipPortHTTPResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r AdvanceSipPortHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AdvanceSipPortHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AdvanceSipPortHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AdvanceSipPortHTTPResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -13481,6 +15458,96 @@ func (r UpdateSipHTTPResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r UpdateSipHTTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type VerifySipHTTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SIPEnvelopeSIPVerificationView
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *ErrorModel
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ErrorModel
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *ErrorModel
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *ErrorModel
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r VerifySipHTTPResponse) GetJSON200() *SIPEnvelopeSIPVerificationView {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r VerifySipHTTPResponse) GetApplicationproblemJSON400() *ErrorModel {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r VerifySipHTTPResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r VerifySipHTTPResponse) GetApplicationproblemJSON403() *ErrorModel {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r VerifySipHTTPResponse) GetApplicationproblemJSON404() *ErrorModel {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r VerifySipHTTPResponse) GetApplicationproblemJSON409() *ErrorModel {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r VerifySipHTTPResponse) GetApplicationproblemJSON429() *ErrorModel {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r VerifySipHTTPResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r VerifySipHTTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r VerifySipHTTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r VerifySipHTTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r VerifySipHTTPResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -15236,6 +17303,36 @@ func (c *ClientWithResponses) ListSipCallsWithResponse(ctx context.Context, para
 	return ParseListSipCallsHTTPResponse(rsp)
 }
 
+// PatchSipConfigWithBodyWithResponse Set failover, codecs and alerts
+//
+// Advanced configuration of a number (phone_number) or a trunk (trunk_id; its numbers inherit each section they do not set): failover servers with triggers and failback, codec order and enablement for outbound offers, alert thresholds with a webhook. Each section sent replaces the stored one; clear removes sections. The answer is the stored configuration; GET /v1/sip shows a number's effective one.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/sip/config (the `PatchSipConfig` operationId).
+func (c *ClientWithResponses) PatchSipConfigWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PatchSipConfigHTTPResponse, error) {
+	rsp, err := c.PatchSipConfigWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePatchSipConfigHTTPResponse(rsp)
+}
+
+// PatchSipConfigWithResponse Set failover, codecs and alerts
+//
+// Advanced configuration of a number (phone_number) or a trunk (trunk_id; its numbers inherit each section they do not set): failover servers with triggers and failback, codec order and enablement for outbound offers, alert thresholds with a webhook. Each section sent replaces the stored one; clear removes sections. The answer is the stored configuration; GET /v1/sip shows a number's effective one.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/sip/config (the `PatchSipConfig` operationId).
+func (c *ClientWithResponses) PatchSipConfigWithResponse(ctx context.Context, body PatchSipConfigJSONRequestBody, reqEditors ...RequestEditorFn) (*PatchSipConfigHTTPResponse, error) {
+	rsp, err := c.PatchSipConfig(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePatchSipConfigHTTPResponse(rsp)
+}
+
 // DetachSipWithBodyWithResponse Detach SIP configuration from numbers
 //
 // Removes the named directions (all their configurations, or only those bound to trunk_id).
@@ -15384,6 +17481,126 @@ func (c *ClientWithResponses) ParseSipDestinationWithResponse(ctx context.Contex
 		return nil, err
 	}
 	return ParseParseSipDestinationHTTPResponse(rsp)
+}
+
+// ListSipPortsWithResponse List number ports
+//
+// The account's port requests, newest first (at most 100), with their status history; port_id reads one.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/sip/port (the `ListSipPorts` operationId).
+func (c *ClientWithResponses) ListSipPortsWithResponse(ctx context.Context, params *ListSipPortsParams, reqEditors ...RequestEditorFn) (*ListSipPortsHTTPResponse, error) {
+	rsp, err := c.ListSipPorts(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListSipPortsHTTPResponse(rsp)
+}
+
+// CheckSipPortWithResponse Check number portability
+//
+// Whether each number can be ported into this account: a valid E.164 number, not already on this server (ported in, or used by another account), not in an active port.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/sip/port/check (the `CheckSipPort` operationId).
+func (c *ClientWithResponses) CheckSipPortWithResponse(ctx context.Context, params *CheckSipPortParams, reqEditors ...RequestEditorFn) (*CheckSipPortHTTPResponse, error) {
+	rsp, err := c.CheckSipPort(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCheckSipPortHTTPResponse(rsp)
+}
+
+// UploadSipPortDocumentWithBodyWithResponse Upload a port document
+//
+// Upload the signed letter of authorization (or a bill) for a port: a PDF or an image (PNG, JPEG, GIF, WebP) of at most 10 MB, as the part named file of a multipart/form-data body or as the raw body. Its type is sniffed from its bytes; the file is kept in the node's data directory. Use document_id in POST /v1/sip/port/initiate.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/sip/port/document (the `UploadSipPortDocument` operationId).
+func (c *ClientWithResponses) UploadSipPortDocumentWithBodyWithResponse(ctx context.Context, params *UploadSipPortDocumentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UploadSipPortDocumentHTTPResponse, error) {
+	rsp, err := c.UploadSipPortDocumentWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUploadSipPortDocumentHTTPResponse(rsp)
+}
+
+// InitiateSipPortWithBodyWithResponse Initiate a number port
+//
+// Request a port of numbers into this account: the authorized representative and service address as on the losing carrier's account, a target date at least 7 days out, and the uploaded letter of authorization. The port starts in waiting_for_signature; the node's operator advances it, and webhook_url receives each change. Numbers in another active port are a 409.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/sip/port/initiate (the `InitiateSipPort` operationId).
+func (c *ClientWithResponses) InitiateSipPortWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*InitiateSipPortHTTPResponse, error) {
+	rsp, err := c.InitiateSipPortWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseInitiateSipPortHTTPResponse(rsp)
+}
+
+// InitiateSipPortWithResponse Initiate a number port
+//
+// Request a port of numbers into this account: the authorized representative and service address as on the losing carrier's account, a target date at least 7 days out, and the uploaded letter of authorization. The port starts in waiting_for_signature; the node's operator advances it, and webhook_url receives each change. Numbers in another active port are a 409.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/sip/port/initiate (the `InitiateSipPort` operationId).
+func (c *ClientWithResponses) InitiateSipPortWithResponse(ctx context.Context, body InitiateSipPortJSONRequestBody, reqEditors ...RequestEditorFn) (*InitiateSipPortHTTPResponse, error) {
+	rsp, err := c.InitiateSipPort(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseInitiateSipPortHTTPResponse(rsp)
+}
+
+// CancelSipPortWithResponse Cancel a number port
+//
+// Cancels a port that is not completed, failed or canceled yet (409 then); its numbers are free for another port.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/sip/port/{port_id} (the `CancelSipPort` operationId).
+func (c *ClientWithResponses) CancelSipPortWithResponse(ctx context.Context, portId string, reqEditors ...RequestEditorFn) (*CancelSipPortHTTPResponse, error) {
+	rsp, err := c.CancelSipPort(ctx, portId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCancelSipPortHTTPResponse(rsp)
+}
+
+// AdvanceSipPortWithBodyWithResponse Advance a number port (operator)
+//
+// The node's operator (an account with the admin feature) moves any account's port as the losing carrier answers: waiting_for_signature → submitted → in_progress → completed or failed, or canceled before that. Other changes are a 409. Completion makes the numbers the account's own on this server (verified, and no other account may attach them; none may attach a number while another account ports it). The port's webhook_url receives each change.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/sip/port/{port_id}/advance (the `AdvanceSipPort` operationId).
+func (c *ClientWithResponses) AdvanceSipPortWithBodyWithResponse(ctx context.Context, portId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AdvanceSipPortHTTPResponse, error) {
+	rsp, err := c.AdvanceSipPortWithBody(ctx, portId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAdvanceSipPortHTTPResponse(rsp)
+}
+
+// AdvanceSipPortWithResponse Advance a number port (operator)
+//
+// The node's operator (an account with the admin feature) moves any account's port as the losing carrier answers: waiting_for_signature → submitted → in_progress → completed or failed, or canceled before that. Other changes are a 409. Completion makes the numbers the account's own on this server (verified, and no other account may attach them; none may attach a number while another account ports it). The port's webhook_url receives each change.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/sip/port/{port_id}/advance (the `AdvanceSipPort` operationId).
+func (c *ClientWithResponses) AdvanceSipPortWithResponse(ctx context.Context, portId string, body AdvanceSipPortJSONRequestBody, reqEditors ...RequestEditorFn) (*AdvanceSipPortHTTPResponse, error) {
+	rsp, err := c.AdvanceSipPort(ctx, portId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAdvanceSipPortHTTPResponse(rsp)
 }
 
 // GetSipStatusWithResponse Get trunk health
@@ -15575,6 +17792,36 @@ func (c *ClientWithResponses) UpdateSipWithResponse(ctx context.Context, body Up
 		return nil, err
 	}
 	return ParseUpdateSipHTTPResponse(rsp)
+}
+
+// VerifySipWithBodyWithResponse Verify a number by calling it
+//
+// Places a real call to the number through its outbound SIP configuration that speaks a random 6-digit one-time code (twice) and gathers it by DTMF: the number is verified when the callee keys it in. The answer comes at once with status calling; GET /v1/sip shows the outcome (verification). One call per number at a time (409), at most 5 per number per hour (429 with Retry-After). With --sip-require-verification, createCall refuses a from number that is not verified (numbers ported in, and those with an outbound configuration before the upgrade, count as verified).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/sip/verify (the `VerifySip` operationId).
+func (c *ClientWithResponses) VerifySipWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*VerifySipHTTPResponse, error) {
+	rsp, err := c.VerifySipWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseVerifySipHTTPResponse(rsp)
+}
+
+// VerifySipWithResponse Verify a number by calling it
+//
+// Places a real call to the number through its outbound SIP configuration that speaks a random 6-digit one-time code (twice) and gathers it by DTMF: the number is verified when the callee keys it in. The answer comes at once with status calling; GET /v1/sip shows the outcome (verification). One call per number at a time (409), at most 5 per number per hour (429 with Retry-After). With --sip-require-verification, createCall refuses a from number that is not verified (numbers ported in, and those with an outbound configuration before the upgrade, count as verified).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/sip/verify (the `VerifySip` operationId).
+func (c *ClientWithResponses) VerifySipWithResponse(ctx context.Context, body VerifySipJSONRequestBody, reqEditors ...RequestEditorFn) (*VerifySipHTTPResponse, error) {
+	rsp, err := c.VerifySip(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseVerifySipHTTPResponse(rsp)
 }
 
 // ListModulesWithResponse List modules
@@ -17998,6 +20245,67 @@ func ParseListSipCallsHTTPResponse(rsp *http.Response) (*ListSipCallsHTTPRespons
 	return response, nil
 }
 
+// ParsePatchSipConfigHTTPResponse parses an HTTP response from a PatchSipConfigWithResponse call
+func ParsePatchSipConfigHTTPResponse(rsp *http.Response) (*PatchSipConfigHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PatchSipConfigHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SIPEnvelopeSIPAdvancedConfig
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseDetachSipHTTPResponse parses an HTTP response from a DetachSipWithResponse call
 func ParseDetachSipHTTPResponse(rsp *http.Response) (*DetachSipHTTPResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -18405,6 +20713,407 @@ func ParseParseSipDestinationHTTPResponse(rsp *http.Response) (*ParseSipDestinat
 			return nil, err
 		}
 		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListSipPortsHTTPResponse parses an HTTP response from a ListSipPortsWithResponse call
+func ParseListSipPortsHTTPResponse(rsp *http.Response) (*ListSipPortsHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListSipPortsHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SIPEnvelopeSIPPortList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCheckSipPortHTTPResponse parses an HTTP response from a CheckSipPortWithResponse call
+func ParseCheckSipPortHTTPResponse(rsp *http.Response) (*CheckSipPortHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CheckSipPortHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SIPEnvelopeSIPPortCheckResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseUploadSipPortDocumentHTTPResponse parses an HTTP response from a UploadSipPortDocumentWithResponse call
+func ParseUploadSipPortDocumentHTTPResponse(rsp *http.Response) (*UploadSipPortDocumentHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UploadSipPortDocumentHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SIPEnvelopeSIPPortDocumentView
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseInitiateSipPortHTTPResponse parses an HTTP response from a InitiateSipPortWithResponse call
+func ParseInitiateSipPortHTTPResponse(rsp *http.Response) (*InitiateSipPortHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &InitiateSipPortHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SIPEnvelopeSIPPortView
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCancelSipPortHTTPResponse parses an HTTP response from a CancelSipPortWithResponse call
+func ParseCancelSipPortHTTPResponse(rsp *http.Response) (*CancelSipPortHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CancelSipPortHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SIPEnvelopeSIPPortView
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAdvanceSipPortHTTPResponse parses an HTTP response from a AdvanceSipPortWithResponse call
+func ParseAdvanceSipPortHTTPResponse(rsp *http.Response) (*AdvanceSipPortHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AdvanceSipPortHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SIPEnvelopeSIPPortView
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest ErrorModel
@@ -18985,6 +21694,81 @@ func ParseUpdateSipHTTPResponse(rsp *http.Response) (*UpdateSipHTTPResponse, err
 			return nil, err
 		}
 		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseVerifySipHTTPResponse parses an HTTP response from a VerifySipWithResponse call
+func ParseVerifySipHTTPResponse(rsp *http.Response) (*VerifySipHTTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &VerifySipHTTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SIPEnvelopeSIPVerificationView
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest ErrorModel
