@@ -142,7 +142,7 @@ type SIPDetachRequest struct {
 
 // SIPDetachResult separates detached numbers from failed ones.
 type SIPDetachResult struct {
-	Detached []string     `json:"detached"`
+	Detached []string     `json:"detached" example:"[\"+14150000000\"]"`
 	Failed   []SIPFailure `json:"failed"`
 }
 

@@ -2344,6 +2344,7 @@ type SIPDetachRequestService string
 
 // SIPDetachResult defines model for SIPDetachResult.
 type SIPDetachResult struct {
+	// Detached Examples: ["+14150000000"]
 	Detached *[]string     `json:"detached"`
 	Failed   *[]SIPFailure `json:"failed"`
 }
