@@ -42,6 +42,9 @@ type Store struct {
 	dataDir string // module files live under it
 	apps    appCache
 	calls   *callWriter // saves ended calls, several per transaction
+	// nodeID names this node in the journal (SetNodeID, before the first
+	// call); "" until then.
+	nodeID string
 }
 
 // Open opens (creating when needed) the SQLite database under dataDir, applies
