@@ -27,6 +27,10 @@ import (
 // crashMessage is the errorMessage of a call a crash interrupted.
 const crashMessage = "the node stopped while the call was up (a crash or power loss); the call was found at the next start"
 
+// NodeLostMessage is the errorMessage of a call whose node stopped beating
+// and that another node reconciled.
+const NodeLostMessage = "node lost: the node carrying the call stopped (its heartbeat ended); another node reconciled the call"
+
 // recordingRate is the sample rate media writes recordings at.
 const recordingRate = 8000
 
@@ -58,36 +62,17 @@ type Recovery struct {
 // engine (Shutdown waits for them).
 func (e *Engine) Recover(ctx context.Context) (Recovery, error) {
 	start := time.Now()
-	var out Recovery
 	alive, err := e.store.LastAlive(ctx)
 	if err != nil {
-		return out, err
+		return Recovery{}, err
 	}
 	lives, err := e.store.LiveCalls(ctx)
 	if err != nil {
-		return out, err
+		return Recovery{}, err
 	}
-	now := time.Now().UTC()
-	for _, lc := range lives {
-		rec := lc.Record
-		// The last heartbeat is when the node was last known to run; the
-		// call cannot have ended before it began.
-		end := alive.UTC()
-		if end.Before(rec.StartTime) {
-			end = rec.StartTime
-		}
-		rec.State, rec.EndTime, rec.LastUpdate = stateDisconnected, end, now
-		rec.DisconnectCause, rec.ErrorMessage = bxml.CauseError, crashMessage
-		log := []store.LogEntry{{At: now, Level: "error", Source: "engine", Message: crashMessage}}
-		if err := e.store.SaveCall(ctx, rec, nil, log); err != nil {
-			return out, fmt.Errorf("recover call %s: %w", rec.ID, err)
-		}
-		out.Calls++
-		recovered.WithLabelValues("call").Inc()
-		callsEnded.WithLabelValues(rec.Direction, rec.DisconnectCause).Inc()
-		if rec.ParentCallID == "" { // a transfer's B-leg reports through its A-leg
-			e.sendRecoveredDisconnect(ctx, rec, lc.Disconnect)
-		}
+	out, err := e.reconcileCalls(ctx, lives, alive, crashMessage)
+	if err != nil {
+		return out, err
 	}
 	recs, err := e.store.LiveRecordings(ctx)
 	if err != nil {
@@ -106,6 +91,55 @@ func (e *Engine) Recover(ctx context.Context) (Recovery, error) {
 	out.Took = time.Since(start)
 	if out.Calls > 0 || out.Recordings > 0 {
 		e.log.Warn("reconciled what a crash interrupted", "calls", out.Calls, "recordings", out.Recordings, "took", out.Took)
+	}
+	return out, nil
+}
+
+// ReconcileNode settles the calls of node id, another node that stopped
+// beating at lastBeat (the caller claimed it, so no other node does the
+// same): each is stored as disconnected with cause error and a "node lost"
+// message, and gets its disconnect callback from this engine. Its
+// unfinished recordings stay in the journal: their files are on its disk,
+// and its next start indexes them.
+func (e *Engine) ReconcileNode(ctx context.Context, id string, lastBeat time.Time) (Recovery, error) {
+	start := time.Now()
+	lives, err := e.store.NodeLiveCalls(ctx, id)
+	if err != nil {
+		return Recovery{}, err
+	}
+	out, err := e.reconcileCalls(ctx, lives, lastBeat, NodeLostMessage)
+	out.Took = time.Since(start)
+	if out.Calls > 0 {
+		e.log.Warn("reconciled the calls of a lost node", "node", id, "calls", out.Calls, "took", out.Took)
+	}
+	return out, err
+}
+
+// reconcileCalls stores journaled calls as ended by a node that stopped at
+// alive, with message as their error, and sends their disconnect callbacks.
+func (e *Engine) reconcileCalls(ctx context.Context, lives []store.LiveCall, alive time.Time, message string) (Recovery, error) {
+	var out Recovery
+	now := time.Now().UTC()
+	for _, lc := range lives {
+		rec := lc.Record
+		// The last heartbeat is when the node was last known to run; the
+		// call cannot have ended before it began.
+		end := alive.UTC()
+		if end.Before(rec.StartTime) {
+			end = rec.StartTime
+		}
+		rec.State, rec.EndTime, rec.LastUpdate = stateDisconnected, end, now
+		rec.DisconnectCause, rec.ErrorMessage = bxml.CauseError, message
+		log := []store.LogEntry{{At: now, Level: "error", Source: "engine", Message: message}}
+		if err := e.store.SaveCall(ctx, rec, nil, log); err != nil {
+			return out, fmt.Errorf("recover call %s: %w", rec.ID, err)
+		}
+		out.Calls++
+		recovered.WithLabelValues("call").Inc()
+		callsEnded.WithLabelValues(rec.Direction, rec.DisconnectCause).Inc()
+		if rec.ParentCallID == "" { // a transfer's B-leg reports through its A-leg
+			e.sendRecoveredDisconnect(ctx, rec, lc.Disconnect)
+		}
 	}
 	return out, nil
 }
