@@ -74,25 +74,37 @@ func (e *Engine) Recover(ctx context.Context) (Recovery, error) {
 	if err != nil {
 		return out, err
 	}
-	recs, err := e.store.LiveRecordings(ctx)
-	if err != nil {
+	if out.Recordings, err = e.RecoverRecordings(ctx); err != nil {
 		return out, err
-	}
-	for _, r := range recs {
-		ok, err := e.recoverRecording(ctx, r)
-		if err != nil {
-			return out, err
-		}
-		if ok {
-			out.Recordings++
-			recovered.WithLabelValues("recording").Inc()
-		}
 	}
 	out.Took = time.Since(start)
 	if out.Calls > 0 || out.Recordings > 0 {
 		e.log.Warn("reconciled what a crash interrupted", "calls", out.Calls, "recordings", out.Recordings, "took", out.Took)
 	}
 	return out, nil
+}
+
+// RecoverRecordings repairs and indexes this node's recordings a crash cut
+// short (their files are on its disk) and reports how many. Recover does
+// it too; a node whose calls another node reconciled while it was down
+// runs only this.
+func (e *Engine) RecoverRecordings(ctx context.Context) (int, error) {
+	recs, err := e.store.LiveRecordings(ctx)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, r := range recs {
+		ok, err := e.recoverRecording(ctx, r)
+		if err != nil {
+			return n, err
+		}
+		if ok {
+			n++
+			recovered.WithLabelValues("recording").Inc()
+		}
+	}
+	return n, nil
 }
 
 // ReconcileNode settles the calls of node id, another node that stopped

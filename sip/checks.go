@@ -40,11 +40,10 @@ func (s *Server) checkInvite(ctx context.Context, req *sip.Request, now time.Tim
 	if s.looped(req) {
 		return reject(sip.StatusLoopDetected, reasonLoop)
 	}
-	src, err := netip.ParseAddrPort(req.Source())
+	src, err := s.requestSource(req)
 	if err != nil {
 		return verdict{status: sip.StatusBadRequest, reason: reasonMalformed, err: err}
 	}
-	src = netip.AddrPortFrom(src.Addr().Unmap(), src.Port())
 
 	// 3. The application named by the Request-URI user-part, or the
 	// routes of the phone number it names (a call from a trunk).
