@@ -57,3 +57,25 @@ func TestProxySourceHeaderIsStripped(t *testing.T) {
 		t.Fatalf("mapped %v; left %v", xs, clean.GetHeader(SourceHeader))
 	}
 }
+
+// Nodes sharing a database share the nonce key: a challenge one node sent
+// is answered at another (a retried INVITE that the proxy sends elsewhere,
+// its first node having died) — and only with the right key.
+func TestNonceFromAnotherNode(t *testing.T) {
+	a, b := newCheckServer(t), newCheckServer(t)
+	ruri := "sip:" + appPassword + "@" + testDomain
+	auth := testCredentials(a, "INVITE", ruri, appPassword, testPassword, "MD5", 1)
+	if v := b.checkInvite(context.Background(), parseInvite(t, reqOpts{app: appPassword, maxForwards: 70, auth: auth}), time.Now()); v.status != 0 {
+		t.Fatalf("node B refused node A's nonce: %d %s (%v)", v.status, v.reason, v.err)
+	}
+	cfg := testConfig()
+	cfg.NonceKey = []byte("another key of a node on another database")
+	other, err := NewServer(cfg, testApps(t), newTestEngine(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { other.Close() })
+	if v := other.checkInvite(context.Background(), parseInvite(t, reqOpts{app: appPassword, maxForwards: 70, auth: auth}), time.Now()); v.status == 0 {
+		t.Fatal("a node with another key accepted the nonce")
+	}
+}
