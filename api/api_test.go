@@ -15,6 +15,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/wasmvoice/wasmvoice/internal/testenv"
 	"github.com/wasmvoice/wasmvoice/store"
 )
 
@@ -37,7 +38,7 @@ func newEnv(t *testing.T) *env {
 func newEnvWith(t *testing.T, edit func(*Config)) *env {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, t.TempDir())
+	st, err := store.OpenDatabase(ctx, t.TempDir(), testenv.StoreURL(t))
 	if err != nil {
 		t.Fatal(err)
 	}

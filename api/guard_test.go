@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/wasmvoice/wasmvoice/guard"
+	"github.com/wasmvoice/wasmvoice/internal/testenv"
 	"github.com/wasmvoice/wasmvoice/store"
 )
 
@@ -19,7 +20,7 @@ import (
 func newGuardedEnv(t *testing.T, admin bool) (*env, *guard.Guard, *guard.Guard) {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, t.TempDir())
+	st, err := store.OpenDatabase(ctx, t.TempDir(), testenv.StoreURL(t))
 	if err != nil {
 		t.Fatal(err)
 	}

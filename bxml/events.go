@@ -20,6 +20,9 @@ const (
 	EventDisconnect           EventType = "disconnect"
 	EventBridgeComplete       EventType = "bridgeComplete"
 	EventBridgeTargetComplete EventType = "bridgeTargetComplete"
+	// EventReferComplete: a SIP REFER ended, the one a <Refer> sent or one
+	// a peer sent (our extension; Bandwidth names it on its <Refer> verb).
+	EventReferComplete EventType = "referComplete"
 
 	EventMachineDetectionComplete EventType = "machineDetectionComplete"
 	// EventTranscriptionAvailable: a recording's transcription is done.
@@ -33,7 +36,7 @@ func (t EventType) ExpectsBXML() bool {
 	switch t {
 	case EventInitiate, EventAnswer, EventGather, EventRecordComplete, EventRedirect,
 		EventTransferAnswer, EventTransferComplete, EventBridgeComplete, EventBridgeTargetComplete,
-		EventMachineDetectionComplete:
+		EventMachineDetectionComplete, EventReferComplete:
 		return true
 	}
 	return false
@@ -355,6 +358,33 @@ type BridgeTargetCompleteEvent struct {
 	Tag          string `json:"tag,omitempty"`
 }
 
+// ReferCompleteEvent reports a SIP REFER (blind or attended transfer) once
+// it ended. On a call that sent <Refer> its BXML runs when the call is
+// still up (the peer refused or the transfer failed); for a REFER a peer
+// sent it is a notification to the application's status callback.
+type ReferCompleteEvent struct {
+	CallEvent
+	ParentCallID string `json:"parentCallId,omitempty"`
+	AnswerTime   Time   `json:"answerTime,omitzero"`
+	Tag          string `json:"tag,omitempty"`
+	// Direction of the REFER: "received" (a peer sent it) or "sent".
+	ReferDirection string `json:"referDirection"`
+	ReferTo        string `json:"referTo"`
+	ReferredBy     string `json:"referredBy,omitempty"`
+	// ReplacesCallID is the SIP Call-ID an attended transfer replaced.
+	ReplacesCallID string `json:"replacesCallId,omitempty"`
+	// TransfereeCallID is our call that was transferred; TransferCallID
+	// the call it is now bridged with (a new leg, or for an attended
+	// transfer the replaced dialog's other party).
+	TransfereeCallID string `json:"transfereeCallId,omitempty"`
+	TransferCallID   string `json:"transferCallId,omitempty"`
+	// SipStatus is the final sipfrag status: 200 when the transfer
+	// succeeded, the refusal or failure otherwise.
+	SipStatus    int    `json:"sipStatus"`
+	Cause        string `json:"cause"`
+	ErrorMessage string `json:"errorMessage,omitempty"`
+}
+
 func (*InitiateEvent) Type() EventType             { return EventInitiate }
 func (*AnswerEvent) Type() EventType               { return EventAnswer }
 func (*GatherEvent) Type() EventType               { return EventGather }
@@ -373,6 +403,14 @@ func (*MachineDetectionCompleteEvent) Type() EventType {
 }
 
 func (*TranscriptionAvailableEvent) Type() EventType { return EventTranscriptionAvailable }
+func (*ReferCompleteEvent) Type() EventType          { return EventReferComplete }
+
+func (e *ReferCompleteEvent) Fill(in *CallInfo) {
+	e.fill(e.Type(), in)
+	setS(&e.ParentCallID, in.ParentCallID)
+	setT(&e.AnswerTime, in.AnswerTime)
+	setS(&e.Tag, in.Tag)
+}
 
 func (e *InitiateEvent) Fill(in *CallInfo) { e.fill(e.Type(), in) }
 

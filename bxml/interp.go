@@ -59,6 +59,24 @@ type Call interface {
 	SetTag(tag string)
 }
 
+// Referrer is a Call that can send a SIP REFER in its dialog (<Refer>).
+type Referrer interface {
+	// Refer asks the call's peer to transfer itself to r's target and
+	// waits for the outcome. Transferred: the peer reported success and
+	// the call is being hung up (the engine reports referComplete itself);
+	// otherwise the call goes on and Run sends referComplete to
+	// referCompleteUrl.
+	Refer(ctx context.Context, r *Refer) (ReferResult, error)
+}
+
+// ReferResult is how a <Refer> ended.
+type ReferResult struct {
+	Transferred  bool
+	SipStatus    int // the peer's refusal, or the final sipfrag status
+	Cause        string
+	ErrorMessage string
+}
+
 // Recording is what Call.Record reports.
 type Recording struct {
 	ID         string
@@ -245,6 +263,27 @@ func runVerb(ctx context.Context, v Verb, c Call) (out Outcome, stop bool, err e
 	case *Redirect:
 		setTag(c, v.Tag)
 		return Outcome{Kind: OutcomeCallback, Event: &RedirectEvent{}, Target: v.RedirectTarget()}, true, nil
+	case *Refer:
+		setTag(c, v.Tag)
+		rc, ok := c.(Referrer)
+		if !ok {
+			return out, false, &Error{Verb: v.VerbName(), Reason: "this call cannot send REFER", Err: ErrUnsupported}
+		}
+		if err := c.Answer(ctx); err != nil {
+			return out, false, err
+		}
+		res, err := rc.Refer(ctx, v)
+		if err != nil {
+			return out, false, err
+		}
+		if res.Transferred {
+			return Outcome{Kind: OutcomeForwarded, Verb: v.VerbName()}, true, nil
+		}
+		if v.ReferCompleteURL == "" {
+			return out, false, nil
+		}
+		ev := &ReferCompleteEvent{ReferDirection: "sent", ReferTo: v.Target().URI, SipStatus: res.SipStatus, Cause: res.Cause, ErrorMessage: res.ErrorMessage}
+		return Outcome{Kind: OutcomeCallback, Event: ev, Target: v.ReferCompleteTarget()}, true, nil
 	case *Hangup:
 		return Outcome{Kind: OutcomeHangup}, true, nil
 	case *Tag:

@@ -222,13 +222,13 @@ func TestParsePositions(t *testing.T) {
 }
 
 func TestCheckSupported(t *testing.T) {
-	for _, name := range []string{"Conference", "StartStream", "StopStream", "StartTranscription", "StopTranscription", "Refer", "Connect"} {
+	for _, name := range []string{"Conference", "StartStream", "StopStream", "StartTranscription", "StopTranscription", "Connect"} {
 		if Supported(name) {
 			t.Errorf("Supported(%s) = true", name)
 		}
 	}
 	for _, name := range []string{"SpeakSentence", "PlayAudio", "Pause", "Ring", "SendDtmf", "Gather", "StartGather", "StopGather",
-		"Record", "StartRecording", "StopRecording", "PauseRecording", "ResumeRecording", "Transfer", "Bridge", "Forward", "Redirect", "Hangup", "Tag"} {
+		"Record", "StartRecording", "StopRecording", "PauseRecording", "ResumeRecording", "Transfer", "Bridge", "Forward", "Redirect", "Hangup", "Tag", "Refer"} {
 		if !Supported(name) {
 			t.Errorf("Supported(%s) = false", name)
 		}

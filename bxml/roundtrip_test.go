@@ -68,6 +68,8 @@ func setSample(t *testing.T, fv reflect.Value, f *fieldSpec, elem string) {
 			s = "sip:bob@127.0.0.1:5070;transport=tcp"
 		case f.ssml:
 			s = `Hello <break time="1s"/> &amp; "welcome" <say-as interpret-as="digits">123</say-as>`
+		case elem == "SipHeader" && f.name == "name": // an X- header name
+			s = "X-Sample-Header"
 		default:
 			s = elem + ` "` + f.name + `" & <x>` + "\ttab"
 			if f.maxLen > 0 && len(s) > f.maxLen {

@@ -99,6 +99,7 @@ var prototypes = []struct {
 	{"CustomParam", (*CustomParam)(nil)},
 	{"StopTranscription", (*StopTranscription)(nil)},
 	{"Refer", (*Refer)(nil)},
+	{"SipHeader", (*SipHeader)(nil)},
 	{"Connect", (*Connect)(nil)},
 	{"Endpoint", (*Endpoint)(nil)},
 }

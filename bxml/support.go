@@ -11,7 +11,6 @@ var unsupportedVerbs = map[string]bool{
 	"StopStream":         true,
 	"StartTranscription": true,
 	"StopTranscription":  true,
-	"Refer":              true,
 	"Connect":            true,
 }
 

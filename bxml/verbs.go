@@ -325,13 +325,55 @@ type StopTranscription struct {
 	Name string `bxml:"name,maxlen=256"`
 }
 
-// Refer sends a SIP REFER to its SipUri child (not run by this server yet).
+// Refer sends a SIP REFER in the call's dialog asking the peer to transfer
+// itself to its SipUri child; SipHeader children (our extension) add custom
+// headers to the REFER, and the SipUri's uui a User-to-User header.
 type Refer struct {
-	ReferCompleteURL    string   `bxml:"referCompleteUrl,url"`
-	ReferCompleteMethod string   `bxml:"referCompleteMethod,method"`
-	Tag                 *string  `bxml:"tag,maxlen=256"`
-	Targets             []SipURI `bxml:",children=SipUri"`
+	ReferCompleteURL    string       `bxml:"referCompleteUrl,url"`
+	ReferCompleteMethod string       `bxml:"referCompleteMethod,method"`
+	Tag                 *string      `bxml:"tag,maxlen=256"`
+	Children            []ReferChild `bxml:",children=SipUri|SipHeader"`
 }
+
+// ReferChild is a child of <Refer>: the target (*SipURI) or a custom
+// header (*SipHeader).
+type ReferChild interface{ isReferChild() }
+
+// SipHeader is a custom header a <Refer> sends (our extension to BXML):
+// an X-* name and its value.
+type SipHeader struct {
+	Name  string `bxml:"name,required,maxlen=64"`
+	Value string `bxml:"value,required,maxlen=1024"`
+}
+
+// Target is the <Refer>'s SipUri (nil before validation).
+func (r *Refer) Target() *SipURI {
+	for _, c := range r.Children {
+		if u, ok := c.(*SipURI); ok {
+			return u
+		}
+	}
+	return nil
+}
+
+// Headers are the <Refer>'s SipHeader children.
+func (r *Refer) Headers() []*SipHeader {
+	var hs []*SipHeader
+	for _, c := range r.Children {
+		if h, ok := c.(*SipHeader); ok {
+			hs = append(hs, h)
+		}
+	}
+	return hs
+}
+
+// ReferCompleteTarget is where referComplete goes.
+func (r *Refer) ReferCompleteTarget() Target {
+	return Target{URL: r.ReferCompleteURL, Method: r.ReferCompleteMethod}
+}
+
+func (*SipURI) isReferChild()    {}
+func (*SipHeader) isReferChild() {}
 
 // Connect connects the call to an endpoint (not run by this server yet).
 type Connect struct {

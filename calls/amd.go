@@ -145,7 +145,7 @@ func (c *Call) detectMachine(cfg speech.AMDConfig) *bxml.MachineDetectionResult 
 	defer stop()
 	if !ok {
 		codec, _ := c.leg.Codec()
-		return result(speech.AMDDecision{Result: speech.AMDError, Reason: "the callee's codec " + codec.Name + " is not G.711"})
+		return result(speech.AMDDecision{Result: speech.AMDError, Reason: "the callee's codec " + codec.Name + " cannot be decoded"})
 	}
 	timer := time.NewTimer(0)
 	defer timer.Stop()

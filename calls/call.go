@@ -83,6 +83,16 @@ type Call struct {
 	// idleLegs ends transfer legs of this call's session on a media
 	// timeout (watch); guarded by mu.
 	idleLegs map[*media.Leg]func(msg string)
+
+	// REFERs that move this call to another party (refer.go), guarded by
+	// mu: how many are under way, the last party one bridged it with, and a
+	// channel closed on every change.
+	referPending int
+	handover     *handover
+	referChanged chan struct{}
+	// bridgedWith is the call this transfer leg is bridged with and may
+	// move away by REFER (nil until then), guarded by mu.
+	bridgedWith *Call
 }
 
 var _ callflow.Call = (*Call)(nil)

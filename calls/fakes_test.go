@@ -14,6 +14,7 @@ import (
 
 	"github.com/wasmvoice/wasmvoice/bxml"
 	"github.com/wasmvoice/wasmvoice/callflow"
+	"github.com/wasmvoice/wasmvoice/internal/testenv"
 	"github.com/wasmvoice/wasmvoice/media"
 	"github.com/wasmvoice/wasmvoice/sip"
 	"github.com/wasmvoice/wasmvoice/store"
@@ -40,7 +41,7 @@ type bed struct {
 func newBed(t *testing.T, limits ...Limits) *bed {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, t.TempDir())
+	st, err := store.OpenDatabase(ctx, t.TempDir(), testenv.StoreURL(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -420,4 +421,8 @@ func (h *fakeHooks) SIPInbound(context.Context, callflow.Call, callflow.Invite) 
 
 func (h *fakeHooks) SIPOutbound(_ context.Context, _ callflow.Call, _, _ string, headers []sip.Header) ([]sip.Header, error) {
 	return append(headers, sip.Header{Name: "X-Hook", Value: "seen"}), nil
+}
+
+func (h *fakeHooks) SIPRefer(context.Context, callflow.Call, callflow.ReferRequest) callflow.ReferDecision {
+	return callflow.ReferDecision{}
 }

@@ -137,15 +137,8 @@ func rejectStatus(cause string) (int, string) {
 }
 
 func (c *Call) sendDisconnect(rec store.CallRecord) {
-	t := bxml.Target{
-		URL: c.app.CallStatusCallbackURL, Method: c.app.CallStatusCallbackMethod,
-		Username: c.app.CallbackUsername, Password: c.app.CallbackPassword,
-	}
-	if c.disconnectURL != "" {
-		t = bxml.Target{URL: c.disconnectURL, Method: c.disconnectMethod, Username: c.cbUser, Password: c.cbPass}
-	}
 	ev := &bxml.DisconnectEvent{Cause: rec.DisconnectCause, ErrorMessage: rec.ErrorMessage}
-	c.notify(t, ev)
+	c.notify(c.statusTarget(), ev)
 }
 
 func (c *Call) persist(rec store.CallRecord) {

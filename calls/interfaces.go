@@ -98,4 +98,6 @@ type SIPHooks interface {
 	// SIPOutbound returns the headers an INVITE to uri goes out with, or an
 	// error when the application refuses the leg.
 	SIPOutbound(ctx context.Context, call callflow.Call, uri, from string, headers []sip.Header) ([]sip.Header, error)
+	// SIPRefer decides on a REFER the peer of call's leg sent.
+	SIPRefer(ctx context.Context, call callflow.Call, r callflow.ReferRequest) callflow.ReferDecision
 }

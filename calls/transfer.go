@@ -249,8 +249,12 @@ func (c *Call) runTransferLeg(ctx context.Context, b *Call, opts *bxml.TargetOpt
 			return
 		}
 		c.logf(slog.LevelInfo, "transfer", "bridged to %s (%s)", b.id, b.info.To)
+		// Only a bridged leg may transfer c by REFER: during transferAnswer
+		// BXML the bridge is still to come.
+		c.listenRefer(b)
 		<-b.ctx.Done()
-		c.sess.Unbridge(c.leg)
+		// b's leg, not c's: a REFER may have bridged c with another party.
+		c.sess.Unbridge(b.leg)
 	}()
 	select {
 	case <-bDone:
@@ -259,7 +263,32 @@ func (c *Call) runTransferLeg(ctx context.Context, b *Call, opts *bxml.TargetOpt
 		<-bDone
 		return res, ctx.Err()
 	}
-	rec := b.Snapshot()
+	// A REFER from b's peer may have moved c to another party: the
+	// transfer goes on with it until that bridge ends too. (last, not b:
+	// b's goroutines still read b.)
+	last := b
+	var cur *handover
+	for {
+		h := c.nextHandover(ctx, cur)
+		if h == nil {
+			break
+		}
+		cur, last = h, h.peer
+		res.TransferTo = last.snapshotInfo().To
+		select {
+		case <-h.done:
+		case <-ctx.Done():
+			if h.owned { // a leg of this transfer; another call goes on
+				last.end(bxml.CauseHangup, "")
+				<-h.done
+			}
+			return res, ctx.Err()
+		}
+	}
+	if cur != nil {
+		c.sess.Unbridge(c.leg)
+	}
+	rec := last.Snapshot()
 	res.Cause, res.ErrorMessage = rec.DisconnectCause, rec.ErrorMessage
 	return res, nil
 }

@@ -8,7 +8,8 @@ import (
 	"time"
 )
 
-// wavPCM returns the samples of a 16-bit mono WAV file and their rate. A
+// wavPCM returns the samples of a 16-bit WAV file (the first channel of a
+// stereo one: baresip records Opus calls at 48 kHz stereo) and their rate. A
 // recording still being written may have no sizes in its header yet
 // (baresip's sndfile and linphone's recorder complete it on close; linphone
 // leaves it zeroed until then), so the data is whatever follows the 44-byte
@@ -19,12 +20,24 @@ func wavPCM(b []byte) (pcm []byte, rate int) {
 		return nil, 8000
 	}
 	rate = 8000
+	channels := 1
 	if string(b[0:4]) == "RIFF" && string(b[12:16]) == "fmt " {
 		if r := int(binary.LittleEndian.Uint32(b[24:28])); r > 0 {
 			rate = r
 		}
+		if c := int(binary.LittleEndian.Uint16(b[22:24])); c > 1 {
+			channels = c
+		}
 	}
-	return b[44:], rate
+	pcm = b[44:]
+	if channels == 1 {
+		return pcm, rate
+	}
+	mono := make([]byte, 0, len(pcm)/channels)
+	for i := 0; i+2*channels <= len(pcm); i += 2 * channels {
+		mono = append(mono, pcm[i], pcm[i+1])
+	}
+	return mono, rate
 }
 
 // toneShare is the share of pcm's power at freq (Goertzel): about 1 for a

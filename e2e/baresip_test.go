@@ -24,12 +24,13 @@ import (
 // microphone (aufile), records what it hears through the sndfile filter
 // (snd_path/dump-*-dec.wav), and takes commands over ctrl_tcp.
 type baresip struct {
-	t      *testing.T
-	dir    string
-	conn   net.Conn
-	events chan map[string]any
-	log    *bytes.Buffer
-	mu     sync.Mutex
+	t       *testing.T
+	dir     string
+	sipPort int
+	conn    net.Conn
+	events  chan map[string]any
+	log     *bytes.Buffer
+	mu      sync.Mutex
 }
 
 var _ softphone = (*baresip)(nil)
@@ -38,10 +39,25 @@ var _ softphone = (*baresip)(nil)
 // headless (baresipHeadless) and account as its accounts file.
 func startBaresip(t *testing.T, account string) *baresip {
 	t.Helper()
+	return startBaresipWith(t, account, baresipOptions{})
+}
+
+// baresipOptions change a test's baresip: its microphone tone, and config
+// lines added at the end (codec modules, sample rates).
+type baresipOptions struct {
+	micHz int // default 440
+	extra []string
+}
+
+func startBaresipWith(t *testing.T, account string, o baresipOptions) *baresip {
+	t.Helper()
 	bin := testenv.LookTool(t, "baresip")
 	dir := t.TempDir()
 	mic := filepath.Join(dir, "mic.wav")
-	if err := os.WriteFile(mic, toneWAV(8000, 440, 20*time.Second), 0o644); err != nil {
+	if o.micHz == 0 {
+		o.micHz = 440
+	}
+	if err := os.WriteFile(mic, toneWAV(8000, o.micHz, 20*time.Second), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(filepath.Join(dir, "accounts"), []byte(account), 0o644); err != nil {
@@ -64,7 +80,8 @@ func startBaresip(t *testing.T, account string) *baresip {
 		// baresip binds the SIP port for UDP and TCP and the next one for
 		// TLS; a port taken meanwhile makes startPeer start it again.
 		ctrl = fmt.Sprintf("127.0.0.1:%d", testenv.FreeTCPPort(t))
-		headless := baresipHeadless(config, dir, mic, ctrl, testenv.FreeSIPPort(t))
+		b.sipPort = testenv.FreeSIPPort(t)
+		headless := baresipHeadless(config, dir, mic, ctrl, b.sipPort) + strings.Join(o.extra, "\n") + "\n"
 		if err := os.WriteFile(filepath.Join(dir, "config"), []byte(headless), 0o644); err != nil {
 			t.Fatal(err)
 		}

@@ -14,12 +14,24 @@ type Codec struct {
 	Fmtp        string // a=fmtp parameters, passed through unchanged
 }
 
-// Well-known codecs. PCMU and PCMA use their static payload types; the
-// telephone-event type is the common dynamic 101.
+// Well-known codecs. PCMU, PCMA and G722 use their static payload types;
+// Opus and telephone-event the common dynamic ones.
 var (
-	CodecPCMU           = Codec{PayloadType: 0, Name: "PCMU", ClockRate: 8000}
-	CodecPCMA           = Codec{PayloadType: 8, Name: "PCMA", ClockRate: 8000}
+	CodecPCMU = Codec{PayloadType: 0, Name: "PCMU", ClockRate: 8000}
+	CodecPCMA = Codec{PayloadType: 8, Name: "PCMA", ClockRate: 8000}
+	// CodecG722 samples at 16 kHz, but its RTP clock is 8000 (RFC 3551
+	// §4.5.2 keeps the first profile's mistake).
+	CodecG722 = Codec{PayloadType: 9, Name: "G722", ClockRate: 8000}
+	// CodecOpus is opus/48000/2 whatever is sent (RFC 7587 §7): FEC and
+	// DTX off unless the receiver's fmtp asks for them.
+	CodecOpus = Codec{PayloadType: 111, Name: "opus", ClockRate: 48000, Channels: 2, Fmtp: "useinbandfec=0;usedtx=0"}
+	// CodecG729 is offered without Annex B: we send no SID frames (and
+	// decode a peer's).
+	CodecG729           = Codec{PayloadType: 18, Name: "G729", ClockRate: 8000, Fmtp: "annexb=no"}
 	CodecTelephoneEvent = Codec{PayloadType: 101, Name: "telephone-event", ClockRate: 8000, Fmtp: "0-16"}
+	// CodecTelephoneEvent48k goes with Opus: events count in the audio's
+	// clock (RFC 4733 §2.1).
+	CodecTelephoneEvent48k = Codec{PayloadType: 102, Name: "telephone-event", ClockRate: 48000, Fmtp: "0-16"}
 )
 
 // sameFormat reports whether two codecs are the same payload format, whatever
@@ -39,7 +51,15 @@ func (c Codec) isG711() bool {
 }
 
 func (c Codec) isTelephoneEvent() bool {
-	return strings.EqualFold(c.Name, CodecTelephoneEvent.Name) && c.ClockRate == 8000
+	return strings.EqualFold(c.Name, CodecTelephoneEvent.Name) && c.ClockRate > 0
+}
+
+// ticksPerFrame is how far the RTP timestamp moves in one 20 ms frame.
+func (c Codec) ticksPerFrame() uint32 {
+	if c.ClockRate == 0 {
+		return frameSamples
+	}
+	return c.ClockRate / 50
 }
 
 func (c Codec) rtpmap() string {

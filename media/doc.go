@@ -1,7 +1,10 @@
 // Package media is the server's media plane: an RTP/RTCP relay with a port
 // pool, SDP offer/answer (pion/sdp), SRTP with SDES keys (pion/srtp),
-// symmetric RTP latching, G.711 μ-law/A-law conversion, RFC 4733 DTMF, and a
-// media endpoint that plays, speaks, records and sends tones on a leg.
+// symmetric RTP latching, codecs (G.711; G.722 in pure Go; Opus and G.729
+// through libopus and libbcg729 loaded at run time) with pass-through
+// between legs that share one and transcoding through PCM between legs that
+// do not (PCMDecoder, PCMEncoder), RFC 4733 DTMF, and a media endpoint that
+// plays, speaks, records and sends tones on a leg.
 //
 // It knows nothing about calls, accounts, SIP or HTTP. The call engine
 // drives it:

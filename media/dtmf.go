@@ -1,6 +1,7 @@
 package media
 
 import (
+	"cmp"
 	"context"
 	"encoding/binary"
 	"fmt"
@@ -29,6 +30,7 @@ const (
 // every end packet of an event is lost, the event is reported when the next
 // one starts.
 type dtmfDetector struct {
+	clock    uint32 // the telephone-event clock rate; 0 means 8000
 	ts       uint32
 	code     byte
 	dur      uint16
@@ -65,7 +67,7 @@ func (d *dtmfDetector) feed(ts uint32, p []byte) (out [2]DTMFEvent, n int) {
 func (d *dtmfDetector) value() DTMFEvent {
 	return DTMFEvent{
 		Digit:    rune(dtmfDigits[d.code]),
-		Duration: time.Duration(d.dur) * time.Second / sampleRate,
+		Duration: time.Duration(d.dur) * time.Second / time.Duration(cmp.Or(d.clock, sampleRate)),
 	}
 }
 
@@ -224,7 +226,7 @@ func (j *dtmfJob) step(l *Leg, st *legState) (sent, done bool, err error) {
 func (j *dtmfJob) toneFrame(l *Leg, st *legState) bool {
 	pt := st.neg.dtmf.PayloadType
 	j.frame++
-	binary.BigEndian.PutUint16(j.payload[2:], uint16(min(j.frame*frameSamples, 0xffff)))
+	binary.BigEndian.PutUint16(j.payload[2:], uint16(min(uint32(j.frame)*st.neg.dtmf.ticksPerFrame(), 0xffff)))
 	l.sendRTP(pt, j.frame == 1, j.ts, j.payload[:])
 	if j.frame < j.tone {
 		return true

@@ -23,12 +23,13 @@ var (
 	// detection work while bridged.
 	ErrBridged = errors.New("media: leg is bridged")
 	// ErrIncompatibleCodecs means two legs cannot be bridged: their codecs
-	// differ and are not both G.711.
+	// differ and one of them cannot be transcoded.
 	ErrIncompatibleCodecs = errors.New("media: legs have incompatible codecs")
 	// ErrNotNegotiated means the leg has no remote description yet.
 	ErrNotNegotiated = errors.New("media: leg has no negotiated media")
 	// ErrCodecUnsupported means the endpoint cannot produce or decode audio in
-	// the leg's codec (only G.711 is encoded locally; others are relayed only).
+	// the leg's codec (G.711, G.722 and Opus with libopus are encoded
+	// locally; others are relayed only).
 	ErrCodecUnsupported = errors.New("media: endpoint cannot encode the leg's codec")
 	// ErrTTSUnavailable means espeak-ng is not installed; Speak never
 	// substitutes silence.

@@ -50,6 +50,8 @@ type Leg struct {
 	txMu      sync.Mutex
 	txBuf     []byte
 	txRTCPBuf []byte
+	// tx encodes what the leg sends when it is not G.711 passed through.
+	tx txCodec
 
 	// mu guards negotiation bookkeeping.
 	mu        sync.Mutex
@@ -97,6 +99,8 @@ func newLeg(s *Session, name string) (*Leg, error) {
 			txBuf:     make([]byte, 0, 1600),
 			txRTCPBuf: make([]byte, 0, 1600),
 		}
+		l.tx.pkt = make([]byte, 0, maxPacket)
+		l.tx.payload = make([]byte, 0, maxPacket)
 		var rnd [8]byte
 		_, _ = rand.Read(rnd[:])
 		l.sessID = binary.BigEndian.Uint64(rnd[:]) >> 2 // positive when printed as int64
@@ -177,6 +181,7 @@ func (l *Leg) close() error {
 	l.taps.stopAll()
 	err := errors.Join(l.rtp.Close(), l.rtcp.Close())
 	l.wg.Wait()
+	l.tx.close()
 	l.dtmf.closeAll()
 	l.s.m.pool.Release(l.port)
 	if err != nil {

@@ -3,15 +3,20 @@ package media
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"strings"
 )
 
 // AnswerOptions tune Leg.Answer.
 type AnswerOptions struct {
 	// Peer is the leg this one will be bridged to, if it is already
-	// negotiated: its codec is preferred (no transcoding) and is the only
-	// non-G.711 codec accepted (pass-through needs both legs to have it).
+	// negotiated: its codec is preferred (no transcoding), and accepted even
+	// when this server cannot transcode it (passed through untouched).
 	Peer *Leg
+	// Codecs restricts the answer to these codecs and prefers them in this
+	// order over the offer's (the peer's codec still comes first); nil
+	// takes the offer's first codec the server can transcode.
+	Codecs CodecList
 }
 
 // OfferOptions tune Leg.Offer.
@@ -27,6 +32,9 @@ type OfferOptions struct {
 	// through. Answer that leg afterwards with AnswerOptions.Peer set to
 	// this one. Ignored when Peer is negotiated.
 	PeerOffer []byte
+	// Codecs restricts the offer to these codecs, in this order after the
+	// peer's (when the list has it); nil offers every codec the server has.
+	Codecs CodecList
 }
 
 // Answer takes the remote offer for this leg and returns our SDP answer: the
@@ -43,7 +51,10 @@ func (l *Leg) Answer(offer []byte, opts AnswerOptions) ([]byte, error) {
 		return nil, err
 	}
 	allowed, prefer := peerCodecs(opts.Peer)
-	neg, err := choose(rm.codecs, allowed, prefer)
+	accept := func(c Codec) bool {
+		return opts.Codecs.allows(c) && (c.Transcodable() || allowed != nil && allowed(c))
+	}
+	neg, err := choose(opts.Codecs.order(rm.codecs), accept, prefer)
 	if err != nil {
 		return nil, err
 	}
@@ -73,7 +84,13 @@ func (l *Leg) Answer(offer []byte, opts AnswerOptions) ([]byte, error) {
 	l.setRemote(rm)
 	l.install(neg, sc)
 	l.sdpVer++
-	codecs := []Codec{neg.audio}
+	ours := neg.audio
+	for _, c := range []Codec{CodecOpus, CodecG729} {
+		if ours.sameFormat(c) {
+			ours.Fmtp = c.Fmtp // what we want to receive and send, not the offer's wishes
+		}
+	}
+	codecs := []Codec{ours}
 	if neg.hasDTMF {
 		codecs = append(codecs, neg.dtmf)
 	}
@@ -84,9 +101,11 @@ func (l *Leg) Answer(offer []byte, opts AnswerOptions) ([]byte, error) {
 	}.render()
 }
 
-// Offer returns an SDP offer for an outbound leg: PCMU, PCMA and
-// telephone-event (the peer's codec first when given), over RTP/SAVP with a
-// fresh key when opts.SRTP. Feed the remote answer to SetAnswer.
+// Offer returns an SDP offer for an outbound leg: PCMU, PCMA, G722, Opus
+// and G729 (when libopus and libbcg729 are loaded) and telephone-event in the 8 kHz and, with Opus,
+// 48 kHz clocks; the peer's codec (or its pending offer's codecs) first,
+// over RTP/SAVP with a fresh key when opts.SRTP. Feed the remote answer to
+// SetAnswer.
 func (l *Leg) Offer(opts OfferOptions) ([]byte, error) {
 	if l.closed.Load() {
 		return nil, ErrClosed
@@ -105,14 +124,24 @@ func (l *Leg) Offer(opts OfferOptions) ([]byte, error) {
 			}
 		}
 	}
-	for _, c := range []Codec{CodecPCMU, CodecPCMA} {
+	codecs = slices.DeleteFunc(codecs, func(c Codec) bool { return !opts.Codecs.allows(c) })
+	for _, c := range opts.Codecs.defaults() {
 		if !hasFormat(codecs, c) {
+			c.PayloadType = freePT(codecs, c.PayloadType)
 			codecs = append(codecs, c)
 		}
 	}
-	te := CodecTelephoneEvent
-	te.PayloadType = freePT(codecs, 101)
-	codecs = append(codecs, te)
+	if len(codecs) == 0 {
+		return nil, fmt.Errorf("%w: the codec list %v leaves nothing to offer", ErrNoCommonCodec, opts.Codecs)
+	}
+	events := []Codec{CodecTelephoneEvent}
+	if hasFormat(codecs, CodecOpus) {
+		events = append(events, CodecTelephoneEvent48k)
+	}
+	for _, te := range events {
+		te.PayloadType = freePT(codecs, te.PayloadType)
+		codecs = append(codecs, te)
+	}
 
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -153,15 +182,7 @@ func (l *Leg) SetAnswer(answer []byte) error {
 		return fmt.Errorf("media: SetAnswer on leg %s without an Offer", l.name)
 	}
 	offered := l.offered
-	allowed := func(c Codec) bool {
-		for _, o := range offered {
-			if o.sameFormat(c) {
-				return true
-			}
-		}
-		return false
-	}
-	neg, err := choose(rm.codecs, allowed, &offered[0])
+	neg, err := choose(rm.codecs, func(c Codec) bool { return hasFormat(offered, c) }, &offered[0])
 	if err != nil {
 		return err
 	}
@@ -217,6 +238,18 @@ func peerCodecs(peer *Leg) (func(Codec) bool, *Codec) {
 	}
 	c := ps.neg.audio
 	return func(o Codec) bool { return o.sameFormat(c) }, &c
+}
+
+// offerCodecs is what an offer lists after the peer's codecs: G.711 first
+// (the PSTN's, passed through without decoding), then the wideband ones.
+func offerCodecs() []Codec {
+	c := []Codec{CodecPCMU, CodecPCMA, CodecG722}
+	for _, o := range []Codec{CodecOpus, CodecG729} {
+		if o.Transcodable() {
+			c = append(c, o)
+		}
+	}
+	return c
 }
 
 func hasFormat(codecs []Codec, c Codec) bool {

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/netip"
 	"time"
+
+	"github.com/wasmvoice/wasmvoice/media/opus"
 )
 
 // Defaults for Config fields left zero.
@@ -18,6 +20,9 @@ const (
 
 // Config configures a Manager. Zero fields take the Default* values.
 type Config struct {
+	// G729 transcodes G.729 with the system's libbcg729 (GPL-3.0+, loaded
+	// at run time only when asked); otherwise G.729 is only passed through.
+	G729 bool
 	// AdvertisedIP goes into c= and o= of every description we send
 	// (required: the address peers can reach the relay on).
 	AdvertisedIP netip.Addr
@@ -93,6 +98,16 @@ func NewManager(cfg Config) (*Manager, error) {
 	m := &Manager{cfg: cfg, pool: pool, log: log.With("caller", "media"), http: hc,
 		advertisedLocal: isHostAddress(cfg.AdvertisedIP)}
 	m.tts = NewTTS(TTSOptions{CacheEntries: cfg.TTSCacheEntries, CacheBytes: cfg.TTSCacheBytes, Logger: m.log})
+	if v, err := opus.Load(); err != nil {
+		m.log.Info("Opus is neither offered nor accepted: install libopus0 to enable it", "err", err)
+	} else {
+		m.log.Debug("Opus enabled", "libopus", v)
+	}
+	if !cfg.G729 {
+		m.log.Debug("G.729 is only passed through, never transcoded (--g729 loads libbcg729 to transcode it)")
+	} else if err := EnableG729(); err != nil {
+		m.log.Warn("G.729 is only passed through, never transcoded: install libbcg729-0", "err", err)
+	}
 	return m, nil
 }
 

@@ -12,7 +12,7 @@ var (
 	})
 	metricTranscoded = promauto.NewCounter(prometheus.CounterOpts{
 		Name: "wasmvoice_media_packets_transcoded_total",
-		Help: "Relayed RTP packets converted between μ-law and A-law.",
+		Help: "Relayed RTP packets converted between μ-law and A-law, or decoded and encoded again between legs that share no codec.",
 	})
 	metricDropped = promauto.NewCounterVec(prometheus.CounterOpts{
 		Name: "wasmvoice_media_packets_dropped_total",
@@ -23,6 +23,7 @@ var (
 	dropSRTP        = metricDropped.WithLabelValues("srtp_auth_or_replay")
 	dropPayloadType = metricDropped.WithLabelValues("payload_type")
 	dropSend        = metricDropped.WithLabelValues("send_error")
+	dropCodec       = metricDropped.WithLabelValues("codec_error")
 
 	metricSessions = promauto.NewGauge(prometheus.GaugeOpts{
 		Name: "wasmvoice_media_sessions_active",

@@ -20,8 +20,12 @@ func (l *Leg) readRTP() {
 	buf := make([]byte, maxPacket)
 	plain := make([]byte, maxPacket)
 	pcm := make([]int16, 0, maxPacket)
+	scratch := make([]int16, 0, maxPacket)
 	var h rtp.Header
 	var det dtmfDetector
+	var rx rxDecoder
+	defer rx.close()
+	var tapDown halfband // 16 kHz bridge audio to the taps' 8 kHz
 	for {
 		n, src, err := l.rtp.ReadFromUDPAddrPort(buf)
 		if err != nil {
@@ -60,16 +64,39 @@ func (l *Leg) readRTP() {
 			continue
 		}
 		neg := &st.neg
+		peer := l.peer.Load()
+		var decoded []int16 // the payload as PCM at rate, when something needs it
+		rate := sampleRate
 		if neg.hasDTMF && h.PayloadType == neg.dtmf.PayloadType {
+			det.clock = neg.dtmf.ClockRate
 			if evs, n := det.feed(h.Timestamp, payload); n > 0 {
 				l.dtmf.publish(evs, n)
 			}
-		} else if h.PayloadType == neg.audio.PayloadType && l.taps.active() {
-			pcm = decode(pcm[:0], neg.audio, payload)
-			l.taps.in(pcm)
+		} else if h.PayloadType == neg.audio.PayloadType {
+			// Decoding costs nothing on the pass-through fast path: only
+			// taps and a peer without our codec need it.
+			transcode := false
+			if peer != nil {
+				if pc, ok := peer.Codec(); ok && needTranscode(neg.audio, pc) {
+					transcode, rate = true, pivotRate(neg.audio, pc)
+				}
+			}
+			if taps := l.taps.active(); taps || transcode {
+				var ok bool
+				if pcm, ok = rx.decode(pcm[:0], neg.audio, rate, payload); ok {
+					decoded = pcm
+				}
+				if taps {
+					in := pcm
+					if rate != sampleRate {
+						in = tapDown.down(scratch[:0], pcm)
+					}
+					l.taps.in(in)
+				}
+			}
 		}
-		if p := l.peer.Load(); p != nil {
-			p.relayRTP(neg, pkt, &h, payload, pcm[:0])
+		if peer != nil {
+			peer.relayRTP(neg, pkt, &h, payload, decoded, rate, scratch[:0])
 		} else {
 			// Reception statistics are for our own reports, which only
 			// legs we terminate send: the relay path does not pay for them.
@@ -144,9 +171,11 @@ func rtpPayload(pkt []byte, h *rtp.Header) []byte {
 }
 
 // relayRTP sends a packet received on the peer to this leg, mapping payload
-// types and converting G.711 law when the two legs differ. pkt is modified
-// in place.
-func (l *Leg) relayRTP(from *negotiated, pkt []byte, h *rtp.Header, payload []byte, pcm []int16) {
+// types. Audio in the same format passes through untouched, G.711 changes
+// law byte by byte, and anything else is encoded again from pcm, the
+// payload decoded by the peer at rate Hz (nil when it could not be). pkt is
+// modified in place; scratch is room for decoding.
+func (l *Leg) relayRTP(from *negotiated, pkt []byte, h *rtp.Header, payload []byte, pcm []int16, rate int, scratch []int16) {
 	st := l.st.Load()
 	if st == nil {
 		return
@@ -154,20 +183,31 @@ func (l *Leg) relayRTP(from *negotiated, pkt []byte, h *rtp.Header, payload []by
 	to := &st.neg
 	switch {
 	case h.PayloadType == from.audio.PayloadType:
-		if !from.audio.sameFormat(to.audio) {
+		switch {
+		case from.audio.sameFormat(to.audio):
+		case from.audio.isG711() && to.audio.isG711():
 			if from.audio.sameFormat(CodecPCMU) {
 				g711.UlawToAlawBuf(payload, payload)
 			} else {
 				g711.AlawToUlawBuf(payload, payload)
 			}
 			metricTranscoded.Inc()
+		case pcm != nil:
+			l.relayTranscoded(st, from, h, pcm, rate)
+			return
+		default:
+			dropCodec.Inc()
+			return
 		}
 		h.PayloadType = to.audio.PayloadType
 		if l.taps.active() {
-			l.taps.out(decode(pcm, to.audio, payload))
+			l.taps.out(l.decodeSent(scratch, to.audio, payload))
 		}
 	case from.hasDTMF && h.PayloadType == from.dtmf.PayloadType && to.hasDTMF:
 		h.PayloadType = to.dtmf.PayloadType
+		if from.audio.ClockRate != to.audio.ClockRate || from.dtmf.ClockRate != to.dtmf.ClockRate {
+			l.mapDTMF(pkt, h, payload, from, to)
+		}
 	default:
 		dropPayloadType.Inc()
 		return
@@ -240,6 +280,7 @@ func (l *Leg) readRTCP() {
 		}
 		l.rxPackets.Add(1)
 		if p := l.peer.Load(); p != nil {
+			p.mapSenderReports(&st.neg, pkt)
 			p.writeRTCP(pkt)
 		} else {
 			l.rx.rtcp(pkt, time.Now())
@@ -270,16 +311,4 @@ func (l *Leg) writeRTCP(pkt []byte) bool {
 		return false
 	}
 	return true
-}
-
-// decode appends the linear samples of a G.711 payload; other codecs yield
-// silence of the same duration so recordings keep their timing.
-func decode(dst []int16, c Codec, payload []byte) []int16 {
-	switch {
-	case c.sameFormat(CodecPCMU):
-		return g711.DecodeUlawBuf(dst, payload)
-	case c.sameFormat(CodecPCMA):
-		return g711.DecodeAlawBuf(dst, payload)
-	}
-	return append(dst, make([]int16, 160)...)
 }

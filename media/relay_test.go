@@ -220,50 +220,57 @@ func TestBridgeIncompatibleCodecs(t *testing.T) {
 	defer s.Close()
 	x, y := newPeer(t, false), newPeer(t, false)
 	a := x.answered(t, s, "a", "0")
-	// y offers Opus and PCMU; with a as peer only PCMU or Opus-if-a-has-it
-	// is allowed, so Opus is refused and PCMU chosen.
+	// y offers G.722 and PCMU; with a as peer its PCMU is preferred, so
+	// the bridge needs no transcoding.
 	b, _ := s.NewLeg("b")
-	ans, err := b.Answer(y.offer("111 opus/48000/2", "0"), AnswerOptions{Peer: a})
+	ans, err := b.Answer(y.offer("9", "0"), AnswerOptions{Peer: a})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c, _ := b.Codec(); c.Name != "PCMU" {
 		t.Fatalf("chose %s:\n%s", c.Name, ans)
 	}
-	// An Opus-only leg cannot be bridged to a PCMU leg.
+	// A codec we can neither decode nor pass through (no peer has it) is
+	// refused.
 	z := newPeer(t, false)
 	c, _ := s.NewLeg("c")
-	if _, err := c.Answer(z.offer("111 opus/48000/2"), AnswerOptions{}); !errors.Is(err, ErrNoCommonCodec) {
-		t.Fatalf("opus-only offer without peer: %v", err)
+	if _, err := c.Answer(z.offer("3"), AnswerOptions{}); !errors.Is(err, ErrNoCommonCodec) {
+		t.Fatalf("GSM-only offer without peer: %v", err)
+	}
+	// A callee that answers GSM (forwarded from a caller's offer, for
+	// pass-through) cannot be bridged to a PCMU leg.
+	g, _ := s.NewLeg("gsm")
+	w := newPeer(t, false)
+	off, err := g.Offer(OfferOptions{PeerOffer: w.offer("3", "0")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.useAnswer(off)
+	if err := g.SetAnswer(w.offer("3")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Bridge(g, a); !errors.Is(err, ErrIncompatibleCodecs) {
+		t.Fatalf("GSM to PCMU bridge: %v", err)
 	}
 }
 
-// Opus is passed through (no transcoding) only when both legs have it: the
+// Opus is passed through (no transcoding) when both legs have it: the
 // B2BUA flow forwards the caller's offer to the callee, then answers the
 // caller with the callee's choice.
 func TestOpusPassThroughWhenBothLegsOfferIt(t *testing.T) {
+	needCodecLibs(t)
 	m := newTestManager(t, nil)
 	s := m.NewSession(SessionOptions{})
 	defer s.Close()
 	x, y := newPeer(t, false), newPeer(t, false)
 	callerOffer := x.offer("96 opus/48000/2", "0", "101 telephone-event/8000")
 
-	// Without a peer, Opus is refused and G.711 chosen.
-	solo, _ := s.NewLeg("solo")
-	if _, err := solo.Answer(callerOffer, AnswerOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if c, _ := solo.Codec(); c.Name != "PCMU" {
-		t.Fatalf("solo leg chose %s", c.Name)
-	}
-	solo.Close()
-
 	b, _ := s.NewLeg("callee")
 	off, err := b.Offer(OfferOptions{PeerOffer: callerOffer})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Contains(off, []byte("m=audio "+strconv.Itoa(b.Port())+" RTP/AVP 96 0 8 101")) {
+	if !bytes.Contains(off, []byte("m=audio "+strconv.Itoa(b.Port())+" RTP/AVP 96 0 8 9 18 101 102")) {
 		t.Fatalf("offer does not carry the caller's codecs first:\n%s", off)
 	}
 	y.useAnswer(off)
@@ -291,10 +298,14 @@ func TestOpusPassThroughWhenBothLegsOfferIt(t *testing.T) {
 	if p.PayloadType != 96 || !bytes.Equal(p.Payload, opaque) {
 		t.Fatalf("PT %d payload %q", p.PayloadType, p.Payload)
 	}
-	// The endpoint cannot encode Opus: Play says so instead of sending noise.
+	// Unbridged, the endpoint encodes Opus itself, on the 48 kHz clock.
 	s.Unbridge(a)
-	if err := a.PlaySilence(context.Background(), 40*time.Millisecond); !errors.Is(err, ErrCodecUnsupported) {
+	if err := a.PlaySilence(context.Background(), 60*time.Millisecond); err != nil {
 		t.Fatalf("play on opus leg: %v", err)
+	}
+	got := x.recvN(3, time.Second)
+	if len(got) < 2 || got[0].PayloadType != 96 || got[1].Timestamp-got[0].Timestamp != 960 {
+		t.Fatalf("endpoint Opus stream: %d packets %+v", len(got), got)
 	}
 }
 

@@ -179,23 +179,25 @@ type negotiated struct {
 	hasDTMF bool
 }
 
-// choose picks the audio codec and telephone-event from the remote's list.
-// G.711 and telephone-event are always acceptable; any other format only when
-// allowed says so (the peer leg negotiated or offered it). prefer, when set,
-// wins if the remote offered it, so a bridge needs no transcoding.
-func choose(remote []Codec, allowed func(Codec) bool, prefer *Codec) (negotiated, error) {
+// choose picks the audio codec and telephone-event from the remote's list:
+// the first codec accept allows (nil: the Transcodable ones), in the
+// remote's order of preference, except
+// that prefer wins if the remote listed it (a bridge then needs no
+// transcoding). Of the telephone-events it takes the one in the audio's
+// clock rate (RFC 4733 §2.1), else the first.
+func choose(remote []Codec, accept func(Codec) bool, prefer *Codec) (negotiated, error) {
+	if accept == nil {
+		accept = Codec.Transcodable
+	}
 	var n negotiated
 	found := false
+	var events []Codec
 	for _, c := range remote {
 		switch {
 		case c.isTelephoneEvent():
-			if !n.hasDTMF {
-				n.dtmf, n.hasDTMF = c, true
-			}
+			events = append(events, c)
 			continue
-		case c.isG711():
-		case allowed != nil && allowed(c):
-		default:
+		case !accept(c):
 			continue
 		}
 		if prefer != nil && c.sameFormat(*prefer) {
@@ -213,6 +215,11 @@ func choose(remote []Codec, allowed func(Codec) bool, prefer *Codec) (negotiated
 			names = append(names, c.Name)
 		}
 		return n, notAcceptable(ErrNoCommonCodec, "offered %s", strings.Join(names, ","))
+	}
+	for _, e := range events {
+		if !n.hasDTMF || e.ClockRate == n.audio.ClockRate && n.dtmf.ClockRate != n.audio.ClockRate {
+			n.dtmf, n.hasDTMF = e, true
+		}
 	}
 	return n, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/binary"
+	"fmt"
 	"sync/atomic"
 	"time"
 
@@ -48,7 +49,7 @@ func (s *sender) init() {
 	s.ts = binary.BigEndian.Uint32(b[6:10])
 	s.buf = make([]byte, 0, maxPacket)
 	s.frame = make([]int16, frameSamples)
-	s.payload = make([]byte, 0, frameSamples)
+	s.payload = make([]byte, 0, maxPacket)
 }
 
 // job is what a piece of work sends on one tick. sent reports whether it
@@ -143,7 +144,11 @@ func (l *Leg) endpointReady() error {
 // skipped frames (the clock fell behind) advance the timestamp.
 func (l *Leg) tick(skipped uint32) {
 	s := &l.send
-	s.ts += skipped * frameSamples
+	step := uint32(frameSamples)
+	if st := l.st.Load(); st != nil {
+		step = st.neg.audio.ticksPerFrame() // 960 for Opus's 48 kHz clock
+	}
+	s.ts += skipped * step
 	w := s.work.Load()
 	if err := l.endpointReady(); err != nil {
 		if w != nil {
@@ -151,7 +156,7 @@ func (l *Leg) tick(skipped uint32) {
 		}
 		// A bridged leg keeps its place on the clock, and its timestamps
 		// keep time, for when it is unbridged.
-		s.ts += frameSamples
+		s.ts += step
 		return
 	}
 	st := l.st.Load()
@@ -171,11 +176,10 @@ func (l *Leg) tick(skipped uint32) {
 	if s.live.Load() {
 		l.rtcpTick()
 	}
-	s.ts += frameSamples
+	s.ts += step
 }
 
-// sendSilence sends one frame of G.711 silence; other codecs send nothing
-// (the endpoint does not encode them).
+// sendSilence sends one frame of silence in the leg's codec.
 func (l *Leg) sendSilence(st *legState) {
 	c := st.neg.audio
 	var fill byte
@@ -185,6 +189,11 @@ func (l *Leg) sendSilence(st *legState) {
 	case c.sameFormat(CodecPCMA):
 		fill = g711.AlawSilence
 	default:
+		frame := l.send.frame
+		clear(frame)
+		if payload, err := l.encodeFrame(st, frame); err == nil {
+			l.sendRTP(c.PayloadType, false, l.send.ts, payload)
+		}
 		return
 	}
 	p := l.send.payload[:frameSamples]
@@ -196,15 +205,34 @@ func (l *Leg) sendSilence(st *legState) {
 
 // sendAudio encodes one frame in the leg's codec and sends it.
 func (l *Leg) sendAudio(st *legState, frame []int16) error {
-	payload, ok := encode(l.send.payload[:0], st.neg.audio, frame)
-	if !ok {
-		return ErrCodecUnsupported
+	payload, err := l.encodeFrame(st, frame)
+	if err != nil {
+		return err
 	}
 	l.sendRTP(st.neg.audio.PayloadType, false, l.send.ts, payload)
 	if l.taps.active() {
 		l.taps.out(frame)
 	}
 	return nil
+}
+
+// encodeFrame encodes one 20 ms frame at 8 kHz in the leg's codec (clock
+// goroutine): G.711 directly, others with the leg's stateful encoder.
+func (l *Leg) encodeFrame(st *legState, frame []int16) ([]byte, error) {
+	c := st.neg.audio
+	switch {
+	case c.sameFormat(CodecPCMU):
+		return g711.EncodeUlawBuf(l.send.payload[:0], frame), nil
+	case c.sameFormat(CodecPCMA):
+		return g711.EncodeAlawBuf(l.send.payload[:0], frame), nil
+	}
+	l.tx.mu.Lock()
+	defer l.tx.mu.Unlock()
+	p, err := l.tx.encode(l.send.payload[:0], c, sampleRate, frame)
+	if err != nil {
+		return nil, fmt.Errorf("media: encoding %s on leg %s: %w", c.Name, l.name, err)
+	}
+	return p, nil
 }
 
 // sendRTP sends one packet of the endpoint stream (clock goroutine). The
@@ -229,15 +257,4 @@ func (l *Leg) sendRTP(pt uint8, marker bool, ts uint32, payload []byte) {
 		s.rtcp.packets++
 		s.rtcp.octets += uint32(len(payload))
 	}
-}
-
-// encode appends the payload for one frame in the leg's codec.
-func encode(dst []byte, c Codec, pcm []int16) ([]byte, bool) {
-	switch {
-	case c.sameFormat(CodecPCMU):
-		return g711.EncodeUlawBuf(dst, pcm), true
-	case c.sameFormat(CodecPCMA):
-		return g711.EncodeAlawBuf(dst, pcm), true
-	}
-	return dst, false
 }

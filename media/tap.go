@@ -96,13 +96,13 @@ func (l *listener) push(dir int, pcm []int16) {
 }
 
 // ListenReceived calls fn with each frame of audio the remote sends, as
-// 8 kHz PCM decoded from G.711, in both modes (bridged or not), until stop.
-// fn runs on the leg's packet path, so an analysis (answering machine
-// detection) costs no goroutine or queue per packet: it must be quick, must
-// not block, and must not keep pcm. ok is false when the leg's codec is not
-// G.711 (audio passed through untouched is never decoded).
+// 8 kHz PCM decoded from the leg's codec, in both modes (bridged or not),
+// until stop. fn runs on the leg's packet path, so an analysis (answering
+// machine detection) costs no goroutine or queue per packet: it must be
+// quick, must not block, and must not keep pcm. ok is false when the leg's
+// codec cannot be decoded (not Transcodable).
 func (l *Leg) ListenReceived(fn func(pcm []int16)) (stop func(), ok bool) {
-	if c, neg := l.Codec(); !neg || !c.isG711() {
+	if c, neg := l.Codec(); !neg || !c.Transcodable() {
 		return func() {}, false
 	}
 	x := &listener{fn: fn}

@@ -16,6 +16,7 @@ type EventType string
 const (
 	EventSIPInbound           EventType = "sip.inbound"
 	EventSIPOutbound          EventType = "sip.outbound"
+	EventSIPRefer             EventType = "sip.refer"
 	EventInitiate             EventType = "initiate"
 	EventAnswer               EventType = "answer"
 	EventGather               EventType = "gather"
@@ -32,11 +33,14 @@ const (
 
 	EventMachineDetectionComplete EventType = "machineDetectionComplete"
 	EventTranscriptionReady       EventType = "transcriptionAvailable"
+	EventReferComplete            EventType = "referComplete"
 )
 
 // IsSIP reports whether t is one of the SIP hooks, which are answered with an
 // Action rather than BXML.
-func (t EventType) IsSIP() bool { return t == EventSIPInbound || t == EventSIPOutbound }
+func (t EventType) IsSIP() bool {
+	return t == EventSIPInbound || t == EventSIPOutbound || t == EventSIPRefer
+}
 
 // Event is what the host hands to a module. On the wire it is one flat JSON
 // object: {"v":1,"event":"<type>","variables":{...}, <fields>}.
@@ -57,7 +61,7 @@ type Event struct {
 	// Variables are the call's variables (for sip.inbound: those a trunk's
 	// inbound header mappings set, if any).
 	Variables map[string]string
-	// SIP is set for sip.inbound and sip.outbound.
+	// SIP is set for sip.inbound, sip.outbound and sip.refer.
 	SIP *SIPRequest
 
 	lazy *lazyFields // members not yet decoded (Dispatch)

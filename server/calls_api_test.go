@@ -10,6 +10,7 @@ import (
 
 	"github.com/wasmvoice/wasmvoice/internal/testenv"
 	"github.com/wasmvoice/wasmvoice/sip"
+	"github.com/wasmvoice/wasmvoice/store"
 )
 
 func (n *node) voice(path string) string { return "/api/v2/accounts/" + n.creds.AccountID + path }
@@ -28,8 +29,26 @@ func dialApp(t *testing.T, n *node, p *phone, appID string) *sip.OutboundCall {
 
 // Record's recordComplete callback, then the recording through the API:
 // listed, described, downloaded as WAV, deleted.
-func TestRecordAndRecordingsAPI(t *testing.T) {
-	n := startNode(t)
+func TestRecordAndRecordingsAPI(t *testing.T) { recordAndRecordingsAPI(t, startNode(t)) }
+
+// The same call flow on a node whose store is PostgreSQL: the application
+// made through the API, the call's journal, record and recording written
+// and read back there.
+func TestRecordAndRecordingsAPIOnPostgres(t *testing.T) {
+	n := startNode(t, func(c *Config) { c.DatabaseURL = testenv.PostgresURL(t) })
+	if got := n.srv.store.Engine(); got != store.Postgres {
+		t.Fatalf("node store: %v, want PostgreSQL", got)
+	}
+	callID := recordAndRecordingsAPI(t, n)
+	var call map[string]any
+	if code := n.call(t, "GET", n.voice("/calls/"+callID), nil, &call); code != 200 || call["callId"] != callID {
+		t.Fatalf("getCallState on PostgreSQL: %d %v", code, call)
+	}
+}
+
+// recordAndRecordingsAPI runs the flow and returns the call's ID.
+func recordAndRecordingsAPI(t *testing.T, n *node) string {
+	t.Helper()
 	caller := newPhone(t, 'R', false)
 	h := newHook(t, func(ev event) string {
 		switch ev.Path {
@@ -82,6 +101,7 @@ func TestRecordAndRecordingsAPI(t *testing.T) {
 	if code := n.call(t, "GET", n.voice("/calls/"+callID+"/recordings/"+recID+"/media"), nil, nil); code != 404 {
 		t.Fatalf("download after delete: %d", code)
 	}
+	return callID
 }
 
 // updateCall: redirectUrl interrupts the running BXML with what the

@@ -49,16 +49,19 @@ func DefaultDataDir() string {
 
 // Config is a node's settings.
 type Config struct {
-	DataDir    string
-	HTTPAddr   string
-	SIPAddr    string // UDP and TCP
-	SIPTLSAddr string // used only with TLSCert and TLSKey
-	TLSCert    string
-	TLSKey     string
-	SIPDomain  string // host of every sipUri and the digest realm
-	Region     string
-	MediaIP    string // advertised in Via, Contact and SDP; empty = the SIP listener's IP if it has one, else the outbound interface's
-	RTPPorts   string // "min-max"
+	DataDir string
+	// DatabaseURL selects PostgreSQL (postgres://...); "" is SQLite in
+	// DataDir. DataDir holds the files (modules, recordings) either way.
+	DatabaseURL string
+	HTTPAddr    string
+	SIPAddr     string // UDP and TCP
+	SIPTLSAddr  string // used only with TLSCert and TLSKey
+	TLSCert     string
+	TLSKey      string
+	SIPDomain   string // host of every sipUri and the digest realm
+	Region      string
+	MediaIP     string // advertised in Via, Contact and SDP; empty = the SIP listener's IP if it has one, else the outbound interface's
+	RTPPorts    string // "min-max"
 	// MediaTimeout ends an answered call whose peer sent no RTP or RTCP
 	// this long (0: media.DefaultIdleTimeout, 60 s).
 	MediaTimeout time.Duration
@@ -78,6 +81,9 @@ type Config struct {
 	// S3-compatible bucket (storage.ParseS3URL), credentials from the
 	// environment.
 	RecordingStorage string
+	// G729 transcodes G.729 with the system's libbcg729 (GPL-3.0+, loaded
+	// only when asked); off, G.729 is only passed through.
+	G729 bool
 	// RTCPInterval is the mean interval of the RTCP reports on legs the node
 	// terminates (0: RFC 3550's 5 s; tests shorten it).
 	RTCPInterval time.Duration
@@ -157,6 +163,9 @@ const (
 func (c Config) Validate() error {
 	if c.DataDir == "" {
 		return fmt.Errorf("--data-dir: must not be empty")
+	}
+	if c.DatabaseURL != "" && !store.IsPostgresURL(c.DatabaseURL) {
+		return fmt.Errorf("--database-url: want postgres://user:password@host/dbname (empty: SQLite in --data-dir)")
 	}
 	for name, addr := range map[string]string{"--http-addr": c.HTTPAddr, "--sip-addr": c.SIPAddr} {
 		if _, _, err := net.SplitHostPort(addr); err != nil {

@@ -105,6 +105,7 @@ func startNodeOf(t *testing.T, accountID string, mods ...func(*Config)) *node {
 		Region: "US", MediaIP: "127.0.0.1", RTPPorts: rtpRange(), DigestAlgorithms: []string{"MD5", "SHA-256"},
 		Logger: testLogger(t),
 	}
+	cfg.DatabaseURL = testenv.StoreURL(t) // WASMVOICE_TEST_STORE=postgres: the node on PostgreSQL
 	for _, m := range mods {
 		m(&cfg)
 	}

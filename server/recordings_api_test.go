@@ -203,7 +203,8 @@ func download(t *testing.T, n *node, path string) *http.Response {
 	}
 	t.Cleanup(func() { resp.Body.Close() })
 	if resp.StatusCode != 200 {
-		t.Fatalf("download %s: %d", path, resp.StatusCode)
+		b, _ := io.ReadAll(resp.Body)
+		t.Fatalf("download %s: %d %s", path, resp.StatusCode, b)
 	}
 	return resp
 }

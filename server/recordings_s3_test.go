@@ -47,8 +47,13 @@ func TestRecordingsInS3(t *testing.T) {
 	}))
 	defer stt.Close()
 
-	dataDir := t.TempDir()
-	cfg := func(c *Config) {
+	dataDir, dbURL := t.TempDir(), ""
+	cfg := func(c *Config) { // both nodes on one database (and data directory)
+		if dbURL == "" {
+			dbURL = c.DatabaseURL
+		} else {
+			c.DatabaseURL = dbURL
+		}
 		c.DataDir, c.RecordingStorage = dataDir, s3.URL("node-a")
 		c.Transcription = TranscriptionConfig{URL: stt.URL}
 	}

@@ -89,7 +89,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	cfg.DataDir = dir
 	_, statErr := os.Stat(dir)
-	st, err := store.Open(ctx, dir)
+	st, err := store.OpenDatabase(ctx, dir, cfg.DatabaseURL)
 	if err != nil {
 		return nil, err
 	}
@@ -151,7 +151,7 @@ func (s *Server) build(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	s.media, err = media.NewManager(media.Config{AdvertisedIP: ip, PortMin: lo, PortMax: hi, IdleTimeout: cfg.MediaTimeout,
+	s.media, err = media.NewManager(media.Config{G729: cfg.G729, AdvertisedIP: ip, PortMin: lo, PortMax: hi, IdleTimeout: cfg.MediaTimeout,
 		RTCPInterval: cfg.RTCPInterval, Logger: cfg.Logger})
 	if err != nil {
 		return fmt.Errorf("media: %w", err)
@@ -367,7 +367,7 @@ func (s *Server) Run(ctx context.Context, ready func(httpAddr net.Addr)) error {
 	}
 	defer background.Wait()
 	s.log.Info("wasmvoice started", "http", ln.Addr().String(), "sip", fmt.Sprint(s.sip.Listeners()),
-		"sipDomain", s.cfg.SIPDomain, "region", s.cfg.Region, "dataDir", s.cfg.DataDir)
+		"sipDomain", s.cfg.SIPDomain, "region", s.cfg.Region, "dataDir", s.cfg.DataDir, "store", s.store.Engine().String())
 	if ready != nil {
 		ready(ln.Addr())
 	}

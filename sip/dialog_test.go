@@ -272,7 +272,7 @@ func TestUnknownDialog481(t *testing.T) {
 	for _, tc := range []struct {
 		method sip.RequestMethod
 		want   int
-	}{{sip.BYE, 481}, {sip.INVITE, 481}, {sip.INFO, 481}, {sip.CANCEL, 481}, {sip.MESSAGE, 405}, {sip.RequestMethod("FROB"), 501}} {
+	}{{sip.BYE, 481}, {sip.INVITE, 481}, {sip.INFO, 481}, {sip.REFER, 481}, {sip.NOTIFY, 481}, {sip.CANCEL, 481}, {sip.MESSAGE, 405}, {sip.RequestMethod("FROB"), 501}} {
 		for _, transport := range []string{"udp", "tcp"} {
 			addr := env.udp
 			if transport == "tcp" {

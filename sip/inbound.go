@@ -78,6 +78,7 @@ type InboundCall struct {
 	reason  EndReason
 
 	reinviteState
+	referState
 }
 
 // Context ends when the call ends.

@@ -87,6 +87,7 @@ type OutboundCall struct {
 	reason  EndReason
 
 	reinviteState
+	referState
 }
 
 // AnswerSDP returns the callee's SDP answer.

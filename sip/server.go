@@ -39,7 +39,7 @@ const rejectLogBurst = 20
 const maxLoggedURI = 256
 
 // allowHeader lists what the server does: it is a B2BUA, not a registrar.
-const allowMethods = "INVITE, ACK, CANCEL, BYE, OPTIONS"
+const allowMethods = "INVITE, ACK, CANCEL, BYE, OPTIONS, REFER, NOTIFY"
 
 // Server is the SIP front door and the owner of every SIP leg.
 type Server struct {
@@ -153,6 +153,8 @@ func NewServer(cfg Config, apps Applications, h Handler) (*Server, error) {
 	srv.OnBye(s.onBye)
 	srv.OnCancel(s.onCancel)
 	srv.OnOptions(s.onOptions)
+	srv.OnRefer(s.onRefer)
+	srv.OnNotify(s.onNotify)
 	srv.OnNoRoute(s.onOther)
 	ua.TransportLayer().OnMessage(s.traceRead)
 	return s, nil

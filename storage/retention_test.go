@@ -21,7 +21,7 @@ import (
 func TestSweeperDeletesExpiredRecordings(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	st, err := store.Open(ctx, dir)
+	st, err := store.OpenDatabase(ctx, dir, testenv.StoreURL(t))
 	if err != nil {
 		t.Fatal(err)
 	}

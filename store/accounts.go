@@ -58,7 +58,7 @@ func newAccountID() (string, error) {
 // CreateAccount creates an account; an empty id gets a generated one.
 func (s *Store) CreateAccount(ctx context.Context, id string) (Account, error) {
 	for attempt := 0; ; attempt++ {
-		a := Account{ID: id, CreatedAt: time.Now().UTC()}
+		a := Account{ID: id, CreatedAt: time.Now().UTC().Truncate(time.Millisecond)}
 		if a.ID == "" {
 			gen, err := newAccountID()
 			if err != nil {

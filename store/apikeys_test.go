@@ -7,9 +7,9 @@ import (
 	"testing"
 )
 
-func openTestStore(t *testing.T) (*Store, Account) {
+func openTestStore(t *testing.T, eng testEngine) (*Store, Account) {
 	t.Helper()
-	s, err := Open(context.Background(), t.TempDir())
+	s, err := eng.open(context.Background(), t)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -21,9 +21,11 @@ func openTestStore(t *testing.T) (*Store, Account) {
 	return s, a
 }
 
-func TestAPIKeyLifecycle(t *testing.T) {
+func TestAPIKeyLifecycle(t *testing.T) { forEachEngine(t, testAPIKeyLifecycle) }
+
+func testAPIKeyLifecycle(t *testing.T, eng testEngine) {
 	ctx := context.Background()
-	s, acct := openTestStore(t)
+	s, acct := openTestStore(t, eng)
 	k, key, err := s.CreateAPIKey(ctx, acct.ID, "ci")
 	if err != nil {
 		t.Fatal(err)

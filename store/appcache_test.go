@@ -10,8 +10,12 @@ import (
 // The cache must never show an application as it was before a write made
 // through the Store, nor let a caller's changes leak into it.
 func TestApplicationByIDCacheFollowsWrites(t *testing.T) {
+	forEachEngine(t, testApplicationByIDCacheFollowsWrites)
+}
+
+func testApplicationByIDCacheFollowsWrites(t *testing.T, eng testEngine) {
 	ctx := context.Background()
-	s, err := Open(ctx, t.TempDir())
+	s, err := eng.open(ctx, t)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,9 +7,11 @@ import (
 	"time"
 )
 
-func TestCallsTracesAndRecordings(t *testing.T) {
+func TestCallsTracesAndRecordings(t *testing.T) { forEachEngine(t, testCallsTracesAndRecordings) }
+
+func testCallsTracesAndRecordings(t *testing.T, eng testEngine) {
 	ctx := context.Background()
-	s, err := Open(ctx, t.TempDir())
+	s, err := eng.open(ctx, t)
 	if err != nil {
 		t.Fatal(err)
 	}

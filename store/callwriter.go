@@ -191,9 +191,13 @@ func (w *callWriter) write(group []*pendingCall) {
 // tx writes records in one transaction. It runs on the writer's own
 // context, not a caller's: one caller giving up must not undo the others.
 func (w *callWriter) tx(records []*pendingCall) error {
+	ctx := context.Background()
+	return retryBusyErr(ctx, w.s, func() error { return w.txOnce(ctx, records) })
+}
+
+func (w *callWriter) txOnce(ctx context.Context, records []*pendingCall) error {
 	w.commits.Add(1)
 	callSaveCommits.Inc()
-	ctx := context.Background()
 	tx, err := w.s.db.BeginTxx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("save call %s: %w", records[0].id, err)

@@ -8,15 +8,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mattn/go-sqlite3"
-
 	"github.com/wasmvoice/wasmvoice/internal/testenv"
 )
 
-func openCallStore(t *testing.T) (*Store, string) {
+func openCallStore(t *testing.T, eng testEngine) (*Store, string) {
 	t.Helper()
 	ctx := context.Background()
-	s, err := Open(ctx, t.TempDir())
+	s, err := eng.open(ctx, t)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,8 +52,10 @@ func waitQueued(t *testing.T, s *Store, n int) {
 	}
 }
 
-func TestSaveCallConcurrent(t *testing.T) {
-	s, acct := openCallStore(t)
+func TestSaveCallConcurrent(t *testing.T) { forEachEngine(t, testSaveCallConcurrent) }
+
+func testSaveCallConcurrent(t *testing.T, eng testEngine) {
+	s, acct := openCallStore(t, eng)
 	ctx := context.Background()
 	const workers, each = 16, 20
 	var wg sync.WaitGroup
@@ -106,6 +106,10 @@ func TestSaveCallConcurrent(t *testing.T) {
 // Records that queue while the writer is busy share one transaction, up
 // to maxCallGroup records.
 func TestSaveCallGroupsWaitingRecords(t *testing.T) {
+	forEachEngine(t, testSaveCallGroupsWaitingRecords)
+}
+
+func testSaveCallGroupsWaitingRecords(t *testing.T, eng testEngine) {
 	for _, tc := range []struct {
 		name    string
 		n       int
@@ -115,7 +119,7 @@ func TestSaveCallGroupsWaitingRecords(t *testing.T) {
 		{"past the bound", maxCallGroup + 1, 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s, acct := openCallStore(t)
+			s, acct := openCallStore(t, eng)
 			ctx := context.Background()
 			taken, release := holdWriter(s)
 			defer release()
@@ -149,8 +153,10 @@ func TestSaveCallGroupsWaitingRecords(t *testing.T) {
 
 // A record that cannot be written fails its own caller only, even when it
 // shared a transaction with others.
-func TestSaveCallBadRecordInGroup(t *testing.T) {
-	s, acct := openCallStore(t)
+func TestSaveCallBadRecordInGroup(t *testing.T) { forEachEngine(t, testSaveCallBadRecordInGroup) }
+
+func testSaveCallBadRecordInGroup(t *testing.T, eng testEngine) {
+	s, acct := openCallStore(t, eng)
 	ctx := context.Background()
 	taken, release := holdWriter(s)
 	defer release()
@@ -175,8 +181,7 @@ func TestSaveCallBadRecordInGroup(t *testing.T) {
 	wg.Wait()
 	for i, err := range errs {
 		if i == bad {
-			var se sqlite3.Error
-			if !errors.As(err, &se) || se.ExtendedCode != sqlite3.ErrConstraintForeignKey {
+			if !isForeignKeyViolation(err) {
 				t.Fatalf("bad record: %v", err)
 			}
 			continue
@@ -199,8 +204,10 @@ func TestSaveCallBadRecordInGroup(t *testing.T) {
 }
 
 // A caller that gives up while its record waits gets ctx.Err() at once.
-func TestSaveCallContextWhileWaiting(t *testing.T) {
-	s, acct := openCallStore(t)
+func TestSaveCallContextWhileWaiting(t *testing.T) { forEachEngine(t, testSaveCallContextWhileWaiting) }
+
+func testSaveCallContextWhileWaiting(t *testing.T, eng testEngine) {
+	s, acct := openCallStore(t, eng)
 	taken, release := holdWriter(s)
 	defer release()
 	first := testenv.Go(t, func(context.Context) error {
@@ -235,8 +242,10 @@ func TestSaveCallContextWhileWaiting(t *testing.T) {
 	}
 }
 
-func TestSaveCallAfterClose(t *testing.T) {
-	s, acct := openCallStore(t)
+func TestSaveCallAfterClose(t *testing.T) { forEachEngine(t, testSaveCallAfterClose) }
+
+func testSaveCallAfterClose(t *testing.T, eng testEngine) {
+	s, acct := openCallStore(t, eng)
 	ctx := context.Background()
 	c, trace, log := benchCall(0, acct)
 	if err := s.SaveCall(ctx, c, trace, log); err != nil {
@@ -255,10 +264,12 @@ func TestSaveCallAfterClose(t *testing.T) {
 }
 
 // Close writes what is queued before it closes the database.
-func TestCloseWritesQueuedCalls(t *testing.T) {
-	dir := t.TempDir()
+func TestCloseWritesQueuedCalls(t *testing.T) { forEachEngine(t, testCloseWritesQueuedCalls) }
+
+func testCloseWritesQueuedCalls(t *testing.T, eng testEngine) {
+	db := eng.newDB(t)
 	ctx := context.Background()
-	s, err := Open(ctx, dir)
+	s, err := db.open(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -289,7 +300,7 @@ func TestCloseWritesQueuedCalls(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	s, err = Open(ctx, dir)
+	s, err = db.open(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

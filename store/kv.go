@@ -69,6 +69,12 @@ func (kv AppKV) Set(ctx context.Context, app, key string, val []byte) error {
 // Put is Set returning the entry as written, so a caller can show what it
 // stored without a second read that a guest's write could overtake.
 func (kv AppKV) Put(ctx context.Context, app, key string, val []byte) (KVEntry, error) {
+	return retryBusy(ctx, kv.Store, func() (KVEntry, error) { return kv.put(ctx, app, key, val) })
+}
+
+// put is one attempt of Put: the key count and the write in one checked
+// transaction, so concurrent writers never pass MaxKeys.
+func (kv AppKV) put(ctx context.Context, app, key string, val []byte) (KVEntry, error) {
 	max := kv.MaxKeys
 	if max <= 0 {
 		max = DefaultKVMaxKeys
@@ -76,12 +82,12 @@ func (kv AppKV) Put(ctx context.Context, app, key string, val []byte) (KVEntry, 
 	if val == nil {
 		val = []byte{}
 	}
-	tx, err := kv.Store.db.BeginTxx(ctx, nil)
+	tx, err := kv.Store.beginCheckedTx(ctx)
 	if err != nil {
 		return KVEntry{}, fmt.Errorf("kv set: %w", err)
 	}
 	defer tx.Rollback()
-	now := time.Now().UTC()
+	now := time.Now().UTC().Truncate(time.Millisecond) // as PostgreSQL (microseconds) returns it too
 	res, err := tx.ExecContext(ctx, kv.Store.rebind("UPDATE app_kv SET v = ?, updated_at = ? WHERE application_id = ? AND k = ?"), val, now, app, []byte(key))
 	if err != nil {
 		return KVEntry{}, fmt.Errorf("kv set: %w", err)

@@ -8,9 +8,9 @@ import (
 )
 
 // kvApp opens a store with one account and application.
-func kvApp(t *testing.T) (*Store, Application) {
+func kvApp(t *testing.T, eng testEngine) (*Store, Application) {
 	t.Helper()
-	s, acct := openCallStore(t)
+	s, acct := openCallStore(t, eng)
 	app, err := s.CreateApplication(context.Background(), Application{AccountID: acct, Name: "a"})
 	if err != nil {
 		t.Fatal(err)
@@ -18,9 +18,11 @@ func kvApp(t *testing.T) (*Store, Application) {
 	return s, app
 }
 
-func TestAppKV(t *testing.T) {
+func TestAppKV(t *testing.T) { forEachEngine(t, testAppKV) }
+
+func testAppKV(t *testing.T, eng testEngine) {
 	ctx := context.Background()
-	s, app := kvApp(t)
+	s, app := kvApp(t, eng)
 	kv := AppKV{Store: s, MaxKeys: 2}
 	if _, ok, err := kv.Get(ctx, app.ID, "k"); ok || err != nil {
 		t.Fatal(ok, err)
@@ -41,9 +43,11 @@ func TestAppKV(t *testing.T) {
 	}
 }
 
-func TestAppKVEntryPutDelete(t *testing.T) {
+func TestAppKVEntryPutDelete(t *testing.T) { forEachEngine(t, testAppKVEntryPutDelete) }
+
+func testAppKVEntryPutDelete(t *testing.T, eng testEngine) {
 	ctx := context.Background()
-	s, app := kvApp(t)
+	s, app := kvApp(t, eng)
 	kv := AppKV{Store: s}
 	if _, err := kv.Entry(ctx, app.ID, "k"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("absent entry: %v", err)
@@ -85,9 +89,11 @@ func TestAppKVEntryPutDelete(t *testing.T) {
 	}
 }
 
-func TestAppKVEntriesPages(t *testing.T) {
+func TestAppKVEntriesPages(t *testing.T) { forEachEngine(t, testAppKVEntriesPages) }
+
+func testAppKVEntriesPages(t *testing.T, eng testEngine) {
 	ctx := context.Background()
-	s, app := kvApp(t)
+	s, app := kvApp(t, eng)
 	other, err := s.CreateApplication(ctx, Application{AccountID: app.AccountID, Name: "b"})
 	if err != nil {
 		t.Fatal(err)

@@ -21,10 +21,11 @@ const (
 	ModuleEventCall        = "call"         // the Bandwidth call events, answered with BXML
 	ModuleEventSIPInbound  = "sip.inbound"  // each INVITE to the application, before the call exists
 	ModuleEventSIPOutbound = "sip.outbound" // each INVITE the server sends for the application's calls
+	ModuleEventSIPRefer    = "sip.refer"    // each REFER a peer sends in the application's calls
 )
 
 // ModuleEventKinds are the valid ModuleBinding.Events values.
-var ModuleEventKinds = []string{ModuleEventCall, ModuleEventSIPInbound, ModuleEventSIPOutbound}
+var ModuleEventKinds = []string{ModuleEventCall, ModuleEventSIPInbound, ModuleEventSIPOutbound, ModuleEventSIPRefer}
 
 // Node-independent bounds of the per-application limits; the engine clamps
 // them further to the node maxima.
@@ -254,7 +255,11 @@ func (s *Store) Modules(ctx context.Context, accountID string) ([]ModuleInfo, er
 // DeleteModule removes a module no application is bound to (ErrModuleInUse
 // otherwise), and its file when no other module row shares the digest.
 func (s *Store) DeleteModule(ctx context.Context, accountID, id string) error {
-	tx, err := s.db.BeginTxx(ctx, nil)
+	return retryBusyErr(ctx, s, func() error { return s.deleteModule(ctx, accountID, id) })
+}
+
+func (s *Store) deleteModule(ctx context.Context, accountID, id string) error {
+	tx, err := s.beginCheckedTx(ctx)
 	if err != nil {
 		return fmt.Errorf("delete module %s: %w", id, err)
 	}

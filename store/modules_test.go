@@ -7,9 +7,11 @@ import (
 	"testing"
 )
 
-func TestModulesBindingAndDelete(t *testing.T) {
+func TestModulesBindingAndDelete(t *testing.T) { forEachEngine(t, testModulesBindingAndDelete) }
+
+func testModulesBindingAndDelete(t *testing.T, eng testEngine) {
 	ctx := context.Background()
-	s, err := Open(ctx, t.TempDir())
+	s, err := eng.open(ctx, t)
 	if err != nil {
 		t.Fatal(err)
 	}

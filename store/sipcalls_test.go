@@ -10,9 +10,11 @@ import (
 
 // TestSIPCalls saves calls with and without a number's SIP route and lists
 // them by number, trunk and direction, newest first, a page at a time.
-func TestSIPCalls(t *testing.T) {
+func TestSIPCalls(t *testing.T) { forEachEngine(t, testSIPCalls) }
+
+func testSIPCalls(t *testing.T, eng testEngine) {
 	ctx := context.Background()
-	s, err := Open(ctx, t.TempDir())
+	s, err := eng.open(ctx, t)
 	if err != nil {
 		t.Fatal(err)
 	}

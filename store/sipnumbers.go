@@ -129,7 +129,13 @@ func (s *Store) AttachSIP(ctx context.Context, req AttachRequest) (AttachResult,
 }
 
 func (s *Store) attachNumber(ctx context.Context, accountID, number string, templates []SIPConfiguration) error {
-	tx, err := s.db.BeginTxx(ctx, nil)
+	return retryBusyErr(ctx, s, func() error { return s.attachNumberTx(ctx, accountID, number, templates) })
+}
+
+// attachNumberTx is one attempt of attachNumber: the count of the number's
+// configurations and the writes in one checked transaction.
+func (s *Store) attachNumberTx(ctx context.Context, accountID, number string, templates []SIPConfiguration) error {
+	tx, err := s.beginCheckedTx(ctx)
 	if err != nil {
 		return fmt.Errorf("attach %s: %w", number, err)
 	}

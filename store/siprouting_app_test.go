@@ -11,9 +11,11 @@ import (
 // The inbound direction names the voice application that answers calls
 // from the trunk; it must exist in the account, is refused outbound, and
 // reaches the route the front door reads.
-func TestSIPInboundApplication(t *testing.T) {
+func TestSIPInboundApplication(t *testing.T) { forEachEngine(t, testSIPInboundApplication) }
+
+func testSIPInboundApplication(t *testing.T, eng testEngine) {
 	ctx := context.Background()
-	s, acct := openTestStore(t)
+	s, acct := openTestStore(t, eng)
 	app, err := s.CreateApplication(ctx, Application{AccountID: acct.ID, Name: "answers trunk calls"})
 	if err != nil {
 		t.Fatal(err)

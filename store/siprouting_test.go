@@ -57,9 +57,11 @@ func outbound(ep string) DirectionSpec {
 	return DirectionSpec{Direction: headermap.Outbound, SIPEndpoint: &ep}
 }
 
-func TestAttachSIPValidation(t *testing.T) {
+func TestAttachSIPValidation(t *testing.T) { forEachEngine(t, testAttachSIPValidation) }
+
+func testAttachSIPValidation(t *testing.T, eng testEngine) {
 	ctx := context.Background()
-	s, acct := openTestStore(t)
+	s, acct := openTestStore(t, eng)
 	reg := "register"
 	ip := "ip"
 	tests := []struct {
@@ -106,9 +108,11 @@ func TestAttachSIPValidation(t *testing.T) {
 	}
 }
 
-func TestAttachUpdateDetach(t *testing.T) {
+func TestAttachUpdateDetach(t *testing.T) { forEachEngine(t, testAttachUpdateDetach) }
+
+func testAttachUpdateDetach(t *testing.T, eng testEngine) {
 	ctx := context.Background()
-	s, acct := openTestStore(t)
+	s, acct := openTestStore(t, eng)
 	reg := "register"
 	res, err := s.AttachSIP(ctx, AttachRequest{
 		AccountID: acct.ID, Numbers: []string{"+14150000001", "(415) 000-0002", "bogus", "+14150000001"}, NumbersField: "phone_numbers",
@@ -188,9 +192,11 @@ func TestAttachUpdateDetach(t *testing.T) {
 	}
 }
 
-func TestTrunksAndLimits(t *testing.T) {
+func TestTrunksAndLimits(t *testing.T) { forEachEngine(t, testTrunksAndLimits) }
+
+func testTrunksAndLimits(t *testing.T, eng testEngine) {
 	ctx := context.Background()
-	s, acct := openTestStore(t)
+	s, acct := openTestStore(t, eng)
 	newTrunk := func(name string) SIPTrunk {
 		t.Helper()
 		tr := SIPTrunk{AccountID: acct.ID}

@@ -108,7 +108,11 @@ func (s *Store) SIPTrunks(ctx context.Context, accountID string) ([]SIPTrunk, er
 // DeleteSIPTrunk removes a trunk; while numbers are bound to it the answer is
 // ErrTrunkInUse (detach them first), so no number silently loses its route.
 func (s *Store) DeleteSIPTrunk(ctx context.Context, accountID, id string) error {
-	tx, err := s.db.BeginTxx(ctx, nil)
+	return retryBusyErr(ctx, s, func() error { return s.deleteSIPTrunk(ctx, accountID, id) })
+}
+
+func (s *Store) deleteSIPTrunk(ctx context.Context, accountID, id string) error {
+	tx, err := s.beginCheckedTx(ctx)
 	if err != nil {
 		return fmt.Errorf("delete sip trunk %s: %w", id, err)
 	}

@@ -1,7 +1,8 @@
 // Package store is the SQL repository of wasmvoice: accounts, API clients,
 // voice applications and node settings, over sqlx. SQLite (go-sqlite3, WAL) is
-// the embedded default; the SQL stays portable to PostgreSQL (queries use ?
-// placeholders and are rebound for the driver).
+// the embedded default; PostgreSQL (pgx's database/sql driver) serves nodes
+// that share a database. The SQL is portable: queries use ? placeholders
+// rebound for the driver, and the migrations follow migrations/README.md.
 package store
 
 import (
@@ -9,13 +10,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"net/url"
-	"os"
 	"path/filepath"
-	"time"
 
 	"github.com/jmoiron/sqlx"
-	_ "github.com/mattn/go-sqlite3" // SQLite driver, registered as "sqlite3"
 )
 
 // ErrNotFound is returned when a row asked for by ID does not exist.
@@ -24,20 +21,10 @@ var ErrNotFound = errors.New("not found")
 // ErrConflict is returned when a write would break a uniqueness rule.
 var ErrConflict = errors.New("conflict")
 
-// maxConns bounds the SQLite connections; they all stay open between
-// queries. SQLite runs one writer at a time and the node has few cores, so
-// more connections only add open costs: past the bound a query waits in Go
-// for a free connection. No store method asks for a second connection while
-// it holds one (transactions use only their own), so the bound cannot
-// deadlock.
-const maxConns = 16
-
-// DBFile is the SQLite file name inside the data directory.
-const DBFile = "wasmvoice.db"
-
 // Store is the repository. It is safe for concurrent use.
 type Store struct {
 	db      *sqlx.DB
+	engine  Engine
 	sealer  *sealer
 	dataDir string // module files live under it
 	apps    appCache
@@ -50,47 +37,51 @@ type Store struct {
 // Open opens (creating when needed) the SQLite database under dataDir, applies
 // pending migrations and loads the key used to seal reversible secrets.
 func Open(ctx context.Context, dataDir string) (*Store, error) {
-	if err := os.MkdirAll(dataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("create data dir: %w", err)
+	return OpenDatabase(ctx, dataDir, "")
+}
+
+// OpenDatabase opens the database databaseURL names (postgres://... or
+// postgresql://...; "" is SQLite in dataDir), applies pending migrations and
+// loads the key used to seal reversible secrets. dataDir holds the files on
+// both engines.
+func OpenDatabase(ctx context.Context, dataDir, databaseURL string) (*Store, error) {
+	if err := ensureDataDir(dataDir); err != nil {
+		return nil, err
 	}
-	q := url.Values{}
-	q.Set("_journal_mode", "WAL")
-	q.Set("_foreign_keys", "on")
-	q.Set("_busy_timeout", "5000")
-	q.Set("_synchronous", "NORMAL")
-	q.Set("_txlock", "immediate")
-	// Each connection keeps its prepared statements: preparing the same few
-	// queries again on every call was a twelfth of a call setup's CPU.
-	q.Set("_stmt_cache_size", "64")
-	dsn := "file:" + filepath.Join(dataDir, DBFile) + "?" + q.Encode()
-	db, err := sqlx.Open("sqlite3", dsn)
+	engine := SQLite
+	var db *sqlx.DB
+	var err error
+	switch {
+	case databaseURL == "":
+		db, err = openSQLite(ctx, dataDir)
+	case IsPostgresURL(databaseURL):
+		engine = Postgres
+		db, err = openPostgres(ctx, databaseURL)
+	default:
+		return nil, fmt.Errorf("--database-url: want postgres://user:password@host/dbname (empty: SQLite in the data directory)")
+	}
 	if err != nil {
-		return nil, fmt.Errorf("open sqlite: %w", err)
+		return nil, err
 	}
-	// database/sql keeps 2 idle connections and opens without bound by
-	// default: under concurrent calls queries kept opening new SQLite
-	// connections (file open plus the PRAGMAs above), a tenth of the server's
-	// CPU in the call-setup benchmark (e2e/bench).
-	db.SetMaxOpenConns(maxConns)
-	db.SetMaxIdleConns(maxConns)
-	db.SetConnMaxIdleTime(5 * time.Minute)
-	if err := db.PingContext(ctx); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("open sqlite %s: %w", dataDir, err)
-	}
-	if err := migrate(ctx, db); err != nil {
+	if err := migrate(ctx, db, engine); err != nil {
 		db.Close()
 		return nil, err
 	}
+	// The sealing key stays a file in the data directory on both engines;
+	// nodes sharing a PostgreSQL database must share it too (issue 19 moves
+	// it into the database).
 	sl, err := loadSealer(filepath.Join(dataDir, "secret.key"))
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
-	s := &Store{db: db, sealer: sl, dataDir: dataDir}
+	s := &Store{db: db, engine: engine, sealer: sl, dataDir: dataDir}
 	s.calls = newCallWriter(s)
 	return s, nil
 }
+
+// Engine reports which SQL engine the store runs on.
+func (s *Store) Engine() Engine { return s.engine }
 
 // Close writes the call records already queued, stops the call writer and
 // closes the database.

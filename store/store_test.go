@@ -6,10 +6,12 @@ import (
 	"testing"
 )
 
-func TestStorePersistsAcrossReopen(t *testing.T) {
+func TestStorePersistsAcrossReopen(t *testing.T) { forEachEngine(t, testStorePersistsAcrossReopen) }
+
+func testStorePersistsAcrossReopen(t *testing.T, eng testEngine) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	s, err := Open(ctx, dir)
+	db := eng.newDB(t)
+	s, err := db.open(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,7 +37,7 @@ func TestStorePersistsAcrossReopen(t *testing.T) {
 	}
 	s.Close()
 
-	s, err = Open(ctx, dir)
+	s, err = db.open(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,11 +78,13 @@ func TestStorePersistsAcrossReopen(t *testing.T) {
 	}
 }
 
-func TestMigrationsApplyOnce(t *testing.T) {
+func TestMigrationsApplyOnce(t *testing.T) { forEachEngine(t, testMigrationsApplyOnce) }
+
+func testMigrationsApplyOnce(t *testing.T, eng testEngine) {
 	ctx := context.Background()
-	dir := t.TempDir()
+	db := eng.newDB(t)
 	for i := 0; i < 2; i++ {
-		s, err := Open(ctx, dir)
+		s, err := db.open(ctx)
 		if err != nil {
 			t.Fatalf("open %d: %v", i, err)
 		}

@@ -7,9 +7,11 @@ import (
 	"time"
 )
 
-func TestTranscriptions(t *testing.T) {
+func TestTranscriptions(t *testing.T) { forEachEngine(t, testTranscriptions) }
+
+func testTranscriptions(t *testing.T, eng testEngine) {
 	ctx := context.Background()
-	s, err := Open(ctx, t.TempDir())
+	s, err := eng.open(ctx, t)
 	if err != nil {
 		t.Fatal(err)
 	}

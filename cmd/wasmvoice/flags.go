@@ -40,6 +40,15 @@ func (f flags) str(p *string, name, def, usage string) {
 	f.StringVar(p, name, def, usage+" (env "+envName(name)+")")
 }
 
+// secret is a string flag whose value --help never shows (a database URL
+// holds a password).
+func (f flags) secret(p *string, name, usage string) {
+	f.str(p, name, "", usage)
+	if fl := f.Lookup(name); fl.DefValue != "" {
+		fl.DefValue = "set, hidden"
+	}
+}
+
 func (f flags) boolean(p *bool, name string, def bool, usage string) {
 	if v, ok := f.env(name); ok {
 		def = v == "1" || strings.EqualFold(v, "true")

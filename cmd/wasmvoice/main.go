@@ -56,7 +56,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		case "credentials":
 			if len(args) < 2 || args[1] != "create" {
-				return errors.New("usage: wasmvoice credentials create [--data-dir D] [--account ID] [--json]")
+				return errors.New("usage: wasmvoice credentials create [--data-dir D] [--database-url URL] [--account ID] [--json]")
 			}
 			return credentialsCreate(ctx, args[2:], stdout, stderr)
 		}
@@ -72,7 +72,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "Usage: wasmvoice [flags]\n       wasmvoice credentials create [--data-dir D] [--account ID] [--json]\n       wasmvoice openapi\n\nRuns the wasmvoice server. Every flag can also be set with the environment variable shown.\n\nFlags:\n")
 		f.PrintDefaults()
 	}
-	f.str(&cfg.DataDir, "data-dir", server.DefaultDataDir(), "directory for the SQLite database, keys and recordings (created; default $XDG_DATA_HOME/wasmvoice or ~/.local/share/wasmvoice)")
+	f.str(&cfg.DataDir, "data-dir", server.DefaultDataDir(), "directory for the SQLite database (unless --database-url), keys, modules and recordings (created; default $XDG_DATA_HOME/wasmvoice or ~/.local/share/wasmvoice)")
+	f.secret(&cfg.DatabaseURL, "database-url", "PostgreSQL database to use instead of SQLite in --data-dir: postgres://user:password@host:5432/dbname (optional pool_max_conns, pool_max_conn_idle_time, pool_max_conn_lifetime)")
 	f.str(&cfg.HTTPAddr, "http-addr", server.DefaultHTTPAddr, "address of the HTTP API")
 	f.str(&cfg.SIPAddr, "sip-addr", server.DefaultSIPAddr, "SIP address, UDP and TCP")
 	f.str(&cfg.SIPTLSAddr, "sip-tls-addr", server.DefaultSIPTLS, "SIP over TLS address, used when --tls-cert and --tls-key are set")
@@ -82,6 +83,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	f.str(&cfg.Region, "region", server.DefaultRegion, "this node's region (US, EU or ASIA), checked against each application's allowedRegions")
 	f.str(&cfg.MediaIP, "media-ip", "", "IP advertised in SDP, Via and Contact (default: the IP of --sip-addr when it names one, else the address of the outbound interface)")
 	f.str(&cfg.RTPPorts, "rtp-ports", server.DefaultRTPPorts, "RTP port range min-max (min even; RTCP uses RTP+1)")
+	f.boolean(&cfg.G729, "g729", false, "transcode G.729 with the system's libbcg729 (Debian libbcg729-0, GPL-3.0+, loaded at run time only with this flag); without it G.729 is only passed through between legs that both have it")
 	f.duration(&cfg.MediaTimeout, "media-timeout", media.DefaultIdleTimeout, "end an answered call whose peer sent no RTP or RTCP this long (cause error, a media timeout message)")
 	f.duration(&cfg.SIPHealthInterval, "sip-health-interval", trunkops.DefaultHealthInterval, "probe every outbound trunk endpoint with SIP OPTIONS this often (GET /v1/sip/status)")
 	f.str(&cfg.DNSServer, "dns-server", "", "DNS server (host:port) SIP discovery (POST /v1/sip/discover) resolves A/AAAA and SRV records with (default: the system's resolver)")
@@ -150,16 +152,17 @@ func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 }
 
 func credentialsCreate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	var dataDir, account string
+	var dataDir, databaseURL, account string
 	var asJSON bool
 	f := newFlags("wasmvoice credentials create", stderr)
 	f.str(&dataDir, "data-dir", server.DefaultDataDir(), "data directory of the node")
+	f.secret(&databaseURL, "database-url", "PostgreSQL database of the node, when it uses one")
 	f.StringVar(&account, "account", "", "account to add the client to (created when missing; default: the only account)")
 	f.boolean(&asJSON, "json", false, `print {"accountId":…,"clientId":…,"clientSecret":…}`)
 	if err := f.parse(args); err != nil {
 		return err
 	}
-	st, err := store.Open(ctx, dataDir)
+	st, err := store.OpenDatabase(ctx, dataDir, databaseURL)
 	if err != nil {
 		return err
 	}

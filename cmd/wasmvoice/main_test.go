@@ -276,3 +276,18 @@ func field(out, key string) string {
 	}
 	return ""
 }
+
+// --database-url: --help never shows the URL (it holds a password), and a
+// URL that names no PostgreSQL is refused before anything opens.
+func TestDatabaseURLFlag(t *testing.T) {
+	t.Setenv("WASMVOICE_DATABASE_URL", "postgres://wv:s3cret-pw@127.0.0.1:1/wv")
+	var help bytes.Buffer
+	_ = run(context.Background(), []string{"--help"}, &bytes.Buffer{}, &help)
+	if !strings.Contains(help.String(), "-database-url string") || strings.Contains(help.String(), "s3cret-pw") {
+		t.Fatalf("--help shows the database URL or lacks the flag:\n%s", help.String())
+	}
+	err := run(context.Background(), []string{"--data-dir", t.TempDir(), "--database-url", "mysql://wv:s3cret-pw@h/wv"}, &bytes.Buffer{}, &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), "--database-url") || strings.Contains(err.Error(), "s3cret-pw") {
+		t.Fatalf("a MySQL URL: %v", err)
+	}
+}

@@ -30,7 +30,15 @@
 # SERVER_CPU (wasmvoice with GOMAXPROCS=1). With PROFILE=1 the first run of
 # every wasmvoice load is CPU-profiled (NAME.pprof next to the results).
 #
-# Needs: go, sipp (sip-tester), kamailio, espeak-ng, curl, taskset, nstat, python3.
+# DATABASE_URL=postgres://... runs every wasmvoice on PostgreSQL instead of
+# SQLite in its data directory: each server gets a fresh schema of its own
+# in that database (created with psql, dropped first if a previous run left
+# it). The CPU figures are wasmvoice's only; PostgreSQL's own processes are
+# not pinned and not counted. A throwaway server: eval "$(.ci/postgres.sh
+# start)"; DATABASE_URL=$WASMVOICE_TEST_POSTGRES_URL e2e/bench/run.sh
+#
+# Needs: go, sipp (sip-tester), kamailio, espeak-ng, curl, taskset, nstat, python3;
+# psql (postgresql-client) with DATABASE_URL.
 set -euo pipefail
 
 OPTIONS_RATE=${OPTIONS_RATE:-3000}  # OPTIONS per second
@@ -56,6 +64,7 @@ MEMORY_ONLY=${MEMORY_ONLY:-0}       # 1: load 4 only (its goroutine and heap pro
 # guard would ban sipp, the per-source cap stop the memory load). Builds
 # older than the flag need WV_ARGS="".
 WV_ARGS=${WV_ARGS-"--sip-trusted-cidrs 127.0.0.0/8"}
+DATABASE_URL=${DATABASE_URL:-}      # empty: SQLite; postgres://...: PostgreSQL (see above)
 
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -153,15 +162,26 @@ answer=$(sed -n 's/^const Answer = `\(.*\)`$/\1/p' "$here/module/main.go")
 [ -n "$answer" ] || { echo "bench: no Answer in module/main.go" >&2; exit 1; }
 
 # --- wasmvoice -------------------------------------------------------------
+# bench_db NAME: a fresh schema wv_bench_NAME in DATABASE_URL's database;
+# prints the URL that makes it the server's (search_path).
+bench_db() {
+	local schema=wv_bench_${1//-/_} sep='?'
+	PGOPTIONS=--client-min-messages=warning psql -q -v ON_ERROR_STOP=1 "$DATABASE_URL" -c "DROP SCHEMA IF EXISTS $schema CASCADE" -c "CREATE SCHEMA $schema" >&2
+	case "$DATABASE_URL" in *\?*) sep='&' ;; esac
+	echo "$DATABASE_URL${sep}search_path=$schema"
+}
 # start_wv NAME PROCS CPUS: a wasmvoice with GOMAXPROCS=PROCS on a fresh data
 # directory, pinned to CPUS (a taskset list; "": not pinned); sets wv, api,
 # account, token, sip_port and pprof_port for the loads that follow.
 start_wv() {
-	local name=$1 procs=$2 cpus=$3 http_port creds
+	local name=$1 procs=$2 cpus=$3 http_port creds db=""
 	http_port=$(free_port); sip_port=$(free_port); pprof_port=$(free_port)
-	creds=$("$work/wasmvoice" credentials create --data-dir "$work/data-$name" --json)
+	if [ -n "$DATABASE_URL" ]; then
+		db=$(bench_db "$name")
+	fi
+	creds=$(WASMVOICE_DATABASE_URL=$db "$work/wasmvoice" credentials create --data-dir "$work/data-$name" --json)
 	account=$(echo "$creds" | jget '["accountId"]')
-	GOMAXPROCS=$procs ${cpus:+taskset -c "$cpus"} "$work/wasmvoice" --data-dir "$work/data-$name" \
+	WASMVOICE_DATABASE_URL=$db GOMAXPROCS=$procs ${cpus:+taskset -c "$cpus"} "$work/wasmvoice" --data-dir "$work/data-$name" \
 		--http-addr 127.0.0.1:"$http_port" --sip-addr 127.0.0.1:"$sip_port" --sip-domain 127.0.0.1 \
 		--media-ip 127.0.0.1 --rtp-ports 30000-39998 --sip-digest-algorithms MD5 \
 		--pprof-addr 127.0.0.1:"$pprof_port" --log-level warn \
@@ -384,6 +404,7 @@ echo
 echo "wasmvoice $(cd "$repo" && { git rev-parse --short HEAD 2>/dev/null || echo '?'; } | tr -d '\n'; git diff --quiet HEAD 2>/dev/null || echo -n '+changes') vs Kamailio $(kamailio -v | awk 'NR==1 {print $3}'), $(date -u '+%Y-%m-%d %H:%M UTC'), $cores cores ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo))"
 echo "machine load average (1/5/15 min) at the start: $load_start; at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "sipp/rtpload on CPU $LOAD_CPU; servers on CPU $SERVER_CPU (wasmvoice GOMAXPROCS=1; Kamailio 5.6 stateless, 2 workers); sipp loads ${DURATION}s x $REPEATS runs"
+echo "wasmvoice store: $([ -n "$DATABASE_URL" ] && echo "PostgreSQL ($(psql -tAq "$DATABASE_URL" -c 'SHOW server_version')), its CPU not counted" || echo SQLite)"
 echo
 printf '%-44s %13s %13s %13s %13s\n' "load (fixed rate)" "" "wasmvoice" "Kamailio" "ratio"
 cap() { awk -v c="$1" 'BEGIN {printf "%.0f", (c > 0 ? 1e6 / c : 0)}'; }

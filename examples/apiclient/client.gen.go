@@ -2644,7 +2644,7 @@ type VoiceApplication struct {
 	// MaxConcurrentCalls Cap on the application's calls up at once (further INVITEs get 503 with Retry-After, createCall 429); 0 is the node default (--max-calls-per-application).
 	MaxConcurrentCalls int64 `json:"maxConcurrentCalls"`
 
-	// ModuleEvents Event kinds the module answers, as in force: call (the call events, answered with BXML), sip.inbound (each INVITE to the application, before the call exists), sip.outbound (each INVITE sent for its calls). All three when the application set none; empty without a module.
+	// ModuleEvents Event kinds the module answers, as in force: call (the call events, answered with BXML), sip.inbound (each INVITE to the application, before the call exists), sip.outbound (each INVITE sent for its calls), sip.refer (each REFER a peer sends in its calls). All four when the application set none; empty without a module.
 	ModuleEvents *[]string `json:"moduleEvents"`
 
 	// ModuleId The Wasm module (of this account) that answers the events in moduleEvents; empty when none. The callback URLs stay the fallback when the module fails.
@@ -2716,7 +2716,7 @@ type VoiceApplicationCreate struct {
 	// MaxConcurrentCalls Cap on the application's calls up at once; 0 takes the node default.
 	MaxConcurrentCalls *int64 `json:"maxConcurrentCalls,omitempty"`
 
-	// ModuleEvents Replaces the list of event kinds the module answers: call, sip.inbound, sip.outbound; empty means all three.
+	// ModuleEvents Replaces the list of event kinds the module answers: call, sip.inbound, sip.outbound, sip.refer; empty means all four.
 	ModuleEvents *[]string `json:"moduleEvents,omitempty"`
 
 	// ModuleId Binds a Wasm module of this account (POST /v2/accounts/{accountId}/modules); empty string unbinds.
@@ -2781,7 +2781,7 @@ type VoiceApplicationPatch struct {
 	// MaxConcurrentCalls Cap on the application's calls up at once; 0 takes the node default.
 	MaxConcurrentCalls *int64 `json:"maxConcurrentCalls,omitempty"`
 
-	// ModuleEvents Replaces the list of event kinds the module answers: call, sip.inbound, sip.outbound; empty means all three.
+	// ModuleEvents Replaces the list of event kinds the module answers: call, sip.inbound, sip.outbound, sip.refer; empty means all four.
 	ModuleEvents *[]string `json:"moduleEvents,omitempty"`
 
 	// ModuleId Binds a Wasm module of this account (POST /v2/accounts/{accountId}/modules); empty string unbinds.

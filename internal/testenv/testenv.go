@@ -25,3 +25,16 @@ func LookTool(t testing.TB, name string) string {
 	}
 	return p
 }
+
+// Need stops a test whose library or tool could not be loaded (err is not
+// nil): locally it skips, under CI it fails, like LookTool.
+func Need(t testing.TB, what string, err error) {
+	t.Helper()
+	if err == nil {
+		return
+	}
+	if InCI() {
+		t.Fatalf("%s is required in CI but unavailable: %v", what, err)
+	}
+	t.Skipf("%s unavailable: %v", what, err)
+}
