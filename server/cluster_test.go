@@ -12,13 +12,24 @@ import (
 	"github.com/wasmvoice/wasmvoice/store"
 )
 
-// twoNodes starts two nodes sharing one database (here one SQLite file in
-// a shared data directory: the same code runs on PostgreSQL).
+// twoNodes starts two nodes sharing one database: PostgreSQL under
+// WASMVOICE_TEST_STORE=postgres (each node with a data directory of its
+// own, as in production), else one SQLite file in a shared data directory.
 func twoNodes(t *testing.T) (a, b *node) {
 	t.Helper()
-	dir := t.TempDir()
+	dir, dbURL := t.TempDir(), ""
 	shared := func(id string) func(*Config) {
-		return func(c *Config) { c.DataDir, c.NodeID, c.NodeHeartbeat = dir, id, 200*time.Millisecond }
+		return func(c *Config) {
+			if dbURL == "" {
+				dbURL = c.DatabaseURL
+			} else {
+				c.DatabaseURL = dbURL
+			}
+			if c.DatabaseURL == "" {
+				c.DataDir = dir
+			}
+			c.NodeID, c.NodeHeartbeat = id, 200*time.Millisecond
+		}
 	}
 	a = startNode(t, shared("node-a"))
 	b = startNodeOf(t, a.creds.AccountID, shared("node-b"))
@@ -116,7 +127,11 @@ func TestLostNodeIsReconciled(t *testing.T) {
 	appID := a.ipApp(t, map[string]any{"callInitiatedCallbackUrl": h.url("/initiate"), "callStatusCallbackUrl": h.url("/status")})
 	// node-x: a third node on the same database that journaled a call and
 	// died before it ever registered.
-	x, err := store.Open(ctx, a.srv.DataDir())
+	xDir := a.srv.DataDir()
+	if a.srv.cfg.DatabaseURL != "" {
+		xDir = t.TempDir()
+	}
+	x, err := store.OpenDatabase(ctx, xDir, a.srv.cfg.DatabaseURL)
 	if err != nil {
 		t.Fatal(err)
 	}

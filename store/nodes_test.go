@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -10,17 +11,22 @@ import (
 	"time"
 )
 
-// Two stores on one database stand for two nodes sharing it.
-func openTwoNodes(t *testing.T) (a, b *Store) {
+// Two stores on one database stand for two nodes sharing it: on
+// PostgreSQL each has a data directory of its own (its own key file), as
+// real nodes do; two SQLite stores share the file in one directory.
+func openTwoNodes(t *testing.T, eng testEngine) (a, b *Store) {
 	t.Helper()
 	ctx := context.Background()
-	dir := t.TempDir()
+	d := eng.newDB(t)
 	var err error
-	if a, err = Open(ctx, dir); err != nil {
+	if a, err = d.open(ctx); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { a.Close() })
-	if b, err = Open(ctx, dir); err != nil {
+	if eng.Engine == Postgres {
+		d.dir = t.TempDir()
+	}
+	if b, err = d.open(ctx); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { b.Close() })
@@ -29,9 +35,11 @@ func openTwoNodes(t *testing.T) (a, b *Store) {
 	return a, b
 }
 
-func TestNodeRegistryAndClaim(t *testing.T) {
+func TestNodeRegistryAndClaim(t *testing.T) { forEachEngine(t, testNodeRegistryAndClaim) }
+
+func testNodeRegistryAndClaim(t *testing.T, eng testEngine) {
 	ctx := context.Background()
-	a, b := openTwoNodes(t)
+	a, b := openTwoNodes(t, eng)
 	t0 := time.Date(2026, 12, 1, 3, 0, 0, 0, time.UTC)
 	for _, n := range []Node{
 		{ID: "node-a", APIURL: "http://127.0.0.1:8080", SIPAddr: "127.0.0.1:5060", MediaIP: "127.0.0.1", Region: "US", Version: "v1", StartedAt: t0, HeartbeatAt: t0},
@@ -102,9 +110,11 @@ func TestNodeRegistryAndClaim(t *testing.T) {
 
 // The journal names each call's node: a node's restart finds only its own
 // calls, another node finds a dead node's, and any node finds a call's owner.
-func TestJournalNamesTheNode(t *testing.T) {
+func TestJournalNamesTheNode(t *testing.T) { forEachEngine(t, testJournalNamesTheNode) }
+
+func testJournalNamesTheNode(t *testing.T, eng testEngine) {
 	ctx := context.Background()
-	a, b := openTwoNodes(t)
+	a, b := openTwoNodes(t, eng)
 	now := time.Now().UTC()
 	if err := a.JournalCall(LiveCall{Record: CallRecord{ID: "c-a", AccountID: "acct", StartTime: now},
 		Disconnect: &DisconnectTarget{URL: "http://x", Method: "POST", Username: "u", Password: "pw"}}); err != nil {
@@ -133,11 +143,19 @@ func TestJournalNamesTheNode(t *testing.T) {
 	if err != nil || len(own) != 1 || own[0].Record.ID != "c-b" {
 		t.Fatalf("node-b's own live calls: %+v, %v", own, err)
 	}
-	// node-b reconciles node-a: it opens node-a's sealed password (one
-	// database, one key file here; TestSharedSealingKey covers two).
+	// node-b reconciles node-a: it opens node-a's sealed password (on
+	// PostgreSQL though its own key file differs: the key is in the
+	// database; TestSharedSealingKey covers the adoption).
 	dead, err := b.NodeLiveCalls(ctx, "node-a")
 	if err != nil || len(dead) != 1 || dead[0].Record.ID != "c-a" || dead[0].Disconnect.Password != "pw" {
 		t.Fatalf("node-a's live calls seen from node-b: %+v, %v", dead, err)
+	}
+	if eng.Engine == Postgres {
+		ka, _ := os.ReadFile(filepath.Join(a.dataDir, "secret.key"))
+		kb, _ := os.ReadFile(filepath.Join(b.dataDir, "secret.key"))
+		if len(ka) != 32 || string(ka) == string(kb) {
+			t.Fatal("the nodes' key files are the same: the test proves nothing")
+		}
 	}
 }
 
@@ -145,7 +163,7 @@ func TestJournalNamesTheNode(t *testing.T) {
 // sealed, another opens, though each has a key file of its own.
 func TestSharedSealingKey(t *testing.T) {
 	ctx := context.Background()
-	a, b := openTwoNodes(t)
+	a, b := openTwoNodes(t, testEngine{SQLite})
 	if err := a.shareSealer(ctx, filepath.Join(a.dataDir, "secret.key")); err != nil {
 		t.Fatal(err)
 	}
