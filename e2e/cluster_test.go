@@ -71,13 +71,22 @@ func TestClusterBehindKamailio(t *testing.T) {
 		startClusterNode(t, "127.0.0.2", "node-b", dbURL, bucket, a),
 		startClusterNode(t, "127.0.0.3", "node-c", dbURL, bucket, a)}
 	byAPI := map[string]*server{}
-	var list strings.Builder
-	for _, n := range nodes {
+	// The shipped dispatcher.list with the nodes' addresses for its three.
+	tmpl, err := os.ReadFile(filepath.Join("..", "examples", "cluster", "dispatcher.list"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	list := string(tmpl)
+	for i, n := range nodes {
 		byAPI[strings.TrimPrefix(n.api, "http://")] = n
-		fmt.Fprintf(&list, "1 sip:%s 0 0\n", n.sip)
+		example := fmt.Sprintf("sip:10.0.0.1%d:5060", i+1)
+		if !strings.Contains(list, example) {
+			t.Fatalf("examples/cluster/dispatcher.list has no %s", example)
+		}
+		list = strings.Replace(list, example, "sip:"+n.sip, 1)
 	}
 	listFile := filepath.Join(t.TempDir(), "dispatcher.list")
-	if err := os.WriteFile(listFile, []byte(list.String()), 0o644); err != nil {
+	if err := os.WriteFile(listFile, []byte(list), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	cfg, err := filepath.Abs(filepath.Join("..", "examples", "cluster", "dispatcher.cfg"))
