@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -84,12 +85,16 @@ func serve(f *Forwarder, r *http.Request, callID string) (*httptest.ResponseReco
 }
 
 func TestForwarder(t *testing.T) {
+	var mu sync.Mutex // the owner's handlers outlive requests the proxy gave up
 	var seen http.Header
 	var body string
 	f, _ := forwardBed(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		seen = r.Header.Clone()
 		b, _ := io.ReadAll(r.Body)
-		body = string(b)
+		if r.URL.Path == "/api/v2/accounts/acct/calls/c-1/bxml" {
+			mu.Lock()
+			seen, body = r.Header.Clone(), string(b)
+			mu.Unlock()
+		}
 		if r.URL.Path == "/huge" {
 			w.Write(make([]byte, maxForwardBody+10))
 			return
@@ -99,6 +104,8 @@ func TestForwarder(t *testing.T) {
 	r := httptest.NewRequest("PUT", "/api/v2/accounts/acct/calls/c-1/bxml", strings.NewReader("<Bxml/>"))
 	r.Header.Set("Authorization", "Bearer tok")
 	w, ok := serve(f, r, "c-1")
+	mu.Lock()
+	defer mu.Unlock()
 	if !ok || w.Code != 204 || seen.Get("Authorization") != "Bearer tok" || seen.Get(HopHeader) != "node-a" || body != "<Bxml/>" {
 		t.Fatalf("forwarded: %v %d, owner saw %v %q", ok, w.Code, seen, body)
 	}

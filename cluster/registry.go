@@ -116,6 +116,15 @@ func (r *Registry) Register(ctx context.Context) error {
 	return r.cfg.Store.RegisterNode(ctx, n)
 }
 
+// Leave records that this node stopped on purpose (its calls are over):
+// no other node reconciles it, and its next start finds nothing to hand
+// over. Call it after the engine's calls ended.
+func (r *Registry) Leave(ctx context.Context) error {
+	now := r.now()
+	_, err := r.cfg.Store.ClaimNode(ctx, r.cfg.Self.ID, r.cfg.Self.ID, now.Add(time.Hour), now)
+	return err
+}
+
 // Run beats every interval until ctx ends, and at each beat claims and
 // reconciles the nodes that died. Call Register first.
 func (r *Registry) Run(ctx context.Context) {
@@ -146,7 +155,7 @@ func (r *Registry) beat(ctx context.Context) {
 		heartbeatErrors.Inc()
 		r.log.Warn("heartbeat", "error", err)
 		return
-	case by == "":
+	case by == "" || by == r.cfg.Self.ID: // running, or leaving (Leave)
 		return
 	default:
 		r.log.Error("this node was declared dead and its calls reconciled by another node (its heartbeats did not reach the database); registering again", "by", by)

@@ -169,6 +169,20 @@ func TestClusterBehindKamailio(t *testing.T) {
 	if ev := waitDisconnect(t, h, hung); ev["cause"] != "hangup" {
 		t.Fatalf("the call hung up through another node: %v", ev)
 	}
+	// Node C answered with its own media address (the call log is in the
+	// shared database: node A serves it).
+	var answer string
+	for deadline := time.Now().Add(15 * time.Second); answer == "" && time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		trace, _ := viaA.sipTrace(hung)
+		for _, m := range trace {
+			if m.Direction == "out" && strings.HasPrefix(m.Message, "SIP/2.0 200") && strings.Contains(m.Message, "INVITE") {
+				answer = m.Message
+			}
+		}
+	}
+	if !strings.Contains(answer, "c=IN IP4 "+c.ip()+"\r\n") {
+		t.Errorf("node %s's answer does not name its media address %s:\n%s", c.api, c.ip(), answer)
+	}
 
 	// 4. A recording made on one node downloads from another.
 	caller(recApp, recPw, clusterScenario{WaitBye: true, Audio: true}, 1)

@@ -115,6 +115,12 @@ func TestVoiceAPIReachesTheCallsNode(t *testing.T) {
 	if code := a.call(t, "POST", a.voice("/calls/"+callID), map[string]any{"state": "completed"}, nil); code != 404 {
 		t.Errorf("update of the ended call through node A: %d", code)
 	}
+	// A node that stops on purpose leaves: no other node reconciles it.
+	b.stop(t)
+	n, err := a.srv.Store().Node(t.Context(), "node-b")
+	if err != nil || n.ClaimedBy != "node-b" {
+		t.Fatalf("node B after its shutdown: %+v, %v", n, err)
+	}
 }
 
 // A node that stops beating is claimed by another, which reconciles its

@@ -381,6 +381,8 @@ func (s *Server) Run(ctx context.Context, ready func(httpAddr net.Addr)) error {
 	// listening, then the API.
 	if err := s.engine.Shutdown(shutCtx); err != nil {
 		s.log.Warn("calls did not end in time", "error", err)
+	} else if err := s.nodes.Leave(shutCtx); err != nil {
+		s.log.Warn("leave the nodes table", "error", err)
 	}
 	regs.Stop(shutCtx) // unregister while the SIP listeners still run
 	stopListening()
