@@ -76,6 +76,13 @@ func TestVoiceAPIReachesTheCallsNode(t *testing.T) {
 	if state.State != "answered" || state.CallID != callID {
 		t.Fatalf("live state through node A: %+v", state)
 	}
+	var list []CallStateJSON
+	if code := a.call(t, "GET", a.voice("/calls"), nil, &list); code != 200 || len(list) != 1 || list[0].CallID != callID {
+		t.Fatalf("node A lists node B's live call: %d %+v", code, list)
+	}
+	if code := b.call(t, "GET", b.voice("/calls"), nil, &list); code != 200 || len(list) != 1 || list[0].CallID != callID || list[0].State != "answered" {
+		t.Fatalf("node B lists its own live call once: %d %+v", code, list)
+	}
 	putBXML := func(doc string) *http.Request {
 		req, _ := http.NewRequest("PUT", a.api+a.voice("/calls/"+callID+"/bxml"), strings.NewReader(doc))
 		req.Header.Set("Content-Type", "application/xml")

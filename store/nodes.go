@@ -116,3 +116,18 @@ func (s *Store) CallOwner(ctx context.Context, id string) (string, error) {
 	}
 	return node, nil
 }
+
+// OtherNodesLiveCalls returns the calls of accountID that other nodes
+// journal as live, as they began (their live state is on their node),
+// oldest first.
+func (s *Store) OtherNodesLiveCalls(ctx context.Context, accountID string) ([]CallRecord, error) {
+	lives, err := s.liveCalls(ctx, "account_id = ? AND node_id NOT IN (?, '')", accountID, s.nodeID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]CallRecord, len(lives))
+	for i, lc := range lives {
+		out[i] = lc.Record
+	}
+	return out, nil
+}
