@@ -83,6 +83,9 @@ type Config struct {
 	// Forwarder sends requests for calls live on another node to that node
 	// (nil: every call is this node's).
 	Forwarder CallForwarder
+	// Console, when set, serves the web console at / (in place of the
+	// landing page) and adds its own routes to the API's mux.
+	Console interface{ Register(mux *http.ServeMux) }
 }
 
 // Server holds the HTTP handler and the Huma API it serves.
@@ -124,7 +127,11 @@ func New(cfg Config) *Server {
 	registerCallLog(s)
 	registerModules(s)
 	registerBans(s)
-	registerDocs(mux)
+	registerSessions(s)
+	registerDocs(mux, cfg.Console == nil)
+	if cfg.Console != nil {
+		cfg.Console.Register(mux)
+	}
 
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -184,8 +191,11 @@ var errNoEngine = errors.New("this server has no call engine")
 func (noEngine) CreateCall(context.Context, string, CreateCallRequest) (store.CallRecord, error) {
 	return store.CallRecord{}, errNoEngine
 }
-func (noEngine) LiveCall(string, string) (store.CallRecord, bool)     { return store.CallRecord{}, false }
-func (noEngine) LiveCalls(string) []store.CallRecord                  { return nil }
+func (noEngine) LiveCall(string, string) (store.CallRecord, bool) { return store.CallRecord{}, false }
+func (noEngine) LiveCalls(string) []store.CallRecord              { return nil }
+func (noEngine) LiveCallLog(string, string) ([]store.LogEntry, []store.SIPMessage, bool) {
+	return nil, nil, false
+}
 func (noEngine) HangupCall(string, string) error                      { return ErrCallNotActive }
 func (noEngine) RedirectCall(string, string, bxml.Target) error       { return ErrCallNotActive }
 func (noEngine) ReplaceCallBXML(string, string, *bxml.Document) error { return ErrCallNotActive }

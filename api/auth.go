@@ -37,6 +37,9 @@ var (
 func (s *Server) authMiddleware(ctx huma.Context, next func(huma.Context)) {
 	op := ctx.Operation()
 	if op == nil || len(op.Security) == 0 {
+		if op != nil && op.Hidden { // the console's sign-in checks where it was posted from
+			ctx = huma.WithValue(ctx, requestMetaKey{}, requestMeta{host: ctx.Host(), origin: ctx.Header("Origin"), tls: ctx.TLS() != nil})
+		}
 		next(ctx)
 		return
 	}
@@ -45,7 +48,24 @@ func (s *Server) authMiddleware(ctx huma.Context, next func(huma.Context)) {
 		huma.WriteErr(s.api, ctx, http.StatusTooManyRequests, err.Error())
 		return
 	}
-	p, status, msg := s.authenticate(ctx.Context(), ctx.Header("Authorization"), allowsBasic(op), allowsScheme(op, "apiKey"))
+	var (
+		p      Principal
+		status int
+		msg    string
+	)
+	if h := ctx.Header("Authorization"); h != "" {
+		p, status, msg = s.authenticate(ctx.Context(), h, allowsBasic(op), allowsScheme(op, "apiKey"))
+	} else {
+		// No Authorization header: the web console's session, if any,
+		// with the same rights as its client's token.
+		var sess store.Session
+		var id string
+		if p, sess, id, status, msg = s.sessionAuth(ctx.Context(), ctx); status == 0 && p.AccountID != "" {
+			ctx = huma.WithValue(huma.WithValue(ctx, sessionKey{}, sess), sessionIDKey{}, id)
+		} else if status == 0 {
+			p, status, msg = s.authenticate(ctx.Context(), "", false, false)
+		}
+	}
 	if status != 0 {
 		if status == http.StatusUnauthorized {
 			ctx.SetHeader("WWW-Authenticate", `Bearer realm="wasmvoice"`)

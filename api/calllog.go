@@ -9,22 +9,34 @@ import (
 	"github.com/wasmvoice/wasmvoice/store"
 )
 
-// CallLog is an ended call's log and SIP trace: what a person reads to
+// CallLog is a call's log and SIP trace: what a person reads to
 // learn why a call went the way it did.
 type CallLog struct {
 	CallID   string             `json:"callId"`
 	Entries  []store.LogEntry   `json:"entries" doc:"Engine, callback and module lines, oldest first."`
 	SIPTrace []store.SIPMessage `json:"sipTrace" doc:"Every SIP message in and out of the call, oldest first."`
+	Live     bool               `json:"live,omitempty" doc:"true while the call is up: entries and trace are those so far."`
+}
+
+// nonNil answers an empty list as [] rather than null.
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
 }
 
 func registerCallLog(s *Server) {
 	huma.Register(s.api, huma.Operation{
 		OperationID: "getCallLog", Method: http.MethodGet, Path: "/api/v2/accounts/{accountId}/calls/{callId}/log",
 		Summary:     "Get a call's log and SIP trace",
-		Description: "Available once the call has ended. Not part of Bandwidth's Voice API.",
+		Description: "While the call is up, its log and trace so far (fetch again for more); once it has ended, all of them. Not part of Bandwidth's Voice API.",
 		Tags:        []string{"Calls"}, Security: bearerBasic,
 		Errors: []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound},
 	}, func(ctx context.Context, in *CallPath) (*struct{ Body CallLog }, error) {
+		if logs, trace, ok := s.cfg.Calls.LiveCallLog(in.AccountID, in.CallID); ok {
+			return &struct{ Body CallLog }{CallLog{CallID: in.CallID, Entries: nonNil(logs), SIPTrace: nonNil(trace), Live: true}}, nil
+		}
 		if _, err := s.cfg.Store.Call(ctx, in.AccountID, in.CallID); err != nil {
 			return nil, s.lookupError(ctx, err, "ended call "+in.CallID)
 		}
@@ -36,12 +48,6 @@ func registerCallLog(s *Server) {
 		if err != nil {
 			return nil, s.internal(ctx, err)
 		}
-		if logs == nil {
-			logs = []store.LogEntry{}
-		}
-		if trace == nil {
-			trace = []store.SIPMessage{}
-		}
-		return &struct{ Body CallLog }{CallLog{CallID: in.CallID, Entries: logs, SIPTrace: trace}}, nil
+		return &struct{ Body CallLog }{CallLog{CallID: in.CallID, Entries: nonNil(logs), SIPTrace: nonNil(trace)}}, nil
 	})
 }

@@ -20,6 +20,8 @@ type Calls interface {
 	CreateCall(ctx context.Context, accountID string, req CreateCallRequest) (store.CallRecord, error)
 	// LiveCall is a call that is up right now.
 	LiveCall(accountID, callID string) (store.CallRecord, bool)
+	// LiveCallLog is the log and SIP trace so far of a call that is up.
+	LiveCallLog(accountID, callID string) ([]store.LogEntry, []store.SIPMessage, bool)
 	// LiveCalls are the account's calls up right now.
 	LiveCalls(accountID string) []store.CallRecord
 	// HangupCall ends a live call (BYE, CANCEL or reject, as fits its state).
@@ -93,6 +95,10 @@ func optTime(t time.Time) *time.Time {
 	}
 	return &t
 }
+
+// CallStateOf is a call record as the Voice API shows it (the web
+// console's live call events carry the same shape).
+func CallStateOf(c store.CallRecord) CallState { return toCallState(c) }
 
 func toCallState(c store.CallRecord) CallState {
 	return CallState{

@@ -14,8 +14,12 @@ import (
 //go:embed docs/index.html docs/LICENSE.txt
 var docsFS embed.FS
 
-func registerDocs(mux *http.ServeMux) {
-	mux.Handle("GET /{$}", fileHandler("docs/index.html", "text/html; charset=utf-8"))
+// registerDocs serves the API reference, and the landing page at / when
+// no web console does.
+func registerDocs(mux *http.ServeMux, landing bool) {
+	if landing {
+		mux.Handle("GET /{$}", fileHandler("docs/index.html", "text/html; charset=utf-8"))
+	}
 	mux.Handle("GET /docs/LICENSE.txt", fileHandler("docs/LICENSE.txt", "text/plain; charset=utf-8"))
 	mux.Handle("GET /docs", http.RedirectHandler("/docs/", http.StatusMovedPermanently))
 	mux.Handle("GET /docs/", v5emb.New("wasmvoice API", "/openapi.json", "/docs/"))

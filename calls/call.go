@@ -188,6 +188,7 @@ func (c *Call) logf(level slog.Level, source, format string, args ...any) {
 		c.logs = append(c.logs, store.LogEntry{At: time.Now().UTC(), Level: strings.ToLower(level.String()), Source: source, Message: msg})
 	}
 	c.mu.Unlock()
+	c.publishLog(level, source, msg)
 }
 
 // end records why the call ends (first reason wins) and stops its program.

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/wasmvoice/wasmvoice/bxml"
+	"github.com/wasmvoice/wasmvoice/events"
 	"github.com/wasmvoice/wasmvoice/sip"
 	"github.com/wasmvoice/wasmvoice/store"
 )
@@ -17,6 +18,8 @@ import (
 // ErrCapacity; a call that ends frees its slot.
 func TestApplicationCap(t *testing.T) {
 	b := newBed(t, Limits{PerApplication: 1})
+	feed := &fakeFeed{}
+	b.e.feed = feed
 	b.source.answer(bxml.EventInitiate, `<Response><Pause duration="30"/></Response>`)
 	first := newFakeInbound()
 	done := b.invite(first)
@@ -31,6 +34,15 @@ func TestApplicationCap(t *testing.T) {
 	}
 	if got := b.e.media.Pool().InUse(); got != inUse {
 		t.Fatalf("a refused call took media ports: %d in use, was %d", got, inUse)
+	}
+	// The account's debugger hears of it as of any refused INVITE.
+	feed.mu.Lock()
+	refused := slices.IndexFunc(feed.debug, func(d events.Debug) bool {
+		return d.Kind == events.DebugRefused && d.Status == 503 && d.Reason == "capacity" && d.ApplicationID == b.app.ID && d.Source == "127.0.0.1:5062"
+	})
+	feed.mu.Unlock()
+	if refused < 0 {
+		t.Errorf("no refusal in the feed: %+v", feed.debug)
 	}
 	_, err := b.e.CreateCall(context.Background(), b.acct, CallRequest{ApplicationID: b.app.ID, To: "sip:bob@x.test", From: "+15550001111", AnswerURL: "http://app.test/answer"})
 	if !errors.Is(err, ErrCapacity) {

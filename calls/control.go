@@ -24,6 +24,16 @@ func (e *Engine) LiveCall(accountID, id string) (store.CallRecord, bool) {
 	return c.Snapshot(), true
 }
 
+// LiveCallLog is a live call's log and SIP trace so far.
+func (e *Engine) LiveCallLog(accountID, id string) ([]store.LogEntry, []store.SIPMessage, bool) {
+	c, ok := e.Call(accountID, id)
+	if !ok {
+		return nil, nil, false
+	}
+	logs, trace := c.logAndTrace()
+	return logs, trace, true
+}
+
 // HangupCall ends a live call (BYE, CANCEL or reject, as fits its state).
 func (e *Engine) HangupCall(accountID, id string) error {
 	c, ok := e.Call(accountID, id)

@@ -50,6 +50,7 @@ type Engine struct {
 	stt       speech.Recognizer // nil: no transcription
 	sttQueue  *speech.Queue
 	kept      *storage.Media // where finished recordings live
+	feed      Feed           // nil: nobody watches
 
 	mu    sync.Mutex
 	calls map[string]*Call
@@ -86,7 +87,10 @@ type Config struct {
 	// (the owner closes it after Shutdown); nil: no transcription.
 	Recognizer     speech.Recognizer
 	Transcriptions *speech.Queue
-	Logger         *slog.Logger
+	// Feed receives every call's state changes and the errors of its log
+	// (the web console's live views); nil: none.
+	Feed   Feed
+	Logger *slog.Logger
 }
 
 // New makes an engine.
@@ -103,7 +107,7 @@ func New(cfg Config) *Engine {
 	return &Engine{
 		store: cfg.Store, mp3: cfg.MP3, media: cfg.Media, source: cfg.Source, hooks: cfg.Hooks, trunks: cfg.Trunks, dialer: cfg.Dialer,
 		log: cfg.Logger.With("caller", "engine"), baseURL: cfg.BaseURL, sipDomain: cfg.SIPDomain, dataDir: cfg.DataDir,
-		limits: cfg.Limits, stt: cfg.Recognizer, kept: cfg.Recordings, sttQueue: cfg.Transcriptions, calls: make(map[string]*Call), load: make(map[string]int),
+		limits: cfg.Limits, stt: cfg.Recognizer, kept: cfg.Recordings, feed: cfg.Feed, sttQueue: cfg.Transcriptions, calls: make(map[string]*Call), load: make(map[string]int),
 	}
 }
 

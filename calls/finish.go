@@ -142,15 +142,21 @@ func (c *Call) sendDisconnect(rec store.CallRecord) {
 }
 
 func (c *Call) persist(rec store.CallRecord) {
-	trace := c.traceMessages()
-	c.mu.Lock()
-	logs := append([]store.LogEntry(nil), c.logs...)
-	c.mu.Unlock()
+	c.e.publishCall(rec)
+	logs, trace := c.logAndTrace()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := c.e.store.SaveCall(ctx, rec, trace, logs); err != nil {
 		c.log.Error("save call record", "error", err)
 	}
+}
+
+// logAndTrace are the call's log and SIP trace so far.
+func (c *Call) logAndTrace() ([]store.LogEntry, []store.SIPMessage) {
+	trace := c.traceMessages()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]store.LogEntry(nil), c.logs...), trace
 }
 
 // traceMessages is the call's SIP trace so far, as the store keeps it.

@@ -71,7 +71,8 @@ func (e *Engine) startInbound(ctx context.Context, leg InboundLeg, inv *Invite) 
 		return nil
 	}
 	if err := e.admit(c, inv.Source.Addr().Unmap()); err != nil {
-		c.logf(slog.LevelWarn, "engine", "call refused: %v", err)
+		c.log.Warn("call refused", "error", err)
+		c.publishRefusal(503, "capacity", inv, err.Error())
 		leg.Reject(503, "Service Unavailable", capacityHeaders()...)
 		return nil
 	}

@@ -43,6 +43,7 @@ var recovered = promauto.NewCounterVec(prometheus.CounterOpts{
 // reconcilable. It does not wait for the write.
 func (e *Engine) journal(c *Call) {
 	lc := store.LiveCall{Record: c.Snapshot()}
+	e.publishCall(lc.Record)
 	if c.disconnectURL != "" {
 		lc.Disconnect = &store.DisconnectTarget{URL: c.disconnectURL, Method: c.disconnectMethod, Username: c.cbUser, Password: c.cbPass}
 	}

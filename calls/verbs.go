@@ -40,6 +40,7 @@ func (c *Call) markAnswered() {
 	c.state = stateAnswered
 	c.info.AnswerTime = time.Now().UTC()
 	c.mu.Unlock()
+	c.e.publishCall(c.Snapshot())
 	if c.leg != nil {
 		// An answered leg sends RTP from now on, silence while nothing
 		// plays, so the peer's RTP timeout never sees a quiet Gather.

@@ -144,14 +144,14 @@ func TestKamailioUpstreamUAC(t *testing.T) {
 				proxy = startKamailio(t, s.sip, appID+":"+s.domain+":"+password)
 				return proxiedBaresip(t, s, appID, proxy)
 			})
-			// The INVITE the server took came through the proxy, with the
+			// The INVITE the server took (the last one: the trace starts
+			// with the challenged INVITE) came through the proxy, with the
 			// credentials the proxy added.
 			trace, _ := s.sipTrace(callID)
 			var invite string
 			for _, m := range trace {
 				if m.Direction == "in" && strings.HasPrefix(m.Message, "INVITE ") {
 					invite = m.Message
-					break
 				}
 			}
 			if !strings.Contains(invite, "Via: SIP/2.0/UDP "+proxy) || !strings.Contains(invite, "Proxy-Authorization: Digest") {

@@ -49,6 +49,9 @@ func DefaultDataDir() string {
 
 // Config is a node's settings.
 type Config struct {
+	// Version is the node's version as the web console and the nodes
+	// table show it.
+	Version string
 	DataDir string
 	// DatabaseURL selects PostgreSQL (postgres://...); "" is SQLite in
 	// DataDir. DataDir holds the files (modules, recordings) either way.
@@ -142,8 +145,6 @@ type Config struct {
 	// nodes) whose X-Wasmvoice-Source header gives a request's original
 	// source for allowlists, rate limits and caps.
 	SIPTrustedProxies []netip.Prefix
-	// Version is the binary's version, as the nodes table shows it.
-	Version string
 	// Transcription picks the speech recogniser and bounds its queue.
 	Transcription TranscriptionConfig
 	Logger        *slog.Logger

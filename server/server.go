@@ -23,6 +23,7 @@ import (
 	"github.com/wasmvoice/wasmvoice/callflow"
 	"github.com/wasmvoice/wasmvoice/calls"
 	"github.com/wasmvoice/wasmvoice/cluster"
+	"github.com/wasmvoice/wasmvoice/events"
 	"github.com/wasmvoice/wasmvoice/guard"
 	"github.com/wasmvoice/wasmvoice/media"
 	"github.com/wasmvoice/wasmvoice/sip"
@@ -48,6 +49,7 @@ type Server struct {
 	http    *http.Server
 	media   *media.Manager
 	engine  *calls.Engine
+	events  *events.Hub      // call changes and debugger entries for the web console
 	sweeper *storage.Sweeper // nil: recordings are kept for good
 	sip     *sip.Server
 	webhook *callflow.Webhook
@@ -127,6 +129,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
 	}
+	// Event streams never end by themselves: closing the hub ends them,
+	// so Shutdown does not wait its whole timeout for open consoles.
+	s.http.RegisterOnShutdown(s.events.Close)
 	return s, nil
 }
 
@@ -189,19 +194,21 @@ func (s *Server) build(ctx context.Context) error {
 		return err
 	}
 	s.sttJobs = cfg.Transcription.queue()
+	s.events = events.New(events.DefaultLimits, cfg.Logger)
 	s.engine = calls.New(calls.Config{
 		Store: s.store, Media: s.media, Source: mux, Hooks: mux, Trunks: s.trunks,
 		BaseURL: cfg.PublicURL, SIPDomain: cfg.SIPDomain, DataDir: cfg.DataDir, Logger: cfg.Logger,
 		Limits: calls.Limits{PerApplication: cfg.MaxCallsPerApplication, PerAccount: cfg.MaxCallsPerAccount,
 			PerSource: cfg.MaxCallsPerSource, Exempt: s.sipGuard.Trusted},
 		Recognizer: stt, Transcriptions: s.sttJobs, Recordings: kept,
+		Feed: feed{s.events},
 	})
 	s.nodes = cluster.New(cluster.Config{Store: s.store, Heartbeat: cfg.NodeHeartbeat, Reconciler: s.engine, Logger: cfg.Logger,
 		Self: store.Node{ID: s.store.NodeID(), SIPAddr: cfg.SIPAddr, MediaIP: ip.String(), Region: cfg.Region, Version: cfg.Version}})
 	s.sip, err = sip.NewServer(sip.Config{
 		Domain: cfg.SIPDomain, Region: cfg.Region, AdvertisedHost: ip.String(), NonceKey: nonceKey,
 		DigestAlgorithms: cfg.DigestAlgorithms, Logger: cfg.Logger, ClientTLS: cfg.SIPClientTLS,
-		Guard: s.sipGuard, Stream: cfg.SIPStream, TrustedProxies: cfg.SIPTrustedProxies,
+		Guard: s.sipGuard, Stream: cfg.SIPStream, OnRefusal: s.refused, TrustedProxies: cfg.SIPTrustedProxies,
 	}, frontDoor{s.store, s.trunks}, s.engine)
 	if err != nil {
 		return fmt.Errorf("sip: %w", err)
@@ -223,6 +230,7 @@ func (s *Server) build(ctx context.Context) error {
 		TestCalls: testCallAPI{trunkops.NewTestCalls(s.engine, s.store, cfg.Logger)},
 		Network:   func() api.SIPNetwork { return s.network(ip.String(), lo, hi) }, Transcriber: transcriber{s.engine},
 		RecordingMedia: kept, Forwarder: cluster.NewForwarder(s.nodes),
+		Console: s.console(),
 	})
 	return nil
 }

@@ -82,6 +82,10 @@ func (v voiceAPI) SetCallTag(accountID, id, tag string) error {
 	return notActive(id, v.engine.SetCallTag(accountID, id, tag))
 }
 
+func (v voiceAPI) LiveCallLog(accountID, id string) ([]store.LogEntry, []store.SIPMessage, bool) {
+	return v.engine.LiveCallLog(accountID, id)
+}
+
 func (v voiceAPI) CallQueue(accountID string) (int, int) {
 	return v.engine.QueuedCalls(accountID), v.engine.AccountCallCap()
 }

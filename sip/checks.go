@@ -18,6 +18,7 @@ type verdict struct {
 	stale     bool   // challenge with stale=true
 	err       error  // detail for the log
 	app       Application
+	owner     Application  // whose refusal it is, when app is left empty on purpose
 	route     *NumberRoute // set when the Request-URI named an attached phone number
 	source    netip.AddrPort
 	// target is what the request tried to reach ("app:<id>", "num:<number>"):
@@ -66,7 +67,14 @@ func (s *Server) checkInvite(ctx context.Context, req *sip.Request, now time.Tim
 		v := refuse(sip.StatusInternalServerError, reasonStoreError)
 		v.err = err
 		return v
-	case !app.InboundEnabled:
+	}
+	// From here the application is known: its account's debugger hears of
+	// a refusal (owner), while the answer stays the same as for an unknown
+	// one (app is left empty so the challenge tells nothing).
+	refuse = func(status int, reason string) verdict {
+		return verdict{status: status, reason: reason, source: src, target: target, owner: app}
+	}
+	if !app.InboundEnabled {
 		return refuse(sip.StatusUnauthorized, reasonInboundDisabled)
 	}
 	// 4. Region.

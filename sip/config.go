@@ -67,7 +67,24 @@ type Config struct {
 	TrustedProxies []netip.Prefix
 	// Stream bounds TCP and TLS connections (zero fields: defaults).
 	Stream StreamLimits
-	Logger *slog.Logger
+	// OnRefusal, when set, hears of every refused request whose
+	// application (or phone number) is known, except the challenge that
+	// opens every digest exchange: the account's debugger feed. It must
+	// return at once.
+	OnRefusal func(Refusal)
+	Logger    *slog.Logger
+}
+
+// Refusal is a request the front door refused, for its account's eyes.
+type Refusal struct {
+	Status        int
+	Reason        string // as the rejections metric labels it
+	Method        string
+	Source        string // the peer's address
+	RequestURI    string
+	SIPCallID     string
+	AccountID     string
+	ApplicationID string
 }
 
 // withDefaults returns a copy with zero fields filled in.

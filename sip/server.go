@@ -293,12 +293,22 @@ func (s *Server) refuse(req *sip.Request, tx sip.ServerTransaction, v verdict) {
 		s.log.Log(s.ctx, level, "sip request refused", attrs...)
 	}
 
+	s.reportRefusal(req, v)
+
 	if g := s.cfg.Guard; g != nil && v.source.IsValid() && authFailure[v.reason] {
 		target := ""
 		if v.reason == reasonBadCredentials {
 			target = v.target // a guess at this application's or number's password
 		}
 		g.AuthFailed(v.source.Addr(), target)
+	}
+
+	// Only a known application or number can be called once the challenge
+	// is answered: a scanner's INVITE to nothing keeps no prelude.
+	if v.challenge && req.Method == sip.INVITE && (v.app.ID != "" || v.owner.ID != "" || v.route != nil) {
+		if id := req.CallID(); id != nil {
+			startPrelude(id.Value(), s.traceEntryIn(req))
+		}
 	}
 
 	bind := nonceBinding{target: v.target, source: v.source.Addr().Unmap(), realm: s.cfg.Domain}
@@ -444,7 +454,7 @@ func (s *Server) outboundFor(req *sip.Request) *OutboundCall {
 // traceRead records parsed incoming messages of traced calls. The INVITE
 // that starts a call is recorded by the call itself (it registers the trace).
 func (s *Server) traceRead(msg sip.Message) {
-	if tracesCount.Load() == 0 {
+	if tracesCount.Load() == 0 && preludeCount.Load() == 0 {
 		return
 	}
 	var callID *sip.CallIDHeader
@@ -461,10 +471,22 @@ func (s *Server) traceRead(msg sip.Message) {
 		return
 	}
 	t := lookupTrace(callID.Value(), ours, theirs)
-	if t == nil || t.initial == msg {
+	if t == nil {
+		// The ACK of a challenge, before the call's trace starts (the
+		// INVITE with credentials is recorded by the call it starts).
+		if r, ok := msg.(*sip.Request); ok && r.Method == sip.ACK && preludeCount.Load() > 0 {
+			appendPrelude(callID.Value(), s.traceEntryIn(msg))
+		}
 		return
 	}
-	t.add(TraceEntry{Time: time.Now(), Direction: DirectionIn, Transport: msg.Transport(), Local: s.localAddr(msg.Transport()), Remote: msg.Source(), Message: msg.String()})
+	if t.initial == msg {
+		return
+	}
+	t.add(s.traceEntryIn(msg))
+}
+
+func (s *Server) traceEntryIn(msg sip.Message) TraceEntry {
+	return TraceEntry{Time: time.Now(), Direction: DirectionIn, Transport: msg.Transport(), Local: s.localAddr(msg.Transport()), Remote: msg.Source(), Message: msg.String()}
 }
 
 // localAddr returns the bound address of our listener for transport.

@@ -84,6 +84,19 @@ func (t *Trace) add(e TraceEntry) {
 			}
 		}
 	}
+	if e.Direction == DirectionOut && response {
+		// Likewise an answer to an INVITE goes before the ACK of it (the
+		// peer's ACK can be read before sipgo reports the write).
+		if num, method, _ := strings.Cut(cseqOf(e.Message), " "); method == "INVITE" {
+			for _, x := range t.entries {
+				if x.Direction == DirectionIn && strings.HasPrefix(x.Message, "ACK ") && !x.Time.After(e.Time) {
+					if n, m, _ := strings.Cut(cseqOf(x.Message), " "); n == num && m == "ACK" {
+						e.Time = x.Time.Add(-time.Nanosecond)
+					}
+				}
+			}
+		}
+	}
 	if len(t.entries) < maxTraceEntries {
 		t.entries = append(t.entries, e)
 	} else {
@@ -114,7 +127,7 @@ func init() {
 // startTrace registers a trace for callID; localTag is our dialog tag (the
 // To tag we answer with as UAS, the From tag we send as UAC).
 func startTrace(callID, localTag string, initial sip.Message) *Trace {
-	t := &Trace{callID: callID, localTag: localTag, initial: initial}
+	t := &Trace{callID: callID, localTag: localTag, initial: initial, entries: takePrelude(callID)}
 	tracesMu.Lock()
 	traces[callID] = append(traces[callID], t)
 	tracesMu.Unlock()
@@ -174,7 +187,7 @@ type wireTracer struct{}
 func (wireTracer) SIPTraceRead(string, string, string, []byte) {}
 
 func (wireTracer) SIPTraceWrite(transport, laddr, raddr string, msg []byte) {
-	if tracesCount.Load() == 0 {
+	if tracesCount.Load() == 0 && preludeCount.Load() == 0 {
 		return
 	}
 	w := scanWire(msg)
@@ -185,11 +198,15 @@ func (wireTracer) SIPTraceWrite(transport, laddr, raddr string, msg []byte) {
 	if w.response {
 		ours, theirs = w.toTag, w.fromTag
 	}
+	e := TraceEntry{Time: time.Now(), Direction: DirectionOut, Transport: transport, Local: laddr, Remote: raddr, Message: string(msg)}
 	t := lookupTrace(string(w.callID), string(ours), string(theirs))
 	if t == nil {
+		if preludeCount.Load() > 0 {
+			appendPrelude(string(w.callID), e) // a challenge, before the call's trace starts
+		}
 		return
 	}
-	t.add(TraceEntry{Time: time.Now(), Direction: DirectionOut, Transport: transport, Local: laddr, Remote: raddr, Message: string(msg)})
+	t.add(e)
 }
 
 // wireIDs are the dialog identifiers found in a raw message.

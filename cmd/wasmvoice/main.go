@@ -114,7 +114,6 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := finishCluster(); err != nil {
 		return err
 	}
-	cfg.Version = versionString()
 	for _, a := range strings.Split(digestAlgs, ",") {
 		if a = strings.TrimSpace(a); a != "" {
 			cfg.DigestAlgorithms = append(cfg.DigestAlgorithms, a)
@@ -126,6 +125,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	slog.SetDefault(log)
 	cfg.Logger = log
+	cfg.Version = versionString()
 	srv, err := server.New(ctx, cfg)
 	if err != nil {
 		return err

@@ -1127,6 +1127,9 @@ type CallLog struct {
 	// Entries Engine, callback and module lines, oldest first.
 	Entries *[]LogEntry `json:"entries"`
 
+	// Live true while the call is up: entries and trace are those so far.
+	Live *bool `json:"live,omitempty"`
+
 	// SipTrace Every SIP message in and out of the call, oldest first.
 	SipTrace *[]SIPMessage `json:"sipTrace"`
 }
@@ -2505,6 +2508,26 @@ type SIPUpdateResult struct {
 // SIPUpdateResultDirection defines model for SIPUpdateResult.Direction.
 type SIPUpdateResultDirection string
 
+// SessionInfo defines model for SessionInfo.
+type SessionInfo struct {
+	// AccountId Examples: 9900000
+	AccountId string `json:"accountId"`
+
+	// ClientId Examples: cl_2f7c8a...
+	ClientId string `json:"clientId"`
+
+	// CsrfToken Send it back in the X-CSRF-Token header on every request that changes something.
+	CsrfToken string    `json:"csrfToken"`
+	ExpiresAt time.Time `json:"expiresAt"`
+	SignedIn  bool      `json:"signedIn"`
+}
+
+// SignInInputBody defines model for SignInInputBody.
+type SignInInputBody struct {
+	ClientId     string `json:"clientId"`
+	ClientSecret string `json:"clientSecret"`
+}
+
 // TokenResponse defines model for TokenResponse.
 type TokenResponse struct {
 	// AccessToken Examples: wv1.eyJj...
@@ -3169,7 +3192,7 @@ type ClientInterface interface {
 
 	// GetCallLog Get a call's log and SIP trace
 	//
-	// Available once the call has ended. Not part of Bandwidth's Voice API.
+	// While the call is up, its log and trace so far (fetch again for more); once it has ended, all of them. Not part of Bandwidth's Voice API.
 	//
 	// Corresponds with GET /api/v2/accounts/{accountId}/calls/{callId}/log (the `GetCallLog` operationId).
 	GetCallLog(ctx context.Context, accountId string, callId string, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -3810,7 +3833,7 @@ func (c *Client) UpdateCallBxmlWithBody(ctx context.Context, accountId string, c
 
 // GetCallLog Get a call's log and SIP trace
 //
-// Available once the call has ended. Not part of Bandwidth's Voice API.
+// While the call is up, its log and trace so far (fetch again for more); once it has ended, all of them. Not part of Bandwidth's Voice API.
 //
 // Corresponds with GET /api/v2/accounts/{accountId}/calls/{callId}/log (the `GetCallLog` operationId).
 func (c *Client) GetCallLog(ctx context.Context, accountId string, callId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -7643,7 +7666,7 @@ type ClientWithResponsesInterface interface {
 
 	// GetCallLogWithResponse Get a call's log and SIP trace
 	//
-	// Available once the call has ended. Not part of Bandwidth's Voice API.
+	// While the call is up, its log and trace so far (fetch again for more); once it has ended, all of them. Not part of Bandwidth's Voice API.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -12420,7 +12443,7 @@ func (c *ClientWithResponses) UpdateCallBxmlWithBodyWithResponse(ctx context.Con
 
 // GetCallLogWithResponse Get a call's log and SIP trace
 //
-// Available once the call has ended. Not part of Bandwidth's Voice API.
+// While the call is up, its log and trace so far (fetch again for more); once it has ended, all of them. Not part of Bandwidth's Voice API.
 //
 // Returns a wrapper object for the known response body format(s).
 //
