@@ -19,6 +19,7 @@ const (
 	reasonInboundDisabled   = "inbound_disabled"
 	reasonRegion            = "region"
 	reasonSourceIP          = "source_ip"
+	reasonBanned            = "banned" // a banned caller behind a trusted proxy
 	reasonNoCredentials     = "no_credentials"
 	reasonBadNonce          = "bad_nonce"
 	reasonStaleNonce        = "stale_nonce"

@@ -18,24 +18,25 @@ const SourceHeader = "X-Wasmvoice-Source"
 
 // requestSource is where req comes from for allowlists, rate limits, caps
 // and nonce bindings: the packet's source, or the original source a trusted
-// proxy gives in SourceHeader. From anyone else the header is ignored (and
-// logged, sampled): a caller must not choose its own address.
-func (s *Server) requestSource(req *sip.Request) (netip.AddrPort, error) {
-	src, err := netip.ParseAddrPort(req.Source())
+// proxy gives in SourceHeader (proxied is then true). From anyone else the
+// header is ignored (and logged, sampled): a caller must not choose its own
+// address.
+func (s *Server) requestSource(req *sip.Request) (src netip.AddrPort, proxied bool, err error) {
+	src, err = netip.ParseAddrPort(req.Source())
 	if err != nil {
-		return src, err
+		return src, false, err
 	}
 	src = netip.AddrPortFrom(src.Addr().Unmap(), src.Port())
 	h := req.GetHeader(SourceHeader)
 	if h == nil {
-		return src, nil
+		return src, false, nil
 	}
 	if !s.trustedProxy(src.Addr()) {
 		metricProxySource.WithLabelValues("untrusted").Inc()
 		if ok, n := s.rejectLogs.Allow(); ok {
 			s.log.Warn("ignored "+SourceHeader+" from a source that is not a trusted proxy (--sip-trusted-proxies)", "source", src.String(), "suppressed", n)
 		}
-		return src, nil
+		return src, false, nil
 	}
 	orig, err := parseSourceValue(h.Value())
 	if err != nil {
@@ -43,10 +44,10 @@ func (s *Server) requestSource(req *sip.Request) (netip.AddrPort, error) {
 		if ok, n := s.rejectLogs.Allow(); ok {
 			s.log.Warn("malformed "+SourceHeader+" from a trusted proxy; using the proxy's address", "proxy", src.String(), "value", guard.Truncate(h.Value(), 64), "suppressed", n)
 		}
-		return src, nil
+		return src, false, nil
 	}
 	metricProxySource.WithLabelValues("used").Inc()
-	return orig, nil
+	return orig, true, nil
 }
 
 func (s *Server) trustedProxy(a netip.Addr) bool {

@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"testing"
 	"time"
+
+	"github.com/wasmvoice/wasmvoice/guard"
 )
 
 // Behind a trusted proxy the original source decides the allowlist (and
@@ -77,5 +79,29 @@ func TestNonceFromAnotherNode(t *testing.T) {
 	t.Cleanup(func() { other.Close() })
 	if v := other.checkInvite(context.Background(), parseInvite(t, reqOpts{app: appPassword, maxForwards: 70, auth: auth}), time.Now()); v.status == 0 {
 		t.Fatal("a node with another key accepted the nonce")
+	}
+}
+
+// Behind a proxy the guard's packet-level drop sees only the proxy, so a
+// caller the guard banned is refused at the front door by its own address.
+func TestProxySourceBannedCaller(t *testing.T) {
+	cfg := testConfig()
+	proxy := netip.MustParsePrefix("198.51.100.0/24")
+	cfg.TrustedProxies = []netip.Prefix{proxy}
+	cfg.Guard = guard.New(guard.Config{Zone: "sip", Trusted: []netip.Prefix{proxy}, Logger: testLogger()})
+	s, err := NewServer(cfg, testApps(t), newTestEngine(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	cfg.Guard.Ban(netip.MustParseAddr("127.0.0.66"), time.Minute)
+	invite := func(caller string) verdict {
+		return s.checkInvite(context.Background(), parseInvite(t, reqOpts{app: appIPOnly, maxForwards: 70, source: "198.51.100.9:5060", proxySource: caller}), time.Now())
+	}
+	if v := invite("127.0.0.66:5060"); v.status != 403 || v.reason != reasonBanned {
+		t.Fatalf("a banned caller through the proxy: %d %q", v.status, v.reason)
+	}
+	if v := invite("127.0.0.67:5060"); v.status != 0 {
+		t.Fatalf("another caller through the proxy: %d %q", v.status, v.reason)
 	}
 }
