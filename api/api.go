@@ -88,6 +88,9 @@ type Config struct {
 	RecordingMedia *storage.Media
 	// Transcriber runs transcribeCallRecording (nil: 503).
 	Transcriber Transcriber
+	// Forwarder sends requests for calls live on another node to that node
+	// (nil: every call is this node's).
+	Forwarder CallForwarder
 	// Console, when set, serves the web console at / (in place of the
 	// landing page) and adds its own routes to the API's mux.
 	Console interface{ Register(mux *http.ServeMux) }
@@ -126,7 +129,7 @@ func New(cfg Config) *Server {
 	s := &Server{cfg: cfg, tokens: tokenSigner{key: cfg.TokenKey}, log: cfg.Logger.With("caller", "api")}
 	s.api = humago.New(mux, humaConfig())
 	s.api.OpenAPI().OnAddOperation = append(s.api.OpenAPI().OnAddOperation, voiceErrorDocs)
-	s.api.UseMiddleware(s.authMiddleware)
+	s.api.UseMiddleware(s.authMiddleware, s.forwardMiddleware)
 	registerOAuth(s)
 	registerApplications(s)
 	registerKV(s)

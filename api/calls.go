@@ -136,7 +136,7 @@ func registerCalls(s *Server) {
 	})
 	huma.Register(s.api, huma.Operation{
 		OperationID: "listCalls", Method: http.MethodGet, Path: base, Summary: "Get calls",
-		Description: "Calls of the account, oldest first: live calls on the first page, then ended ones. A Link header with rel=\"next\" points to the next page.",
+		Description: "Calls of the account, oldest first: live calls on the first page (those carried by other nodes sharing the database as they began), then ended ones. A Link header with rel=\"next\" points to the next page.",
 		Tags:        tags, Security: bearerBasic, Errors: errs,
 	}, func(ctx context.Context, in *struct {
 		AccountPath
@@ -162,7 +162,14 @@ func registerCalls(s *Server) {
 		}
 		out := []CallState{}
 		if in.PageToken == "" && in.DisconnectCause == "" {
-			for _, rec := range s.cfg.Calls.LiveCalls(in.AccountID) {
+			live := s.cfg.Calls.LiveCalls(in.AccountID)
+			// Nodes sharing the database: the calls live on the others, as
+			// they began (getCallState has their state now).
+			others, err := s.cfg.Store.OtherNodesLiveCalls(ctx, in.AccountID)
+			if err != nil {
+				return nil, s.internal(ctx, err)
+			}
+			for _, rec := range append(live, others...) {
 				if matchesLive(rec, f) {
 					out = append(out, toCallState(rec))
 				}

@@ -138,6 +138,12 @@ func (w *voiceErrorWriter) flushError() {
 // and the field of each validation error, or the plain text the mux wrote.
 func errorDescription(contentType string, body []byte, status int) string {
 	if strings.Contains(contentType, "json") {
+		// A VoiceApiError already (another node answered a forwarded
+		// request): keep its description.
+		var v VoiceAPIError
+		if json.Unmarshal(body, &v) == nil && v.Description != "" {
+			return v.Description
+		}
 		var p huma.ErrorModel
 		if json.Unmarshal(body, &p) == nil && (p.Detail != "" || p.Title != "" || len(p.Errors) > 0) {
 			parts := []string{}

@@ -27,6 +27,10 @@ import (
 // crashMessage is the errorMessage of a call a crash interrupted.
 const crashMessage = "the node stopped while the call was up (a crash or power loss); the call was found at the next start"
 
+// NodeLostMessage is the errorMessage of a call whose node stopped beating
+// and that another node reconciled.
+const NodeLostMessage = "node lost: the node carrying the call stopped (its heartbeat ended); another node reconciled the call"
+
 // recordingRate is the sample rate media writes recordings at.
 const recordingRate = 8000
 
@@ -59,15 +63,86 @@ type Recovery struct {
 // engine (Shutdown waits for them).
 func (e *Engine) Recover(ctx context.Context) (Recovery, error) {
 	start := time.Now()
-	var out Recovery
 	alive, err := e.store.LastAlive(ctx)
 	if err != nil {
-		return out, err
+		return Recovery{}, err
 	}
 	lives, err := e.store.LiveCalls(ctx)
 	if err != nil {
+		return Recovery{}, err
+	}
+	out, err := e.reconcileCalls(ctx, lives, alive, crashMessage)
+	if err != nil {
 		return out, err
 	}
+	if out.Recordings, err = e.RecoverRecordings(ctx); err != nil {
+		return out, err
+	}
+	// No conference outlives its node's process: those a crash left open
+	// ended with it, at the last heartbeat.
+	if out.Conferences, err = e.store.CompleteOpenConferences(ctx, alive); err != nil {
+		return out, err
+	}
+	out.Took = time.Since(start)
+	if out.Calls > 0 || out.Recordings > 0 || out.Conferences > 0 {
+		e.log.Warn("reconciled what a crash interrupted", "calls", out.Calls, "recordings", out.Recordings, "conferences", out.Conferences, "took", out.Took)
+	}
+	return out, nil
+}
+
+// RecoverRecordings repairs and indexes this node's recordings a crash cut
+// short (their files are on its disk) and reports how many. Recover does
+// it too; a node whose calls another node reconciled while it was down
+// runs only this.
+func (e *Engine) RecoverRecordings(ctx context.Context) (int, error) {
+	recs, err := e.store.LiveRecordings(ctx)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, r := range recs {
+		ok, err := e.recoverRecording(ctx, r)
+		if err != nil {
+			return n, err
+		}
+		if ok {
+			n++
+			recovered.WithLabelValues("recording").Inc()
+		}
+	}
+	return n, nil
+}
+
+// ReconcileNode settles the calls of node id, another node that stopped
+// beating at lastBeat (the caller claimed it, so no other node does the
+// same): each is stored as disconnected with cause error and a "node lost"
+// message, and gets its disconnect callback from this engine. Its
+// unfinished recordings stay in the journal: their files are on its disk,
+// and its next start indexes them.
+func (e *Engine) ReconcileNode(ctx context.Context, id string, lastBeat time.Time) (Recovery, error) {
+	start := time.Now()
+	lives, err := e.store.NodeLiveCalls(ctx, id)
+	if err != nil {
+		return Recovery{}, err
+	}
+	out, err := e.reconcileCalls(ctx, lives, lastBeat, NodeLostMessage)
+	if err != nil {
+		return out, err
+	}
+	if out.Conferences, err = e.store.CompleteNodeConferences(ctx, id, lastBeat); err != nil {
+		return out, err
+	}
+	out.Took = time.Since(start)
+	if out.Calls > 0 || out.Conferences > 0 {
+		e.log.Warn("reconciled the calls of a lost node", "node", id, "calls", out.Calls, "conferences", out.Conferences, "took", out.Took)
+	}
+	return out, nil
+}
+
+// reconcileCalls stores journaled calls as ended by a node that stopped at
+// alive, with message as their error, and sends their disconnect callbacks.
+func (e *Engine) reconcileCalls(ctx context.Context, lives []store.LiveCall, alive time.Time, message string) (Recovery, error) {
+	var out Recovery
 	now := time.Now().UTC()
 	for _, lc := range lives {
 		rec := lc.Record
@@ -78,8 +153,8 @@ func (e *Engine) Recover(ctx context.Context) (Recovery, error) {
 			end = rec.StartTime
 		}
 		rec.State, rec.EndTime, rec.LastUpdate = stateDisconnected, end, now
-		rec.DisconnectCause, rec.ErrorMessage = bxml.CauseError, crashMessage
-		log := []store.LogEntry{{At: now, Level: "error", Source: "engine", Message: crashMessage}}
+		rec.DisconnectCause, rec.ErrorMessage = bxml.CauseError, message
+		log := []store.LogEntry{{At: now, Level: "error", Source: "engine", Message: message}}
 		if err := e.store.SaveCall(ctx, rec, nil, log); err != nil {
 			return out, fmt.Errorf("recover call %s: %w", rec.ID, err)
 		}
@@ -89,31 +164,6 @@ func (e *Engine) Recover(ctx context.Context) (Recovery, error) {
 		if rec.ParentCallID == "" { // a transfer's B-leg reports through its A-leg
 			e.sendRecoveredDisconnect(ctx, rec, lc.Disconnect)
 		}
-	}
-	recs, err := e.store.LiveRecordings(ctx)
-	if err != nil {
-		return out, err
-	}
-	for _, r := range recs {
-		ok, err := e.recoverRecording(ctx, r)
-		if err != nil {
-			return out, err
-		}
-		if ok {
-			out.Recordings++
-			recovered.WithLabelValues("recording").Inc()
-		}
-	}
-	// No conference outlives the process: those a crash left open ended
-	// with it, at the last heartbeat.
-	n, err := e.store.CompleteOpenConferences(ctx, alive)
-	if err != nil {
-		return out, err
-	}
-	out.Conferences = n
-	out.Took = time.Since(start)
-	if out.Calls > 0 || out.Recordings > 0 || out.Conferences > 0 {
-		e.log.Warn("reconciled what a crash interrupted", "calls", out.Calls, "recordings", out.Recordings, "conferences", out.Conferences, "took", out.Took)
 	}
 	return out, nil
 }

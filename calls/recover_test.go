@@ -94,3 +94,63 @@ func TestRecoverAfterCrash(t *testing.T) {
 	defer cancel()
 	e2.Shutdown(ctx2)
 }
+
+// A node that stops beating has its calls reconciled by another node on the
+// shared store: stored as ended with a "node lost" error, the disconnect
+// callback sent by the reconciling engine; its unfinished recording stays
+// journaled for its own restart (the file is on its disk).
+func TestReconcileLostNode(t *testing.T) {
+	b := newBed(t)
+	b.store.SetNodeID("node-c")
+	b.source.answer(bxml.EventInitiate, `<Response><StartRecording/><Pause duration="30"/></Response>`)
+	leg := newFakeInbound()
+	b.invite(leg)
+	callID := b.source.wait(t, bxml.EventInitiate).Event.(*bxml.InitiateEvent).CallID
+	waitClosed(t, leg.answered, "answer")
+	ctx := context.Background()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		recs, err := b.store.LiveRecordings(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if owner, err := b.store.CallOwner(ctx, callID); err == nil && owner == "node-c" && len(recs) == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("journal: %d recordings", len(recs))
+		}
+	}
+	// From here the store speaks for node-a, which reconciles node-c.
+	b.store.SetNodeID("node-a")
+	if got, err := b.store.LiveCalls(ctx); err != nil || len(got) != 0 {
+		t.Fatalf("node-a's own live calls: %d, %v", len(got), err)
+	}
+	src := newFakeSource()
+	e2 := New(Config{Store: b.store, Media: b.e.media, Source: src, BaseURL: "http://api.test", DataDir: b.e.dataDir, Logger: slog.New(slog.DiscardHandler)})
+	lastBeat := time.Now()
+	got, err := e2.ReconcileNode(ctx, "node-c", lastBeat)
+	if err != nil || got.Calls != 1 || got.Recordings != 0 {
+		t.Fatalf("ReconcileNode = %+v, %v", got, err)
+	}
+	ev := src.wait(t, bxml.EventDisconnect).Event.(*bxml.DisconnectEvent)
+	if ev.CallID != callID || ev.Cause != bxml.CauseError || ev.ErrorMessage != NodeLostMessage {
+		t.Errorf("disconnect %+v", ev)
+	}
+	rec, err := b.store.Call(ctx, b.acct, callID)
+	if err != nil || rec.State != stateDisconnected || rec.ErrorMessage != NodeLostMessage || rec.EndTime.Before(rec.StartTime) {
+		t.Fatalf("record %+v, %v", rec, err)
+	}
+	if _, err := b.store.CallOwner(ctx, callID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the call is still journaled: %v", err)
+	}
+	if left, _ := b.store.NodeLiveCalls(ctx, "node-c"); len(left) != 0 {
+		t.Fatalf("node-c still has %d live calls", len(left))
+	}
+	b.store.SetNodeID("node-c")
+	if recs, _ := b.store.LiveRecordings(ctx); len(recs) != 1 {
+		t.Fatalf("node-c's unfinished recording left the journal: %d", len(recs))
+	}
+	ctx2, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	e2.Shutdown(ctx2)
+}

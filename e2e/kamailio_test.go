@@ -34,6 +34,12 @@ func startKamailio(t *testing.T, upstream, credential string) string {
 // (NAME=value); it returns the address once Kamailio answers OPTIONS.
 func runKamailio(t *testing.T, cfg string, defines ...string) string {
 	t.Helper()
+	return runKamailioAt(t, "127.0.0.1", cfg, defines...)
+}
+
+// runKamailioAt is runKamailio on another loopback address (ip).
+func runKamailioAt(t *testing.T, ip, cfg string, defines ...string) string {
+	t.Helper()
 	bin := testenv.LookTool(t, "kamailio")
 	dir := t.TempDir()
 	var log bytes.Buffer
@@ -56,7 +62,7 @@ func runKamailio(t *testing.T, cfg string, defines ...string) string {
 		}
 	}()
 	startPeer(t, "kamailio", func() *exec.Cmd {
-		addr = fmt.Sprintf("127.0.0.1:%d", testenv.FreeUDPPort(t))
+		addr = net.JoinHostPort(ip, strconv.Itoa(testenv.FreeUDPPort(t)))
 		mu.Lock()
 		log.Reset()
 		mu.Unlock()

@@ -27,6 +27,7 @@ type server struct {
 	api     string // http://127.0.0.1:port
 	sip     string // 127.0.0.1:port, UDP and TCP
 	domain  string // --sip-domain: the host of every sipUri
+	host    string // the loopback address it listens on and advertises ("": 127.0.0.1)
 	account string
 	id      string // API client ID
 	secret  string
@@ -123,7 +124,26 @@ func launchServer(t *testing.T, s *server) *server {
 	t.Helper()
 	dir := t.TempDir()
 	data := filepath.Join(dir, "data")
-	out, err := exec.Command(wasmvoiceBin, "credentials", "create", "--data-dir", data, "--json").Output()
+	s.t = t
+	s.createCredentials(data)
+	s.logPath, s.data, s.rtp = filepath.Join(dir, "server.log"), data, rtpRange()
+	s.boot()
+	return s
+}
+
+// createCredentials makes an account and API client in the node's database
+// (the SQLite file in data, or the database of a --database-url in s.extra)
+// with the binary's credentials subcommand, and keeps them in s.
+func (s *server) createCredentials(data string) {
+	t := s.t
+	t.Helper()
+	args := []string{"credentials", "create", "--data-dir", data, "--json"}
+	for i, a := range s.extra {
+		if a == "--database-url" && i+1 < len(s.extra) {
+			args = append(args, a, s.extra[i+1])
+		}
+	}
+	out, err := exec.Command(wasmvoiceBin, args...).Output()
 	if err != nil {
 		t.Fatalf("credentials create: %v", err)
 	}
@@ -135,8 +155,14 @@ func launchServer(t *testing.T, s *server) *server {
 	if err := json.Unmarshal(out, &creds); err != nil {
 		t.Fatalf("credentials JSON %q: %v", out, err)
 	}
-	s.t, s.account, s.id, s.secret = t, creds.AccountID, creds.ClientID, creds.ClientSecret
-	s.logPath, s.data, s.rtp = filepath.Join(dir, "server.log"), data, rtpRange()
+	s.account, s.id, s.secret = creds.AccountID, creds.ClientID, creds.ClientSecret
+}
+
+// boot starts the binary on free ports (again, when a port was taken in
+// between) and fetches a token.
+func (s *server) boot() {
+	t := s.t
+	t.Helper()
 	// The ports are probed free and bound by the server a moment later;
 	// another process of a parallel test run may take one in between.
 	for attempt := 1; ; attempt++ {
@@ -151,16 +177,23 @@ func launchServer(t *testing.T, s *server) *server {
 		t.Fatalf("%v\n%s", err, s.logTail(40))
 	}
 	s.token = s.getToken()
-	return s
 }
 
 // launch starts the binary on free ports and waits for /readyz; an error
 // means the process exited or never became ready (and is gone).
 func (s *server) launch() error {
 	httpPort, sipPort := testenv.FreeTCPPort(s.t), testenv.FreeSIPPort(s.t)
-	s.api = fmt.Sprintf("http://127.0.0.1:%d", httpPort)
-	s.sip = fmt.Sprintf("127.0.0.1:%d", sipPort)
+	s.api = fmt.Sprintf("http://%s:%d", s.ip(), httpPort)
+	s.sip = fmt.Sprintf("%s:%d", s.ip(), sipPort)
 	return s.start()
+}
+
+// ip is the loopback address the server listens on and advertises.
+func (s *server) ip() string {
+	if s.host == "" {
+		return "127.0.0.1"
+	}
+	return s.host
 }
 
 // start runs the binary on the server's ports and waits for /readyz.
@@ -175,7 +208,7 @@ func (s *server) start() error {
 		"--http-addr", strings.TrimPrefix(s.api, "http://"),
 		"--sip-addr", s.sip,
 		"--sip-domain", s.domain,
-		"--media-ip", "127.0.0.1",
+		"--media-ip", s.ip(),
 		"--rtp-ports", s.rtp,
 		"--log-level", "debug")
 	if s.defaults {
@@ -409,6 +442,13 @@ func containsAll(s string, subs ...string) bool {
 // metric is the sum of a Prometheus metric's series on /metrics.
 func (s *server) metric(name string) float64 {
 	s.t.Helper()
+	return s.metricWith(name, "")
+}
+
+// metricWith is the sum of the series of a metric whose labels contain
+// label (name="value"; "" for every series).
+func (s *server) metricWith(name, label string) float64 {
+	s.t.Helper()
 	resp, err := http.Get(s.api + "/metrics")
 	if err != nil {
 		s.t.Fatalf("metrics: %v", err)
@@ -421,7 +461,7 @@ func (s *server) metric(name string) float64 {
 	var sum float64
 	for _, line := range strings.Split(string(b), "\n") {
 		f := strings.Fields(line)
-		if len(f) == 2 && (f[0] == name || strings.HasPrefix(f[0], name+"{")) {
+		if len(f) == 2 && (f[0] == name || strings.HasPrefix(f[0], name+"{")) && strings.Contains(f[0], label) {
 			v, _ := strconv.ParseFloat(f[1], 64)
 			sum += v
 		}

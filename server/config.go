@@ -49,7 +49,8 @@ func DefaultDataDir() string {
 
 // Config is a node's settings.
 type Config struct {
-	// Version is the node's version as the web console shows it.
+	// Version is the node's version as the web console and the nodes
+	// table show it.
 	Version string
 	DataDir string
 	// DatabaseURL selects PostgreSQL (postgres://...); "" is SQLite in
@@ -134,6 +135,22 @@ type Config struct {
 	// MaxCallsPerAccount and MaxCallsPerSource cap concurrent calls; SIP
 	// trunks (trusted sources) are not capped per source. 0 means no cap.
 	MaxCallsPerApplication, MaxCallsPerAccount, MaxCallsPerSource int
+	// NodeID names the node among those sharing the database ("": the ID
+	// generated at first start and saved in DataDir).
+	NodeID string
+	// NodeHeartbeat is how often the node beats in the nodes table; a node
+	// that misses cluster.MissedBeats beats is dead and another node
+	// reconciles its calls (0: cluster.DefaultHeartbeat, 5 s). Give every
+	// node the same interval.
+	NodeHeartbeat time.Duration
+	// NodeAPIURL is where other nodes reach this node's API to forward
+	// requests for the calls it carries ("": http://<the HTTP listener's
+	// IP, else the advertised IP>:<port>).
+	NodeAPIURL string
+	// SIPTrustedProxies are the SIP proxies (Kamailio in front of several
+	// nodes) whose X-Wasmvoice-Source header gives a request's original
+	// source for allowlists, rate limits and caps.
+	SIPTrustedProxies []netip.Prefix
 	// Transcription picks the speech recogniser and bounds its queue.
 	Transcription TranscriptionConfig
 	Logger        *slog.Logger
@@ -183,6 +200,14 @@ func (c Config) Validate() error {
 	}
 	if _, _, err := ParsePortRange(c.RTPPorts); err != nil {
 		return fmt.Errorf("--rtp-ports: %w", err)
+	}
+	if c.NodeAPIURL != "" {
+		if u, err := url.Parse(c.NodeAPIURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("--node-api-url %q: want an absolute http(s) URL", c.NodeAPIURL)
+		}
+	}
+	if c.NodeHeartbeat < 0 {
+		return fmt.Errorf("--node-heartbeat %s: want a positive duration", c.NodeHeartbeat)
 	}
 	if c.RecordingRetention < 0 {
 		return fmt.Errorf("--recording-retention %s: want a positive duration", c.RecordingRetention)

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -21,6 +22,7 @@ import (
 	"github.com/wasmvoice/wasmvoice/api"
 	"github.com/wasmvoice/wasmvoice/callflow"
 	"github.com/wasmvoice/wasmvoice/calls"
+	"github.com/wasmvoice/wasmvoice/cluster"
 	"github.com/wasmvoice/wasmvoice/events"
 	"github.com/wasmvoice/wasmvoice/guard"
 	"github.com/wasmvoice/wasmvoice/media"
@@ -64,8 +66,13 @@ type Server struct {
 	// sipGuard and httpGuard drop flooding sources and throttle failed
 	// authentications, per zone.
 	sipGuard, httpGuard *guard.Guard
-	regs                atomic.Pointer[trunkops.Registrations] // while running
-	ready               atomic.Bool
+	// nodes registers the node among those sharing the database, beats,
+	// and reconciles the calls of nodes that stop.
+	nodes *cluster.Registry
+	// advertised is the IP Via, Contact and SDP name.
+	advertised netip.Addr
+	regs       atomic.Pointer[trunkops.Registrations] // while running
+	ready      atomic.Bool
 	// sipListeners is how many SIP listeners the node runs; fewer bound
 	// (one is being started again) is not ready.
 	sipListeners int
@@ -92,7 +99,13 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, store: st}
+	nodeID, err := cluster.NodeID(dir, cfg.NodeID)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	st.SetNodeID(nodeID)
+	s := &Server{cfg: cfg, log: cfg.Logger.With("node", nodeID), store: st}
 	if s.FirstCredentials, err = st.FirstStart(ctx); err != nil {
 		st.Close()
 		return nil, fmt.Errorf("first start: %w", err)
@@ -142,6 +155,7 @@ func (s *Server) build(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	s.advertised = ip
 	lo, hi, err := ParsePortRange(cfg.RTPPorts)
 	if err != nil {
 		return err
@@ -193,10 +207,12 @@ func (s *Server) build(ctx context.Context) error {
 		Recognizer: stt, Transcriptions: s.sttJobs, Recordings: kept,
 		Feed: feed{s.events},
 	})
+	s.nodes = cluster.New(cluster.Config{Store: s.store, Heartbeat: cfg.NodeHeartbeat, Reconciler: s.engine, Logger: cfg.Logger,
+		Self: store.Node{ID: s.store.NodeID(), SIPAddr: cfg.SIPAddr, MediaIP: ip.String(), Region: cfg.Region, Version: cfg.Version}})
 	s.sip, err = sip.NewServer(sip.Config{
 		Domain: cfg.SIPDomain, Region: cfg.Region, AdvertisedHost: ip.String(), NonceKey: nonceKey,
 		DigestAlgorithms: cfg.DigestAlgorithms, Logger: cfg.Logger, ClientTLS: cfg.SIPClientTLS,
-		Guard: s.sipGuard, Stream: cfg.SIPStream, OnRefusal: s.refused,
+		Guard: s.sipGuard, Stream: cfg.SIPStream, OnRefusal: s.refused, TrustedProxies: cfg.SIPTrustedProxies,
 	}, frontDoor{s.store, s.trunks}, s.engine)
 	if err != nil {
 		return fmt.Errorf("sip: %w", err)
@@ -224,9 +240,9 @@ func (s *Server) build(ctx context.Context) error {
 		TrunkConfig: trunkConfigAPI{s.trunks}, Verification: verifyAPI{s.verifier, cfg.SIPRequireVerification},
 		Porting: portingAPI{trunkops.NewPorting(s.store, cfg.DataDir, s.notifier, cfg.Logger)},
 		Network: func() api.SIPNetwork { return s.network(ip.String(), lo, hi) }, Transcriber: transcriber{s.engine},
-		RecordingMedia: kept,
-		Console:        s.console(),
-		Conferences:    voiceAPI{engine: s.engine},
+		RecordingMedia: kept, Forwarder: cluster.NewForwarder(s.nodes),
+		Console:     s.console(),
+		Conferences: voiceAPI{engine: s.engine},
 	})
 	return nil
 }
@@ -280,10 +296,11 @@ func (s *Server) Run(ctx context.Context, ready func(httpAddr net.Addr)) error {
 		p, _ := strconv.Atoi(port)
 		s.api.SetSIPPort(p)
 	}
-	// Calls a crash interrupted are settled before new ones come in.
-	if _, err := s.engine.Recover(ctx); err != nil {
+	// Calls a crash interrupted are settled before new ones come in,
+	// unless another node settled them while this one was down.
+	if err := s.recover(ctx, ln.Addr()); err != nil {
 		ln.Close()
-		return fmt.Errorf("crash recovery: %w", err)
+		return err
 	}
 	s.failInterruptedTranscriptions(ctx)
 	listenCtx, stopListening := context.WithCancel(context.Background())
@@ -355,7 +372,7 @@ func (s *Server) Run(ctx context.Context, ready func(httpAddr net.Addr)) error {
 	s.regs.Store(regs)
 	var background sync.WaitGroup // owned here; listenCtx stops them
 	jobs := []func(context.Context){
-		s.sipGuard.Run, s.httpGuard.Run, s.heartbeat, s.health.Run, s.discovery.Run, s.notifier.Run,
+		s.sipGuard.Run, s.httpGuard.Run, s.heartbeat, s.health.Run, s.discovery.Run, s.notifier.Run, s.nodes.Run,
 		func(ctx context.Context) { s.trunks.KeepTrusted(ctx, s.cfg.TrustedCIDRs, s.sipGuard.SetTrusted) },
 	}
 	if s.sweeper != nil {
@@ -384,6 +401,8 @@ func (s *Server) Run(ctx context.Context, ready func(httpAddr net.Addr)) error {
 	// listening, then the API.
 	if err := s.engine.Shutdown(shutCtx); err != nil {
 		s.log.Warn("calls did not end in time", "error", err)
+	} else if err := s.nodes.Leave(shutCtx); err != nil {
+		s.log.Warn("leave the nodes table", "error", err)
 	}
 	regs.Stop(shutCtx) // unregister while the SIP listeners still run
 	stopListening()
@@ -394,6 +413,35 @@ func (s *Server) Run(ctx context.Context, ready func(httpAddr net.Addr)) error {
 		s.log.Warn("http shutdown", "error", err)
 	}
 	g.drain()
+	return nil
+}
+
+// recover settles what a crash of this node interrupted, then registers
+// the node (reachable at its API on httpAddr) as live.
+func (s *Server) recover(ctx context.Context, httpAddr net.Addr) error {
+	own, err := s.nodes.ClaimOwnCalls(ctx)
+	if err != nil {
+		return fmt.Errorf("crash recovery: %w", err)
+	}
+	if own {
+		_, err = s.engine.Recover(ctx)
+	} else {
+		_, err = s.engine.RecoverRecordings(ctx)
+	}
+	if err != nil {
+		return fmt.Errorf("crash recovery: %w", err)
+	}
+	u := s.cfg.NodeAPIURL
+	if u == "" {
+		u = "http://" + httpAddr.String()
+		if ta, ok := httpAddr.(*net.TCPAddr); ok && ta.IP.IsUnspecified() {
+			u = "http://" + net.JoinHostPort(s.advertised.String(), strconv.Itoa(ta.Port))
+		}
+	}
+	s.nodes.SetAPIURL(u)
+	if err := s.nodes.Register(ctx); err != nil {
+		return err
+	}
 	return nil
 }
 

@@ -41,11 +41,17 @@ func (s *Server) checkInvite(ctx context.Context, req *sip.Request, now time.Tim
 	if s.looped(req) {
 		return reject(sip.StatusLoopDetected, reasonLoop)
 	}
-	src, err := netip.ParseAddrPort(req.Source())
+	src, proxied, err := s.requestSource(req)
 	if err != nil {
 		return verdict{status: sip.StatusBadRequest, reason: reasonMalformed, err: err}
 	}
-	src = netip.AddrPortFrom(src.Addr().Unmap(), src.Port())
+	// The guard drops a banned or flooding source's packets before they are
+	// parsed; behind a proxy those are the proxy's (trusted), so the
+	// caller's own budget and ban are checked here. The proxy relays the
+	// refusal (a silent drop would make it try the next node).
+	if g := s.cfg.Guard; proxied && g != nil && !g.Allow(src.Addr()) {
+		return verdict{status: sip.StatusForbidden, reason: reasonBanned, source: src}
+	}
 
 	// 3. The application named by the Request-URI user-part, or the
 	// routes of the phone number it names (a call from a trunk).

@@ -22,6 +22,7 @@ func newCheckServer(t testing.TB) *Server {
 
 type reqOpts struct {
 	app, toUser, source, auth, authHeader, extraVia string
+	proxySource                                     string // an X-Wasmvoice-Source value
 	maxForwards                                     int
 	xHeaders                                        bool
 }
@@ -55,6 +56,9 @@ func parseInvite(t testing.TB, o reqOpts) *sip.Request {
 	}
 	if o.xHeaders {
 		b.WriteString("X-Customer-Id: 42\r\nP-Asserted-Identity: <sip:+15551234@example.com>\r\nx-lower: yes\r\nUser-Agent: test\r\nX-Customer-Id: 43\r\n")
+	}
+	if o.proxySource != "" {
+		b.WriteString(SourceHeader + ": " + o.proxySource + "\r\n")
 	}
 	b.WriteString("Content-Length: 0\r\n\r\n")
 	msg, err := sip.NewParser().ParseSIP([]byte(b.String()))

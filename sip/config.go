@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"time"
 
 	"github.com/wasmvoice/wasmvoice/guard"
@@ -61,6 +62,9 @@ type Config struct {
 	// banned sources before they are parsed; failed authentications count
 	// against the source and the application or number.
 	Guard *guard.Guard
+	// TrustedProxies are the SIP proxies whose SourceHeader gives an
+	// INVITE's original source (Kamailio in front of several nodes).
+	TrustedProxies []netip.Prefix
 	// Stream bounds TCP and TLS connections (zero fields: defaults).
 	Stream StreamLimits
 	// OnRefusal, when set, hears of every refused request whose

@@ -1,6 +1,8 @@
 package sip
 
 import (
+	"strings"
+
 	"github.com/emiago/sipgo/sip"
 )
 
@@ -17,16 +19,21 @@ func isXHeader(name string) bool {
 // stripXHeaders returns a copy of req without any X-* header, and the X-*
 // headers it removed in their original order. req itself is not modified.
 func stripXHeaders(req *sip.Request) (*sip.Request, []Header) {
-	var xs []Header
+	var xs, proxy []Header
 	for _, h := range req.Headers() {
-		if isXHeader(h.Name()) {
+		switch {
+		case strings.EqualFold(h.Name(), SourceHeader):
+			// The proxy's note for the front door (requestSource), not
+			// the caller's: never mapped onward.
+			proxy = append(proxy, Header{Name: h.Name()})
+		case isXHeader(h.Name()):
 			xs = append(xs, Header{Name: h.Name(), Value: h.Value()})
 		}
 	}
 	clean := req.Clone()
 	// RemoveHeader drops the first header with exactly this name, so one
 	// call per removed header removes them all.
-	for _, x := range xs {
+	for _, x := range append(xs, proxy...) {
 		clean.RemoveHeader(x.Name)
 	}
 	return clean, xs

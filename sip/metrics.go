@@ -19,6 +19,7 @@ const (
 	reasonInboundDisabled   = "inbound_disabled"
 	reasonRegion            = "region"
 	reasonSourceIP          = "source_ip"
+	reasonBanned            = "banned" // a banned caller behind a trusted proxy
 	reasonNoCredentials     = "no_credentials"
 	reasonBadNonce          = "bad_nonce"
 	reasonStaleNonce        = "stale_nonce"
@@ -54,6 +55,10 @@ var (
 		Name: "wasmvoice_sip_stream_refused_total",
 		Help: "TCP and TLS connections refused or closed by the node, by listener and reason (max_conns, max_conns_per_ip, banned, idle_timeout, message_timeout, handshake_timeout, message_too_large, junk, accept_error).",
 	}, []string{"listener", "reason"})
+	metricProxySource = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "wasmvoice_sip_proxy_source_total",
+		Help: "INVITEs that carried X-Wasmvoice-Source, by outcome: used (from a trusted proxy), untrusted (ignored), malformed (the proxy's address used).",
+	}, []string{"outcome"})
 	metricCallsActive = promauto.NewGauge(prometheus.GaugeOpts{
 		Name: "wasmvoice_sip_dialogs_active",
 		Help: "Inbound and outbound SIP legs currently alive.",

@@ -64,8 +64,11 @@ const memberColumns = `conference_id, call_id, mute, hold, call_ids_to_coach, jo
 // CreateConference records a conference its first member created.
 func (s *Store) CreateConference(ctx context.Context, c ConferenceRecord) error {
 	c.CreatedTime = c.CreatedTime.UTC()
-	if _, err := s.db.NamedExecContext(ctx, `INSERT INTO conferences (`+conferenceColumns+`) VALUES (
-		:id, :account_id, :name, :conference_event_url, :conference_event_method, :tag, :created_time, :completed_time)`, c); err != nil {
+	if _, err := s.db.NamedExecContext(ctx, `INSERT INTO conferences (`+conferenceColumns+`, node_id) VALUES (
+		:id, :account_id, :name, :conference_event_url, :conference_event_method, :tag, :created_time, :completed_time, :node_id)`, struct {
+		ConferenceRecord
+		NodeID string `db:"node_id"`
+	}{c, s.nodeID}); err != nil {
 		return fmt.Errorf("create conference %s: %w", c.ID, err)
 	}
 	return nil
@@ -80,21 +83,33 @@ func (s *Store) CompleteConference(ctx context.Context, id string, t time.Time) 
 	return mustAffect(res, "conference "+id)
 }
 
-// CompleteOpenConferences completes every conference still open, and the
-// membership of every member still in one, at t: at start, before the
-// engine takes calls, these are what a crash left (no conference outlives
-// its node). It returns how many conferences it completed.
+// CompleteOpenConferences completes every conference of this node (and
+// those from before nodes were recorded) still open, and the membership of
+// every member still in one, at t: at start, before the engine takes calls,
+// these are what a crash left (no conference outlives its node's process).
+// It reports how many conferences it completed.
 func (s *Store) CompleteOpenConferences(ctx context.Context, t time.Time) (int, error) {
+	return s.completeConferences(ctx, "node_id IN (?, '')", s.nodeID, t)
+}
+
+// CompleteNodeConferences completes the open conferences of node, another
+// node that was lost (its caller claimed it), and their memberships, at t.
+func (s *Store) CompleteNodeConferences(ctx context.Context, node string, t time.Time) (int, error) {
+	return s.completeConferences(ctx, "node_id = ?", node, t)
+}
+
+func (s *Store) completeConferences(ctx context.Context, nodeCond, node string, t time.Time) (int, error) {
 	tx, err := s.db.BeginTxx(ctx, nil)
 	if err != nil {
 		return 0, fmt.Errorf("complete open conferences: %w", err)
 	}
 	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, s.rebind(`UPDATE conference_members SET exit_time = ? WHERE exit_time IS NULL`), t.UTC()); err != nil {
+	if _, err := tx.ExecContext(ctx, s.rebind(`UPDATE conference_members SET exit_time = ? WHERE exit_time IS NULL
+		AND conference_id IN (SELECT id FROM conferences WHERE completed_time IS NULL AND `+nodeCond+`)`), t.UTC(), node); err != nil {
 		return 0, fmt.Errorf("complete open conferences: %w", err)
 	}
 	res, err := tx.ExecContext(ctx, s.rebind(`UPDATE conferences SET completed_time = CASE WHEN created_time > ? THEN created_time ELSE ? END
-		WHERE completed_time IS NULL`), t.UTC(), t.UTC())
+		WHERE completed_time IS NULL AND `+nodeCond), t.UTC(), t.UTC(), node)
 	if err != nil {
 		return 0, fmt.Errorf("complete open conferences: %w", err)
 	}

@@ -90,6 +90,19 @@ func testConferences(t *testing.T, eng testEngine) {
 	if _, err := s.Conferences(ctx, acct.ID, ConferenceFilter{PageToken: "!!"}); !errors.Is(err, ErrBadPageToken) {
 		t.Errorf("bad token: %v", err)
 	}
+	// A conference another node runs stays open through this node's
+	// recovery; it completes when that node is reconciled as lost.
+	own := s.NodeID()
+	s.SetNodeID("node-b")
+	if err := s.CreateConference(ctx, ConferenceRecord{ID: "conf-other", AccountID: acct.ID, Name: "elsewhere", CreatedTime: base}); err != nil {
+		t.Fatal(err)
+	}
+	s.SetNodeID(own)
+	defer func() {
+		if n, err := s.CompleteNodeConferences(ctx, "node-b", base.Add(time.Hour)); err != nil || n != 1 {
+			t.Errorf("CompleteNodeConferences = %d, %v; want 1", n, err)
+		}
+	}()
 	// A crash leaves conference-b open; the next start completes it.
 	if err := s.SaveConferenceMember(ctx, ConferenceMemberRecord{ConferenceID: "conf-b", CallID: "c-9", JoinTime: base}); err != nil {
 		t.Fatal(err)
@@ -99,6 +112,9 @@ func testConferences(t *testing.T, eng testEngine) {
 	}
 	if b, _ := s.Conference(ctx, acct.ID, "conf-b"); !b.CompletedTime.Valid || len(b.ActiveMembers) != 0 {
 		t.Errorf("after recovery: %+v", b)
+	}
+	if o, _ := s.Conference(ctx, acct.ID, "conf-other"); o.CompletedTime.Valid {
+		t.Errorf("recovery completed another node's conference: %+v", o)
 	}
 	r := ConferenceRecordingRecord{ID: "r-1", AccountID: acct.ID, ConferenceID: "conf-a", Channels: 1, FileFormat: "wav",
 		Status: RecordingComplete, FilePath: "/x.wav", SizeBytes: 44, DurationMS: 1500, StartTime: base, EndTime: base.Add(time.Second)}

@@ -60,16 +60,27 @@ func (s *Store) JournalCall(c LiveCall) error {
 	}
 	return s.calls.enqueueNoWait(&pendingCall{ctx: context.Background(), id: c.Record.ID, done: make(chan error, 1), stmts: []callStmt{{
 		what:  " journal",
-		query: s.rebind("INSERT INTO live_calls (call_id, account_id, record, disconnect, started_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (call_id) DO NOTHING"),
-		args:  []any{c.Record.ID, c.Record.AccountID, string(rec), disc, c.Record.StartTime.UTC()},
+		query: s.rebind("INSERT INTO live_calls (call_id, account_id, record, disconnect, started_at, node_id) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (call_id) DO NOTHING"),
+		args:  []any{c.Record.ID, c.Record.AccountID, string(rec), disc, c.Record.StartTime.UTC(), s.nodeID},
 	}}})
 }
 
-// LiveCalls returns the journaled calls that have not ended (after a
-// crash: the calls it interrupted), oldest first.
+// LiveCalls returns this node's journaled calls that have not ended (after
+// a crash: the calls it interrupted), oldest first. Rows journaled before
+// nodes had names are this node's too.
 func (s *Store) LiveCalls(ctx context.Context) ([]LiveCall, error) {
+	return s.liveCalls(ctx, "node_id IN (?, '')", s.nodeID)
+}
+
+// NodeLiveCalls returns the journaled calls of node id (a dead node's, to
+// reconcile), oldest first.
+func (s *Store) NodeLiveCalls(ctx context.Context, id string) ([]LiveCall, error) {
+	return s.liveCalls(ctx, "node_id = ?", id)
+}
+
+func (s *Store) liveCalls(ctx context.Context, where string, args ...any) ([]LiveCall, error) {
 	var rows []liveCallRow
-	if err := s.db.SelectContext(ctx, &rows, "SELECT call_id, account_id, record, disconnect, started_at FROM live_calls ORDER BY started_at, call_id"); err != nil {
+	if err := s.db.SelectContext(ctx, &rows, s.rebind("SELECT call_id, account_id, record, disconnect, started_at FROM live_calls WHERE "+where+" ORDER BY started_at, call_id"), args...); err != nil {
 		return nil, fmt.Errorf("live calls: %w", err)
 	}
 	out := make([]LiveCall, 0, len(rows))
@@ -104,8 +115,8 @@ func (s *Store) JournalRecording(ctx context.Context, r RecordingRecord) error {
 	if err != nil {
 		return fmt.Errorf("journal recording %s: %w", r.ID, err)
 	}
-	_, err = s.db.ExecContext(ctx, s.rebind("INSERT INTO live_recordings (recording_id, call_id, record, started_at) VALUES (?, ?, ?, ?) ON CONFLICT (recording_id) DO NOTHING"),
-		r.ID, r.CallID, string(rec), r.StartTime.UTC())
+	_, err = s.db.ExecContext(ctx, s.rebind("INSERT INTO live_recordings (recording_id, call_id, record, started_at, node_id) VALUES (?, ?, ?, ?, ?) ON CONFLICT (recording_id) DO NOTHING"),
+		r.ID, r.CallID, string(rec), r.StartTime.UTC(), s.nodeID)
 	if err != nil {
 		return fmt.Errorf("journal recording %s: %w", r.ID, err)
 	}
@@ -121,10 +132,11 @@ func (s *Store) ForgetLiveRecording(ctx context.Context, id string) error {
 	return nil
 }
 
-// LiveRecordings returns the journaled recordings that were never indexed.
+// LiveRecordings returns this node's journaled recordings that were never
+// indexed (their files are on this node's disk).
 func (s *Store) LiveRecordings(ctx context.Context) ([]RecordingRecord, error) {
 	var recs []string
-	if err := s.db.SelectContext(ctx, &recs, "SELECT record FROM live_recordings ORDER BY started_at, recording_id"); err != nil {
+	if err := s.db.SelectContext(ctx, &recs, s.rebind("SELECT record FROM live_recordings WHERE node_id IN (?, '') ORDER BY started_at, recording_id"), s.nodeID); err != nil {
 		return nil, fmt.Errorf("live recordings: %w", err)
 	}
 	out := make([]RecordingRecord, 0, len(recs))
@@ -156,8 +168,15 @@ func (s *Store) SetAlive(ctx context.Context, now time.Time) error {
 	return nil
 }
 
-// LastAlive is the last heartbeat (zero when none was written).
+// LastAlive is the last heartbeat of this node: its row's when it is
+// registered (nodes sharing a database), else the single node's setting
+// (zero when none was written).
 func (s *Store) LastAlive(ctx context.Context) (time.Time, error) {
+	if n, err := s.Node(ctx, s.nodeID); err == nil {
+		return n.HeartbeatAt, nil
+	} else if !isNotFound(err) {
+		return time.Time{}, err
+	}
 	var v string
 	err := s.db.GetContext(ctx, &v, s.rebind("SELECT value FROM settings WHERE name = ?"), settingAlive)
 	if err != nil {

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
@@ -12,10 +13,54 @@ import (
 
 // sealer encrypts the few secrets the server must present to others (the Basic
 // auth password it sends to webhooks), so a copy of the database alone does
-// not reveal them. The key lives in a file beside the database, not in it.
+// not reveal them. On SQLite (one node) the key lives in a file beside the
+// database, not in it. Nodes sharing a PostgreSQL database must open what
+// any of them sealed, so there the key lives in the database (shareSealer):
+// whoever can read the database can then open the sealed passwords too, the
+// price of having no other shared secret store (README: Running several
+// nodes).
 type sealer struct{ aead cipher.AEAD }
 
 func loadSealer(path string) (*sealer, error) {
+	key, err := readSealKey(path)
+	if err != nil {
+		return nil, err
+	}
+	return newSealer(key)
+}
+
+// settingSealKey is the setting that holds the sealing key on a shared
+// database.
+const settingSealKey = "webhook_seal_key"
+
+// shareSealer makes the store seal with the key kept in the database,
+// putting this node's file key there when none is yet: the first node keeps
+// opening what it sealed before it shared the database, and every later
+// node adopts that key (its own file then goes unused).
+func (s *Store) shareSealer(ctx context.Context, path string) error {
+	fileKey, err := readSealKey(path)
+	if err != nil {
+		return err
+	}
+	v, err := s.Setting(ctx, settingSealKey, func() (string, error) { return base64.StdEncoding.EncodeToString(fileKey), nil })
+	if err != nil {
+		return err
+	}
+	key, err := base64.StdEncoding.DecodeString(v)
+	if err != nil {
+		return fmt.Errorf("setting %s is corrupt", settingSealKey)
+	}
+	sl, err := newSealer(key)
+	if err != nil {
+		return err
+	}
+	s.sealer = sl
+	return nil
+}
+
+// readSealKey reads the key file at path, creating it with a random key the
+// first time.
+func readSealKey(path string) ([]byte, error) {
 	key, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		key = make([]byte, 32)
@@ -30,6 +75,13 @@ func loadSealer(path string) (*sealer, error) {
 	}
 	if len(key) != 32 {
 		return nil, fmt.Errorf("secret key %s: want 32 bytes, have %d", path, len(key))
+	}
+	return key, nil
+}
+
+func newSealer(key []byte) (*sealer, error) {
+	if len(key) != 32 {
+		return nil, fmt.Errorf("secret key: want 32 bytes, have %d", len(key))
 	}
 	block, err := aes.NewCipher(key)
 	if err != nil {

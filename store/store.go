@@ -29,6 +29,9 @@ type Store struct {
 	dataDir string // module files live under it
 	apps    appCache
 	calls   *callWriter // saves ended calls, several per transaction
+	// nodeID names this node in the journal (SetNodeID, before the first
+	// call); "" until then.
+	nodeID string
 }
 
 // Open opens (creating when needed) the SQLite database under dataDir, applies
@@ -64,15 +67,21 @@ func OpenDatabase(ctx context.Context, dataDir, databaseURL string) (*Store, err
 		db.Close()
 		return nil, err
 	}
-	// The sealing key stays a file in the data directory on both engines;
-	// nodes sharing a PostgreSQL database must share it too (issue 19 moves
-	// it into the database).
-	sl, err := loadSealer(filepath.Join(dataDir, "secret.key"))
+	// The sealing key is a file in the data directory on SQLite; nodes
+	// sharing a PostgreSQL database keep it in the database (secret.go).
+	keyFile := filepath.Join(dataDir, "secret.key")
+	sl, err := loadSealer(keyFile)
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
 	s := &Store{db: db, engine: engine, sealer: sl, dataDir: dataDir}
+	if engine == Postgres {
+		if err := s.shareSealer(ctx, keyFile); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
 	s.calls = newCallWriter(s)
 	return s, nil
 }

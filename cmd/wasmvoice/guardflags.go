@@ -32,19 +32,9 @@ func guardFlags(f flags, cfg *server.Config) func() error {
 	f.integer(&cfg.MaxCallsPerAccount, "max-calls-per-account", server.DefaultMaxCallsPerAccount, 0, "concurrent calls of an account (0: no cap)")
 	f.integer(&cfg.MaxCallsPerSource, "max-calls-per-source", server.DefaultMaxCallsPerSource, 0, "concurrent inbound calls from one IP address; trunks and --sip-trusted-cidrs are not capped (0: no cap)")
 	return func() error {
-		for _, c := range strings.Split(trusted, ",") {
-			if c = strings.TrimSpace(c); c == "" {
-				continue
-			}
-			p, err := netip.ParsePrefix(c)
-			if err != nil {
-				ip, ierr := netip.ParseAddr(c)
-				if ierr != nil {
-					return fmt.Errorf("--sip-trusted-cidrs %q: want CIDRs such as 192.0.2.0/24", c)
-				}
-				p = netip.PrefixFrom(ip, ip.BitLen())
-			}
-			cfg.TrustedCIDRs = append(cfg.TrustedCIDRs, p.Masked())
+		var err error
+		if cfg.TrustedCIDRs, err = parseCIDRs("--sip-trusted-cidrs", trusted); err != nil {
+			return err
 		}
 		cfg.SIPGuard.FloodLimit = flood
 		if flood == 0 {
@@ -54,4 +44,25 @@ func guardFlags(f flags, cfg *server.Config) func() error {
 		cfg.HTTPGuard.AuthLimit, cfg.HTTPGuard.TargetLimit, cfg.HTTPGuard.BanTime = cfg.SIPGuard.AuthLimit, cfg.SIPGuard.TargetLimit, cfg.SIPGuard.BanTime
 		return nil
 	}
+}
+
+// parseCIDRs parses a flag's comma-separated CIDRs (a bare IP is a /32 or
+// /128).
+func parseCIDRs(flag, list string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, c := range strings.Split(list, ",") {
+		if c = strings.TrimSpace(c); c == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(c)
+		if err != nil {
+			ip, ierr := netip.ParseAddr(c)
+			if ierr != nil {
+				return nil, fmt.Errorf("%s %q: want CIDRs such as 192.0.2.0/24", flag, c)
+			}
+			p = netip.PrefixFrom(ip, ip.BitLen())
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }

@@ -97,6 +97,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	wasmFlags(f, &cfg)
 	transcriptionFlags(f, &cfg)
 	finishGuard := guardFlags(f, &cfg)
+	finishCluster := clusterFlags(f, &cfg)
 	f.str(&logFormat, "log-format", "text", "log format: text or json")
 	f.str(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	var version bool
@@ -109,6 +110,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if err := finishGuard(); err != nil {
+		return err
+	}
+	if err := finishCluster(); err != nil {
 		return err
 	}
 	for _, a := range strings.Split(digestAlgs, ",") {

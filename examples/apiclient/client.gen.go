@@ -4054,7 +4054,7 @@ type ClientInterface interface {
 
 	// ListCalls Get calls
 	//
-	// Calls of the account, oldest first: live calls on the first page, then ended ones. A Link header with rel="next" points to the next page.
+	// Calls of the account, oldest first: live calls on the first page (those carried by other nodes sharing the database as they began), then ended ones. A Link header with rel="next" points to the next page.
 	//
 	// Corresponds with GET /api/v2/accounts/{accountId}/calls (the `ListCalls` operationId).
 	ListCalls(ctx context.Context, accountId string, params *ListCallsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -4833,7 +4833,7 @@ func (c *Client) CreateTokenWithFormdataBody(ctx context.Context, params *Create
 
 // ListCalls Get calls
 //
-// Calls of the account, oldest first: live calls on the first page, then ended ones. A Link header with rel="next" points to the next page.
+// Calls of the account, oldest first: live calls on the first page (those carried by other nodes sharing the database as they began), then ended ones. A Link header with rel="next" points to the next page.
 //
 // Corresponds with GET /api/v2/accounts/{accountId}/calls (the `ListCalls` operationId).
 func (c *Client) ListCalls(ctx context.Context, accountId string, params *ListCallsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -10195,7 +10195,7 @@ type ClientWithResponsesInterface interface {
 
 	// ListCallsWithResponse Get calls
 	//
-	// Calls of the account, oldest first: live calls on the first page, then ended ones. A Link header with rel="next" points to the next page.
+	// Calls of the account, oldest first: live calls on the first page (those carried by other nodes sharing the database as they began), then ended ones. A Link header with rel="next" points to the next page.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -16703,7 +16703,7 @@ func (c *ClientWithResponses) CreateTokenWithFormdataBodyWithResponse(ctx contex
 
 // ListCallsWithResponse Get calls
 //
-// Calls of the account, oldest first: live calls on the first page, then ended ones. A Link header with rel="next" points to the next page.
+// Calls of the account, oldest first: live calls on the first page (those carried by other nodes sharing the database as they began), then ended ones. A Link header with rel="next" points to the next page.
 //
 // Returns a wrapper object for the known response body format(s).
 //
