@@ -266,8 +266,16 @@ func TestControlLiveCall(t *testing.T) {
 	done := b.invite(leg)
 	id := b.source.wait(t, bxml.EventInitiate).Event.(*bxml.InitiateEvent).CallID
 	waitClosed(t, leg.answered, "answer")
-	if live, ok := b.e.LiveCall(b.acct, id); !ok || live.State != stateAnswered {
-		t.Fatalf("live call %+v %v", live, ok)
+	// The fake leg reports its answer before the engine marks the call
+	// answered: wait for the state, not for the leg.
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		live, ok := b.e.LiveCall(b.acct, id)
+		if ok && live.State == stateAnswered {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("live call %+v %v", live, ok)
+		}
 	}
 	if _, ok := b.e.LiveCall("another-account", id); ok {
 		t.Error("a call is visible to another account")
