@@ -203,7 +203,7 @@ func (c *Call) adoptLeg(nb *Call) (*handover, error) {
 // Replaces names, which must be another transfer leg of c's account, and
 // ends both of the referrer's legs. c's REFER is under way (tryBeginRefer).
 func (c *Call) attendedRefer(ctx context.Context, b *Call, r *sip.Refer, ev *bxml.ReferCompleteEvent) {
-	b2, other := c.e.replacedLeg(c.app.AccountID, r.Replaces)
+	b2, other := c.e.replacedLegWait(ctx, c.app.AccountID, r.Replaces)
 	if b2 == nil || other == nil || other == c || b2 == b {
 		b.logf(slog.LevelInfo, "refer", "attended transfer refused: Replaces names no transfer leg of this account")
 		r.Reject(403, "Forbidden")
@@ -251,9 +251,33 @@ func waitEither(a, b context.Context) {
 	}
 }
 
-// replacedLeg finds the live, bridged transfer leg of the account whose SIP
-// dialog rep names, and the call it is bridged with.
-func (e *Engine) replacedLeg(accountID string, rep *sip.Replaces) (leg, parent *Call) {
+// replacesGrace is how long a REFER's Replaces may wait for the leg it
+// names to be bridged: an agent may REFER the moment its consultation call
+// is answered, a moment before the server has bridged that call.
+const replacesGrace = 2 * time.Second
+
+// replacedLegWait finds the live, bridged transfer leg of the account whose
+// SIP dialog rep names, and the call it is bridged with, waiting up to
+// replacesGrace while a leg with that Call-ID exists but is not bridged yet.
+func (e *Engine) replacedLegWait(ctx context.Context, accountID string, rep *sip.Replaces) (leg, parent *Call) {
+	deadline := time.Now().Add(replacesGrace)
+	for {
+		leg, parent, pending := e.replacedLegOrPending(accountID, rep)
+		if leg != nil || !pending || time.Now().After(deadline) {
+			return leg, parent
+		}
+		select {
+		case <-ctx.Done():
+			return nil, nil
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// replacedLegOrPending finds the bridged transfer leg of the account that
+// Replaces names, and the call it is bridged with; pending reports a leg
+// with the Replaces Call-ID that is not bridged yet.
+func (e *Engine) replacedLegOrPending(accountID string, rep *sip.Replaces) (leg, parent *Call, pending bool) {
 	var candidates []*Call
 	e.mu.Lock()
 	for _, c := range e.calls {
@@ -267,15 +291,16 @@ func (e *Engine) replacedLeg(accountID string, rep *sip.Replaces) (leg, parent *
 		with := c.bridgedWith
 		c.mu.Unlock()
 		if with == nil {
+			pending = true
 			continue
 		}
 		if rl := c.referLeg(); rl != nil {
 			if local, remote := rl.DialogTags(); rep.Matches(c.sipCallID, local, remote) {
-				return c, with
+				return c, with, false
 			}
 		}
 	}
-	return nil, nil
+	return nil, nil, pending
 }
 
 // beginRefer marks a REFER under way for c: its <Transfer> waits for the

@@ -263,12 +263,25 @@ func TestReferAttendedTransfer(t *testing.T) {
 	toTag, _ := s2.InviteResponse.To().Params.Get("tag")
 	fromTag, _ := s2.InviteRequest.From().Params.Get("tag")
 	replaces := url.QueryEscape(s2.InviteRequest.CallID().Value() + ";to-tag=" + toTag + ";from-tag=" + fromTag)
-	refer := sipmsg.NewRequest(sipmsg.REFER, s1.InviteRequest.Contact().Address)
-	refer.AppendHeader(sipmsg.NewHeader("Refer-To", "<sip:caller@127.0.0.1?Replaces="+replaces+">"))
-	refer.AppendHeader(sipmsg.NewHeader("Referred-By", "<"+agent.uri()+">"))
+	newRefer := func() *sipmsg.Request { // a new transaction each time
+		refer := sipmsg.NewRequest(sipmsg.REFER, s1.InviteRequest.Contact().Address)
+		refer.AppendHeader(sipmsg.NewHeader("Refer-To", "<sip:caller@127.0.0.1?Replaces="+replaces+">"))
+		refer.AppendHeader(sipmsg.NewHeader("Referred-By", "<"+agent.uri()+">"))
+		return refer
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	res, err := s1.Do(ctx, refer)
+	// The server takes a REFER on a transfer leg once it has bridged it,
+	// just after the agent's 200: until then the leg declines (603, which
+	// nothing reports to the application), so the agent tries again.
+	var res *sipmsg.Response
+	var err error
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		res, err = s1.Do(ctx, newRefer())
+		if err != nil || res.StatusCode != 603 || time.Now().After(deadline) {
+			break
+		}
+	}
 	if err != nil || res.StatusCode != 202 {
 		t.Fatalf("REFER: %v %v", res, err)
 	}
