@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"time"
 
@@ -237,18 +238,7 @@ func (s *Server) streamRecordingFile(ctx context.Context, ref, format, id string
 		hctx.SetHeader("Content-Type", storage.ContentType(format))
 		hctx.SetHeader("Content-Length", fmt.Sprint(size))
 		hctx.SetStatus(http.StatusOK)
-		buf := make([]byte, 32<<10)
-		w := hctx.BodyWriter()
-		for {
-			n, err := f.Read(buf)
-			if n > 0 {
-				if _, werr := w.Write(buf[:n]); werr != nil {
-					return
-				}
-			}
-			if err != nil {
-				return
-			}
-		}
+		// A failed copy means the client went away: the status is sent.
+		io.Copy(hctx.BodyWriter(), f)
 	}}, nil
 }
