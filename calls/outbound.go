@@ -125,11 +125,15 @@ func (e *Engine) place(c *Call, r CallRequest, answer bxml.Target, doc *bxml.Doc
 		return store.CallRecord{}, errors.New("server is shutting down")
 	}
 	e.journal(c)
+	// The snapshot is taken before the call runs: the caller is told what
+	// it created (initiated), not whatever the call has become by the time
+	// the goroutine is scheduled.
+	created := c.Snapshot()
 	go func() {
 		defer e.remove(c)
 		c.runOutbound(r, answer, doc, timeout)
 	}()
-	return c.Snapshot(), nil
+	return created, nil
 }
 
 func orPOST(method string) string {
