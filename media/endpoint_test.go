@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -292,5 +295,90 @@ func TestTTSCacheIsBounded(t *testing.T) {
 	tts.put("huge", make([]int16, 600)) // larger than the whole cache: not kept
 	if _, ok := tts.get("huge"); ok {
 		t.Fatal("oversized entry cached")
+	}
+}
+
+// A burst of calls speaking the same new text runs espeak-ng once, and
+// distinct texts run at most MaxSynth at a time.
+func TestTTSSharesRunsAndBoundsThem(t *testing.T) {
+	espeak := testenv.LookTool(t, "espeak-ng")
+	dir := t.TempDir()
+	log := filepath.Join(dir, "runs")
+	wrapper := filepath.Join(dir, "espeak-wrapper")
+	script := "#!/bin/sh\necho start >>" + log + "\nsleep 0.2\n" + espeak + " \"$@\"\nrc=$?\necho end >>" + log + "\nexit $rc\n"
+	if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	tts := NewTTS(TTSOptions{Binary: wrapper, MaxSynth: 2})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	run := func(texts []string) {
+		var wg sync.WaitGroup
+		errs := make(chan error, len(texts))
+		for _, text := range texts {
+			wg.Go(func() {
+				if pcm, err := tts.Synthesize(ctx, text, Voice{}); err != nil || len(pcm) == 0 {
+					errs <- fmt.Errorf("%q: %d samples, %v", text, len(pcm), err)
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Error(err)
+		}
+	}
+	lines := func() []string {
+		b, err := os.ReadFile(log)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.Fields(string(b))
+	}
+
+	same := make([]string, 20)
+	for i := range same {
+		same[i] = "one utterance for everyone"
+	}
+	run(same)
+	if got := lines(); len(got) != 2 {
+		t.Fatalf("20 callers of one new text: espeak-ng log %v, want one run", got)
+	}
+	if err := os.Remove(log); err != nil {
+		t.Fatal(err)
+	}
+
+	var distinct []string
+	for i := range 6 {
+		distinct = append(distinct, fmt.Sprintf("utterance number %d", i))
+	}
+	run(distinct)
+	running, most := 0, 0
+	for _, l := range lines() {
+		if l == "start" {
+			running++
+		} else {
+			running--
+		}
+		most = max(most, running)
+	}
+	if most > 2 || len(lines()) != 12 {
+		t.Errorf("6 texts with MaxSynth 2: %d runs at once at most, log %v", most, lines())
+	}
+}
+
+// A caller that gives up stops waiting; the run it shares goes on for the
+// others.
+func TestTTSCallerGivesUp(t *testing.T) {
+	testenv.LookTool(t, "espeak-ng")
+	tts := NewTTS(TTSOptions{})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := tts.Synthesize(ctx, "nobody waits for this", Voice{}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("canceled caller: %v", err)
+	}
+	pcm, err := tts.Synthesize(context.Background(), "nobody waits for this", Voice{})
+	if err != nil || len(pcm) == 0 {
+		t.Fatalf("after a caller gave up: %d samples, %v", len(pcm), err)
 	}
 }

@@ -10,7 +10,10 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
+	"time"
 	"unicode/utf8"
+
+	"golang.org/x/sync/singleflight"
 )
 
 // MaxSpeakRunes bounds the text of one Speak call.
@@ -110,14 +113,17 @@ type TTSOptions struct {
 	Binary       string // default "espeak-ng", looked up on PATH
 	CacheEntries int    // default 256
 	CacheBytes   int    // default 32 MiB
+	MaxSynth     int    // espeak-ng runs at once; default 4
 	Logger       *slog.Logger
 }
 
 // TTS synthesizes speech with the espeak-ng binary and caches the 8 kHz
 // result by text and voice (LRU, bounded by entries and bytes).
 type TTS struct {
-	bin string
-	log *slog.Logger
+	bin    string
+	log    *slog.Logger
+	flight singleflight.Group // one run per utterance wanted at once
+	runs   chan struct{}      // a token per espeak-ng run going
 
 	mu       sync.Mutex
 	lru      *list.List // of *ttsEntry, front = most recent
@@ -150,10 +156,13 @@ func NewTTS(opts TTSOptions) *TTS {
 	if opts.CacheBytes <= 0 {
 		opts.CacheBytes = 32 << 20
 	}
+	if opts.MaxSynth <= 0 {
+		opts.MaxSynth = 4
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	t := &TTS{log: opts.Logger, lru: list.New(), byKey: map[string]*list.Element{}, maxEnt: opts.CacheEntries, maxBytes: opts.CacheBytes}
+	t := &TTS{log: opts.Logger, runs: make(chan struct{}, opts.MaxSynth), lru: list.New(), byKey: map[string]*list.Element{}, maxEnt: opts.CacheEntries, maxBytes: opts.CacheBytes}
 	if p, err := exec.LookPath(opts.Binary); err == nil {
 		t.bin = p
 	}
@@ -165,6 +174,11 @@ func (t *TTS) Available() bool { return t.bin != "" }
 
 // Synthesize returns text spoken with voice v as 8 kHz mono samples. Text
 // that looks like SSML is cleaned (see CleanSSML) and passed with -m.
+//
+// Calls that want the same utterance at once share one espeak-ng run
+// (the first calls of a burst all miss the cache: each starting its own
+// process stalled a node for seconds), and at most MaxSynth runs go at a
+// time, so text unique per call cannot fork without bound.
 func (t *TTS) Synthesize(ctx context.Context, text string, v Voice) ([]int16, error) {
 	if t.bin == "" {
 		return nil, ErrTTSUnavailable
@@ -181,6 +195,35 @@ func (t *TTS) Synthesize(ctx context.Context, text string, v Voice) ([]int16, er
 	if pcm, ok := t.get(key); ok {
 		return pcm, nil
 	}
+	// The run is shared, so no one caller's context may cancel it: it has
+	// its own deadline, and each caller stops waiting when its own ends.
+	ch := t.flight.DoChan(key, func() (any, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), synthTimeout)
+		defer cancel()
+		return t.synthesize(ctx, key, text, voice, ssml)
+	})
+	select {
+	case r := <-ch:
+		if r.Err != nil {
+			return nil, r.Err
+		}
+		return r.Val.([]int16), nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// synthTimeout bounds one espeak-ng run; an utterance of MaxSpeakRunes
+// takes well under a second.
+const synthTimeout = 30 * time.Second
+
+func (t *TTS) synthesize(ctx context.Context, key, text, voice string, ssml bool) ([]int16, error) {
+	select {
+	case t.runs <- struct{}{}:
+		defer func() { <-t.runs }()
+	case <-ctx.Done():
+		return nil, fmt.Errorf("media: espeak-ng: waiting for a free run: %w", ctx.Err())
+	}
 	args := []string{"--stdout", "-v", voice}
 	if ssml {
 		args = append(args, "-m")
@@ -193,7 +236,7 @@ func (t *TTS) Synthesize(ctx context.Context, text string, v Voice) ([]int16, er
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != nil {
 		if ctx.Err() != nil {
-			return nil, ctx.Err()
+			return nil, fmt.Errorf("media: espeak-ng -v %s: %w", voice, ctx.Err())
 		}
 		return nil, fmt.Errorf("media: espeak-ng -v %s: %w: %s", voice, err, strings.TrimSpace(stderr.String()))
 	}
