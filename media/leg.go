@@ -95,14 +95,12 @@ func newLeg(s *Session, name string) (*Leg, error) {
 			m.pool.Release(port)
 			continue
 		}
+		// The SRTP and transcoding send buffers are made when first needed:
+		// a plain G.711 leg never uses them.
 		l := &Leg{
 			s: s, name: name, port: port, rtp: rtpConn, rtcp: rtcpConn,
-			log:       s.log.With("leg", name, "port", port),
-			txBuf:     make([]byte, 0, 1600),
-			txRTCPBuf: make([]byte, 0, 1600),
+			log: s.log.With("leg", name, "port", port),
 		}
-		l.tx.pkt = make([]byte, 0, maxPacket)
-		l.tx.payload = make([]byte, 0, maxPacket)
 		var rnd [8]byte
 		_, _ = rand.Read(rnd[:])
 		l.sessID = binary.BigEndian.Uint64(rnd[:]) >> 2 // positive when printed as int64

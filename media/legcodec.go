@@ -157,6 +157,9 @@ func (l *Leg) relayTranscoded(st *legState, from *negotiated, h *rtp.Header, pcm
 		SequenceNumber: h.SequenceNumber, SSRC: h.SSRC,
 		Timestamp: t.ts.mapTS(h.SSRC, h.Timestamp, from.audio.ClockRate, to.audio.ClockRate),
 	}
+	if t.pkt == nil {
+		t.pkt = make([]byte, 0, maxPacket)
+	}
 	n, err := out.MarshalTo(t.pkt[:cap(t.pkt)])
 	if err == nil && l.writeRTP(st, append(t.pkt[:n], payload...)) {
 		metricRelayed.Inc()

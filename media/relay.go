@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"sync"
 	"time"
 
 	"github.com/pion/rtp"
@@ -12,15 +13,30 @@ import (
 
 const maxPacket = 1600
 
+// rxBuffers are a receive loop's working buffers. They come from a pool and
+// go back when the loop ends: a call's legs would otherwise allocate about
+// 13 KiB of them each, most of a call's garbage.
+type rxBuffers struct {
+	buf, plain   []byte
+	pcm, scratch []int16
+}
+
+var rxPool = sync.Pool{New: func() any {
+	return &rxBuffers{
+		buf: make([]byte, maxPacket), plain: make([]byte, maxPacket),
+		pcm: make([]int16, 0, maxPacket), scratch: make([]int16, 0, maxPacket),
+	}
+}}
+
 // readRTP is the leg's RTP receive loop: authenticate (SRTP), latch, detect
 // DTMF, feed recorders, and relay to the peer when bridged. Everything runs
 // inline on this goroutine; the relay path allocates nothing.
 func (l *Leg) readRTP() {
 	defer l.wg.Done()
-	buf := make([]byte, maxPacket)
-	plain := make([]byte, maxPacket)
-	pcm := make([]int16, 0, maxPacket)
-	scratch := make([]int16, 0, maxPacket)
+	bufs := rxPool.Get().(*rxBuffers)
+	defer rxPool.Put(bufs)
+	buf, plain, pcm, scratch := bufs.buf, bufs.plain, bufs.pcm[:0], bufs.scratch[:0]
+	defer func() { bufs.pcm = pcm[:0] }() // keep what decoding grew it to
 	var h rtp.Header
 	var det dtmfDetector
 	var rx rxDecoder
@@ -228,6 +244,9 @@ func (l *Leg) writeRTP(st *legState, pkt []byte) bool {
 	var err error
 	if st.srtp != nil {
 		l.txMu.Lock()
+		if l.txBuf == nil {
+			l.txBuf = make([]byte, 0, maxPacket)
+		}
 		var out []byte
 		out, err = st.srtp.txRTP.EncryptRTP(l.txBuf[:0], pkt, nil)
 		if err == nil {
@@ -249,8 +268,9 @@ func (l *Leg) writeRTP(st *legState, pkt []byte) bool {
 // sender reports for our own (rtcp.go).
 func (l *Leg) readRTCP() {
 	defer l.wg.Done()
-	buf := make([]byte, maxPacket)
-	plain := make([]byte, maxPacket)
+	bufs := rxPool.Get().(*rxBuffers)
+	defer rxPool.Put(bufs)
+	buf, plain := bufs.buf, bufs.plain
 	for {
 		n, src, err := l.rtcp.ReadFromUDPAddrPort(buf)
 		if err != nil {
@@ -297,6 +317,9 @@ func (l *Leg) writeRTCP(pkt []byte) bool {
 	var err error
 	if st.srtp != nil {
 		l.txMu.Lock()
+		if l.txRTCPBuf == nil {
+			l.txRTCPBuf = make([]byte, 0, maxPacket)
+		}
 		var out []byte
 		out, err = st.srtp.txRTCP.EncryptRTCP(l.txRTCPBuf[:0], pkt, nil)
 		if err == nil {

@@ -28,7 +28,8 @@
 # from /proc), as /work/shared/BENCHMARKING.md explains; "capacity" is one
 # core divided by it. Pinning: load generators on LOAD_CPU, the servers on
 # SERVER_CPU (wasmvoice with GOMAXPROCS=1). With PROFILE=1 the first run of
-# every wasmvoice load is CPU-profiled (NAME.pprof next to the results).
+# every wasmvoice load is CPU-profiled (NAME.pprof next to the results) and
+# its allocations too (NAME.allocs.pprof).
 #
 # DATABASE_URL=postgres://... runs every wasmvoice on PostgreSQL instead of
 # SQLite in its data directory: each server gets a fresh schema of its own
@@ -111,9 +112,15 @@ load() {
 	mkdir -p "$dir"
 	local t0 e0 s0 s1 e1 t1 prof=""
 	if [ "${PROF:-0}" = 1 ] && [ "$PROFILE" = 1 ] && [ "$pid" = "$wv" ]; then
-		# The sipp run's middle: past its first second, done before its last.
-		(sleep 1 && curl -sf -o "$work/$name.pprof" \
-			"http://127.0.0.1:$pprof_port/debug/pprof/profile?seconds=$((DURATION > 3 ? DURATION - 2 : 1))") &
+		# A CPU profile of the sipp run's middle (past its first second, done before
+		# its last), and what the same window allocated (-sample_index=alloc_space).
+		(
+			sleep 1
+			secs=$((DURATION > 3 ? DURATION - 2 : 1))
+			curl -sf -o "$work/$name.pprof" "http://127.0.0.1:$pprof_port/debug/pprof/profile?seconds=$secs" &
+			curl -sf -o "$work/$name.allocs.pprof" "http://127.0.0.1:$pprof_port/debug/pprof/allocs?seconds=$secs" &
+			wait
+		) &
 		prof=$!
 	fi
 	t0=$(cpu_ticks "$pid"); e0=$(rcvbuf_errors); s0=$(date +%s.%N)
