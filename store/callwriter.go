@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
@@ -19,18 +18,6 @@ var ErrClosed = errors.New("store closed")
 // to take a burst of ended calls at once, small enough that one group's
 // transaction stays short and a failed group is cheap to retry.
 const maxCallGroup = 64
-
-// Under load (the previous group ended less than busyWindow ago) the writer
-// waits up to groupLinger for more records before it commits: at a few
-// hundred calls a second records came one per commit, and a commit (BEGIN,
-// the WAL frames of every page touched, COMMIT) cost more than the rows in
-// it. A lone record on a quiet node is still written at once. Only a call's
-// end waits for its commit, so this adds at most groupLinger to a hangup's
-// bookkeeping, never to its signalling.
-const (
-	groupLinger = 3 * time.Millisecond
-	busyWindow  = 20 * time.Millisecond
-)
 
 var (
 	callSaveCommits = promauto.NewCounter(prometheus.CounterOpts{
@@ -61,8 +48,8 @@ type pendingCall struct {
 // callWriter is the Store's one goroutine that saves ended calls. A commit
 // was most of a call's save (WAL append and the write lock), so every
 // record waiting when the writer is free goes into one transaction: under
-// load N calls pay one commit (the writer lingers a moment for them when
-// it is busy), and a lone call on a quiet node is written at once.
+// load N calls pay one commit, and a lone call is written at once, with no
+// timer to collect more.
 type callWriter struct {
 	s     *Store
 	queue chan *pendingCall
@@ -131,22 +118,14 @@ func (w *callWriter) close() {
 func (w *callWriter) run() {
 	defer close(w.exited)
 	group := make([]*pendingCall, 0, maxCallGroup)
-	linger := time.NewTimer(time.Hour)
-	linger.Stop()
-	var lastEnd time.Time
 	for {
 		select {
 		case p := <-w.queue:
 			if w.beforeGroup != nil {
 				w.beforeGroup()
 			}
-			g := append(group[:0], p)
-			if time.Since(lastEnd) < busyWindow {
-				g = w.linger(g, linger)
-			}
-			g = w.collect(g)
+			g := w.collect(append(group[:0], p))
 			w.write(g)
-			lastEnd = time.Now()
 			clear(g) // drop the written records' rows until the next group
 		case <-w.quit:
 			// No sender is left (close held the lock after setting
@@ -160,24 +139,6 @@ func (w *callWriter) run() {
 			}
 		}
 	}
-}
-
-// linger appends records as they come, until the group is full, t (reset
-// to groupLinger) fires, or the store closes.
-func (w *callWriter) linger(group []*pendingCall, t *time.Timer) []*pendingCall {
-	t.Reset(groupLinger)
-	defer t.Stop()
-	for len(group) < maxCallGroup {
-		select {
-		case p := <-w.queue:
-			group = append(group, p)
-		case <-t.C:
-			return group
-		case <-w.quit:
-			return group
-		}
-	}
-	return group
 }
 
 // collect appends the records queued right now, up to maxCallGroup. It

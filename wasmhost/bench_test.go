@@ -41,6 +41,31 @@ func BenchmarkHandleWarm(b *testing.B) {
 	reportPercentiles(b, durs)
 }
 
+// BenchmarkHandleNoop is the floor of an event through a Go guest: the
+// same path as BenchmarkHandleWarm with an event of a few bytes and a
+// handler that answers nothing.
+func BenchmarkHandleNoop(b *testing.B) {
+	h := newTestHost(b, Config{Max: Limits{Timeout: 10 * time.Second}})
+	p := newTestPool(b, h, "basic", PoolConfig{Limits: Limits{Timeout: 10 * time.Second}})
+	ctx := context.Background()
+	ev := []byte(`{"v":1,"event":"noop"}`)
+	if _, err := p.HandleJSON(ctx, "noop", ev); err != nil {
+		b.Fatal(err)
+	}
+	durs := make([]time.Duration, 0, b.N)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		start := time.Now()
+		if _, err := p.HandleJSON(ctx, "noop", ev); err != nil {
+			b.Fatal(err)
+		}
+		durs = append(durs, time.Since(start))
+	}
+	b.StopTimer()
+	reportPercentiles(b, durs)
+}
+
 // BenchmarkHandleWarmTyped adds the host-side encoding of an sdk.Event.
 func BenchmarkHandleWarmTyped(b *testing.B) {
 	h := newTestHost(b, Config{Max: Limits{Timeout: 10 * time.Second}})

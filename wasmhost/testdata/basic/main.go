@@ -20,6 +20,8 @@ func init() {
 		sdk.Log(sdk.LevelInfo, "initiate "+ev.CallID())
 		return sdk.BXML(fmt.Sprintf("<Response><SpeakSentence>Hello %s, calling %s</SpeakSentence></Response>", ev.From(), ev.To()))
 	})
+	// noop is the floor of an event: dispatch and an empty decision.
+	sdk.On("noop", func(sdk.Event) sdk.Decision { return sdk.BXML("") })
 	sdk.On(sdk.EventGather, func(ev sdk.Event) sdk.Decision {
 		return sdk.BXML("<Response><SpeakSentence>You pressed " + ev.Digits() + " as " + ev.Variable("caller") + "</SpeakSentence></Response>")
 	})
