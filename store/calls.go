@@ -2,8 +2,10 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -151,8 +153,9 @@ var (
 		error_message = excluded.error_message, error_id = excluded.error_id, last_update = excluded.last_update,
 		phone_number = excluded.phone_number, sip_configuration_id = excluded.sip_configuration_id, trunk_id = excluded.trunk_id,
 		sip_status = excluded.sip_status, sip_reason = excluded.sip_reason`
-	traceInsertPrefix = "INSERT INTO call_sip_messages (call_id, seq, at, direction, transport, local_addr, remote_addr, message) VALUES "
-	logInsertPrefix   = "INSERT INTO call_log (call_id, seq, at, level, source, message) VALUES "
+	upsertTraceQuery = `INSERT INTO call_traces (call_id, messages, trace) VALUES (?, ?, ?)
+		ON CONFLICT (call_id) DO UPDATE SET messages = excluded.messages, trace = excluded.trace`
+	logInsertPrefix = "INSERT INTO call_log (call_id, seq, at, level, source, message) VALUES "
 )
 
 // saveCallStmts builds the statements that save one call, in the caller's
@@ -168,18 +171,18 @@ func (s *Store) saveCallStmts(c CallRecord, trace []SIPMessage, log []LogEntry) 
 	if c.LastUpdate.IsZero() {
 		c.LastUpdate = time.Now()
 	}
-	stmts := make([]callStmt, 0, 4+(len(trace)+rowsPerInsert-1)/rowsPerInsert+(len(log)+rowsPerInsert-1)/rowsPerInsert)
+	stmts := make([]callStmt, 0, 4+(len(log)+rowsPerInsert-1)/rowsPerInsert)
 	stmts = append(stmts, callStmt{query: s.rebind(upsertCallQuery), args: []any{
 		c.ID, c.AccountID, c.ApplicationID, c.ParentCallID, c.Direction, c.From, c.To, c.State,
 		c.SIPCallID, c.Tag, string(vars), optTime(c.EnqueuedTime), c.StartTime.UTC(), optTime(c.AnswerTime),
 		optTime(c.EndTime), c.DisconnectCause, c.ErrorMessage, c.ErrorID, c.LastUpdate.UTC(),
 		c.SIPRoute.PhoneNumber, c.SIPRoute.ConfigurationID, c.SIPRoute.TrunkID, c.SIPRoute.Status, c.SIPRoute.Reason,
 	}})
-	stmts = append(stmts, callStmt{what: " trace", query: s.rebind("DELETE FROM call_sip_messages WHERE call_id = ?"), args: []any{c.ID}})
-	stmts = insertRows(stmts, " trace", s.rebind, traceInsertPrefix, len(trace), 8, func(i int, args []any) []any {
-		m := trace[i]
-		return append(args, c.ID, i, m.At.UTC(), m.Direction, m.Transport, m.LocalAddr, m.RemoteAddr, m.Message)
-	})
+	blob, err := encodeTrace(trace)
+	if err != nil {
+		return nil, fmt.Errorf("save call %s: %w", c.ID, err)
+	}
+	stmts = append(stmts, callStmt{what: " trace", query: s.rebind(upsertTraceQuery), args: []any{c.ID, len(trace), blob}})
 	stmts = append(stmts, callStmt{what: " journal", query: s.rebind("DELETE FROM live_calls WHERE call_id = ?"), args: []any{c.ID}})
 	stmts = append(stmts, callStmt{what: " log", query: s.rebind("DELETE FROM call_log WHERE call_id = ?"), args: []any{c.ID}})
 	stmts = insertRows(stmts, " log", s.rebind, logInsertPrefix, len(log), 6, func(i int, args []any) []any {
@@ -333,8 +336,21 @@ func decodePageToken(tok string) (time.Time, string, error) {
 
 // CallTrace returns the SIP messages of an ended call, in order.
 func (s *Store) CallTrace(ctx context.Context, callID string) ([]SIPMessage, error) {
+	var blob []byte
+	err := s.db.GetContext(ctx, &blob, s.rebind(`SELECT trace FROM call_traces WHERE call_id = ?`), callID)
+	switch {
+	case err == nil:
+		out, err := decodeTrace(blob)
+		if err != nil {
+			return nil, fmt.Errorf("call %s trace: %w", callID, err)
+		}
+		return out, nil
+	case !errors.Is(err, sql.ErrNoRows):
+		return nil, fmt.Errorf("call %s trace: %w", callID, err)
+	}
+	// Saved before migration 0021, or never traced.
 	var out []SIPMessage
-	err := s.db.SelectContext(ctx, &out, s.rebind(`SELECT at, direction, transport, local_addr, remote_addr, message
+	err = s.db.SelectContext(ctx, &out, s.rebind(`SELECT at, direction, transport, local_addr, remote_addr, message
 		FROM call_sip_messages WHERE call_id = ? ORDER BY seq`), callID)
 	if err != nil {
 		return nil, fmt.Errorf("call %s trace: %w", callID, err)
