@@ -216,8 +216,13 @@ app() {
 	for _ in $(seq 50); do [ -s "$port_file" ] && break; sleep 0.1; done
 	local hook=http://127.0.0.1:$(cat "$port_file")
 	local id pw patch='{"inboundSipCallsEnabled":true,"passwordAuthEnabled":true'
+	# A module's application sends its call's status events to the module
+	# alone: the webhook flow's two callbacks (initiate, disconnect) are the
+	# module's two events, so both flows deliver the same events once.
+	local status=",\"callStatusCallbackUrl\":\"$hook/status\""
+	[ -n "${2:-}" ] && status=""
 	id=$(apicall POST "/v2/accounts/$account/voice-applications" \
-		"{\"applicationName\":\"bench\",\"callInitiatedCallbackUrl\":\"$hook/initiate\",\"callStatusCallbackUrl\":\"$hook/status\"}" |
+		"{\"applicationName\":\"bench\",\"callInitiatedCallbackUrl\":\"$hook/initiate\"$status}" |
 		jget '["data"]["applicationId"]')
 	[ -n "${2:-}" ] && patch+=",\"moduleId\":\"$2\",\"moduleEvents\":[\"call\"]"
 	pw=$(apicall PATCH "/v2/accounts/$account/voice-applications/$id" "$patch}" | jget '["data"]["sipAuthPassword"]')
@@ -262,7 +267,8 @@ nomedia='<Response><Pause duration="30"/></Response>'
 read -r quiet_id quiet_pw < <(app "$nomedia")
 module_id=$(curl -sf -X POST -H "Authorization: Bearer $token" -H 'Content-Type: application/wasm' \
 	--data-binary @"$work/bench.wasm" "$api/v2/accounts/$account/modules?name=bench" | jget '["data"]["moduleId"]')
-# The module's application keeps a webhook too: the fallback if the module failed.
+# The module's application keeps its initiate webhook: the fallback if the
+# module failed.
 read -r wasm_id wasm_pw < <(app "$answer" "$module_id")
 
 # --- Kamailio --------------------------------------------------------------
