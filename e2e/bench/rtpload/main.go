@@ -96,6 +96,7 @@ type leg struct {
 	remote *net.UDPAddr // the server's RTP address for this leg
 	id     uint32       // call index << 1 | side
 	seq    uint16
+	ts     uint32
 }
 
 type load struct {
@@ -337,12 +338,19 @@ func (l *load) receive(lg *leg) {
 	}
 }
 
+// pumpSlots spreads the legs' packets over each 20 ms: leg i sends in slot
+// i % pumpSlots. Independent phones' packets arrive at random phases; every
+// leg sending at the same instant made a burst of hundreds of packets that
+// the relay could only queue, so the latency figure measured the burst's
+// length, not the relay.
+const pumpSlots = 20
+
 // pump sends one packet per leg every 20 ms until ctx ends.
 func (l *load) pump(ctx context.Context) {
-	t := time.NewTicker(ptime)
+	t := time.NewTicker(ptime / pumpSlots)
 	defer t.Stop()
 	pkt := make([]byte, 12+payloadLen)
-	for ts := uint32(0); ; ts += payloadLen {
+	for slot := 0; ; slot = (slot + 1) % pumpSlots {
 		select {
 		case <-ctx.Done():
 			return
@@ -351,18 +359,20 @@ func (l *load) pump(ctx context.Context) {
 		l.mu.Lock()
 		legs := l.legs
 		l.mu.Unlock()
-		for _, lg := range legs {
+		for i := slot; i < len(legs); i += pumpSlots {
+			lg := legs[i]
 			if lg.remote == nil {
 				continue
 			}
 			lg.seq++
+			lg.ts += payloadLen
 			pkt[0], pkt[1] = 0x80, 8 // RTP v2, PCMA
 			binary.BigEndian.PutUint16(pkt[2:], lg.seq)
-			binary.BigEndian.PutUint32(pkt[4:], ts)
+			binary.BigEndian.PutUint32(pkt[4:], lg.ts)
 			binary.BigEndian.PutUint32(pkt[8:], lg.id+1)
 			p := pkt[12:]
-			for i := range p {
-				p[i] = 0xd5 // A-law silence
+			for j := range p {
+				p[j] = 0xd5 // A-law silence
 			}
 			binary.BigEndian.PutUint32(p, magic)
 			binary.BigEndian.PutUint32(p[4:], lg.id)
