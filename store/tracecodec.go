@@ -37,13 +37,20 @@ var flateWriters = sync.Pool{New: func() any {
 	return w
 }}
 
+// frames are reused framing buffers (a short call's trace frames to about
+// 5 KiB, garbage as soon as it is deflated).
+var frames = sync.Pool{New: func() any { return new([]byte) }}
+
 // encodeTrace frames and deflates a trace.
 func encodeTrace(trace []SIPMessage) ([]byte, error) {
-	size := 16
-	for _, m := range trace {
-		size += 40 + len(m.Direction) + len(m.Transport) + len(m.LocalAddr) + len(m.RemoteAddr) + len(m.Message)
-	}
-	raw := make([]byte, 0, size)
+	frame := frames.Get().(*[]byte)
+	defer frames.Put(frame)
+	raw := (*frame)[:0]
+	defer func() {
+		if cap(raw) <= 1<<20 { // a huge trace's buffer is not kept
+			*frame = raw[:0]
+		}
+	}()
 	raw = binary.AppendUvarint(raw, uint64(len(trace)))
 	for _, m := range trace {
 		raw = binary.AppendVarint(raw, m.At.UnixNano())

@@ -62,9 +62,11 @@ RAMP=${RAMP-"200 300 400 500 600 800"}  # call-setup rates tried for the highest
 RAMP_DURATION=${RAMP_DURATION:-10}  # seconds per ramp step
 MEMORY_ONLY=${MEMORY_ONLY:-0}       # 1: load 4 only (its goroutine and heap profiles kept)
 # The load generators' address is trusted, as a trunk's would be (the flood
-# guard would ban sipp, the per-source cap stop the memory load). Builds
-# older than the flag need WV_ARGS="".
-WV_ARGS=${WV_ARGS-"--sip-trusted-cidrs 127.0.0.0/8"}
+# guard would ban sipp, the per-source cap stop the memory load), and the
+# concurrent-call caps (500 per application, 1000 per account by default) are
+# lifted: the loads measure capacity, and the 1,000 and 2,000-call relay runs
+# are past them. Builds older than the flags need WV_ARGS="".
+WV_ARGS=${WV_ARGS-"--sip-trusted-cidrs 127.0.0.0/8 --max-calls-per-application 0 --max-calls-per-account 0"}
 DATABASE_URL=${DATABASE_URL:-}      # empty: SQLite; postgres://...: PostgreSQL (see above)
 
 here=$(cd "$(dirname "$0")" && pwd)
