@@ -33,6 +33,9 @@ func (m *Modules) Fetch(ctx context.Context, req Request) (Reply, error) {
 	if err != nil {
 		return Reply{}, &ModuleError{Event: typ, Module: app.ModuleID, Err: err}
 	}
+	if pool.SkipUnhandled(sdk.EventType(typ)) {
+		return Reply{}, nil // the module has no handler for it: nothing to encode or run
+	}
 	c := req.Event.Common()
 	c.EventType = req.Event.Type()
 	if c.EventTime.IsZero() {

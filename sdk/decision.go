@@ -72,6 +72,12 @@ type Decision struct {
 	// Error reports that the module could not handle the event; the host
 	// treats it as a module failure (webhook fallback or application-error).
 	Error string `json:"error,omitempty"`
+
+	// Unhandled says the module has no handler for the event's type (the
+	// SDK answers so for a call event nothing registered with On). It
+	// carries nothing else; the host then stops sending that type to this
+	// upload of the module, so an event a module ignores costs no guest run.
+	Unhandled bool `json:"unhandled,omitempty"`
 }
 
 // BXML answers a call event with a BXML document (for example the output of
@@ -192,6 +198,9 @@ func (d Decision) appendJSON(b []byte) []byte {
 	strMap("variables", d.Variables)
 	str("applicationId", d.ApplicationID)
 	str("error", d.Error)
+	if d.Unhandled {
+		b = append(b, `,"unhandled":true`...)
+	}
 	return append(b, '}')
 }
 
@@ -208,6 +217,12 @@ func (d Decision) Validate(t EventType) error {
 		return fmt.Errorf("%w: v is %d, want %d", ErrInvalidDecision, d.V, ABIVersion)
 	}
 	if d.Error != "" {
+		return nil
+	}
+	if d.Unhandled {
+		if t.IsSIP() || d.BXML != "" || len(d.Variables) > 0 {
+			return fmt.Errorf("%w: unhandled is for a call event and carries nothing else", ErrInvalidDecision)
+		}
 		return nil
 	}
 	if !t.IsSIP() {

@@ -53,6 +53,15 @@ func DecodeDecision(b []byte) (d Decision, ok bool) {
 			d.ApplicationID, ok = r.plainString()
 		case "error":
 			d.Error, ok = r.plainString()
+		case "unhandled":
+			switch {
+			case r.literal("true"):
+				d.Unhandled, ok = true, true
+			case r.literal("false"):
+				ok = true
+			default:
+				ok = false
+			}
 		case "action":
 			var s string
 			if s, ok = r.plainString(); ok {
@@ -107,6 +116,8 @@ func decisionMember(k string) uint16 {
 		return 1 << 8
 	case "error":
 		return 1 << 9
+	case "unhandled":
+		return 1 << 10
 	}
 	return 0
 }

@@ -30,6 +30,10 @@ func FuzzDecodeDecision(f *testing.F) {
 		`{"v":1,"action":"continue","setHeaders":{"X-A":"b"},"removeHeaders":["User-Agent"],"variables":{}}`,
 		`{"v":1,"action":"route","applicationId":"app"}`,
 		`{"v":1,"error":"x"}`,
+		`{"v":1,"unhandled":true}`,
+		`{"v":1,"unhandled":false}`,
+		`{"v":1,"unhandled":null}`,
+		`{"v":1,"unhandled":"yes"}`,
 		`{"v":1,"BXML":"case"}`,
 		`{"v":1.0}`,
 		`{"v":1e0}`,
@@ -69,6 +73,7 @@ func TestDecodeDecisionCommonShapes(t *testing.T) {
 		Reject(486, "Busy Here"),
 		Route("app-2"),
 		{V: 1, Error: "boom"},
+		{V: 1, Unhandled: true},
 	} {
 		wire, err := d.MarshalJSON()
 		if err != nil {

@@ -17,6 +17,9 @@ func TestDecisionValidate(t *testing.T) {
 	}{
 		{"bxml", EventInitiate, BXML("<Response/>"), ""},
 		{"empty bxml", EventDisconnect, Decision{V: 1}, ""},
+		{"unhandled", EventDisconnect, Decision{V: 1, Unhandled: true}, ""},
+		{"unhandled with bxml", EventInitiate, Decision{V: 1, Unhandled: true, BXML: "<Response/>"}, "carries nothing else"},
+		{"unhandled sip", EventSIPInbound, Decision{V: 1, Unhandled: true}, "carries nothing else"},
 		{"bxml with variables", EventAnswer, BXML("<Response/>").SetVariable("k", "v"), ""},
 		{"error on call event", EventInitiate, Fail(errors.New("x")), ""},
 		{"error on sip event", EventSIPInbound, Fail(nil), ""},

@@ -28,8 +28,9 @@ func Reset() {
 // code. It is exactly what the exported wasmvoice_handle does around the host
 // calls, so native tests of guest logic exercise the same path.
 //
-// An event with no handler answers Continue for SIP hooks and an empty
-// decision (no BXML) for call events.
+// An event with no handler answers Continue for SIP hooks, and for call
+// events a decision marked Unhandled (no BXML), after which the host sends
+// that event type to this module no more.
 func Dispatch(eventJSON []byte) (decisionJSON []byte, code int32) {
 	defer func() {
 		if r := recover(); r != nil {
@@ -55,7 +56,7 @@ func Dispatch(eventJSON []byte) (decisionJSON []byte, code int32) {
 	case ev.Type.IsSIP():
 		d = Continue()
 	default:
-		d = Decision{V: ABIVersion}
+		d = Decision{V: ABIVersion, Unhandled: true}
 	}
 	if d.V == 0 {
 		d.V = ABIVersion

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
 	"github.com/wasmvoice/wasmvoice/internal/testenv"
 	"github.com/wasmvoice/wasmvoice/sdk"
 )
@@ -252,5 +253,41 @@ func TestMaxInstancesBoundsConcurrency(t *testing.T) {
 	}
 	if s := p.Stats(); s.Live > 1 {
 		t.Fatalf("pool went past MaxInstances: %+v", s)
+	}
+}
+
+// A call event the module has no handler for is answered Unhandled by the
+// SDK; from then on the pool answers that type itself, without a run, while
+// the types the module handles still run.
+func TestUnhandledEventTypeIsNotRunAgain(t *testing.T) {
+	h := newTestHost(t, Config{})
+	p := newTestPool(t, h, "basic", PoolConfig{App: "app1"})
+	ctx := context.Background()
+	runs := func() uint64 {
+		var m dto.Metric
+		if err := eventSeconds.Write(&m); err != nil {
+			t.Fatal(err)
+		}
+		return m.GetHistogram().GetSampleCount()
+	}
+	ev := []byte(`{"v":1,"event":"disconnect","eventType":"disconnect","callId":"c-1"}`)
+	before := runs()
+	d, err := p.HandleJSON(ctx, sdk.EventDisconnect, ev)
+	if err != nil || !d.Unhandled || d.BXML != "" || runs() != before+1 {
+		t.Fatalf("first disconnect: %+v, %v, %d runs", d, err, runs()-before)
+	}
+	if !p.SkipUnhandled(sdk.EventDisconnect) || p.SkipUnhandled(sdk.EventInitiate) {
+		t.Fatal("the pool did not learn which type the module leaves unhandled")
+	}
+	for range 3 {
+		if d, err := p.HandleJSON(ctx, sdk.EventDisconnect, ev); err != nil || !d.Unhandled {
+			t.Fatalf("later disconnect: %+v, %v", d, err)
+		}
+	}
+	if got := runs() - before; got != 1 {
+		t.Fatalf("%d runs for 4 disconnects, want 1", got)
+	}
+	if d, err := p.HandleJSON(ctx, sdk.EventInitiate, []byte(`{"v":1,"event":"initiate","from":"+1555","to":"+1666"}`)); err != nil || d.Unhandled || d.BXML == "" {
+		t.Fatalf("initiate after: %+v, %v", d, err)
 	}
 }

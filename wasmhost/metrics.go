@@ -8,7 +8,7 @@ import (
 var (
 	eventsTotal = promauto.NewCounterVec(prometheus.CounterOpts{
 		Name: "wasmvoice_wasmhost_events_total",
-		Help: "Events handed to Wasm modules, by result (ok, error).",
+		Help: "Events handed to Wasm modules, by result (ok, error; unhandled: answered without a run, the module having no handler for the type).",
 	}, []string{"result"})
 	errorsTotal = promauto.NewCounterVec(prometheus.CounterOpts{
 		Name: "wasmvoice_wasmhost_errors_total",

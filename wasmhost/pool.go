@@ -51,6 +51,11 @@ type Pool struct {
 
 	stop context.CancelFunc // ends the refiller's context
 	done chan struct{}      // closed when the refiller has returned
+
+	// unhandled holds the event types this module answered Unhandled: it
+	// has no handler for them, so they are answered here without a run.
+	// Keys are the host's event types, a small fixed set.
+	unhandled sync.Map
 }
 
 // Stats is a snapshot of a pool.
@@ -143,9 +148,24 @@ func (p *Pool) Handle(ctx context.Context, ev sdk.Event, opts ...HandleOption) (
 	return p.HandleJSON(ctx, ev.Type, raw, opts...)
 }
 
+// SkipUnhandled reports whether the module answered an event of type t
+// Unhandled before (it has no handler for it), counting the event as
+// answered without a run when so. A caller may check it before encoding
+// the event; HandleJSON checks it too.
+func (p *Pool) SkipUnhandled(t sdk.EventType) bool {
+	if _, ok := p.unhandled.Load(t); ok {
+		eventsTotal.WithLabelValues("unhandled").Inc()
+		return true
+	}
+	return false
+}
+
 // HandleJSON is Handle for an event already in its wire form (a JSON object
 // with "v":1 and "event" equal to t).
 func (p *Pool) HandleJSON(ctx context.Context, t sdk.EventType, event []byte, opts ...HandleOption) (sdk.Decision, error) {
+	if p.SkipUnhandled(t) {
+		return sdk.Decision{V: sdk.ABIVersion, Unhandled: true}, nil
+	}
 	start := time.Now()
 	d, err := p.handle(ctx, t, event, opts)
 	eventSeconds.Observe(time.Since(start).Seconds())
@@ -198,6 +218,9 @@ func (p *Pool) handle(ctx context.Context, t sdk.EventType, event []byte, opts [
 	if err != nil {
 		p.release(inst, false)
 		return sdk.Decision{}, &EventError{Kind: ErrBadDecision, Module: p.cfg.Name, Detail: err.Error()}
+	}
+	if d.Unhandled {
+		p.unhandled.Store(t, struct{}{})
 	}
 	p.release(inst, healthy)
 	if d.Error != "" {
