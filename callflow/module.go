@@ -78,6 +78,8 @@ func callEventJSON(ev bxml.Event, vars map[string]string) ([]byte, error) {
 	b.Grow(len(body) + 64)
 	b.WriteString(`{"v":1,"event":`)
 	b.Write(typ)
+	// This host accepts {"unhandled":true} (see wasmhost.Pool.SkipUnhandled).
+	b.WriteString(`,"` + sdk.UnhandledOKMember + `":true`)
 	if len(vars) > 0 {
 		vj, err := json.Marshal(vars)
 		if err != nil {

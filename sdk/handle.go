@@ -29,8 +29,13 @@ func Reset() {
 // calls, so native tests of guest logic exercise the same path.
 //
 // An event with no handler answers Continue for SIP hooks, and for call
-// events a decision marked Unhandled (no BXML), after which the host sends
-// that event type to this module no more.
+// events an empty decision, marked Unhandled when the event carries
+// UnhandledOKMember (the host then sends that event type to this module no
+// more).
+// UnhandledOKMember is the event member (true) by which a host says it
+// accepts a decision marked Unhandled.
+const UnhandledOKMember = "unhandledOk"
+
 func Dispatch(eventJSON []byte) (decisionJSON []byte, code int32) {
 	defer func() {
 		if r := recover(); r != nil {
@@ -56,7 +61,10 @@ func Dispatch(eventJSON []byte) (decisionJSON []byte, code int32) {
 	case ev.Type.IsSIP():
 		d = Continue()
 	default:
-		d = Decision{V: ABIVersion, Unhandled: true}
+		// Only a host that says it understands the member gets it: an
+		// older one refuses unknown decision members.
+		ok, _ := ev.Value(UnhandledOKMember).(bool)
+		d = Decision{V: ABIVersion, Unhandled: ok}
 	}
 	if d.V == 0 {
 		d.V = ABIVersion

@@ -33,12 +33,15 @@ func TestDispatch(t *testing.T) {
 	if d, code := dispatch(t, `{"v":1,"event":"sip.outbound","method":"INVITE"}`); code != HandleOK || d.Action != ActionContinue {
 		t.Fatalf("sip default: %d %+v", code, d)
 	}
-	if d, code := dispatch(t, `{"v":1,"event":"answer"}`); code != HandleOK || d.BXML != "" || d.V != 1 || !d.Unhandled {
+	if d, code := dispatch(t, `{"v":1,"event":"answer"}`); code != HandleOK || d.BXML != "" || d.V != 1 || d.Unhandled {
 		t.Fatalf("call default: %d %+v", code, d)
+	}
+	if d, code := dispatch(t, `{"v":1,"event":"answer","unhandledOk":true}`); code != HandleOK || d.BXML != "" || !d.Unhandled {
+		t.Fatalf("call default, the host accepting unhandled: %d %+v", code, d)
 	}
 	// A fallback handler takes what has no handler of its own.
 	Handle(func(ev Event) Decision { return BXML("<Response/>").SetVariable("seen", string(ev.Type)) })
-	if d, _ := dispatch(t, `{"v":1,"event":"answer"}`); d.Variables["seen"] != "answer" || d.Unhandled {
+	if d, _ := dispatch(t, `{"v":1,"event":"answer","unhandledOk":true}`); d.Variables["seen"] != "answer" || d.Unhandled {
 		t.Fatalf("fallback: %+v", d)
 	}
 	if d, code := dispatch(t, `{"v":1,"event":"boom"}`); code != HandlePanicked || !strings.Contains(d.Error, "panic: kaput") {

@@ -270,7 +270,7 @@ func TestUnhandledEventTypeIsNotRunAgain(t *testing.T) {
 		}
 		return m.GetHistogram().GetSampleCount()
 	}
-	ev := []byte(`{"v":1,"event":"disconnect","eventType":"disconnect","callId":"c-1"}`)
+	ev := []byte(`{"v":1,"event":"disconnect","unhandledOk":true,"eventType":"disconnect","callId":"c-1"}`)
 	before := runs()
 	d, err := p.HandleJSON(ctx, sdk.EventDisconnect, ev)
 	if err != nil || !d.Unhandled || d.BXML != "" || runs() != before+1 {
@@ -286,6 +286,11 @@ func TestUnhandledEventTypeIsNotRunAgain(t *testing.T) {
 	}
 	if got := runs() - before; got != 1 {
 		t.Fatalf("%d runs for 4 disconnects, want 1", got)
+	}
+	// A host that does not say it accepts the member does not get it.
+	p2 := newTestPool(t, h, "basic", PoolConfig{App: "app2"})
+	if d, err := p2.HandleJSON(ctx, sdk.EventDisconnect, []byte(`{"v":1,"event":"disconnect"}`)); err != nil || d.Unhandled || p2.SkipUnhandled(sdk.EventDisconnect) {
+		t.Fatalf("without unhandledOk: %+v, %v", d, err)
 	}
 	if d, err := p.HandleJSON(ctx, sdk.EventInitiate, []byte(`{"v":1,"event":"initiate","from":"+1555","to":"+1666"}`)); err != nil || d.Unhandled || d.BXML == "" {
 		t.Fatalf("initiate after: %+v, %v", d, err)
