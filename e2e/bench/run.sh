@@ -162,7 +162,10 @@ summarize() {
 }
 
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
-log "building wasmvoice, the webhook, rtpload and the Wasm module in $work"
+# The commit the binaries are built from (the report comes much later, when
+# the tree may have moved on).
+built=$(cd "$repo" && { git rev-parse --short HEAD 2>/dev/null || echo '?'; } | tr -d '\n'; git diff --quiet HEAD 2>/dev/null || echo -n '+changes')
+log "building wasmvoice $built, the webhook, rtpload and the Wasm module in $work"
 (cd "$repo" && go build -o "$work/wasmvoice" ./cmd/wasmvoice && go build -o "$work/hook" ./e2e/bench/hook &&
 	go build -o "$work/rtpload" ./e2e/bench/rtpload &&
 	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o "$work/bench.wasm" ./e2e/bench/module)
@@ -416,7 +419,7 @@ fi
 # --- report ----------------------------------------------------------------
 cores=$(nproc)
 echo
-echo "wasmvoice $(cd "$repo" && { git rev-parse --short HEAD 2>/dev/null || echo '?'; } | tr -d '\n'; git diff --quiet HEAD 2>/dev/null || echo -n '+changes') vs Kamailio $(kamailio -v | awk 'NR==1 {print $3}'), $(date -u '+%Y-%m-%d %H:%M UTC'), $cores cores ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo))"
+echo "wasmvoice $built vs Kamailio $(kamailio -v | awk 'NR==1 {print $3}'), $(date -u '+%Y-%m-%d %H:%M UTC'), $cores cores ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo))"
 echo "machine load average (1/5/15 min) at the start: $load_start; at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "sipp/rtpload on CPU $LOAD_CPU; servers on CPU $SERVER_CPU (wasmvoice GOMAXPROCS=1; Kamailio 5.6 stateless, 2 workers); sipp loads ${DURATION}s x $REPEATS runs"
 echo "wasmvoice store: $([ -n "$DATABASE_URL" ] && echo "PostgreSQL ($(psql -tAq "$DATABASE_URL" -c 'SHOW server_version')), its CPU not counted" || echo SQLite)"
@@ -439,7 +442,8 @@ row "2b. digest call setup @${CALL_RATE}/s, Wasm" "$ours_wasm" "$kam_call"
 row "2c. same, webhook, BXML that plays nothing" "$ours_quiet" "$kam_call"
 echo "  (ratio = Kamailio CPU/op / ours = our capacity as a share of Kamailio's; targets (#18): OPTIONS >= 1.0, calls >= 0.33)"
 q=$(cut -d' ' -f1 <<<"$ours_quiet"); h=$(cut -d' ' -f1 <<<"$ours_hook")
-echo "  a webhook call's CPU split: signalling + application $q us (2c), media $(awk -v h="$h" -v q="$q" 'BEGIN {printf "%.1f", h - q}') us (2a - 2c: the TTS packets)"
+echo "  a webhook call's CPU split: signalling + application $q us (2c), media $(awk -v h="$h" -v q="$q" 'BEGIN {printf "%.1f", h - q}') us (2a - 2c; sipp sends its BYE"
+echo "  right after its ACK, so 2a's sentence is cut after its first packets: media per packet is load 3's and go test -bench Tick)"
 echo "  no-media flow: $nomedia"
 echo "  call flow: $answer; Kamailio: stateless 407/200 (kamailio.cfg)"
 echo "  Wasm vs webhook CPU per call: $(awk -v w="$(cut -d' ' -f1 <<<"$ours_wasm")" -v h="$(cut -d' ' -f1 <<<"$ours_hook")" 'BEGIN {printf "%.2fx", (h > 0 ? w / h : 0)}'); calls ended (server counter): $calls_recorded"
