@@ -19,12 +19,20 @@ var benchEvent = []byte(`{"v":1,"event":"initiate","eventType":"initiate","event
 // BenchmarkHandleWarm is the per-event cost of a warm Go guest: pool
 // acquire, deadline, event copy-in, guest JSON decode, handler, decision
 // copy-out, host decode and validation.
-func BenchmarkHandleWarm(b *testing.B) {
+func BenchmarkHandleWarm(b *testing.B) { benchHandle(b, sdk.EventInitiate, benchEvent) }
+
+// BenchmarkHandleNoop is the floor of an event through a Go guest: the
+// same path with an event of a few bytes and a handler that answers nothing.
+func BenchmarkHandleNoop(b *testing.B) { benchHandle(b, "noop", []byte(`{"v":1,"event":"noop"}`)) }
+
+// benchHandle times HandleJSON of ev on a warm pool of the basic guest and
+// reports its percentiles.
+func benchHandle(b *testing.B, t sdk.EventType, ev []byte) {
 	// A long deadline: a benchmark measures, it does not fail on a slow event.
 	h := newTestHost(b, Config{Max: Limits{Timeout: 10 * time.Second}})
 	p := newTestPool(b, h, "basic", PoolConfig{Limits: Limits{Timeout: 10 * time.Second}})
 	ctx := context.Background()
-	if _, err := p.HandleJSON(ctx, sdk.EventInitiate, benchEvent); err != nil {
+	if _, err := p.HandleJSON(ctx, t, ev); err != nil {
 		b.Fatal(err)
 	}
 	durs := make([]time.Duration, 0, b.N)
@@ -32,32 +40,7 @@ func BenchmarkHandleWarm(b *testing.B) {
 	b.ResetTimer()
 	for range b.N {
 		start := time.Now()
-		if _, err := p.HandleJSON(ctx, sdk.EventInitiate, benchEvent); err != nil {
-			b.Fatal(err)
-		}
-		durs = append(durs, time.Since(start))
-	}
-	b.StopTimer()
-	reportPercentiles(b, durs)
-}
-
-// BenchmarkHandleNoop is the floor of an event through a Go guest: the
-// same path as BenchmarkHandleWarm with an event of a few bytes and a
-// handler that answers nothing.
-func BenchmarkHandleNoop(b *testing.B) {
-	h := newTestHost(b, Config{Max: Limits{Timeout: 10 * time.Second}})
-	p := newTestPool(b, h, "basic", PoolConfig{Limits: Limits{Timeout: 10 * time.Second}})
-	ctx := context.Background()
-	ev := []byte(`{"v":1,"event":"noop"}`)
-	if _, err := p.HandleJSON(ctx, "noop", ev); err != nil {
-		b.Fatal(err)
-	}
-	durs := make([]time.Duration, 0, b.N)
-	b.ReportAllocs()
-	b.ResetTimer()
-	for range b.N {
-		start := time.Now()
-		if _, err := p.HandleJSON(ctx, "noop", ev); err != nil {
+		if _, err := p.HandleJSON(ctx, t, ev); err != nil {
 			b.Fatal(err)
 		}
 		durs = append(durs, time.Since(start))
