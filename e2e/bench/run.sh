@@ -12,8 +12,11 @@
 #   2. digest call setup INVITE 407 INVITE 200 ACK BYE, the application
 #      answering <SpeakSentence>..</SpeakSentence><Hangup/> from a loopback
 #      webhook, then from a Wasm module      wasmvoice; Kamailio stateless
-#      and the same from a webhook answering BXML that plays nothing, which
-#      splits the call's cost into signalling + application and media
+#      and the same from a webhook answering BXML that plays nothing (2c),
+#      and the webhook's sentence held MEDIA_HOLD_MS by sipp (2d), which
+#      split a call's cost into signalling + application (2c: sipp's BYE
+#      follows its ACK at once, so 2a's sentence is cut too) and media (2d
+#      minus 2c: the packets a call held that long sends)
 #   3. for each count in RTP_CALLS, that many concurrent calls, each
 #      transferred back to rtpload, G.711 20 ms packets both ways through
 #      the relay: CPU per packet, loss and added latency
@@ -46,6 +49,7 @@ OPTIONS_RATE=${OPTIONS_RATE:-3000}  # OPTIONS per second
 CALL_RATE=${CALL_RATE:-300}         # digest call setups per second
 DURATION=${DURATION:-15}            # seconds per sipp load run
 REPEATS=${REPEATS:-3}               # runs per load (clean = every run clean)
+MEDIA_HOLD_MS=${MEDIA_HOLD_MS:-2000} # load 2d: how long sipp holds each call before its BYE
 RTP_CALLS=${RTP_CALLS:-"200 1000 2000"}  # concurrent calls with RTP both ways, one run per count
 RTP_RATE=${RTP_RATE:-100}           # their setups per second
 RTP_HOLD=${RTP_HOLD:-15}            # seconds of RTP once every call is up
@@ -270,6 +274,11 @@ read -r hook_id hook_pw < <(app "$answer")
 # held by <Pause> until sipp's BYE): signalling + application alone.
 nomedia='<Response><Pause duration="30"/></Response>'
 read -r quiet_id quiet_pw < <(app "$nomedia")
+# Load 2d: the webhook's sentence, then <Pause> until sipp's BYE, which comes
+# MEDIA_HOLD_MS after its ACK: the whole sentence is played (the server's
+# <Hangup/> would race sipp's BYE, so the sentence ends in a pause instead).
+held=${answer/<Hangup\/>/<Pause duration=\"30\"\/>}
+read -r held_id held_pw < <(app "$held")
 module_id=$(curl -sf -X POST -H "Authorization: Bearer $token" -H 'Content-Type: application/wasm' \
 	--data-binary @"$work/bench.wasm" "$api/v2/accounts/$account/modules?name=bench" | jget '["data"]["moduleId"]')
 # The module's application keeps its initiate webhook: the fallback if the
@@ -290,7 +299,7 @@ ours_opt=$(repeat_load options "$wv" "127.0.0.1:$sip_port" "$here/sipp/options.x
 kam_opt=$(repeat_load kam-options "$kam" "127.0.0.1:$kam_port" "$here/sipp/options.xml" "$OPTIONS_RATE")
 # Webhook, Wasm and no-media runs alternate: the call records pile up in the
 # database as the runs go on, and no flow should get the emptiest one.
-hook_lines="" wasm_lines="" quiet_lines=""
+hook_lines="" wasm_lines="" quiet_lines="" held_lines=""
 for i in $(seq "$REPEATS"); do
 	hook_lines+="$(PROF=$((i == 1)) load "calls-webhook-$i" "$wv" "127.0.0.1:$sip_port" "$here/sipp/call.xml" "$CALL_RATE" $(call_args "$hook_id" "$hook_pw"))"$'\n'
 	log "calls-webhook run $i: $(tail -n1 <<<"${hook_lines%$'\n'}")"
@@ -298,10 +307,13 @@ for i in $(seq "$REPEATS"); do
 	log "calls-wasm run $i: $(tail -n1 <<<"${wasm_lines%$'\n'}")"
 	quiet_lines+="$(PROF=$((i == 1)) load "calls-nomedia-$i" "$wv" "127.0.0.1:$sip_port" "$here/sipp/call.xml" "$CALL_RATE" $(call_args "$quiet_id" "$quiet_pw"))"$'\n'
 	log "calls-nomedia run $i: $(tail -n1 <<<"${quiet_lines%$'\n'}")"
+	held_lines+="$(PROF=$((i == 1)) load "calls-held-$i" "$wv" "127.0.0.1:$sip_port" "$here/sipp/call.xml" "$CALL_RATE" $(call_args "$held_id" "$held_pw") -d "$MEDIA_HOLD_MS")"$'\n'
+	log "calls-held run $i: $(tail -n1 <<<"${held_lines%$'\n'}")"
 done
 ours_hook=$(summarize "$hook_lines")
 ours_wasm=$(summarize "$wasm_lines")
 ours_quiet=$(summarize "$quiet_lines")
+ours_held=$(summarize "$held_lines")
 # The highest clean webhook call-setup rate: one run per step, up to the
 # first with a failed call or a retransmission.
 best_rate=0
@@ -440,11 +452,13 @@ row "1. OPTIONS @${OPTIONS_RATE}/s" "$ours_opt" "$kam_opt"
 row "2a. digest call setup @${CALL_RATE}/s, webhook" "$ours_hook" "$kam_call"
 row "2b. digest call setup @${CALL_RATE}/s, Wasm" "$ours_wasm" "$kam_call"
 row "2c. same, webhook, BXML that plays nothing" "$ours_quiet" "$kam_call"
+row "2d. 2a's sentence, held ${MEDIA_HOLD_MS} ms by sipp" "$ours_held" -
 echo "  (ratio = Kamailio CPU/op / ours = our capacity as a share of Kamailio's; targets (#18): OPTIONS >= 1.0, calls >= 0.33)"
-q=$(cut -d' ' -f1 <<<"$ours_quiet"); h=$(cut -d' ' -f1 <<<"$ours_hook")
-echo "  a webhook call's CPU split: signalling + application $q us (2c), media $(awk -v h="$h" -v q="$q" 'BEGIN {printf "%.1f", h - q}') us (2a - 2c; sipp sends its BYE"
-echo "  right after its ACK, so 2a's sentence is cut after its first packets: media per packet is load 3's and go test -bench Tick)"
-echo "  no-media flow: $nomedia"
+q=$(cut -d' ' -f1 <<<"$ours_quiet"); d=$(cut -d' ' -f1 <<<"$ours_held"); pkts=$((MEDIA_HOLD_MS / 20))
+echo "  a call's CPU split: signalling + application $q us (2c; sipp's BYE follows its ACK at once, which cuts 2a's sentence"
+echo "  after its first packets too), media $(awk -v d="$d" -v q="$q" 'BEGIN {printf "%.1f", d - q}') us for the ~$pkts packets a call held ${MEDIA_HOLD_MS} ms sends (2d - 2c:"
+echo "  $(awk -v d="$d" -v q="$q" -v n="$pkts" 'BEGIN {printf "%.1f", (d - q) / n}') us per packet, the sentence and then silence)"
+echo "  no-media flow: $nomedia; held flow: $held"
 echo "  call flow: $answer; Kamailio: stateless 407/200 (kamailio.cfg)"
 echo "  Wasm vs webhook CPU per call: $(awk -v w="$(cut -d' ' -f1 <<<"$ours_wasm")" -v h="$(cut -d' ' -f1 <<<"$ours_hook")" 'BEGIN {printf "%.2fx", (h > 0 ? w / h : 0)}'); calls ended (server counter): $calls_recorded"
 echo "  highest clean webhook call-setup rate (one ${RAMP_DURATION}s run per step of: $RAMP; clean and at least 85% of the rate achieved): ${best_rate}/s"
