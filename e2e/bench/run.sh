@@ -3,7 +3,7 @@
 # Every load is bounded (fixed rate x fixed count, or fixed calls x fixed
 # hold). Not part of `go test`. From the repository root:
 #
-#   e2e/bench/run.sh                  # defaults below (about 12 minutes)
+#   e2e/bench/run.sh                  # defaults below (about 10 minutes)
 #   DURATION=5 REPEATS=1 RTP_CALLS=200 TWO_CORES=0 e2e/bench/run.sh   # a quick look
 #   SOAK_MINUTES=30 e2e/bench/run.sh  # adds the soak (load 5): 30 more minutes
 #
