@@ -297,18 +297,22 @@ sleep 1
 call_args() { echo "-s $1 -au $1 -ap $2"; }
 ours_opt=$(repeat_load options "$wv" "127.0.0.1:$sip_port" "$here/sipp/options.xml" "$OPTIONS_RATE")
 kam_opt=$(repeat_load kam-options "$kam" "127.0.0.1:$kam_port" "$here/sipp/options.xml" "$OPTIONS_RATE")
-# Webhook, Wasm and no-media runs alternate: the call records pile up in the
-# database as the runs go on, and no flow should get the emptiest one.
+# flow_run VAR NAME I ID PW [sipp args...]: run I of call flow NAME against
+# application ID, its result line appended to the variable VAR.
+flow_run() {
+	local -n lines=$1
+	local name=$2 i=$3 id=$4 pw=$5; shift 5
+	lines+="$(PROF=$((i == 1)) load "calls-$name-$i" "$wv" "127.0.0.1:$sip_port" "$here/sipp/call.xml" "$CALL_RATE" $(call_args "$id" "$pw") "$@")"$'\n'
+	log "calls-$name run $i: $(tail -n1 <<<"${lines%$'\n'}")"
+}
+# The flows' runs alternate: the call records pile up in the database as the
+# runs go on, and no flow should get the emptiest one.
 hook_lines="" wasm_lines="" quiet_lines="" held_lines=""
 for i in $(seq "$REPEATS"); do
-	hook_lines+="$(PROF=$((i == 1)) load "calls-webhook-$i" "$wv" "127.0.0.1:$sip_port" "$here/sipp/call.xml" "$CALL_RATE" $(call_args "$hook_id" "$hook_pw"))"$'\n'
-	log "calls-webhook run $i: $(tail -n1 <<<"${hook_lines%$'\n'}")"
-	wasm_lines+="$(PROF=$((i == 1)) load "calls-wasm-$i" "$wv" "127.0.0.1:$sip_port" "$here/sipp/call.xml" "$CALL_RATE" $(call_args "$wasm_id" "$wasm_pw"))"$'\n'
-	log "calls-wasm run $i: $(tail -n1 <<<"${wasm_lines%$'\n'}")"
-	quiet_lines+="$(PROF=$((i == 1)) load "calls-nomedia-$i" "$wv" "127.0.0.1:$sip_port" "$here/sipp/call.xml" "$CALL_RATE" $(call_args "$quiet_id" "$quiet_pw"))"$'\n'
-	log "calls-nomedia run $i: $(tail -n1 <<<"${quiet_lines%$'\n'}")"
-	held_lines+="$(PROF=$((i == 1)) load "calls-held-$i" "$wv" "127.0.0.1:$sip_port" "$here/sipp/call.xml" "$CALL_RATE" $(call_args "$held_id" "$held_pw") -d "$MEDIA_HOLD_MS")"$'\n'
-	log "calls-held run $i: $(tail -n1 <<<"${held_lines%$'\n'}")"
+	flow_run hook_lines webhook "$i" "$hook_id" "$hook_pw"
+	flow_run wasm_lines wasm "$i" "$wasm_id" "$wasm_pw"
+	flow_run quiet_lines nomedia "$i" "$quiet_id" "$quiet_pw"
+	flow_run held_lines held "$i" "$held_id" "$held_pw" -d "$MEDIA_HOLD_MS"
 done
 ours_hook=$(summarize "$hook_lines")
 ours_wasm=$(summarize "$wasm_lines")
