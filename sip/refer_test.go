@@ -31,6 +31,9 @@ func TestReferBothWays(t *testing.T) {
 		t.Fatalf("REFER to a leg without hook: %v, want 603", err)
 	}
 
+	// The hooks' final NOTIFYs report here, and the test waits for them: the
+	// server's context, which they run under, is cancelled in cleanup.
+	finals := make(chan error, 2)
 	seen := make(chan *Refer, 1)
 	call.OnRefer(func(ctx context.Context, r *Refer) {
 		seen <- r
@@ -41,11 +44,7 @@ func TestReferBothWays(t *testing.T) {
 		if err := r.Accept(ctx); err != nil {
 			t.Errorf("accept: %v", err)
 		}
-		go func() {
-			if err := r.Notify(ctx, 200, "OK"); err != nil {
-				t.Errorf("final NOTIFY: %v", err)
-			}
-		}()
+		go func() { finals <- r.Notify(ctx, 200, "OK") }()
 	})
 	p, err := out.Refer(ctx, "sip:bob@127.0.0.1:5090?Replaces=abc%40host%3Bto-tag%3D1%3Bfrom-tag%3D2", []Header{{Name: "X-Case", Value: "42"}})
 	if err != nil {
@@ -70,7 +69,7 @@ func TestReferBothWays(t *testing.T) {
 		if err := r.Accept(ctx); err != nil {
 			t.Errorf("accept: %v", err)
 		}
-		go r.Notify(ctx, 486, "Busy Here")
+		go func() { finals <- r.Notify(ctx, 486, "Busy Here") }()
 	})
 	p, err = call.Refer(ctx, "sip:dave@127.0.0.1", nil)
 	if err != nil {
@@ -78,6 +77,11 @@ func TestReferBothWays(t *testing.T) {
 	}
 	if status, _, err := p.Wait(ctx); err != nil || status != 486 {
 		t.Fatalf("progress: %d %v", status, err)
+	}
+	for range 2 {
+		if err := <-finals; err != nil {
+			t.Errorf("final NOTIFY: %v", err)
+		}
 	}
 	if err := out.Hangup(ctx); err != nil {
 		t.Fatal(err)
