@@ -380,16 +380,29 @@ func TestDialLeavesFromTheListener(t *testing.T) {
 	}
 	defer uas.Close()
 	via := regexp.MustCompile(`(?mi)^Via: SIP/2\.0/UDP [^:;]+:(\d+)`)
-	// read returns the next request and checks where it came from.
+	cseq := regexp.MustCompile(`(?mi)^CSeq:.*$`)
+	seen := map[string]bool{}
+	// read returns the next request, not one seen before (this UAS sends no
+	// 100, so a slow answer has the INVITE resent), and checks where it
+	// came from.
 	read := func(method string) (string, *net.UDPAddr) {
 		t.Helper()
 		buf := make([]byte, 65535)
 		_ = uas.SetReadDeadline(time.Now().Add(10 * time.Second))
-		n, src, err := uas.ReadFromUDP(buf)
-		if err != nil {
-			t.Fatalf("waiting for %s: %v", method, err)
+		var msg string
+		var src *net.UDPAddr
+		for {
+			n, from, err := uas.ReadFromUDP(buf)
+			if err != nil {
+				t.Fatalf("waiting for %s: %v", method, err)
+			}
+			msg, src = string(buf[:n]), from
+			key := cseq.FindString(msg)
+			if !seen[key] {
+				seen[key] = true
+				break
+			}
 		}
-		msg := string(buf[:n])
 		if !strings.HasPrefix(msg, method+" ") {
 			t.Fatalf("want %s, got %q", method, msg)
 		}
