@@ -181,9 +181,19 @@ func TestStartGatherSendsDtmfEvents(t *testing.T) {
 	out := dialApp(t, n, caller, appID)
 	defer out.Hangup(context.Background())
 	h.wait("initiate", 5*time.Second)
-	time.Sleep(200 * time.Millisecond)
-	caller.pressDigits("7")
-	ev := h.wait("dtmf", 10*time.Second)
+	// StartGather hears digits from when it starts, a moment after the
+	// callback was answered: the caller presses 7 until one is reported.
+	var ev event
+	for tries := 0; ; tries++ {
+		caller.pressDigits("7")
+		var ok bool
+		if ev, ok = h.within("dtmf", 500*time.Millisecond); ok {
+			break
+		}
+		if tries == 20 {
+			t.Fatalf("no dtmf callback; got %v", h.types())
+		}
+	}
 	if ev.Body["digit"] != "7" {
 		t.Errorf("dtmf: %v", ev.Body)
 	}

@@ -111,7 +111,7 @@ func TestCreateCallGatherTransfer(t *testing.T) {
 	if answer.Body["callId"] != created.CallID || answer.Body["direction"] != "outbound" || answer.Body["tag"] != "campaign-7" {
 		t.Errorf("answer: %v", answer.Body)
 	}
-	time.Sleep(300 * time.Millisecond) // let the Gather start listening
+	waitSpeech(t, bob, 0) // the Gather's prompt plays: it listens
 	bob.pressDigits("1#")
 	gather := h.wait("gather", 10*time.Second)
 	if gather.Body["digits"] != "1" || gather.Body["terminatingDigit"] != "#" {

@@ -47,19 +47,28 @@ func TestConferenceRedirectPlaysToAll(t *testing.T) {
 	if red.Path != "/redirect" || red.Body["conferenceId"] != confID || red.Body["name"] != "lobby" {
 		t.Errorf("conferenceRedirect %s %v", red.Path, red.Body)
 	}
-	type capture struct {
+	// The audio is fetched and decoded before it plays, and the tone lasts
+	// 3 s: each phone listens in half-second windows until one carries it.
+	type heard struct {
 		p   *phone
-		pcm []int16
+		amp float64
 	}
-	done := make(chan capture, 2)
-	time.Sleep(300 * time.Millisecond) // the audio is fetched and decoded first
+	done := make(chan heard, 2)
 	for _, p := range []*phone{a, b} {
-		testenv.Go(t, func(context.Context) error { done <- capture{p, p.capture(time.Second)}; return nil })
+		testenv.Go(t, func(context.Context) error {
+			var amp float64
+			for range 5 {
+				if amp = testenv.ToneAmplitude(p.capture(500*time.Millisecond), 8000, 1700); amp >= 1500 {
+					break
+				}
+			}
+			done <- heard{p, amp}
+			return nil
+		})
 	}
 	for range 2 {
-		c := <-done
-		if amp := testenv.ToneAmplitude(c.pcm, 8000, 1700); amp < 1500 {
-			t.Errorf("phone %c: the played tone at amplitude %.0f", c.p.marker, amp)
+		if h := <-done; h.amp < 1500 {
+			t.Errorf("phone %c: the played tone at amplitude %.0f", h.p.marker, h.amp)
 		}
 	}
 	if err := outA.Hangup(context.Background()); err != nil {

@@ -288,6 +288,24 @@ func (h *hook) wait(eventType string, timeout time.Duration) event {
 	}
 }
 
+// within returns the first callback of the given type if one came, waiting
+// up to d for it.
+func (h *hook) within(eventType string, d time.Duration) (event, bool) {
+	for deadline := time.Now().Add(d); ; time.Sleep(20 * time.Millisecond) {
+		h.mu.Lock()
+		for _, ev := range h.events {
+			if ev.Type == eventType {
+				h.mu.Unlock()
+				return ev, true
+			}
+		}
+		h.mu.Unlock()
+		if time.Now().After(deadline) {
+			return event{}, false
+		}
+	}
+}
+
 func (h *hook) types() []string {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -434,6 +452,33 @@ func startSipp(t *testing.T, scenario string, args ...string) *sippRun {
 		<-r.err
 	})
 	return r
+}
+
+// waitSippUDP waits until the sipp UAS on port answers an OPTIONS: sipp
+// takes a moment to start (longer on a loaded machine), and what is sent to
+// it before is lost. The OPTIONS is one of the scenario's calls.
+func waitSippUDP(t *testing.T, port int) {
+	t.Helper()
+	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	to := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port}
+	buf := make([]byte, 65535)
+	for try := 0; try < 50; try++ {
+		msg := fmt.Sprintf("OPTIONS sip:ping@127.0.0.1:%d SIP/2.0\r\nVia: SIP/2.0/UDP %s;branch=z9hG4bK-ready%d\r\n"+
+			"From: <sip:harness@127.0.0.1>;tag=r%d\r\nTo: <sip:ping@127.0.0.1>\r\nCall-ID: sipp-ready-%d\r\n"+
+			"CSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n", port, c.LocalAddr(), try, try, try)
+		if _, err := c.WriteToUDP([]byte(msg), to); err != nil {
+			t.Fatal(err)
+		}
+		_ = c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+		if n, _, err := c.ReadFromUDP(buf); err == nil && strings.HasPrefix(string(buf[:n]), "SIP/2.0 ") {
+			return
+		}
+	}
+	t.Fatalf("sipp on port %d never answered (was the port taken?)", port)
 }
 
 // wait waits for sipp to exit 0, printing its error log otherwise.

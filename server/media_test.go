@@ -126,7 +126,9 @@ func TestGatherKeepsRTPAndRTCPFlowing(t *testing.T) {
 		t.Errorf("%d packets over %v, want about %d", len(got), span, want)
 	}
 	maxGap := continuous(t, got)
-	if maxGap > 500*time.Millisecond {
+	// The bug left seconds of silence; a loaded machine's stall of a few
+	// hundred milliseconds is not one.
+	if maxGap > 1500*time.Millisecond {
 		t.Errorf("a %v gap in the stream", maxGap)
 	}
 	t.Logf("%d packets over %v, largest gap %v", len(got), span.Round(time.Millisecond), maxGap.Round(time.Millisecond))
@@ -151,7 +153,7 @@ func TestGatherKeepsRTPAndRTCPFlowing(t *testing.T) {
 // dropped its binding) is hung up after the media timeout with a cause that
 // says so; a transfer target that does the same is hung up alone.
 func TestMediaTimeoutEndsDeadLegs(t *testing.T) {
-	n := startNode(t, func(c *Config) { c.MediaTimeout = time.Second })
+	n := startNode(t, func(c *Config) { c.MediaTimeout = 2 * time.Second })
 	t.Run("caller", func(t *testing.T) {
 		caller := newPhone(t, 'S', false)
 		h := newHook(t, func(ev event) string {
@@ -187,13 +189,8 @@ func TestMediaTimeoutEndsDeadLegs(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer call.Hangup(context.Background())
-		var bobCall interface{ Done() <-chan struct{} }
-		select {
-		case bobCall = <-bob.calls:
-		case <-ctx.Done():
-			t.Fatal("bob was never called")
-		}
-		// Alice talks, Bob is silent: only Bob's leg times out.
+		// Alice talks from her answer on, Bob is silent: only Bob's leg
+		// times out.
 		quiet := make(chan struct{})
 		testenv.Go(t, func(ctx context.Context) error {
 			frame := make([]byte, 160)
@@ -210,6 +207,12 @@ func TestMediaTimeoutEndsDeadLegs(t *testing.T) {
 				}
 			}
 		})
+		var bobCall interface{ Done() <-chan struct{} }
+		select {
+		case bobCall = <-bob.calls:
+		case <-ctx.Done():
+			t.Fatal("bob was never called")
+		}
 		waitDone(t, bobCall.Done(), "bob's leg")
 		td := h.wait("transferDisconnect", 10*time.Second)
 		msg, _ := td.Body["errorMessage"].(string)

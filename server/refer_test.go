@@ -171,7 +171,12 @@ func startSIPAgent(t *testing.T, rtpPort int) *sipAgent {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := &sipAgent{port: testenv.FreeUDPPort(t), sessions: make(chan *sipgo.DialogServerSession, 4),
+	// Bound here, served below: the port is ours before anyone is told it.
+	conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &sipAgent{port: conn.LocalAddr().(*net.UDPAddr).Port, sessions: make(chan *sipgo.DialogServerSession, 4),
 		notifies: make(chan *sipmsg.Request, 8), byes: make(chan string, 4)}
 	contact := sipmsg.ContactHeader{Address: sipmsg.Uri{Scheme: "sip", User: "agent", Host: "127.0.0.1", Port: a.port}}
 	dc := sipgo.NewDialogServerCache(cli, contact)
@@ -200,10 +205,9 @@ func startSIPAgent(t *testing.T, rtpPort int) *sipAgent {
 		a.notifies <- req
 		tx.Respond(sipmsg.NewResponseFromRequest(req, 200, "OK", nil))
 	})
-	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { defer close(done); srv.ListenAndServe(ctx, "udp", fmt.Sprintf("127.0.0.1:%d", a.port)) }()
-	t.Cleanup(func() { cancel(); <-done; ua.Close() })
+	go func() { defer close(done); srv.ServeUDP(conn) }()
+	t.Cleanup(func() { conn.Close(); <-done; ua.Close() })
 	return a
 }
 

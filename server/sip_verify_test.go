@@ -11,22 +11,26 @@ import (
 	"github.com/wasmvoice/wasmvoice/sip"
 )
 
-// waitSpeech waits until the phone has heard speech (PCMU frames that are
-// not silence): the verification prompt plays, so its Gather runs.
-func waitSpeech(t *testing.T, p *phone) {
+// speechFrames counts the PCMU frames the phone heard that are not silence
+// (nor its own).
+func speechFrames(p *phone) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := 0
+	for b, c := range p.got {
+		if b != 0xff && b != 0x7f && b != p.marker {
+			n += c
+		}
+	}
+	return n
+}
+
+// waitSpeech waits until the phone has heard ten frames of speech more than
+// since (an earlier speechFrames): a prompt plays, so the Gather around it
+// runs.
+func waitSpeech(t *testing.T, p *phone, since int) {
 	t.Helper()
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		p.mu.Lock()
-		n := 0
-		for b, c := range p.got {
-			if b != 0xff && b != 0x7f && b != p.marker {
-				n += c
-			}
-		}
-		p.mu.Unlock()
-		if n >= 10 {
-			return
-		}
+	for deadline := time.Now().Add(20 * time.Second); speechFrames(p) < since+10; time.Sleep(50 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatal("the phone heard no prompt")
 		}
@@ -117,7 +121,7 @@ func TestSIPVerify(t *testing.T) {
 		case <-time.After(30 * time.Second):
 			t.Fatal("the callee was not called")
 		}
-		waitSpeech(t, callee)
+		waitSpeech(t, callee, 0)
 		callee.pressDigits(keyed)
 		v := waitVerification(t, n, num)
 		switch i {

@@ -118,6 +118,7 @@ func TestSIPDiscovery(t *testing.T) {
 	})
 	n := startNode(t, func(c *Config) { c.DNSServer = dnsAddr })
 	startSipp(t, "options_sdp_uas.xml", "-p", strconv.Itoa(sippPort), "-m", "100")
+	waitSippUDP(t, sippPort)
 
 	for _, bad := range []struct {
 		body  map[string]any

@@ -307,7 +307,7 @@ func TestStreamServerDiesCallLives(t *testing.T) {
 		t.Fatalf("%d RTP packets", len(got))
 	}
 	maxGap := continuous(t, got)
-	if maxGap > 500*time.Millisecond {
+	if maxGap > time.Second { // a stall, not a loaded machine's hiccup
 		t.Errorf("a %v gap in the caller's stream", maxGap)
 	}
 	t.Logf("%d packets, largest gap %v", len(got), maxGap.Round(time.Millisecond))

@@ -34,11 +34,12 @@ func TestExampleIVR(t *testing.T) {
 		n.kvSet(t, appID, "sales_uri", bob.uri("sales"))
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
+		heard := speechFrames(alice)
 		call, err := alice.dial(ctx, "sip:"+appID+"@"+n.sip, "", "")
 		if err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(300 * time.Millisecond)
+		waitSpeech(t, alice, heard) // the menu's prompt: its Gather runs
 		alice.pressDigits("1")
 		var bobCall *sip.InboundCall
 		select {
@@ -66,11 +67,12 @@ func TestExampleIVR(t *testing.T) {
 		appID := n.ipApp(t, map[string]any{"moduleId": mod})
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
+		heard := speechFrames(alice)
 		call, err := alice.dial(ctx, "sip:"+appID+"@"+n.sip, "", "")
 		if err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(300 * time.Millisecond)
+		waitSpeech(t, alice, heard) // the menu's prompt: its Gather runs
 		alice.pressDigits("2")
 		// Speak into the recording for a moment, then hang up.
 		for i := 0; i < 50; i++ {
