@@ -253,17 +253,18 @@ func waitEither(a, b context.Context) {
 
 // replacesGrace is how long a REFER's Replaces may wait for the leg it
 // names to be bridged: an agent may REFER the moment its consultation call
-// is answered, a moment before the server has bridged that call.
+// is answered, a moment before the server has taken that call's 200 (the
+// leg is not even known then) and bridged it.
 const replacesGrace = 2 * time.Second
 
 // replacedLegWait finds the live, bridged transfer leg of the account whose
 // SIP dialog rep names, and the call it is bridged with, waiting up to
-// replacesGrace while a leg with that Call-ID exists but is not bridged yet.
+// replacesGrace for it. A Replaces that names no such leg is refused only
+// after the grace.
 func (e *Engine) replacedLegWait(ctx context.Context, accountID string, rep *sip.Replaces) (leg, parent *Call) {
 	deadline := time.Now().Add(replacesGrace)
 	for {
-		leg, parent, pending := e.replacedLegOrPending(accountID, rep)
-		if leg != nil || !pending || time.Now().After(deadline) {
+		if leg, parent := e.replacedLeg(accountID, rep); leg != nil || time.Now().After(deadline) {
 			return leg, parent
 		}
 		select {
@@ -274,10 +275,9 @@ func (e *Engine) replacedLegWait(ctx context.Context, accountID string, rep *sip
 	}
 }
 
-// replacedLegOrPending finds the bridged transfer leg of the account that
-// Replaces names, and the call it is bridged with; pending reports a leg
-// with the Replaces Call-ID that is not bridged yet.
-func (e *Engine) replacedLegOrPending(accountID string, rep *sip.Replaces) (leg, parent *Call, pending bool) {
+// replacedLeg finds the bridged transfer leg of the account that Replaces
+// names, and the call it is bridged with.
+func (e *Engine) replacedLeg(accountID string, rep *sip.Replaces) (leg, parent *Call) {
 	var candidates []*Call
 	e.mu.Lock()
 	for _, c := range e.calls {
@@ -291,16 +291,15 @@ func (e *Engine) replacedLegOrPending(accountID string, rep *sip.Replaces) (leg,
 		with := c.bridgedWith
 		c.mu.Unlock()
 		if with == nil {
-			pending = true
 			continue
 		}
 		if rl := c.referLeg(); rl != nil {
 			if local, remote := rl.DialogTags(); rep.Matches(c.sipCallID, local, remote) {
-				return c, with, false
+				return c, with
 			}
 		}
 	}
-	return nil, nil, pending
+	return nil, nil
 }
 
 // beginRefer marks a REFER under way for c: its <Transfer> waits for the
