@@ -205,11 +205,10 @@ func configView(c store.SIPConfiguration) *SIPConfigurationView {
 
 // SIPConfigPair is a number's current inbound and outbound configuration.
 type SIPConfigPair struct {
-	Inbound  *SIPConfigurationView `json:"inbound" doc:"null when not configured."`
-	Outbound *SIPConfigurationView `json:"outbound" doc:"null when not configured."`
-	// Config is the number's effective advanced configuration.
-	Verification *SIPVerificationView `json:"verification" doc:"Whether the number is verified (PUT /v1/sip/verify); null when the node does not verify."`
-	Config       *SIPAdvancedConfig   `json:"config" doc:"The number's failover, codecs and alerts (PATCH /v1/sip/config): its own sections, else its trunk's; null when the node keeps none."`
+	Inbound      *SIPConfigurationView `json:"inbound" doc:"null when not configured."`
+	Outbound     *SIPConfigurationView `json:"outbound" doc:"null when not configured."`
+	Verification *SIPVerificationView  `json:"verification" doc:"Whether the number is verified (PUT /v1/sip/verify); null when the node does not verify."`
+	Config       *SIPAdvancedConfig    `json:"config" doc:"The number's failover, codecs and alerts (PATCH /v1/sip/config): its own sections, else its trunk's; null when the node keeps none."`
 }
 
 // SIPUpdateResult is the updated configuration.

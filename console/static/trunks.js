@@ -1,9 +1,10 @@
 // The SIP trunks dashboard: summary cards, each number's direction,
 // endpoint and health, the firewall addresses; a number's page with its
-// health, recent calls (every 30 s) and their SIP ladders, a test call and
-// endpoint discovery.
+// health, recent calls (every 30 s) and their SIP ladders, a test call,
+// endpoint discovery and its failover, codec and alert settings.
 import { h, api, acct, fmtTime, badge, message, table, copy } from './core.js';
 import { ladderView } from './ladder.js';
+import { trunkConfigView } from './trunkconfig.js';
 
 const num = n => '/v1/sip/status?phone_number=' + encodeURIComponent(n);
 const pct = v => v == null ? '–' : v.toFixed(1) + ' %';
@@ -119,7 +120,10 @@ export function trunkPage(el, number) {
     }
     tools.replaceChildren(...(items.length ? [h('div', { class: 'toolbar' }, items), res] : [h('p', { class: 'muted' }, 'Inbound only: no endpoint to call or probe.')]));
   };
-  el.append(h('h1', {}, 'Number ', h('code', {}, number)), out, health, tools, h('h2', {}, 'Recent calls'), h('p', { class: 'muted' }, 'Refreshed every 30 s.'), calls, h('h2', {}, 'SIP trace'), ladder);
+  const settings = h('div');
+  el.append(h('h1', {}, 'Number ', h('code', {}, number)), out, health, tools, h('h2', {}, 'Recent calls'), h('p', { class: 'muted' }, 'Refreshed every 30 s.'), calls, h('h2', {}, 'SIP trace'), ladder,
+    h('h2', {}, 'Failover, codecs and alerts'), settings);
+  trunkConfigView(settings, number);
   loadHealth();
   loadCalls();
   const t = setInterval(() => { loadHealth(); loadCalls(); }, 30000);
