@@ -182,7 +182,7 @@ func (c *Call) runTranscription(a *activeTranscription) {
 	}
 	detach, ok := c.leg.Listen(a.push)
 	if !ok {
-		c.finishTranscription(a, streams.CauseError, "the call's codec is not G.711: its audio cannot be transcribed")
+		c.finishTranscription(a, streams.CauseError, "the server cannot decode the call's codec: its audio cannot be transcribed")
 		return
 	}
 	c.logf(slog.LevelInfo, "media", "transcription %s started (%s)", a.info.Name, strings.Join(a.info.Tracks, ", "))

@@ -182,7 +182,7 @@ func (c *Call) runStream(a *activeStream, cfg streams.Config) {
 	if !ok {
 		s.Stop()
 		<-s.Done()
-		c.notify(a.target, &bxml.MediaStreamRejectedEvent{StopCause: bxml.StopCause{Cause: streams.CauseError, ErrorMessage: "the call's codec is not G.711: its audio cannot be streamed"}, MediaStream: &a.info})
+		c.notify(a.target, &bxml.MediaStreamRejectedEvent{StopCause: bxml.StopCause{Cause: streams.CauseError, ErrorMessage: "the server cannot decode the call's codec: its audio cannot be streamed"}, MediaStream: &a.info})
 		return
 	}
 	if a.bidi && !c.leg.SetFeed(s.Feed()) {

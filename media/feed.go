@@ -109,9 +109,10 @@ func (l *Leg) playFeed(st *legState) bool {
 // PCM: out is false for what the remote sent, true for what the leg sent it
 // (played by the endpoint or relayed from a bridged peer). Like
 // ListenReceived, fn runs on the packet path and must be quick, must not
-// block and must not keep pcm. ok is false when the codec is not G.711.
+// block and must not keep pcm. ok is false when the endpoint cannot decode
+// the leg's codec.
 func (l *Leg) Listen(fn func(out bool, pcm []int16)) (stop func(), ok bool) {
-	if c, neg := l.Codec(); !neg || !c.isG711() {
+	if c, neg := l.Codec(); !neg || !c.Transcodable() {
 		return func() {}, false
 	}
 	x := &bothListener{fn: fn}

@@ -89,8 +89,10 @@ type MemberOptions struct {
 }
 
 // Join adds leg to the room under key (the call's ID). The leg must be
-// negotiated with G.711 and not bridged. Run the returned member (Member.Run)
-// to send it the room's audio.
+// negotiated with a codec the endpoint can decode and encode (G.711, G.722,
+// Opus, G.729 where enabled: its audio is decoded to 8 kHz on the way in and
+// the mix encoded on the way out, as for playback) and not bridged. Run the returned member (Member.Run) to send it the room's
+// audio.
 func (mx *Mixer) Join(key string, leg *Leg, opts MemberOptions) (*Member, error) {
 	if leg.s.m != mx.m {
 		return nil, errors.New("media: leg belongs to another manager")
@@ -98,7 +100,7 @@ func (mx *Mixer) Join(key string, leg *Leg, opts MemberOptions) (*Member, error)
 	if err := leg.endpointReady(); err != nil {
 		return nil, err
 	}
-	if c, _ := leg.Codec(); !c.isG711() {
+	if c, _ := leg.Codec(); !c.Transcodable() {
 		return nil, fmt.Errorf("%w: %s", ErrCodecUnsupported, c.Name)
 	}
 	mb := &Member{mx: mx, leg: leg, key: key, left: make(chan struct{}),

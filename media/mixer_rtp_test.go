@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pion/rtp"
+
 	"github.com/wasmvoice/wasmvoice/internal/testenv"
 	"github.com/wasmvoice/wasmvoice/media/g711"
 	"github.com/wasmvoice/wasmvoice/media/wav"
@@ -169,5 +171,82 @@ func TestMixerJoinLimits(t *testing.T) {
 	}
 	if _, err := m.NewMixer(MixerOptions{}).Join("c", unneg, MemberOptions{}); !errors.Is(err, ErrNotNegotiated) {
 		t.Errorf("unnegotiated leg: %v", err)
+	}
+}
+
+// A room mixes legs of any codec the endpoint speaks: a G.722, Opus or
+// G.729 member hears a μ-law member and is heard by it, each in its own
+// codec and clock (the member's audio is decoded on the way in and the mix
+// encoded on the way out, as play and record do).
+func TestMixerOnWidebandLegs(t *testing.T) {
+	for _, tc := range widebandCases {
+		t.Run(tc.name, func(t *testing.T) {
+			s := codecSession(t, tc.need)
+			mx := s.m.NewMixer(MixerOptions{})
+			t.Cleanup(mx.Close)
+			s2 := s.m.NewSession(SessionOptions{})
+			t.Cleanup(func() { s2.Close() })
+			a, w := newPeer(t, false), newPeer(t, false)
+			legs := []*Leg{a.answered(t, s, "a", "0"), w.answered(t, s2, "w", tc.format)}
+			for i, key := range []string{"a", "w"} {
+				legs[i].Activate()
+				mb, err := mx.Join(key, legs[i], MemberOptions{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				testenv.Go(t, mb.Run)
+			}
+			enc, dec := mustEncoder(t, tc.codec), mustDecoder(t, tc.codec)
+			// Both talk for a second, paced at 20 ms: a its 500 Hz in
+			// μ-law, w its 1300 Hz in its codec.
+			testenv.Go(t, func(ctx context.Context) error {
+				tick := time.NewTicker(frameDuration)
+				defer tick.Stop()
+				for i := range 50 {
+					if err := a.talk(0, g711.EncodeUlawBuf(nil, testenv.Tone(frameSamples, sampleRate, testTones["a"], 4000, i*frameSamples))); err != nil {
+						return err
+					}
+					payload, err := enc.Encode(nil, testenv.Tone(frameSamples, sampleRate, testTones["c"], 4000, i*frameSamples))
+					if err != nil {
+						return err
+					}
+					if err := w.write(tc.pt, i == 0, w.ts, payload); err != nil {
+						return err
+					}
+					w.ts += tc.tsStep
+					select {
+					case <-tick.C:
+					case <-ctx.Done():
+						return nil
+					}
+				}
+				return nil
+			})
+			var toA, toW []*rtp.Packet
+			for deadline := time.Now().Add(time.Second); time.Now().Before(deadline); {
+				if pkt, err := a.recv(5 * time.Millisecond); err == nil {
+					toA = append(toA, pkt)
+				}
+				if pkt, err := w.recv(5 * time.Millisecond); err == nil {
+					toW = append(toW, pkt)
+				}
+			}
+			heard := map[string][]int16{"a": nil, "w": decodeAll(t, toW, dec, tc.pt, tc.tsStep)}
+			for _, p := range toA {
+				heard["a"] = append(heard["a"], decodePT(p.PayloadType, p.Payload)...)
+			}
+			if amp := testenv.ToneAmplitude(heard["a"], sampleRate, testTones["c"]); amp < 500 {
+				t.Errorf("the μ-law member hears the %s member's tone at amplitude %.0f", tc.name, amp)
+			}
+			if amp := testenv.ToneAmplitude(heard["a"], sampleRate, testTones["a"]); amp > 150 {
+				t.Errorf("the μ-law member hears itself at amplitude %.0f", amp)
+			}
+			if amp := testenv.ToneAmplitude(heard["w"], sampleRate, testTones["a"]); amp < 500 {
+				t.Errorf("the %s member hears the μ-law member's tone at amplitude %.0f", tc.name, amp)
+			}
+			if amp := testenv.ToneAmplitude(heard["w"], sampleRate, testTones["c"]); amp > 150 {
+				t.Errorf("the %s member hears itself at amplitude %.0f", tc.name, amp)
+			}
+		})
 	}
 }

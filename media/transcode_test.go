@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -206,6 +207,18 @@ func TestEndpointOnWidebandLegs(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			// What streams and real-time transcription hear: both
+			// directions, decoded.
+			var mu sync.Mutex
+			listened := map[bool][]int16{}
+			stop, ok := l.Listen(func(out bool, pcm []int16) {
+				mu.Lock()
+				listened[out] = append(listened[out], pcm...)
+				mu.Unlock()
+			})
+			if !ok {
+				t.Fatal("Listen refused the leg")
+			}
 			x.stream(t, tc.pt, mustEncoder(t, tc.codec), 700, 25, tc.tsStep)
 			if err := l.PlayPCM(context.Background(), sine8k(1200, sampleRate/2, 0, 8000), PlayOptions{}); err != nil {
 				t.Fatal(err)
@@ -214,6 +227,15 @@ func TestEndpointOnWidebandLegs(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			stop()
+			mu.Lock()
+			if r := toneShare(listened[false], 700, sampleRate); r < 0.5 {
+				t.Errorf("Listen heard the remote's 700 Hz with share %.2f", r)
+			}
+			if r := toneShare(listened[true], 1200, sampleRate); r < 0.5 {
+				t.Errorf("Listen heard the played 1200 Hz with share %.2f", r)
+			}
+			mu.Unlock()
 			sent := decodeAll(t, x.recvN(25, time.Second), mustDecoder(t, tc.codec), tc.pt, tc.tsStep)
 			if r := toneShare(sent[len(sent)/4:], 1200, sampleRate); r < 0.8 {
 				t.Errorf("played 1200 Hz, share %.2f in what the peer got", r)
