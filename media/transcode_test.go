@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -370,5 +371,32 @@ func TestWidebandBridgeKeepsHighFrequencies(t *testing.T) {
 	}
 	if r := toneShare(out[len(out)/2:], 5000, 16000); r < 0.5 {
 		t.Errorf("5 kHz tone share %.2f at the Opus peer", r)
+	}
+}
+
+// Opus goes with FEC and DTX off (RFC 7587 leaves both to the receiver):
+// our offer asks peers for neither, and our encoder uses them only when the
+// receiver's fmtp asks.
+func TestOpusFECAndDTXOffByDefault(t *testing.T) {
+	needOpus(t)
+	s := newTestManager(t, nil).NewSession(SessionOptions{})
+	defer s.Close()
+	l, _ := s.NewLeg("out")
+	off, err := l.Offer(OfferOptions{Codecs: CodecList{"OPUS"}})
+	if err != nil || !strings.Contains(string(off), "a=fmtp:111 useinbandfec=0;usedtx=0\r\n") {
+		t.Fatalf("offer: %v\n%s", err, off)
+	}
+	for _, tc := range []struct {
+		fmtp     string
+		fec, dtx bool
+	}{
+		{"", false, false},
+		{"useinbandfec=0;usedtx=0", false, false},
+		{"minptime=10;useinbandfec=1", true, false},
+		{"usedtx=1", false, true},
+	} {
+		if o := opusOptions(tc.fmtp); o.FEC != tc.fec || o.DTX != tc.dtx || (o.PacketLossPercent > 0) != tc.fec {
+			t.Errorf("fmtp %q: encoder options %+v, want FEC %v DTX %v", tc.fmtp, o, tc.fec, tc.dtx)
+		}
 	}
 }
