@@ -123,10 +123,20 @@ func TestTLSDigestSHA256(t *testing.T) {
 			t.Errorf("inbound trace lacks %s %q", want.dir, want.prefix)
 		}
 	}
+	byes := 0
 	for _, e := range tr.Entries() {
 		if e.Transport == "" || e.Remote == "" || e.Time.IsZero() {
 			t.Errorf("trace entry without transport/address/time: %+v", e)
 		}
+		if strings.HasPrefix(e.Message, "BYE ") {
+			byes++
+		}
+	}
+	// The BYE is recorded before it ends the call (as the trace is read
+	// here at once), and once though both the read hook and the handler
+	// record it.
+	if byes != 1 {
+		t.Errorf("the BYE is in the inbound trace %d times", byes)
 	}
 	if !traceHas(out.Trace(), DirectionOut, "INVITE ") || !traceHas(out.Trace(), DirectionIn, "SIP/2.0 407") {
 		t.Error("outbound trace lacks the INVITE / 407")

@@ -149,12 +149,12 @@ func NewServer(cfg Config, apps Applications, h Handler) (*Server, error) {
 	s.numbers, _ = apps.(Numbers)
 
 	srv.OnInvite(s.onInvite)
-	srv.OnAck(s.onAck)
-	srv.OnBye(s.onBye)
-	srv.OnCancel(s.onCancel)
+	srv.OnAck(s.onAck) // a challenge's ACK goes to the prelude: the read hook alone records it
+	srv.OnBye(s.tracedFirst(s.onBye))
+	srv.OnCancel(s.tracedFirst(s.onCancel))
 	srv.OnOptions(s.onOptions)
-	srv.OnRefer(s.onRefer)
-	srv.OnNotify(s.onNotify)
+	srv.OnRefer(s.tracedFirst(s.onRefer))
+	srv.OnNotify(s.tracedFirst(s.onNotify))
 	srv.OnNoRoute(s.onOther)
 	ua.TransportLayer().OnMessage(s.traceRead)
 	return s, nil
@@ -451,8 +451,21 @@ func (s *Server) outboundFor(req *sip.Request) *OutboundCall {
 	return nil
 }
 
-// traceRead records parsed incoming messages of traced calls. The INVITE
-// that starts a call is recorded by the call itself (it registers the trace).
+// tracedFirst records an in-dialog request in its call's trace before h
+// handles it. sipgo runs the transport's read hook (traceRead) after it
+// has handed the request to its handler goroutine, so a BYE could end the
+// call, and its trace be saved, before the hook recorded the BYE.
+func (s *Server) tracedFirst(h sipgo.RequestHandler) sipgo.RequestHandler {
+	return func(req *sip.Request, tx sip.ServerTransaction) {
+		s.traceRead(req)
+		h(req, tx)
+	}
+}
+
+// traceRead records parsed incoming messages of traced calls (once, from
+// whichever of the read hook and tracedFirst sees one first). The INVITE
+// that starts a call is recorded by the call itself (it registers the
+// trace).
 func (s *Server) traceRead(msg sip.Message) {
 	if tracesCount.Load() == 0 && preludeCount.Load() == 0 {
 		return
@@ -482,7 +495,7 @@ func (s *Server) traceRead(msg sip.Message) {
 	if t.initial == msg {
 		return
 	}
-	t.add(s.traceEntryIn(msg))
+	t.addIn(msg, func() TraceEntry { return s.traceEntryIn(msg) })
 }
 
 func (s *Server) traceEntryIn(msg sip.Message) TraceEntry {

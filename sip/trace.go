@@ -45,6 +45,11 @@ type Trace struct {
 	mu      sync.Mutex
 	entries []TraceEntry
 	dropped int
+	// seen holds the last incoming messages recorded, by identity: the
+	// transport's read hook and the request handlers both record a request
+	// (whichever runs first), and it is kept once.
+	seen  [8]sip.Message
+	nseen int
 }
 
 // CallID returns the SIP Call-ID the trace follows.
@@ -64,6 +69,21 @@ func (t *Trace) Dropped() int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.dropped
+}
+
+// addIn records an incoming message unless it was recorded already.
+func (t *Trace) addIn(msg sip.Message, e func() TraceEntry) {
+	t.mu.Lock()
+	for _, m := range t.seen {
+		if m == msg {
+			t.mu.Unlock()
+			return
+		}
+	}
+	t.seen[t.nseen%len(t.seen)] = msg
+	t.nseen++
+	t.mu.Unlock()
+	t.add(e())
 }
 
 func (t *Trace) add(e TraceEntry) {
