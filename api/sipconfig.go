@@ -42,7 +42,7 @@ type SIPCodec struct {
 // SIPCodecConfig is the codecs section.
 type SIPCodecConfig struct {
 	Codecs      []SIPCodec `json:"codecs" doc:"In order of preference: outbound offers on this trunk list enabled codecs in this order first and leave disabled ones out."`
-	Transcoding bool       `json:"transcoding" doc:"Allow transcoding between legs that share no codec (stored; applied where the media layer supports it)."`
+	Transcoding bool       `json:"transcoding" doc:"Allow transcoding between legs that share no codec. false: a call transferred to the trunk offers only codecs its caller's leg passes through untouched (its own; PCMU and PCMA count as one); true: the list's codecs are offered as listed and the server transcodes."`
 }
 
 // SIPAlertConfig is the alerts section; a zero threshold is off.

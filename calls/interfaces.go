@@ -111,6 +111,9 @@ type DialTarget struct {
 	Observe func(uri string, err error)
 	// Offer, when set, rewrites the SDP offer (the trunk's codec order).
 	Offer func(sdp []byte) []byte
+	// NoTranscode offers only codecs the call's own leg can pass through
+	// unchanged (the trunk does not allow transcoding).
+	NoTranscode bool
 }
 
 // SIPHooks let a call's application decide on its SIP requests

@@ -66,7 +66,7 @@ func (c *Call) dialLeg(ctx context.Context, name, uri, from, displayName string,
 	if err != nil {
 		return nil, fmt.Errorf("media leg: %w", err)
 	}
-	offer, err := leg.Offer(media.OfferOptions{Peer: c.leg, SRTP: tgt.SRTP})
+	offer, err := leg.Offer(media.OfferOptions{Peer: c.leg, SRTP: tgt.SRTP, NoTranscode: tgt.NoTranscode})
 	if err != nil {
 		leg.Close()
 		return nil, fmt.Errorf("offer: %w", err)

@@ -30,6 +30,15 @@ func TestCodecList(t *testing.T) {
 	if _, err := out2.Offer(OfferOptions{Codecs: CodecList{}}); !errors.Is(err, ErrNoCommonCodec) {
 		t.Fatalf("empty list: %v", err)
 	}
+	// Without transcoding, only what the PCMA peer passes through: PCMA
+	// itself and PCMU (converted byte by byte), whatever the list prefers.
+	off, err = out2.Offer(OfferOptions{Peer: pcma, NoTranscode: true})
+	if err != nil || !bytes.Contains(off, mline(out2, "8 0 101")) {
+		t.Fatalf("offer without transcoding: %v\n%s", err, off)
+	}
+	if _, err := out2.Offer(OfferOptions{Peer: pcma, NoTranscode: true, Codecs: CodecList{"G722"}}); !errors.Is(err, ErrNoCommonCodec) {
+		t.Fatalf("G.722-only list without transcoding: %v", err)
+	}
 
 	x := newPeer(t, false)
 	for _, tc := range []struct {

@@ -35,6 +35,10 @@ type OfferOptions struct {
 	// Codecs restricts the offer to these codecs, in this order after the
 	// peer's (when the list has it); nil offers every codec the server has.
 	Codecs CodecList
+	// NoTranscode offers only codecs a negotiated Peer passes through
+	// without transcoding (its own format; μ-law and A-law, converted byte
+	// by byte, count as one).
+	NoTranscode bool
 }
 
 // Answer takes the remote offer for this leg and returns our SDP answer: the
@@ -111,7 +115,8 @@ func (l *Leg) Offer(opts OfferOptions) ([]byte, error) {
 		return nil, ErrClosed
 	}
 	var codecs []Codec
-	if _, prefer := peerCodecs(opts.Peer); prefer != nil {
+	_, prefer := peerCodecs(opts.Peer)
+	if prefer != nil {
 		codecs = append(codecs, *prefer)
 	} else if opts.PeerOffer != nil {
 		rm, err := parseRemote(opts.PeerOffer)
@@ -129,6 +134,12 @@ func (l *Leg) Offer(opts OfferOptions) ([]byte, error) {
 		if !hasFormat(codecs, c) {
 			c.PayloadType = freePT(codecs, c.PayloadType)
 			codecs = append(codecs, c)
+		}
+	}
+	if opts.NoTranscode && prefer != nil {
+		codecs = slices.DeleteFunc(codecs, func(c Codec) bool { return needTranscode(*prefer, c) })
+		if len(codecs) == 0 {
+			return nil, fmt.Errorf("%w: transcoding is off and the codec list %v leaves out the peer's %s", ErrNoCommonCodec, opts.Codecs, prefer.Name)
 		}
 	}
 	if len(codecs) == 0 {

@@ -63,6 +63,7 @@ func (t *Trunks) applySettings(ctx context.Context, r store.SIPRoute, tgt *calls
 	if ts.Codecs != nil {
 		codecs := ts.Codecs.Codecs
 		tgt.Offer = func(sdp []byte) []byte { return ReorderCodecs(sdp, codecs) }
+		tgt.NoTranscode = !ts.Codecs.Transcoding
 	}
 	var servers []string // endpoint URIs, no user part
 	if f := ts.Failover; f != nil && f.Enabled {

@@ -2249,7 +2249,7 @@ type SIPCodecConfig struct {
 	// Codecs In order of preference: outbound offers on this trunk list enabled codecs in this order first and leave disabled ones out.
 	Codecs *[]SIPCodec `json:"codecs"`
 
-	// Transcoding Allow transcoding between legs that share no codec (stored; applied where the media layer supports it).
+	// Transcoding Allow transcoding between legs that share no codec. false: a call transferred to the trunk offers only codecs its caller's leg passes through untouched (its own; PCMU and PCMA count as one); true: the list's codecs are offered as listed and the server transcodes.
 	Transcoding bool `json:"transcoding"`
 }
 
