@@ -39,7 +39,7 @@ type SIPVerificationView struct {
 	CallID      *string `json:"call_id" doc:"The last verification call (its record and SIP trace are in the Voice API, tag sip-verification)." example:"c-6f1c2d3e-4f5a-4b6c-8d9e-0f1a2b3c4d5e"`
 	Reason      *string `json:"reason" doc:"Why the last verification failed." example:"the callee entered a wrong code"`
 	StartedAt   *string `json:"started_at" format:"date-time" doc:"When the last verification call was placed."`
-	Required    bool    `json:"verification_required" doc:"Whether this node refuses calls from unverified numbers (--sip-require-verification)."`
+	Required    bool    `json:"verification_required" doc:"Whether this node refuses calls to phone numbers from unverified numbers (--sip-require-verification, on by default)."`
 }
 
 // VerificationView builds the view.
@@ -57,7 +57,7 @@ func VerificationView(number, status, method string, verifiedAt time.Time, callI
 
 func registerSIPVerify(s *Server, op func(id, method, path, summary, desc string, extra ...int) huma.Operation) {
 	huma.Register(s.api, op("verifySip", http.MethodPut, "/v1/sip/verify", "Verify a number by calling it",
-		"Places a real call to the number through its outbound SIP configuration that speaks a random 6-digit one-time code (twice) and gathers it by DTMF: the number is verified when the callee keys it in. The answer comes at once with status calling; GET /v1/sip shows the outcome (verification). One call per number at a time (409), at most 5 per number per hour (429 with Retry-After). With --sip-require-verification, createCall refuses a from number that is not verified (numbers ported in, and those with an outbound configuration before the upgrade, count as verified).",
+		"Places a real call to the number through its outbound SIP configuration that speaks a random 6-digit one-time code (twice) and gathers it by DTMF: the number is verified when the callee keys it in. The answer comes at once with status calling; GET /v1/sip shows the outcome (verification). One call per number at a time (409), at most 5 per number per hour (429 with Retry-After). Unless the node runs with --sip-require-verification=false, createCall to a phone number refuses a from number that is not verified (numbers ported in, and those with an outbound configuration before the upgrade, count as verified).",
 		http.StatusNotFound, http.StatusConflict, http.StatusTooManyRequests),
 		func(ctx context.Context, in *rawJSON) (*sipOut[SIPVerificationView], error) {
 			if s.cfg.Verification == nil {

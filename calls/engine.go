@@ -74,8 +74,9 @@ type Config struct {
 	Trunks Trunks
 	// Dialer places outbound legs; it may be set later with SetDialer.
 	Dialer Dialer
-	// CallerIDs, when set, may refuse createCall's from number (an
-	// unverified number when the node requires verification).
+	// CallerIDs, when set, may refuse createCall's from number when it
+	// calls a phone number (an unverified number when the node requires
+	// verification).
 	CallerIDs CallerIDCheck
 	// BaseURL is the Voice API's base URL as callbacks show it (callUrl,
 	// mediaUrl); it may be set later with SetBaseURL.

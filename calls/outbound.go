@@ -79,7 +79,10 @@ func (e *Engine) CreateCall(ctx context.Context, accountID string, r CallRequest
 	if err := r.MachineDetection.validate(); err != nil {
 		return store.CallRecord{}, err
 	}
-	if e.callerIDs != nil {
+	// A call to a phone number goes out through the number's trunk, where
+	// the caller ID is presented to a carrier: it must be the account's. A
+	// call to a SIP URI goes to that peer directly.
+	if e.callerIDs != nil && sipdest.IsE164(r.To) {
 		err := e.callerIDs.CheckCallerID(ctx, accountID, r.From)
 		if errors.Is(err, ErrCallerIDRefused) {
 			return store.CallRecord{}, &store.ValidationError{Field: "from", Value: r.From, Reason: strings.TrimPrefix(err.Error(), ErrCallerIDRefused.Error()+": ")}

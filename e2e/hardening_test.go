@@ -218,6 +218,26 @@ func TestCallCapOverTheWire(t *testing.T) {
 	startSipp(t, "short_call.xml", scenario{HoldMillis: 200}, s.sip, "-s", appID, "-au", appID, "-ap", pw).wait(t, 30*time.Second)
 }
 
+// A node run with its defaults will not present a number the account has
+// not verified as caller ID to a carrier: createCall to a phone number from
+// it is a 400 naming from. (Calls to SIP URIs from it, which go to that
+// peer directly, are placed: TestOutboundLeavesFromTheSIPPort and others make them.)
+func TestUnverifiedCallerIDRefusedByDefault(t *testing.T) {
+	s := startServer(t)
+	h := newHook(t, func(string, map[string]any) string { return `<Response><Hangup/></Response>` })
+	appID, _ := s.app(map[string]any{"callInitiatedCallbackUrl": h.url("/initiate")}, nil)
+	const to = "+14155550100"
+	if code := s.call("POST", "/v1/sip/attach", map[string]any{"phone_number": to, "service": "sip", "directions": []any{
+		map[string]any{"type": "outbound", "sip_endpoint": "sip:carrier@127.0.0.1:9"}}}, nil); code != 200 {
+		t.Fatalf("attach %s: HTTP %d", to, code)
+	}
+	var out map[string]any
+	body := map[string]any{"from": "+15550001111", "to": to, "applicationId": appID, "answerUrl": h.url("/answer")}
+	if code := s.call("POST", "/api/v2/accounts/"+s.account+"/calls", body, &out); code != 400 || !strings.Contains(fmt.Sprint(out), "not verified") {
+		t.Errorf("createCall to a phone number from an unverified number: HTTP %d %v, want 400 not verified", code, out)
+	}
+}
+
 // A sprayer sending to every RTP port of the node before and during a
 // call receives none of the call's audio.
 func TestRTPSprayerGetsNothing(t *testing.T) {

@@ -297,7 +297,7 @@ func (s *server) getToken() string {
 	return tok.AccessToken
 }
 
-// do sends req and decodes a 2xx JSON body into out.
+// do sends req and decodes its JSON body (an error's too, when it is JSON) into out.
 func (s *server) do(req *http.Request, out any) int {
 	s.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
@@ -310,6 +310,9 @@ func (s *server) do(req *http.Request, out any) int {
 	b, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode >= 300 {
 		s.t.Logf("%s %s: HTTP %d %s", req.Method, req.URL.Path, resp.StatusCode, b)
+		if out != nil {
+			_ = json.Unmarshal(b, out) // an error's body, for the caller to check; not every one is JSON
+		}
 		return resp.StatusCode
 	}
 	if out != nil && len(b) > 0 {

@@ -99,6 +99,12 @@ func TestSIPVerify(t *testing.T) {
 	if code, b := createCall(); code != 400 || !strings.Contains(string(b), "not verified") {
 		t.Errorf("createCall from an unverified number: %d %s", code, b)
 	}
+	// A call to a SIP URI goes to that peer directly, not out through the
+	// number's trunk: its caller ID is not checked.
+	if code, b := n.rawJSON(t, "POST", "/api/v2/accounts/"+n.creds.AccountID+"/calls", "", map[string]any{
+		"from": num, "to": "sip:nobody@127.0.0.1:9", "applicationId": appID, "answerUrl": h.url("/answer")}); code != 201 {
+		t.Errorf("createCall to a SIP URI from an unverified number: %d %s", code, b)
+	}
 	if code, b := n.rawJSON(t, "PUT", "/v1/sip/verify", "", map[string]any{}); code != 400 || !strings.Contains(string(b), "body.phone_number") {
 		t.Errorf("verify without a number: %d %s", code, b)
 	}
