@@ -103,6 +103,15 @@ cpu_ticks() {
 	echo "$total"
 }
 rss_kb() { awk '/^VmRSS/ {print $2}' /proc/"$1"/status; }
+# pg_ticks: utime+stime of PostgreSQL's postmaster and its processes (the
+# backends serving wasmvoice among them) when DATABASE_URL names a cluster
+# on this machine whose data directory we can read; 0 otherwise.
+pg_pid=""
+if [ -n "$DATABASE_URL" ]; then
+	pg_dir=$(psql -tAq "$DATABASE_URL" -c 'SHOW data_directory' 2>/dev/null || true)
+	[ -r "$pg_dir/postmaster.pid" ] && pg_pid=$(head -n1 "$pg_dir/postmaster.pid")
+fi
+pg_ticks() { if [ -n "$pg_pid" ]; then cpu_ticks "$pg_pid"; else echo 0; fi; }
 rcvbuf_errors() { nstat -az UdpRcvbufErrors 2>/dev/null | awk '/UdpRcvbufErrors/ {print $2}'; }
 
 # stat_field CSV NAME: the last value of a column of sipp's -trace_stat file.
@@ -129,18 +138,18 @@ load() {
 		) &
 		prof=$!
 	fi
-	t0=$(cpu_ticks "$pid"); e0=$(rcvbuf_errors); s0=$(date +%s.%N)
+	t0=$(cpu_ticks "$pid"); e0=$(rcvbuf_errors); s0=$(date +%s.%N); p0=$(pg_ticks)
 	(cd "$dir" && ${LOAD_CPU:+taskset -c "$LOAD_CPU"} sipp -sf "$sf" -r "$rate" -m "$n" -l $((rate * 4)) -nostdin \
 		-t u1 -i 127.0.0.1 -p "$(free_port)" -mp "$(free_port)" -buff_size 4194304 -timeout $((DURATION * 3))s \
 		-trace_stat -stf stat.csv -fd 1 -trace_err -error_file err.log "$@" "$target" >sipp.out 2>&1) || true
-	s1=$(date +%s.%N); t1=$(cpu_ticks "$pid"); e1=$(rcvbuf_errors)
+	s1=$(date +%s.%N); t1=$(cpu_ticks "$pid"); e1=$(rcvbuf_errors); p1=$(pg_ticks)
 	[ -z "$prof" ] || wait "$prof" || true
 	local ok failed retrans
 	ok=$(stat_field "$dir/stat.csv" 'SuccessfulCall(C)')
 	failed=$(stat_field "$dir/stat.csv" 'FailedCall(C)')
 	retrans=$(stat_field "$dir/stat.csv" 'Retransmissions(C)')
-	awk -v ok="$ok" -v f="$failed" -v r="$retrans" -v dt=$((t1 - t0)) -v hz="$hz" -v s0="$s0" -v s1="$s1" -v e=$((e1 - e0)) \
-		'BEGIN {printf "%d %d %d %.1f %.0f %d\n", ok, f, r, (ok ? dt * 1e6 / hz / ok : 0), ok / (s1 - s0), e}'
+	awk -v ok="$ok" -v f="$failed" -v r="$retrans" -v dt=$((t1 - t0)) -v hz="$hz" -v s0="$s0" -v s1="$s1" -v e=$((e1 - e0)) -v pg=$((p1 - p0)) \
+		'BEGIN {printf "%d %d %d %.1f %.0f %d %.1f\n", ok, f, r, (ok ? dt * 1e6 / hz / ok : 0), ok / (s1 - s0), e, (ok ? pg * 1e6 / hz / ok : 0)}'
 }
 
 # repeat_load LABEL ...load args: REPEATS runs; prints the median CPU/op,
@@ -161,8 +170,9 @@ repeat_load() {
 summarize() {
 	local median
 	median=$(printf '%s' "$1" | awk '{print $4}' | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
-	printf '%s' "$1" | awk -v m="$median" '{ok+=$1; f+=$2; r+=$3; e+=$6; if (NR==1 || $5<rate) rate=$5}
-		END {printf "%.1f %.0f %d %d %d %d\n", m, rate, ok, f, r, e}'
+	pg=$(printf '%s' "$1" | awk '{print $7}' | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+	printf '%s' "$1" | awk -v m="$median" -v pg="$pg" '{ok+=$1; f+=$2; r+=$3; e+=$6; if (NR==1 || $5<rate) rate=$5}
+		END {printf "%.1f %.0f %d %d %d %d %.1f\n", m, rate, ok, f, r, e, pg}'
 }
 
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -438,7 +448,7 @@ echo
 echo "wasmvoice $built vs Kamailio $(kamailio -v | awk 'NR==1 {print $3}'), $(date -u '+%Y-%m-%d %H:%M UTC'), $cores cores ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo))"
 echo "machine load average (1/5/15 min) at the start: $load_start; at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "sipp/rtpload on CPU $LOAD_CPU; servers on CPU $SERVER_CPU (wasmvoice GOMAXPROCS=1; Kamailio 5.6 stateless, 2 workers); sipp loads ${DURATION}s x $REPEATS runs"
-echo "wasmvoice store: $([ -n "$DATABASE_URL" ] && echo "PostgreSQL ($(psql -tAq "$DATABASE_URL" -c 'SHOW server_version')), its CPU not counted" || echo SQLite)"
+echo "wasmvoice store: $([ -n "$DATABASE_URL" ] && echo "PostgreSQL ($(psql -tAq "$DATABASE_URL" -c 'SHOW server_version')), its own CPU beside ours below" || echo SQLite)"
 echo
 printf '%-44s %13s %13s %13s %13s\n' "load (fixed rate)" "" "wasmvoice" "Kamailio" "ratio"
 cap() { awk -v c="$1" 'BEGIN {printf "%.0f", (c > 0 ? 1e6 / c : 0)}'; }
@@ -462,6 +472,9 @@ q=$(cut -d' ' -f1 <<<"$ours_quiet"); d=$(cut -d' ' -f1 <<<"$ours_held"); pkts=$(
 echo "  a call's CPU split: signalling + application $q us (2c; sipp's BYE follows its ACK at once, which cuts 2a's sentence"
 echo "  after its first packets too), media $(awk -v d="$d" -v q="$q" 'BEGIN {printf "%.1f", d - q}') us for the ~$pkts packets a call held ${MEDIA_HOLD_MS} ms sends (2d - 2c:"
 echo "  $(awk -v d="$d" -v q="$q" -v n="$pkts" 'BEGIN {printf "%.1f", (d - q) / n}') us per packet, the sentence and then silence)"
+if [ -n "$pg_pid" ]; then
+	echo "  PostgreSQL's own CPU per call (its processes, on the machine's other cores): 2a $(cut -d' ' -f7 <<<"$ours_hook") us, 2b $(cut -d' ' -f7 <<<"$ours_wasm") us, 2c $(cut -d' ' -f7 <<<"$ours_quiet") us"
+fi
 echo "  no-media flow: $nomedia; held flow: $held"
 echo "  call flow: $answer; Kamailio: stateless 407/200 (kamailio.cfg)"
 echo "  Wasm vs webhook CPU per call: $(awk -v w="$(cut -d' ' -f1 <<<"$ours_wasm")" -v h="$(cut -d' ' -f1 <<<"$ours_hook")" 'BEGIN {printf "%.2fx", (h > 0 ? w / h : 0)}'); calls ended (server counter): $calls_recorded"
