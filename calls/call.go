@@ -41,6 +41,10 @@ type Call struct {
 	// onEvent answers the callbacks of a system call (SystemCall.OnEvent);
 	// nil for every other call. Set before the call is live.
 	onEvent func(ctx context.Context, ev bxml.Event) (*bxml.Document, error)
+	// system marks a call the node places for itself (SystemCall): it rings
+	// a number from that number, which is what verifies it, so its caller ID
+	// is not checked. Set before the call is live.
+	system bool
 
 	mu        sync.Mutex
 	info      bxml.CallInfo

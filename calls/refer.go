@@ -385,7 +385,9 @@ func (c *Call) referTarget(ctx context.Context, b *Call, r *sip.Refer) (target s
 		if c.e.trunks == nil {
 			return "", nil, 403, "no outbound route for " + n
 		}
-		if _, err := c.e.trunks.Route(ctx, RouteRequest{AccountID: c.app.AccountID, Number: n, From: c.fromURI(""), Variables: c.Variables()}); err != nil {
+		if _, err := c.route(ctx, n, c.fromURI("")); errors.Is(err, ErrCallerIDRefused) {
+			return "", nil, 403, err.Error()
+		} else if err != nil {
 			return "", nil, 403, fmt.Sprintf("no outbound route for %s: %v", n, err)
 		}
 		return n, nil, 0, ""

@@ -59,5 +59,6 @@ func (e *Engine) SystemCall(ctx context.Context, s SystemCall) (store.CallRecord
 	c.info.EnqueuedTime = c.info.StartTime
 	c.info.Tag = s.Tag
 	c.onEvent = s.OnEvent
+	c.system = true
 	return e.place(c, CallRequest{To: s.Number, From: s.Number, CallTimeout: s.Ring}, bxml.Target{}, s.Doc)
 }

@@ -24,7 +24,30 @@ func (c *Call) route(ctx context.Context, addr, from string) (DialTarget, error)
 	if c.e.trunks == nil || !sipdest.IsE164(addr) {
 		return DialTarget{}, fmt.Errorf("%w for %s", ErrNoRoute, addr)
 	}
+	if err := c.checkCallerID(ctx, from); err != nil {
+		return DialTarget{}, err
+	}
 	return c.e.trunks.Route(ctx, RouteRequest{AccountID: c.app.AccountID, Number: addr, From: from, Variables: c.Variables()})
+}
+
+// checkCallerID refuses a leg out through a trunk whose caller ID is an
+// E.164 number the account has not verified, as createCall does: without
+// it, <Transfer transferCallerId>, <Forward from> or an outbound call to a
+// SIP URI whose BXML transfers to a number would present any number to a
+// carrier. An inbound call's own caller passes along unchecked, as
+// Bandwidth's default transferCallerId does: that number is the remote
+// party's, not one the account claims. A system call (a verification or
+// test call) rings a number from itself and is not checked.
+func (c *Call) checkCallerID(ctx context.Context, from string) error {
+	if c.e.callerIDs == nil || c.system {
+		return nil
+	}
+	n := sipdest.UserPart(from)
+	info := c.snapshotInfo()
+	if info.Direction == "inbound" && n == info.From {
+		return nil
+	}
+	return c.e.callerIDs.CheckCallerID(ctx, c.app.AccountID, n)
 }
 
 // dialResult is one transfer target's outcome.

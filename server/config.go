@@ -71,9 +71,11 @@ type Config struct {
 	// SIPHealthInterval is how often every outbound trunk endpoint gets an
 	// OPTIONS probe (0: trunkops.DefaultHealthInterval, 60 s).
 	SIPHealthInterval time.Duration
-	// SIPRequireVerification refuses createCall to a phone number from an
-	// E.164 number the account has not verified (PUT /v1/sip/verify) or
-	// ported in. The binary turns it on unless told otherwise.
+	// SIPRequireVerification refuses a call out through a trunk
+	// (createCall to a phone number, a BXML transfer or forward to one)
+	// from an E.164 number the account has not verified (PUT
+	// /v1/sip/verify) or ported in. The binary turns it on unless told
+	// otherwise.
 	SIPRequireVerification bool
 	// VerifyCodes makes verification codes (nil: crypto/rand); tests that
 	// play the callee set it, as they would set a clock.

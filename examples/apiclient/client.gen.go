@@ -4634,7 +4634,7 @@ type ClientInterface interface {
 
 	// VerifySipWithBody Verify a number by calling it
 	//
-	// Places a real call to the number through its outbound SIP configuration that speaks a random 6-digit one-time code (twice) and gathers it by DTMF: the number is verified when the callee keys it in. The answer comes at once with status calling; GET /v1/sip shows the outcome (verification). One call per number at a time (409), at most 5 per number per hour (429 with Retry-After). Unless the node runs with --sip-require-verification=false, createCall to a phone number refuses a from number that is not verified (numbers ported in, and those with an outbound configuration before the upgrade, count as verified).
+	// Places a real call to the number through its outbound SIP configuration that speaks a random 6-digit one-time code (twice) and gathers it by DTMF: the number is verified when the callee keys it in. The answer comes at once with status calling; GET /v1/sip shows the outcome (verification). One call per number at a time (409), at most 5 per number per hour (429 with Retry-After). Unless the node runs with --sip-require-verification=false, a call out through a trunk (createCall to a phone number, a BXML Transfer to a PhoneNumber or Forward) refuses a caller ID that is not verified (an inbound caller passed along is not checked) (numbers ported in, and those with an outbound configuration before the upgrade, count as verified).
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -4643,7 +4643,7 @@ type ClientInterface interface {
 
 	// VerifySip Verify a number by calling it
 	//
-	// Places a real call to the number through its outbound SIP configuration that speaks a random 6-digit one-time code (twice) and gathers it by DTMF: the number is verified when the callee keys it in. The answer comes at once with status calling; GET /v1/sip shows the outcome (verification). One call per number at a time (409), at most 5 per number per hour (429 with Retry-After). Unless the node runs with --sip-require-verification=false, createCall to a phone number refuses a from number that is not verified (numbers ported in, and those with an outbound configuration before the upgrade, count as verified).
+	// Places a real call to the number through its outbound SIP configuration that speaks a random 6-digit one-time code (twice) and gathers it by DTMF: the number is verified when the callee keys it in. The answer comes at once with status calling; GET /v1/sip shows the outcome (verification). One call per number at a time (409), at most 5 per number per hour (429 with Retry-After). Unless the node runs with --sip-require-verification=false, a call out through a trunk (createCall to a phone number, a BXML Transfer to a PhoneNumber or Forward) refuses a caller ID that is not verified (an inbound caller passed along is not checked) (numbers ported in, and those with an outbound configuration before the upgrade, count as verified).
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -6153,7 +6153,7 @@ func (c *Client) UpdateSip(ctx context.Context, body UpdateSipJSONRequestBody, r
 
 // VerifySipWithBody Verify a number by calling it
 //
-// Places a real call to the number through its outbound SIP configuration that speaks a random 6-digit one-time code (twice) and gathers it by DTMF: the number is verified when the callee keys it in. The answer comes at once with status calling; GET /v1/sip shows the outcome (verification). One call per number at a time (409), at most 5 per number per hour (429 with Retry-After). Unless the node runs with --sip-require-verification=false, createCall to a phone number refuses a from number that is not verified (numbers ported in, and those with an outbound configuration before the upgrade, count as verified).
+// Places a real call to the number through its outbound SIP configuration that speaks a random 6-digit one-time code (twice) and gathers it by DTMF: the number is verified when the callee keys it in. The answer comes at once with status calling; GET /v1/sip shows the outcome (verification). One call per number at a time (409), at most 5 per number per hour (429 with Retry-After). Unless the node runs with --sip-require-verification=false, a call out through a trunk (createCall to a phone number, a BXML Transfer to a PhoneNumber or Forward) refuses a caller ID that is not verified (an inbound caller passed along is not checked) (numbers ported in, and those with an outbound configuration before the upgrade, count as verified).
 //
 // Takes any type of body and a specified content type.
 //
@@ -6172,7 +6172,7 @@ func (c *Client) VerifySipWithBody(ctx context.Context, contentType string, body
 
 // VerifySip Verify a number by calling it
 //
-// Places a real call to the number through its outbound SIP configuration that speaks a random 6-digit one-time code (twice) and gathers it by DTMF: the number is verified when the callee keys it in. The answer comes at once with status calling; GET /v1/sip shows the outcome (verification). One call per number at a time (409), at most 5 per number per hour (429 with Retry-After). Unless the node runs with --sip-require-verification=false, createCall to a phone number refuses a from number that is not verified (numbers ported in, and those with an outbound configuration before the upgrade, count as verified).
+// Places a real call to the number through its outbound SIP configuration that speaks a random 6-digit one-time code (twice) and gathers it by DTMF: the number is verified when the callee keys it in. The answer comes at once with status calling; GET /v1/sip shows the outcome (verification). One call per number at a time (409), at most 5 per number per hour (429 with Retry-After). Unless the node runs with --sip-require-verification=false, a call out through a trunk (createCall to a phone number, a BXML Transfer to a PhoneNumber or Forward) refuses a caller ID that is not verified (an inbound caller passed along is not checked) (numbers ported in, and those with an outbound configuration before the upgrade, count as verified).
 //
 // Takes a body of the `application/json` content type.
 //
@@ -10845,7 +10845,7 @@ type ClientWithResponsesInterface interface {
 
 	// VerifySipWithBodyWithResponse Verify a number by calling it
 	//
-	// Places a real call to the number through its outbound SIP configuration that speaks a random 6-digit one-time code (twice) and gathers it by DTMF: the number is verified when the callee keys it in. The answer comes at once with status calling; GET /v1/sip shows the outcome (verification). One call per number at a time (409), at most 5 per number per hour (429 with Retry-After). Unless the node runs with --sip-require-verification=false, createCall to a phone number refuses a from number that is not verified (numbers ported in, and those with an outbound configuration before the upgrade, count as verified).
+	// Places a real call to the number through its outbound SIP configuration that speaks a random 6-digit one-time code (twice) and gathers it by DTMF: the number is verified when the callee keys it in. The answer comes at once with status calling; GET /v1/sip shows the outcome (verification). One call per number at a time (409), at most 5 per number per hour (429 with Retry-After). Unless the node runs with --sip-require-verification=false, a call out through a trunk (createCall to a phone number, a BXML Transfer to a PhoneNumber or Forward) refuses a caller ID that is not verified (an inbound caller passed along is not checked) (numbers ported in, and those with an outbound configuration before the upgrade, count as verified).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -10854,7 +10854,7 @@ type ClientWithResponsesInterface interface {
 
 	// VerifySipWithResponse Verify a number by calling it
 	//
-	// Places a real call to the number through its outbound SIP configuration that speaks a random 6-digit one-time code (twice) and gathers it by DTMF: the number is verified when the callee keys it in. The answer comes at once with status calling; GET /v1/sip shows the outcome (verification). One call per number at a time (409), at most 5 per number per hour (429 with Retry-After). Unless the node runs with --sip-require-verification=false, createCall to a phone number refuses a from number that is not verified (numbers ported in, and those with an outbound configuration before the upgrade, count as verified).
+	// Places a real call to the number through its outbound SIP configuration that speaks a random 6-digit one-time code (twice) and gathers it by DTMF: the number is verified when the callee keys it in. The answer comes at once with status calling; GET /v1/sip shows the outcome (verification). One call per number at a time (409), at most 5 per number per hour (429 with Retry-After). Unless the node runs with --sip-require-verification=false, a call out through a trunk (createCall to a phone number, a BXML Transfer to a PhoneNumber or Forward) refuses a caller ID that is not verified (an inbound caller passed along is not checked) (numbers ported in, and those with an outbound configuration before the upgrade, count as verified).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -17797,7 +17797,7 @@ func (c *ClientWithResponses) UpdateSipWithResponse(ctx context.Context, body Up
 
 // VerifySipWithBodyWithResponse Verify a number by calling it
 //
-// Places a real call to the number through its outbound SIP configuration that speaks a random 6-digit one-time code (twice) and gathers it by DTMF: the number is verified when the callee keys it in. The answer comes at once with status calling; GET /v1/sip shows the outcome (verification). One call per number at a time (409), at most 5 per number per hour (429 with Retry-After). Unless the node runs with --sip-require-verification=false, createCall to a phone number refuses a from number that is not verified (numbers ported in, and those with an outbound configuration before the upgrade, count as verified).
+// Places a real call to the number through its outbound SIP configuration that speaks a random 6-digit one-time code (twice) and gathers it by DTMF: the number is verified when the callee keys it in. The answer comes at once with status calling; GET /v1/sip shows the outcome (verification). One call per number at a time (409), at most 5 per number per hour (429 with Retry-After). Unless the node runs with --sip-require-verification=false, a call out through a trunk (createCall to a phone number, a BXML Transfer to a PhoneNumber or Forward) refuses a caller ID that is not verified (an inbound caller passed along is not checked) (numbers ported in, and those with an outbound configuration before the upgrade, count as verified).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -17812,7 +17812,7 @@ func (c *ClientWithResponses) VerifySipWithBodyWithResponse(ctx context.Context,
 
 // VerifySipWithResponse Verify a number by calling it
 //
-// Places a real call to the number through its outbound SIP configuration that speaks a random 6-digit one-time code (twice) and gathers it by DTMF: the number is verified when the callee keys it in. The answer comes at once with status calling; GET /v1/sip shows the outcome (verification). One call per number at a time (409), at most 5 per number per hour (429 with Retry-After). Unless the node runs with --sip-require-verification=false, createCall to a phone number refuses a from number that is not verified (numbers ported in, and those with an outbound configuration before the upgrade, count as verified).
+// Places a real call to the number through its outbound SIP configuration that speaks a random 6-digit one-time code (twice) and gathers it by DTMF: the number is verified when the callee keys it in. The answer comes at once with status calling; GET /v1/sip shows the outcome (verification). One call per number at a time (409), at most 5 per number per hour (429 with Retry-After). Unless the node runs with --sip-require-verification=false, a call out through a trunk (createCall to a phone number, a BXML Transfer to a PhoneNumber or Forward) refuses a caller ID that is not verified (an inbound caller passed along is not checked) (numbers ported in, and those with an outbound configuration before the upgrade, count as verified).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
