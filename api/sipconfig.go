@@ -41,7 +41,7 @@ type SIPCodec struct {
 
 // SIPCodecConfig is the codecs section.
 type SIPCodecConfig struct {
-	Codecs      []SIPCodec `json:"codecs" doc:"In order of preference: outbound offers on this trunk list enabled codecs in this order first and leave disabled ones out."`
+	Codecs      []SIPCodec `json:"codecs" doc:"In order of preference: outbound offers on this trunk list enabled codecs in this order first and leave disabled ones out; the answer to the trunk's own INVITEs picks the offered codec this list prefers and never a disabled one (an offer of only disabled codecs is answered as without the list)."`
 	Transcoding bool       `json:"transcoding" doc:"Allow transcoding between legs that share no codec. false: a call transferred to the trunk offers only codecs its caller's leg passes through untouched (its own; PCMU and PCMA count as one); true: the list's codecs are offered as listed and the server transcodes."`
 }
 

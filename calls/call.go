@@ -65,8 +65,11 @@ type Call struct {
 	interrupt chan takeover
 
 	invite Invite // the INVITE of an inbound call
-	sipIn  InboundLeg
-	sipOut OutboundLeg
+	// answerCodecs are a trunk's codec settings for the answer to its
+	// INVITE (nil: the server's order). Set before the call is live.
+	answerCodecs media.CodecList
+	sipIn        InboundLeg
+	sipOut       OutboundLeg
 	// dialTrace is the trace of an outbound call whose dial failed.
 	dialTrace *sip.Trace
 	sess      *media.Session

@@ -390,7 +390,8 @@ type fakeTrunks struct {
 	mu      sync.Mutex
 	noRoute bool
 	routed  []RouteRequest
-	vars    map[string]string // InboundVariables' answer
+	vars    map[string]string // Inbound's variables
+	codecs  media.CodecList   // Inbound's codecs
 }
 
 func (f *fakeTrunks) Route(_ context.Context, r RouteRequest) (DialTarget, error) {
@@ -405,8 +406,8 @@ func (f *fakeTrunks) Route(_ context.Context, r RouteRequest) (DialTarget, error
 		Route:   store.CallSIPRoute{PhoneNumber: r.Number, ConfigurationID: "cfg-" + r.Number, TrunkID: "trunk-1"}}, nil
 }
 
-func (f *fakeTrunks) InboundVariables(context.Context, *sip.NumberRoute, map[string][]string) (map[string]string, error) {
-	return f.vars, nil
+func (f *fakeTrunks) Inbound(context.Context, *sip.NumberRoute, map[string][]string) (TrunkInbound, error) {
+	return TrunkInbound{Variables: f.vars, Codecs: f.codecs}, nil
 }
 
 // fakeHooks answers sip.inbound with inbound and adds a header to every

@@ -99,7 +99,9 @@ func (c *Call) applyTrunkInbound(ctx context.Context) {
 	}
 	c.info.To = n.Number
 	c.sipRoute = store.CallSIPRoute{PhoneNumber: n.Number, ConfigurationID: n.ID, TrunkID: n.TrunkID}
-	vars, err := c.e.trunks.InboundVariables(ctx, n, c.inviteHeaders())
+	in, err := c.e.trunks.Inbound(ctx, n, c.inviteHeaders())
+	vars := in.Variables
+	c.answerCodecs = in.Codecs
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		c.logf(slog.LevelWarn, "sip", "trunk call to %s: configuration %s vanished; no header mappings applied", n.Number, n.ID)
@@ -164,7 +166,14 @@ func (c *Call) runInbound(sipCtx context.Context) {
 		return
 	}
 	c.leg = leg
-	answer, err := leg.Answer(c.invite.Request.Body(), media.AnswerOptions{})
+	answer, err := leg.Answer(c.invite.Request.Body(), media.AnswerOptions{Codecs: c.answerCodecs})
+	if errors.Is(err, media.ErrNoCommonCodec) && c.answerCodecs != nil {
+		// As with the trunk's outbound offers: an INVITE whose only codecs
+		// the settings disable is answered as without them, since refusing
+		// the call is not what the trunk's owner meant.
+		c.logf(slog.LevelWarn, "media", "the trunk offered only codecs its settings leave out; answering with the server's: %v", err)
+		answer, err = leg.Answer(c.invite.Request.Body(), media.AnswerOptions{})
+	}
 	if err != nil {
 		c.logf(slog.LevelWarn, "media", "offer refused: %v", err)
 		in.Reject(488, "Not Acceptable Here")

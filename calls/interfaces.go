@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/wasmvoice/wasmvoice/callflow"
+	"github.com/wasmvoice/wasmvoice/media"
 	"github.com/wasmvoice/wasmvoice/sip"
 	"github.com/wasmvoice/wasmvoice/store"
 )
@@ -65,9 +66,17 @@ var ErrNoRoute = errors.New("no outbound route")
 type Trunks interface {
 	// Route returns how to dial r.Number; ErrNoRoute when it has no route.
 	Route(ctx context.Context, r RouteRequest) (DialTarget, error)
-	// InboundVariables maps the headers of an INVITE a trunk sent to an
-	// attached number (route) into call variables.
-	InboundVariables(ctx context.Context, route *sip.NumberRoute, headers map[string][]string) (map[string]string, error)
+	// Inbound is what the configuration of an attached number (route)
+	// makes of an INVITE a trunk sent to it.
+	Inbound(ctx context.Context, route *sip.NumberRoute, headers map[string][]string) (TrunkInbound, error)
+}
+
+// TrunkInbound is a trunk's INVITE as its number's configuration reads it:
+// its headers mapped into call variables, and the codecs the answer may
+// pick in preference order (nil: the server's).
+type TrunkInbound struct {
+	Variables map[string]string
+	Codecs    media.CodecList
 }
 
 // ErrCallerIDRefused is a CallerIDCheck's refusal of a caller ID.

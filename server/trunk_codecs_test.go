@@ -2,9 +2,13 @@ package server
 
 import (
 	"context"
+	"fmt"
+	"net"
 	"regexp"
 	"testing"
 	"time"
+
+	"github.com/wasmvoice/wasmvoice/sip"
 )
 
 // A trunk's codec settings shape the offer of a transfer to it: with
@@ -54,5 +58,58 @@ func TestTrunkTranscodingSetting(t *testing.T) {
 	}
 	if got := offerFor(true); got[:4] != "9 0 " {
 		t.Errorf("transcoding on: offered %q, want G.722 first as the trunk lists it", got)
+	}
+}
+
+// A trunk's codec settings order the answer to its own INVITEs too: a
+// carrier offering PCMU then PCMA gets PCMA when the number prefers it, or
+// when PCMU is disabled.
+func TestTrunkCodecsOrderTheInboundAnswer(t *testing.T) {
+	n := startNode(t)
+	const num = "+14155550124"
+	h := newHook(t, func(ev event) string {
+		if ev.Path == "/initiate" {
+			return `<Response><Pause duration="10"/></Response>`
+		}
+		return ""
+	})
+	appID, _ := n.app(t, map[string]any{"callInitiatedCallbackUrl": h.url("/initiate")})
+	carrier := newPhone(t, 'C', false)
+	n.attachSIP(t, map[string]any{"phone_number": num, "directions": []any{map[string]any{
+		"type": "inbound", "application_id": appID, "sip_endpoint": "sip:127.0.0.1"}}})
+	mline := regexp.MustCompile(`m=audio \d+ RTP/AVP ([0-9 ]+)`)
+	answerFor := func(codecs []any) string {
+		t.Helper()
+		if code, b := n.rawJSON(t, "PATCH", "/v1/sip/config", "", map[string]any{"phone_number": num, "codecs": map[string]any{"codecs": codecs}}); code != 200 {
+			t.Fatalf("patch codecs: %d %s", code, b)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		offer := fmt.Appendf(nil, "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"+
+			"m=audio %d RTP/AVP 0 8 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\na=rtpmap:101 telephone-event/8000\r\na=sendrecv\r\n",
+			carrier.rtp.LocalAddr().(*net.UDPAddr).Port)
+		call, err := carrier.srv.Dial(ctx, sip.DialRequest{URI: "sip:" + num + "@" + n.sip, From: "sip:+15550002222@127.0.0.1", SDP: offer})
+		if err != nil {
+			t.Fatalf("the carrier's call: %v", err)
+		}
+		defer call.Hangup(context.Background())
+		m := mline.FindStringSubmatch(string(call.AnswerSDP()))
+		if m == nil {
+			t.Fatalf("the answer has no audio:\n%s", call.AnswerSDP())
+		}
+		return m[1]
+	}
+	for _, tc := range []struct {
+		name   string
+		codecs []any
+		want   string
+	}{
+		{"PCMA preferred", []any{map[string]any{"name": "PCMA", "enabled": true}, map[string]any{"name": "PCMU", "enabled": true}}, "8 101"},
+		{"PCMU disabled", []any{map[string]any{"name": "G722", "enabled": true}, map[string]any{"name": "PCMU", "enabled": false}}, "8 101"},
+		{"PCMU preferred", []any{map[string]any{"name": "PCMU", "enabled": true}}, "0 101"},
+	} {
+		if got := answerFor(tc.codecs); got != tc.want {
+			t.Errorf("%s: answered %q, want %q", tc.name, got, tc.want)
+		}
 	}
 }

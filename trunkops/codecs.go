@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/wasmvoice/wasmvoice/media"
 	"github.com/wasmvoice/wasmvoice/store"
 )
 
@@ -106,4 +107,26 @@ func ReorderCodecs(sdp []byte, codecs []store.CodecSetting) []byte {
 	}
 	out = append(out, lines[end:]...)
 	return []byte(strings.Join(out, eol) + eol)
+}
+
+// AnswerCodecs applies codecs to the answer of the trunk's own INVITE, as
+// ReorderCodecs does to its offers: enabled codecs in the configured order,
+// then the codecs the list does not name in the server's order; disabled
+// ones not at all. (Transcoding does not apply: no other leg exists yet.)
+func AnswerCodecs(codecs []store.CodecSetting) media.CodecList {
+	if len(codecs) == 0 {
+		return nil
+	}
+	out := media.CodecList{}
+	for _, c := range codecs {
+		if c.Enabled {
+			out = append(out, c.Name)
+		}
+	}
+	for _, k := range KnownCodecs {
+		if !slices.ContainsFunc(codecs, func(c store.CodecSetting) bool { return strings.EqualFold(c.Name, k) }) {
+			out = append(out, k)
+		}
+	}
+	return out
 }

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/wasmvoice/wasmvoice/calls"
+	"github.com/wasmvoice/wasmvoice/media"
 	"github.com/wasmvoice/wasmvoice/sip"
 	"github.com/wasmvoice/wasmvoice/store"
 )
@@ -77,5 +79,31 @@ func TestTrunkFailure(t *testing.T) {
 		if got := trunkFailure(tc.err); got != tc.want {
 			t.Errorf("trunkFailure(%v) = %q, want %q", tc.err, got, tc.want)
 		}
+	}
+}
+
+// A trunk's codec list orders the answer to its own INVITEs as it orders
+// the offers of its outbound calls.
+func TestAnswerCodecs(t *testing.T) {
+	on := func(n string) store.CodecSetting { return store.CodecSetting{Name: n, Enabled: true} }
+	off := func(n string) store.CodecSetting { return store.CodecSetting{Name: n} }
+	for _, tc := range []struct {
+		name   string
+		codecs []store.CodecSetting
+		want   media.CodecList
+	}{
+		{"none", nil, nil},
+		{"pcma first, the unlisted after", []store.CodecSetting{on("PCMA"), on("PCMU")}, media.CodecList{"PCMA", "PCMU", "G722", "OPUS", "G729"}},
+		{"disabled left out", []store.CodecSetting{on("OPUS"), off("PCMU"), off("G722")}, media.CodecList{"OPUS", "PCMA", "G729"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := AnswerCodecs(tc.codecs)
+			if !slices.Equal(got, tc.want) || (got == nil) != (tc.want == nil) {
+				t.Errorf("AnswerCodecs = %q, want %q", got, tc.want)
+			}
+			if err := got.Validate(); err != nil {
+				t.Errorf("the list is not one media takes: %v", err)
+			}
+		})
 	}
 }

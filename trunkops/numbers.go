@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
+	"github.com/wasmvoice/wasmvoice/calls"
 	"github.com/wasmvoice/wasmvoice/headermap"
 	"github.com/wasmvoice/wasmvoice/sip"
 	"github.com/wasmvoice/wasmvoice/store"
@@ -123,22 +124,32 @@ func (t *Trunks) trunkSources(ctx context.Context, r store.SIPRoute) []netip.Pre
 	return ps
 }
 
-// InboundVariables maps the headers of an INVITE a trunk sent to an attached
-// number (the X-* ones the front door stripped included) into call
-// variables, with the inbound rules of the configuration that routed it. A
+// Inbound reads an INVITE a trunk sent to an attached number with the
+// configuration that routed it: its inbound rules map the headers (the X-*
+// ones the front door stripped included) into call variables, and its codec
+// settings (the number's, else its trunk's) order the answer. A
 // configuration removed meanwhile is store.ErrNotFound.
-func (t *Trunks) InboundVariables(ctx context.Context, route *sip.NumberRoute, headers map[string][]string) (map[string]string, error) {
+func (t *Trunks) Inbound(ctx context.Context, route *sip.NumberRoute, headers map[string][]string) (calls.TrunkInbound, error) {
 	trunkInboundMapped.Inc()
 	routes, err := t.store.InboundSIPRoutes(ctx, route.Number)
 	if err != nil {
-		return nil, err
+		return calls.TrunkInbound{}, err
 	}
 	for _, r := range routes {
-		if r.Configuration.ID == route.ID {
-			return headermap.ApplyInbound(r.Headers, headers, nil), nil
+		if r.Configuration.ID != route.ID {
+			continue
 		}
+		in := calls.TrunkInbound{Variables: headermap.ApplyInbound(r.Headers, headers, nil)}
+		ts, err := t.store.EffectiveTrunkSettings(ctx, r.Configuration.AccountID, r.Configuration.PhoneNumber, r.Configuration.TrunkID)
+		if err != nil {
+			return in, fmt.Errorf("trunk settings of %s: %w", r.Configuration.PhoneNumber, err)
+		}
+		if ts.Codecs != nil {
+			in.Codecs = AnswerCodecs(ts.Codecs.Codecs)
+		}
+		return in, nil
 	}
-	return nil, fmt.Errorf("configuration %s: %w", route.ID, store.ErrNotFound)
+	return calls.TrunkInbound{}, fmt.Errorf("configuration %s: %w", route.ID, store.ErrNotFound)
 }
 
 // SIPApplication is app as the SIP front door checks it.

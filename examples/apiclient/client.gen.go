@@ -2246,7 +2246,7 @@ type SIPCodecName string
 
 // SIPCodecConfig defines model for SIPCodecConfig.
 type SIPCodecConfig struct {
-	// Codecs In order of preference: outbound offers on this trunk list enabled codecs in this order first and leave disabled ones out.
+	// Codecs In order of preference: outbound offers on this trunk list enabled codecs in this order first and leave disabled ones out; the answer to the trunk's own INVITEs picks the offered codec this list prefers and never a disabled one (an offer of only disabled codecs is answered as without the list).
 	Codecs *[]SIPCodec `json:"codecs"`
 
 	// Transcoding Allow transcoding between legs that share no codec. false: a call transferred to the trunk offers only codecs its caller's leg passes through untouched (its own; PCMU and PCMA count as one); true: the list's codecs are offered as listed and the server transcodes.
