@@ -125,4 +125,27 @@ func TestTransferCallerIDVerification(t *testing.T) {
 			t.Errorf("dialled %+v, want one INVITE from %s", reqs, unverified)
 		}
 	})
+
+	// A blind REFER to a number is refused up front (403 with the reason)
+	// when the leg would present an unverified caller ID; an inbound
+	// caller's own number passes along.
+	t.Run("a REFER to a number", func(t *testing.T) {
+		b := newBed(t)
+		b.e.callerIDs = fakeCallerIDs{verified: map[string]bool{verified: true}}
+		for _, tc := range []struct {
+			direction, from string
+			want            int
+		}{
+			{"outbound", unverified, 403},
+			{"outbound", verified, 0},
+			{"inbound", unverified, 0},
+		} {
+			c := newCall(b.e, b.app, tc.direction)
+			c.info.From = tc.from
+			_, _, status, why := c.referTarget(context.Background(), nil, &sip.Refer{Target: "tel:" + callee})
+			if status != tc.want || (tc.want == 403 && !strings.Contains(why, unverified+" is not verified")) {
+				t.Errorf("%s call from %s: REFER answered %d %q, want %d", tc.direction, tc.from, status, why, tc.want)
+			}
+		}
+	})
 }

@@ -81,9 +81,10 @@ func (e *Engine) CreateCall(ctx context.Context, accountID string, r CallRequest
 	}
 	// A call to a phone number goes out through the number's trunk, where
 	// the caller ID is presented to a carrier: it must be the account's. A
-	// call to a SIP URI goes to that peer directly.
+	// call to a SIP URI goes to that peer directly. A from that is a SIP URI
+	// is checked by its user part, as the dialled leg will be.
 	if e.callerIDs != nil && sipdest.IsE164(r.To) {
-		err := e.callerIDs.CheckCallerID(ctx, accountID, r.From)
+		err := e.callerIDs.CheckCallerID(ctx, accountID, sipdest.UserPart(r.From))
 		if errors.Is(err, ErrCallerIDRefused) {
 			return store.CallRecord{}, &store.ValidationError{Field: "from", Value: r.From, Reason: strings.TrimPrefix(err.Error(), ErrCallerIDRefused.Error()+": ")}
 		}

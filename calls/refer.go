@@ -455,6 +455,8 @@ func referFailure(err error) (int, string) {
 		return 487, "Request Terminated"
 	case errors.Is(err, ErrNoRoute):
 		return 404, "Not Found"
+	case errors.Is(err, ErrCallerIDRefused):
+		return 403, "Forbidden"
 	}
 	return 503, "Service Unavailable"
 }

@@ -34,6 +34,7 @@ func TestReferFailure(t *testing.T) {
 		{fmt.Errorf("dial: %w", context.DeadlineExceeded), 408},
 		{context.Canceled, 487},
 		{fmt.Errorf("%w for x", ErrNoRoute), 404},
+		{fmt.Errorf("%w: +15550009999 is not verified", ErrCallerIDRefused), 403},
 		{errors.New("network down"), 503},
 	} {
 		if got, _ := referFailure(tc.err); got != tc.want {

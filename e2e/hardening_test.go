@@ -236,6 +236,11 @@ func TestUnverifiedCallerIDRefusedByDefault(t *testing.T) {
 	if code := s.call("POST", "/api/v2/accounts/"+s.account+"/calls", body, &out); code != 400 || !strings.Contains(fmt.Sprint(out), "not verified") {
 		t.Errorf("createCall to a phone number from an unverified number: HTTP %d %v, want 400 not verified", code, out)
 	}
+	// The same number as a SIP URI's user part is what the carrier sees too.
+	body["from"] = "sip:+15550001111@example.com"
+	if code := s.call("POST", "/api/v2/accounts/"+s.account+"/calls", body, &out); code != 400 || !strings.Contains(fmt.Sprint(out), "not verified") {
+		t.Errorf("createCall to a phone number from an unverified number in a SIP URI: HTTP %d %v, want 400 not verified", code, out)
+	}
 }
 
 // A sprayer sending to every RTP port of the node before and during a
