@@ -204,9 +204,11 @@ func TestClusterBehindKamailio(t *testing.T) {
 
 	// 5. Node C dies (kill -9) with calls up. New calls keep connecting at
 	// once: an INVITE the proxy sends to C times out and goes to the next
-	// node, and the pings take C out of the set.
+	// node, and the pings take C out of the set. Twelve calls, placed
+	// before any ping can have noticed, send at least one INVITE to C with
+	// odds of 99.2% (the hash picks C for each with odds of 1 in 3).
 	c.kill9()
-	if ok, failed := caller(holdApp, holdPw, clusterScenario{HoldMillis: 300}, 6, statsArgs()...).runStats(t, 60*time.Second); ok != 6 || failed != 0 {
+	if ok, failed := caller(holdApp, holdPw, clusterScenario{HoldMillis: 300}, 12, statsArgs()...).runStats(t, 60*time.Second); ok != 12 || failed != 0 {
 		t.Fatalf("calls after node %s died: %d succeeded, %d failed", c.api, ok, failed)
 	}
 	// C's calls are reconciled by a survivor: ended with cause error, "node

@@ -266,7 +266,8 @@ func TestStreamBidirectionalEndToEnd(t *testing.T) {
 // A stream server that dies mid-call ends the stream (mediaStreamStopped,
 // connection-error) and nothing else: the call runs its BXML to the end
 // and the caller's RTP stream has no gap (one SSRC, sequence +1 and
-// timestamp +160 throughout).
+// timestamp +160 throughout) and carries the document's audio: silence
+// through the pause, then the sentence.
 func TestStreamServerDiesCallLives(t *testing.T) {
 	testenv.LookTool(t, "espeak-ng")
 	ag := newAgent(t, nil)
@@ -311,6 +312,32 @@ func TestStreamServerDiesCallLives(t *testing.T) {
 		t.Errorf("a %v gap in the caller's stream", maxGap)
 	}
 	t.Logf("%d packets, largest gap %v", len(got), maxGap.Round(time.Millisecond))
+	// Clean media: what the caller heard is the document's, across the
+	// kill: silence through the <Pause> (nothing left over from the
+	// stream), then the sentence.
+	pcm := caller.heardAudio()
+	const pause = 5 * 8000 / 2 // 2.5 s of the 3 s pause
+	if len(pcm) < pause+8000 {
+		t.Fatalf("the caller heard %d samples", len(pcm))
+	}
+	loud := 0
+	for _, x := range pcm[:pause] {
+		if x > 256 || x < -256 {
+			loud++
+		}
+	}
+	if loud > 0 {
+		t.Errorf("%d loud samples during the pause", loud)
+	}
+	var sum float64
+	for _, x := range pcm[pause:] {
+		sum += float64(x) * float64(x)
+	}
+	rms := math.Sqrt(sum / float64(len(pcm)-pause))
+	if rms < 200 {
+		t.Errorf("the sentence after the kill: RMS %.0f, want speech", rms)
+	}
+	t.Logf("after the pause: RMS %.0f", rms)
 }
 
 // A module answers initiate with <StartStream>/<StopStream> and gets the

@@ -11,9 +11,13 @@ import (
 // configuration as verified (an upgrade with --sip-require-verification
 // keeps their calls going), and only those.
 func TestMigrationVerifiesExistingOutboundNumbers(t *testing.T) {
+	forEachEngine(t, testMigrationVerifiesExistingOutboundNumbers)
+}
+
+func testMigrationVerifiesExistingOutboundNumbers(t *testing.T, eng testEngine) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	s, err := Open(ctx, dir)
+	db := eng.newDB(t)
+	s, err := db.open(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,7 +41,7 @@ func TestMigrationVerifiesExistingOutboundNumbers(t *testing.T) {
 		}
 	}
 	s.Close()
-	if s, err = Open(ctx, dir); err != nil {
+	if s, err = db.open(ctx); err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
