@@ -37,9 +37,11 @@
 # DATABASE_URL=postgres://... runs every wasmvoice on PostgreSQL instead of
 # SQLite in its data directory: each server gets a fresh schema of its own
 # in that database (created with psql, dropped first if a previous run left
-# it). The CPU figures are wasmvoice's only; PostgreSQL's own processes are
-# not pinned and not counted. A throwaway server: eval "$(.ci/postgres.sh
-# start)"; DATABASE_URL=$WASMVOICE_TEST_POSTGRES_URL e2e/bench/run.sh
+# it). The CPU figures are wasmvoice's; PostgreSQL's own processes are not
+# pinned, and when the server is local (its data directory readable) their
+# CPU per call is reported beside ours for loads 2a-2c. A throwaway server:
+# eval "$(.ci/postgres.sh start)"; DATABASE_URL=$WASMVOICE_TEST_POSTGRES_URL
+# e2e/bench/run.sh
 #
 # Needs: go, sipp (sip-tester), kamailio, espeak-ng, curl, taskset, nstat, python3;
 # psql (postgresql-client) with DATABASE_URL.
