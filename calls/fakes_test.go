@@ -96,8 +96,13 @@ func (b *bed) inviteFrom(leg *fakeInbound, src netip.AddrPort) <-chan struct{} {
 	req.AppendHeader(&sipgo.FromHeader{Address: sipgo.Uri{User: "+15550001111", Host: "caller.test"}, Params: sipgo.NewParams()})
 	req.AppendHeader(&sipgo.ToHeader{Address: sipgo.Uri{User: b.app.ID, Host: "sip.test"}, Params: sipgo.NewParams()})
 	req.SetBody(peerSDP(b.t))
-	inv := Invite{Invite: callflow.Invite{Request: req, Source: src},
-		ApplicationID: b.app.ID, CallID: "sip-call-1"}
+	return b.run(leg, Invite{Invite: callflow.Invite{Request: req, Source: src},
+		ApplicationID: b.app.ID, CallID: "sip-call-1"})
+}
+
+// run hands inv to the engine on leg, as the front door does.
+func (b *bed) run(leg *fakeInbound, inv Invite) <-chan struct{} {
+	b.t.Helper()
 	done := make(chan struct{})
 	go func() {
 		defer close(done)

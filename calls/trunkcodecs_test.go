@@ -48,15 +48,7 @@ func TestTrunkCodecsOrderTheAnswer(t *testing.T) {
 			inv := Invite{Invite: callflow.Invite{Request: req, Source: netip.MustParseAddrPort("127.0.0.1:5062")},
 				ApplicationID: b.app.ID, CallID: "sip-trunk-1",
 				Number: &sip.NumberRoute{ID: "cfg-1", TrunkID: "trunk-1", Number: "+14155550100"}}
-			done := make(chan struct{})
-			go func() {
-				defer close(done)
-				b.e.handleInbound(leg.ctx, leg, inv)
-			}()
-			t.Cleanup(func() {
-				leg.end(sip.EndShutdown)
-				<-done
-			})
+			b.run(leg, inv)
 			select {
 			case <-leg.answered:
 			case <-time.After(10 * time.Second):
